@@ -1,0 +1,65 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "dz",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dz", targets: ["dz"]),
+        .library(name: "DZSpool", targets: ["DZSpool"]),
+        .library(name: "DZAgent", targets: ["DZAgent"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+    ],
+    targets: [
+        // C declarations Glibc hides (renameat2 needs _GNU_SOURCE).
+        .target(name: "CDZShims"),
+        // System calls, wrapped once, with typed errors.
+        .target(
+            name: "DZSystem",
+            dependencies: [
+                "CDZShims",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // The spool protocol: task files, drop, claim, lease, results, audit log, watcher.
+        .target(
+            name: "DZSpool",
+            dependencies: [
+                "DZSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The host agent: serves queues with task handlers.
+        .target(
+            name: "DZAgent",
+            dependencies: [
+                "DZSpool",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The command: argument parsing and wiring only.
+        .executableTarget(
+            name: "dz",
+            dependencies: [
+                "DZAgent",
+                "DZSpool",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "DZSystemTests", dependencies: ["DZSystem"]),
+        .testTarget(name: "DZSpoolTests", dependencies: ["DZSpool"]),
+        .testTarget(name: "DZAgentTests", dependencies: ["DZAgent", "DZSpool"]),
+        .testTarget(name: "DZIntegrationTests", dependencies: ["DZSpool"]),
+    ]
+)

@@ -1,0 +1,138 @@
+import DZSpool
+import DZSystem
+import Logging
+
+extension Agent {
+    /// Tries one name: claims it, runs its handler, and reports the outcome.
+    func process(_ item: Scheduler.Item, _ scheduler: Scheduler, _ running: RunningTasks) async {
+        let outcome: ClaimOutcome
+        do {
+            outcome = try spool.claim(item.name, in: item.queue, leaseSeconds: configuration.leaseSeconds,
+                                      settle: configuration.settle)
+        } catch {
+            logger.error("claim failed", metadata: ["queue": "\(item.queue)", "file": "\(item.name)", "error": "\(error)"])
+            await scheduler.postpone(item, until: .now() + configuration.rescanInterval)
+            return
+        }
+        switch outcome {
+        case .claimed(let claim):
+            await run(claim, running)
+        case .notDue(let due), .unsettled(let due):
+            await scheduler.postpone(item, until: due)
+        case .rejected(let bad):
+            logger.warning("bad input moved to failed/", metadata: [
+                "queue": "\(item.queue)", "file": "\(item.name)", "reason": "\(bad.message)",
+            ])
+        case .lost, .ignored:
+            logger.trace("claim lost to another agent", metadata: ["file": "\(item.name)"])
+        }
+    }
+
+    /// Runs a claimed task's handler within its time limit and settles the claim.
+    func run(_ claim: Claim, _ running: RunningTasks) async {
+        let task = claim.task
+        guard let handler = registry.handler(for: task.task) else {
+            let known = registry.names.joined(separator: ", ")
+            do {
+                try spool.reject(claim, BadInput("unknown-task", "unknown task \"\(task.task)\": this agent knows \(known)"))
+            } catch {
+                logger.error("could not move bad task aside", metadata: ["task": "\(task.id)", "error": "\(error)"])
+            }
+            logger.warning("unknown task moved to failed/", metadata: ["task": "\(task.id)", "name": "\(task.task)"])
+            return
+        }
+        running.insert(claim)
+        let started = Timestamp.now()
+        spool.audit.record("started", [("queue", claim.queue.rawValue), ("task", task.id.rawValue),
+                                       ("job", task.job), ("attempt", String(task.attempt))])
+        var taskLogger = logger
+        taskLogger[metadataKey: "task"] = "\(task.id)"
+        let context = TaskContext(task: task, queue: claim.queue, host: spool.host, logger: taskLogger)
+        let limit = task.timeoutSeconds ?? configuration.taskTimeout
+        let execution = Task { await Agent.execute(handler, context, timeout: limit) }
+        running.attach(claim, execution)
+        let outcome = await execution.value
+        let stopped = running.remove(claim)
+
+        do {
+            switch (outcome, stopped) {
+            case (_, .leaseLost?):
+                spool.audit.record("lease-lost", [("queue", claim.queue.rawValue), ("task", task.id.rawValue),
+                                                  ("attempt", String(task.attempt))])
+            case (.cancelled, _), (.timedOut, .shutdown?), (.failed, .shutdown?):
+                try spool.release(claim)
+                logger.info("released at shutdown", metadata: ["task": "\(task.id)"])
+            case (.succeeded(let output), _):
+                try report(claim, .ok, output: output, error: nil, started: started)
+            case (.failed(let failure), _):
+                try settleFailure(claim, failure, started: started)
+            case (.timedOut(let seconds), _):
+                try settleFailure(claim, .timeout(seconds), started: started)
+            }
+        } catch {
+            logger.error("could not settle task", metadata: ["task": "\(task.id)", "error": "\(error)"])
+        }
+    }
+
+    private func settleFailure(_ claim: Claim, _ failure: TaskFailure, started: Timestamp) throws(SpoolError) {
+        if failure.retryable, claim.task.attempt < claim.task.maxAttempts {
+            _ = try spool.retry(claim, failure: failure.resultFailure)
+            logger.info("task failed, will retry", metadata: [
+                "task": "\(claim.task.id)", "attempt": "\(claim.task.attempt)", "kind": "\(failure.kind)",
+            ])
+        } else {
+            try report(claim, .error, output: [:], error: failure.resultFailure, started: started)
+            logger.warning("task failed", metadata: [
+                "task": "\(claim.task.id)", "kind": "\(failure.kind)",
+                "error": "\(Redaction.mask(failure.message, secrets: claim.secrets))",
+            ])
+        }
+    }
+
+    private func report(_ claim: Claim, _ status: ResultFile.Status, output: [String: JSONValue],
+                        error: ResultFile.Failure?, started: Timestamp) throws(SpoolError)
+    {
+        var result = ResultFile(task: claim.task, queue: claim.queue, status: status, output: output, error: error,
+                                host: spool.host, pid: spool.pid, started: started, finished: .now())
+        if result.encoded().count > TaskFile.maxSize {
+            result.status = .error
+            result.output = [:]
+            result.error = ResultFile.Failure(kind: "output-too-large",
+                                              message: "the task's output is over \(TaskFile.maxSize) bytes")
+        }
+        if case .leaseLost = try spool.finish(claim, result: result) {
+            logger.warning("lease lost before the result was reported: result discarded",
+                           metadata: ["task": "\(claim.task.id)"])
+        }
+    }
+
+    /// Runs a handler, racing it against its time limit. Cancellation of the calling task cancels the handler.
+    static func execute(_ handler: any TaskHandler, _ context: TaskContext, timeout: Double) async -> ExecutionOutcome {
+        await withTaskGroup(of: ExecutionOutcome?.self) { group in
+            group.addTask {
+                do {
+                    return .succeeded(try await handler.run(context))
+                } catch let failure as TaskFailure {
+                    return .failed(failure)
+                } catch is CancellationError {
+                    return .cancelled
+                } catch {
+                    return .failed(TaskFailure(kind: "error", message: "\(error)", retryable: false))
+                }
+            }
+            group.addTask {
+                do { try await Task.sleep(nanoseconds: UInt64(min(timeout, 1e9) * 1e9)) } catch { return nil }
+                return .timedOut(timeout)
+            }
+            var outcome = ExecutionOutcome.cancelled
+            while let next = await group.next() {
+                if let next {
+                    outcome = next
+                    break
+                }
+            }
+            group.cancelAll()
+            return outcome
+        }
+    }
+}

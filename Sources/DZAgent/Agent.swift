@@ -1,0 +1,190 @@
+import DZSpool
+import DZSystem
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// A host agent: serves queues of a spool with task handlers.
+///
+/// Watches each queue's `new/` with inotify and rescans every `rescanInterval` (inotify is blind to other NFS
+/// clients); claims names FIFO per queue, queues in turn; runs up to `concurrency` handlers at once, each within
+/// its time limit; renews the leases of what it holds; takes back stale claims; writes a heartbeat.
+/// On graceful shutdown (SIGTERM) it stops claiming, gives running tasks `grace` seconds, then cancels them and
+/// releases their claims unchanged. SIGHUP reopens the audit log.
+public struct Agent: Service {
+    public let spool: Spool
+    public let configuration: AgentConfiguration
+    public let registry: HandlerRegistry
+    public let logger: Logger
+    public let version: String
+
+    public init(spool: Spool, configuration: AgentConfiguration, registry: HandlerRegistry = .standard,
+                logger: Logger, version: String)
+    {
+        self.spool = spool
+        self.configuration = configuration
+        self.registry = registry
+        self.logger = logger
+        self.version = version
+    }
+
+    public func run() async throws {
+        for queue in configuration.queues { try spool.create(queue) }
+        try? FileSystem.makeDirectories(spool.hostsPath)
+        let scheduler = Scheduler(queues: configuration.queues)
+        let running = RunningTasks()
+        let shutdown = ShutdownLatch()
+        let watcher = try QueueWatcher(spool: spool, queues: configuration.queues)
+        let started = Timestamp.now()
+        spool.audit.record("agent-started", [("queues", configuration.queues.map(\.rawValue).joined(separator: ",")),
+                                             ("concurrency", String(configuration.concurrency)),
+                                             ("lease_s", String(configuration.leaseSeconds)),
+                                             ("version", version)])
+        logger.info("agent started", metadata: [
+            "queues": "\(configuration.queues.map(\.rawValue).joined(separator: ","))",
+            "host": "\(spool.host)", "concurrency": "\(configuration.concurrency)",
+        ])
+        await sweep(scheduler, purge: true)
+        await checkDrained(scheduler, running, shutdown)
+
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await pumpEvents(watcher, scheduler) }
+                group.addTask { await rescanLoop(scheduler, running, shutdown) }
+                group.addTask { await renewLoop(running) }
+                group.addTask { await heartbeatLoop(running, started: started) }
+                group.addTask { await deferralLoop(scheduler) }
+                group.addTask { await reopenLogsOnHangup() }
+                group.addTask {
+                    await shutdown.wait()
+                    await scheduler.close()
+                    if running.count > 0 {
+                        logger.info("stopping: waiting for running tasks", metadata: [
+                            "running": "\(running.count)", "grace_s": "\(configuration.grace)",
+                        ])
+                    }
+                    try? await Task.sleep(nanoseconds: UInt64(configuration.grace * 1e9))
+                    running.stopAll(.shutdown)
+                }
+                await withTaskGroup(of: Void.self) { workers in
+                    for _ in 0..<max(1, configuration.concurrency) {
+                        workers.addTask { await work(scheduler, running, shutdown) }
+                    }
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            shutdown.set()
+        }
+
+        watcher.stop()
+        spool.removeHeartbeat(host: spool.host, pid: spool.pid)
+        spool.audit.record("agent-stopped", [("queues", configuration.queues.map(\.rawValue).joined(separator: ","))])
+        logger.info("agent stopped")
+    }
+
+    /// One worker: takes names until the scheduler closes.
+    private func work(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: ShutdownLatch) async {
+        while let item = await scheduler.next() {
+            await process(item, scheduler, running)
+            await checkDrained(scheduler, running, shutdown)
+        }
+    }
+
+    private func checkDrained(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: ShutdownLatch) async {
+        guard configuration.drain, running.count == 0, await scheduler.isEmpty else { return }
+        logger.info("drained: nothing due and nothing running")
+        shutdown.set()
+    }
+
+    /// Feeds inotify's names to the scheduler; a queue overflow means a full rescan.
+    private func pumpEvents(_ watcher: QueueWatcher, _ scheduler: Scheduler) async {
+        for await event in watcher.events {
+            switch event {
+            case .appeared(let queue, let name):
+                await scheduler.add(queue, name)
+            case .overflow:
+                logger.warning("inotify queue overflowed: rescanning")
+                spool.audit.record("overflow", [])
+                await sweep(scheduler, purge: false)
+            }
+        }
+    }
+
+    /// Reaps stale claims and lists every `new/`: at start, every `rescanInterval`, on overflow.
+    private func sweep(_ scheduler: Scheduler, purge: Bool) async {
+        for queue in configuration.queues {
+            do {
+                let actions = try spool.reap(queue, leaseSeconds: configuration.leaseSeconds, skew: configuration.skew)
+                for action in actions { logger.notice("took back a stale claim", metadata: ["action": "\(action)"]) }
+            } catch {
+                logger.error("reaping failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
+            }
+            if purge { spool.purgeTemporary(queue, olderThan: configuration.temporaryLifetime) }
+            do {
+                let names = try FileSystem.names(in: spool.path(queue, .new))
+                await scheduler.add(queue, names.sorted())
+            } catch {
+                logger.error("rescan failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func rescanLoop(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: ShutdownLatch) async {
+        var sweeps = 0
+        while !Task.isCancelled {
+            do { try await Task.sleep(nanoseconds: UInt64(configuration.rescanInterval * 1e9)) } catch { return }
+            if shutdown.isSet { continue }
+            sweeps += 1
+            // tmp/ needs looking at far less often than new/.
+            let purgeEvery = max(1, Int(60 / configuration.rescanInterval))
+            await sweep(scheduler, purge: sweeps % purgeEvery == 0)
+            await checkDrained(scheduler, running, shutdown)
+        }
+    }
+
+    private func renewLoop(_ running: RunningTasks) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(nanoseconds: UInt64(configuration.renewInterval * 1e9)) } catch { return }
+            for claim in running.claims where !spool.renew(claim) {
+                logger.warning("lease lost: another agent took the task", metadata: [
+                    "task": "\(claim.task.id)", "queue": "\(claim.queue)",
+                ])
+                running.stop(claim, .leaseLost)
+            }
+        }
+    }
+
+    private func heartbeatLoop(_ running: RunningTasks, started: Timestamp) async {
+        while !Task.isCancelled {
+            var beat = Heartbeat(host: spool.host, pid: spool.pid, version: version, queues: configuration.queues,
+                                 running: running.taskIDs, concurrency: configuration.concurrency, started: started)
+            beat.measure(spoolRoot: spool.root)
+            do { try spool.write(beat) } catch {
+                logger.warning("heartbeat not written", metadata: ["error": "\(error)"])
+            }
+            do { try await Task.sleep(nanoseconds: UInt64(configuration.heartbeatInterval * 1e9)) } catch { return }
+        }
+    }
+
+    private func deferralLoop(_ scheduler: Scheduler) async {
+        while !Task.isCancelled {
+            let earliest = await scheduler.promoteDue()
+            let wait = earliest.map { min(max($0 - .now(), 0.005), 0.25) } ?? 0.25
+            do { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) } catch { return }
+        }
+    }
+
+    private func reopenLogsOnHangup() async {
+        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+            spool.audit.reopen()
+            logger.info("SIGHUP: audit log reopened")
+        }
+    }
+}
+
+extension Agent: CustomStringConvertible {
+    public var description: String {
+        "Agent(host: \(spool.host), queues: \(configuration.queues.map(\.rawValue).joined(separator: ",")))"
+    }
+}

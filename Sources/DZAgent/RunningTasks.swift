@@ -1,0 +1,62 @@
+import DZSpool
+import Synchronization
+
+/// The claims this agent holds while their handlers run: renewed together, cancelled together at shutdown.
+final class RunningTasks: Sendable {
+    enum StopReason: Sendable, Equatable {
+        case leaseLost, shutdown
+    }
+
+    private struct Entry {
+        var claim: Claim
+        var execution: Task<ExecutionOutcome, Never>?
+        var stopReason: StopReason?
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+
+    func insert(_ claim: Claim) {
+        entries.withLock { $0[claim.path] = Entry(claim: claim) }
+    }
+
+    func attach(_ claim: Claim, _ execution: Task<ExecutionOutcome, Never>) {
+        let cancelNow = entries.withLock { entries -> Bool in
+            entries[claim.path]?.execution = execution
+            return entries[claim.path]?.stopReason != nil
+        }
+        if cancelNow { execution.cancel() }
+    }
+
+    /// Removes a claim; returns why it was stopped, if it was.
+    @discardableResult
+    func remove(_ claim: Claim) -> StopReason? {
+        entries.withLock { $0.removeValue(forKey: claim.path)?.stopReason }
+    }
+
+    var claims: [Claim] { entries.withLock { $0.values.map(\.claim) } }
+    var count: Int { entries.withLock { $0.count } }
+    var taskIDs: [String] { entries.withLock { $0.values.map(\.claim.task.id.rawValue).sorted() } }
+
+    /// Cancels one claim's handler.
+    func stop(_ claim: Claim, _ reason: StopReason) {
+        let execution = entries.withLock { entries -> Task<ExecutionOutcome, Never>? in
+            guard entries[claim.path] != nil else { return nil }
+            if entries[claim.path]?.stopReason == nil { entries[claim.path]?.stopReason = reason }
+            return entries[claim.path]?.execution
+        }
+        execution?.cancel()
+    }
+
+    /// Cancels every running handler.
+    func stopAll(_ reason: StopReason) {
+        for claim in claims { stop(claim, reason) }
+    }
+}
+
+/// How a handler's run ended.
+enum ExecutionOutcome: Sendable {
+    case succeeded([String: JSONValue])
+    case failed(TaskFailure)
+    case timedOut(Double)
+    case cancelled
+}

@@ -1,0 +1,153 @@
+import DZSystem
+import Foundation
+import Synchronization
+
+/// The append-only audit history of one host: `<spool>/log/<host-id>/<yyyy-mm-dd>.log`, one logfmt line per event.
+///
+/// Each host writes only its own files (appends from several NFS clients to one file can corrupt it); processes on
+/// one host share the day's file, each line one `write(2)` with `O_APPEND`. `grep -r <task-id> <spool>` shows a
+/// task's whole history. Arguments, outputs and secrets are never written here.
+public final class AuditLog: Sendable {
+    public let directory: String
+    public let host: HostID
+    public let pid: Int32
+    private let file: Mutex<(day: String, file: AppendFile?)>
+
+    public init(spoolRoot: String, host: HostID, pid: Int32 = Host.pid) {
+        directory = spoolRoot + "/log/" + host.rawValue
+        self.host = host
+        self.pid = pid
+        file = Mutex(("", nil))
+    }
+
+    /// Appends one event. Failure to log never stops the work; it is reported on standard error once per file.
+    public func record(_ event: String, _ fields: [(String, String?)] = [], at time: Timestamp = .now()) {
+        var line = "ts=\(time.rfc3339) host=\(host.rawValue) pid=\(pid) event=\(event)"
+        for (key, value) in fields {
+            guard let value else { continue }
+            line += " \(key)=\(Logfmt.quote(value))"
+        }
+        line += "\n"
+        let bytes = Array(line.utf8)
+        let day = time.utcDay
+        file.withLock { state in
+            if state.day != day || state.file == nil {
+                state.day = day
+                state.file = open(day: day)
+            }
+            do { try state.file?.append(bytes) } catch {
+                state.file = open(day: day)
+                try? state.file?.append(bytes)
+            }
+        }
+    }
+
+    /// Closes and reopens today's file (SIGHUP, after log rotation).
+    public func reopen() {
+        file.withLock { state in
+            state.file = nil
+        }
+    }
+
+    private func open(day: String) -> AppendFile? {
+        let path = directory + "/" + day + ".log"
+        if let opened = try? AppendFile(path: path) { return opened }
+        try? FileSystem.makeDirectories(directory)
+        return try? AppendFile(path: path)
+    }
+}
+
+/// logfmt quoting: bare when safe, else double-quoted with `\"`, `\\` and `\n` escaped.
+public enum Logfmt {
+    public static func quote(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.utf8.contains { byte in
+            byte <= 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "\\")
+                || byte == 0x7F
+        }
+        guard needsQuotes else { return value }
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F { out += "?" } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    /// Splits a logfmt line into its key-value pairs (quoted values unescaped).
+    public static func parse(_ line: Substring) -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        var index = line.startIndex
+        while index < line.endIndex {
+            while index < line.endIndex, line[index] == " " { index = line.index(after: index) }
+            guard index < line.endIndex else { break }
+            let keyStart = index
+            while index < line.endIndex, line[index] != "=", line[index] != " " { index = line.index(after: index) }
+            let key = String(line[keyStart..<index])
+            guard index < line.endIndex, line[index] == "=" else { pairs.append((key, "")); continue }
+            index = line.index(after: index)
+            var value = ""
+            if index < line.endIndex, line[index] == "\"" {
+                index = line.index(after: index)
+                while index < line.endIndex, line[index] != "\"" {
+                    if line[index] == "\\", line.index(after: index) < line.endIndex {
+                        index = line.index(after: index)
+                        switch line[index] {
+                        case "n": value.append("\n")
+                        case "r": value.append("\r")
+                        case "t": value.append("\t")
+                        default: value.append(line[index])
+                        }
+                    } else {
+                        value.append(line[index])
+                    }
+                    index = line.index(after: index)
+                }
+                if index < line.endIndex { index = line.index(after: index) }
+            } else {
+                let valueStart = index
+                while index < line.endIndex, line[index] != " " { index = line.index(after: index) }
+                value = String(line[valueStart..<index])
+            }
+            pairs.append((key, value))
+        }
+        return pairs
+    }
+}
+
+/// Keeps secrets out of what others can read: the values of arguments whose names look secret are masked
+/// wherever they appear in a message.
+public enum Redaction {
+    static let secretWords = ["pass", "secret", "token", "key", "credential", "auth"]
+
+    /// The string values of `args` whose keys look secret (recursively), longest first.
+    public static func secrets(in args: [String: JSONValue]) -> [String] {
+        var found: [String] = []
+        func visit(_ object: [String: JSONValue]) {
+            for (key, value) in object {
+                let lower = key.lowercased()
+                let secretKey = secretWords.contains { lower.contains($0) }
+                switch value {
+                case .string(let text) where secretKey && text.count >= 4: found.append(text)
+                case .object(let inner): visit(inner)
+                default: break
+                }
+            }
+        }
+        visit(args)
+        return found.sorted { $0.count > $1.count }
+    }
+
+    /// `text` with every secret replaced by `***`.
+    public static func mask(_ text: String, secrets: [String]) -> String {
+        var masked = text
+        for secret in secrets { masked = masked.replacingOccurrences(of: secret, with: "***") }
+        return masked
+    }
+}

@@ -1,0 +1,132 @@
+import DZSystem
+
+/// An agent's heartbeat: `<spool>/hosts/<host-id>@<pid>.json`, rewritten every few seconds (tmp + rename),
+/// removed when the agent exits cleanly. Placement and `dz status` read them.
+public struct Heartbeat: Sendable, Equatable {
+    public var host: HostID
+    public var pid: Int32
+    public var version: String
+    public var queues: [QueueName]
+    public var running: [String]
+    public var concurrency: Int
+    public var started: Timestamp
+    public var updated: Timestamp
+    public var loadAverage: [Double]
+    public var memoryAvailable: UInt64?
+    public var memoryTotal: UInt64?
+    public var diskAvailable: UInt64?
+    public var diskTotal: UInt64?
+    public var inodesAvailable: UInt64?
+    public var uptime: Double?
+
+    public init(host: HostID, pid: Int32, version: String, queues: [QueueName], running: [String], concurrency: Int,
+                started: Timestamp, updated: Timestamp = .now())
+    {
+        self.host = host
+        self.pid = pid
+        self.version = version
+        self.queues = queues
+        self.running = running
+        self.concurrency = concurrency
+        self.started = started
+        self.updated = updated
+        loadAverage = []
+    }
+
+    /// Fills in load, memory, disk and uptime from this machine.
+    public mutating func measure(spoolRoot: String) {
+        loadAverage = Host.loadAverage()
+        if let memory = Host.memory() {
+            memoryAvailable = memory.available
+            memoryTotal = memory.total
+        }
+        if let capacity = try? FileSystem.capacity(of: spoolRoot) {
+            diskAvailable = capacity.bytesAvailable
+            diskTotal = capacity.bytesTotal
+            inodesAvailable = capacity.inodesAvailable
+        }
+        uptime = Host.uptime()
+    }
+
+    public var fileName: String { "\(host.rawValue)@\(pid).json" }
+
+    public var jsonObject: [String: JSONValue] {
+        var object: [String: JSONValue] = [
+            "host": .string(host.rawValue), "pid": .int(Int64(pid)), "version": .string(version),
+            "queues": .array(queues.map { .string($0.rawValue) }), "running": .array(running.map { .string($0) }),
+            "concurrency": .int(Int64(concurrency)), "started": .string(started.rfc3339),
+            "updated": .string(updated.rfc3339), "load_average": .array(loadAverage.map { .double($0) }),
+        ]
+        func put(_ key: String, _ value: UInt64?) { if let value { object[key] = .int(Int64(value)) } }
+        put("memory_available", memoryAvailable)
+        put("memory_total", memoryTotal)
+        put("disk_available", diskAvailable)
+        put("disk_total", diskTotal)
+        put("inodes_available", inodesAvailable)
+        if let uptime { object["uptime_s"] = .double(uptime) }
+        return object
+    }
+
+    public init(parsing bytes: [UInt8]) throws(BadInput) {
+        guard case .object(let object)? = try? JSONValue.parse(bytes) else {
+            throw BadInput("json", "not a heartbeat")
+        }
+        let field = FieldReader(object)
+        guard let hostText = try field.string("host"), let host = try? HostID(hostText),
+              let updated = try field.time("updated") else { throw BadInput("field", "heartbeat without host or time") }
+        self.host = host
+        pid = Int32(try field.int("pid", minimum: 0) ?? 0)
+        version = try field.string("version") ?? ""
+        queues = (object["queues"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { try? QueueName($0) } }
+        running = (object["running"]?.arrayValue ?? []).compactMap(\.stringValue)
+        concurrency = try field.int("concurrency", minimum: 0) ?? 0
+        started = try field.time("started") ?? updated
+        self.updated = updated
+        loadAverage = (object["load_average"]?.arrayValue ?? []).compactMap(\.doubleValue)
+        memoryAvailable = object["memory_available"]?.intValue.map { UInt64(max(0, $0)) }
+        memoryTotal = object["memory_total"]?.intValue.map { UInt64(max(0, $0)) }
+        diskAvailable = object["disk_available"]?.intValue.map { UInt64(max(0, $0)) }
+        diskTotal = object["disk_total"]?.intValue.map { UInt64(max(0, $0)) }
+        inodesAvailable = object["inodes_available"]?.intValue.map { UInt64(max(0, $0)) }
+        uptime = object["uptime_s"]?.doubleValue
+    }
+}
+
+extension Spool {
+    /// Writes an agent's heartbeat file atomically.
+    public func write(_ heartbeat: Heartbeat) throws(SpoolError) {
+        let dir = hostsPath
+        let temporary = dir + "/." + heartbeat.fileName + ".tmp"
+        let bytes = JSONValue.object(heartbeat.jsonObject).serialized() + [0x0A]
+        try? FileSystem.unlink(temporary)
+        do {
+            try FileIO.create(temporary, bytes: bytes, mode: 0o644, sync: false)
+        } catch .noSuchFileOrDirectory {
+            do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
+            do { try FileIO.create(temporary, bytes: bytes, mode: 0o644, sync: false) } catch {
+                throw error.at("write", temporary)
+            }
+        } catch {
+            throw error.at("write", temporary)
+        }
+        do { try FileSystem.rename(temporary, dir + "/" + heartbeat.fileName) } catch {
+            throw error.at("rename", temporary)
+        }
+    }
+
+    /// Removes an agent's heartbeat file (clean exit).
+    public func removeHeartbeat(host: HostID, pid: Int32) {
+        try? FileSystem.unlink(hostsPath + "/\(host.rawValue)@\(pid).json")
+    }
+
+    /// Every heartbeat in the spool, newest first.
+    public func heartbeats() -> [Heartbeat] {
+        guard let names = try? FileSystem.names(in: hostsPath) else { return [] }
+        return names.filter { !$0.hasPrefix(".") && $0.hasSuffix(".json") }.compactMap { name in
+            guard case .contents(let bytes, _)? = try? FileIO.read(hostsPath + "/" + name, limit: 1 << 20) else {
+                return nil
+            }
+            return try? Heartbeat(parsing: bytes)
+        }.sorted { $0.updated > $1.updated }
+    }
+}

@@ -1,0 +1,26 @@
+import DZSystem
+
+/// The name an agent goes by in claims, results, heartbeats and logs: `[A-Za-z0-9._-]`, 1 to 64 characters,
+/// not starting with a dot. Must be unique per machine.
+public struct HostID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(_ text: String) throws(SpoolError) {
+        let bytes = Array(text.utf8)
+        guard (1...64).contains(bytes.count), bytes[0] != UInt8(ascii: "."), bytes.allSatisfy(TaskID.isIDByte)
+        else { throw .invalidHostID(text) }
+        rawValue = text
+    }
+
+    /// This machine's host name with every character outside the id alphabet replaced by `-`.
+    public static var local: HostID {
+        var cleaned = String(Host.name.utf8.prefix(64).map { TaskID.isIDByte($0) ? Character(UnicodeScalar($0)) : "-" })
+        if cleaned.isEmpty || cleaned.hasPrefix(".") { cleaned = "host" + cleaned }
+        return (try? HostID(String(cleaned.prefix(64)))) ?? HostID(unchecked: "localhost")
+    }
+
+    init(unchecked text: String) { rawValue = text }
+
+    public var description: String { rawValue }
+    public static func < (a: HostID, b: HostID) -> Bool { a.rawValue < b.rawValue }
+}

@@ -1,0 +1,42 @@
+/// A queue's name, which is also its directory under the spool: `[a-z0-9][a-z0-9_.-]*`, at most 64 characters.
+public struct QueueName: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
+    public let rawValue: String
+
+    /// The queues `dz init` creates.
+    public static let standard: [QueueName] = ["build", "database", "proxy", "all_appservers", "results"]
+        .map { QueueName(unchecked: $0) }
+
+    /// The queue results go to unless a task names another.
+    public static let results = QueueName(unchecked: "results")
+
+    /// Directory names under the spool root that are not queues.
+    static let reserved: Set<String> = ["log", "hosts", "tmp", "new", "cur", "done", "failed", "jobs"]
+
+    public init(_ text: String) throws(SpoolError) {
+        guard QueueName.isValid(text) else { throw .invalidQueueName(text) }
+        rawValue = text
+    }
+
+    init(unchecked text: String) { rawValue = text }
+
+    public static func isValid(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard (1...64).contains(bytes.count), !reserved.contains(text) else { return false }
+        func lowerOrDigit(_ b: UInt8) -> Bool { (97...122).contains(b) || (48...57).contains(b) }
+        guard lowerOrDigit(bytes[0]) else { return false }
+        return bytes.allSatisfy { lowerOrDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") }
+    }
+
+    public var description: String { rawValue }
+    public static func < (a: QueueName, b: QueueName) -> Bool { a.rawValue < b.rawValue }
+
+    public init(from decoder: Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        try self.init(text)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+}

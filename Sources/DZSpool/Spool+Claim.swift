@@ -1,0 +1,137 @@
+import DZSystem
+
+extension Spool {
+    /// Whether a name in `new/` is one dz considers at all: not a dotfile (sync tools' and NFS's `.nfsXXXX`),
+    /// ending in `.json`.
+    public static func isTaskFileName(_ name: String) -> Bool {
+        !name.hasPrefix(".") && name.hasSuffix(".json") && name.count > 5
+    }
+
+    /// Claims `fileName` in the queue's `new/` with a lease of `leaseSeconds`, reads and checks it.
+    ///
+    /// The claim is a rename into `cur/` under a name that shows this host, pid and lease; exactly one claimer
+    /// wins. A file that does not parse yet but was modified less than `settle` seconds ago is put back (a copy may
+    /// still be under way); after that it is bad input and goes to `failed/` with the reason.
+    public func claim(
+        _ fileName: String, in queue: QueueName, leaseSeconds: Int, settle: Double = 10, now: Timestamp = .now()
+    ) throws(SpoolError) -> ClaimOutcome {
+        guard Spool.isTaskFileName(fileName) else { return .ignored }
+        let source = path(queue, .new) + "/" + fileName
+        let before: FileStatus
+        do { before = try FileSystem.linkStatus(source) } catch .noSuchFileOrDirectory { return .lost } catch {
+            throw error.at("stat", source)
+        }
+        if before.modified > now + 0.5, before.kind == .regular { return .notDue(before.modified) }
+
+        let stem = String(fileName.dropLast(5))
+        guard TaskID.isValid(stem) else {
+            let bad = BadInput("name", "invalid task id \"\(String(stem.prefix(140)))\" in the file name: use [A-Za-z0-9._-], 1 to 128 characters, not starting with a dot")
+            return try rejectWaiting(fileName, in: queue, bad)
+        }
+        switch before.kind {
+        case .directory, .other:
+            let what = before.kind == .directory ? "a directory" : "not a regular file"
+            return try rejectWaiting(fileName, in: queue, BadInput("not-a-file", "\(fileName) is \(what)"))
+        case .regular, .symbolicLink:
+            break
+        }
+
+        let name = ClaimName(id: TaskID(unchecked: stem), host: host, pid: pid, leaseSeconds: leaseSeconds)
+        let claimPath = path(queue, .cur) + "/" + name.fileName
+        do {
+            try FileSystem.rename(source, claimPath)
+        } catch {
+            // ENOENT is the normal sign of a lost race; but NFS may report a rename that happened as failed,
+            // so our own target name decides.
+            if !FileSystem.exists(claimPath) {
+                if error == .noSuchFileOrDirectory { return .lost }
+                throw error.at("rename", source)
+            }
+        }
+
+        let bytes: [UInt8]
+        let status: FileStatus
+        switch readClaimed(claimPath, kind: before.kind) {
+        case .success(let read):
+            (bytes, status) = read
+        case .failure(let bad):
+            return try rejectClaimed(claimPath, originalName: fileName, in: queue, bad, task: nil)
+        }
+
+        let task: TaskFile
+        do {
+            task = try TaskFile(parsing: bytes, stem: stem)
+        } catch {
+            let settlesAt = status.modified + settle
+            if settlesAt > now {
+                try putBack(claimPath, fileName: fileName, in: queue, modified: nil)
+                return .unsettled(settlesAt)
+            }
+            return try rejectClaimed(claimPath, originalName: fileName, in: queue, error, task: nil)
+        }
+
+        if let notBefore = task.notBefore, notBefore > now + 0.001 {
+            try? FileSystem.touch(claimPath, modified: notBefore)
+            try putBack(claimPath, fileName: fileName, in: queue, modified: notBefore)
+            audit.record("deferred", [("queue", queue.rawValue), ("task", stem), ("not_before", notBefore.rfc3339)])
+            return .notDue(notBefore)
+        }
+        // rename keeps the old mtime: touch now, so that the lease counts from the claim.
+        try? FileSystem.touch(claimPath)
+        let claim = Claim(queue: queue, name: name, task: task, path: claimPath, claimed: now)
+        audit.record("claimed", [("queue", queue.rawValue), ("task", stem), ("name", task.task), ("job", task.job),
+                                 ("step", task.step), ("attempt", String(task.attempt))])
+        return .claimed(claim)
+    }
+
+    /// Reads a claimed file: a regular file of at most 1 MiB, or a symbolic link to one inside the spool.
+    func readClaimed(_ claimPath: String, kind: FileStatus.Kind) -> Result<([UInt8], FileStatus), BadInput> {
+        var readPath = claimPath
+        if kind == .symbolicLink {
+            guard let target = try? FileSystem.resolve(claimPath) else {
+                return .failure(BadInput("symlink", "symbolic link to a missing file"))
+            }
+            let spoolRoot = (try? FileSystem.resolve(root)) ?? root
+            guard target.hasPrefix(spoolRoot + "/") else {
+                return .failure(BadInput("symlink", "symbolic link to \(target), outside the spool"))
+            }
+            readPath = target
+        }
+        switch Result(catching: { () throws(Errno) in try FileIO.read(readPath, limit: TaskFile.maxSize) }) {
+        case .success(.contents(let bytes, let status)):
+            return .success((bytes, status))
+        case .success(.tooLarge(let size)):
+            return .failure(BadInput("too-large", "the file is \(size) bytes, over the limit of \(TaskFile.maxSize)"))
+        case .success(.notRegular):
+            return .failure(BadInput("not-a-file", "not a regular file"))
+        case .failure(let errno):
+            return .failure(BadInput("unreadable", "cannot read: \(errno.description)"))
+        }
+    }
+
+    /// Renames a claim back to `new/` under its original name, never replacing a file there.
+    func putBack(_ claimPath: String, fileName: String, in queue: QueueName, modified: Timestamp?) throws(SpoolError) {
+        let target = path(queue, .new) + "/" + fileName
+        do {
+            try FileSystem.renameNoReplace(claimPath, target)
+        } catch .fileExists {
+            // Someone dropped another task with this id meanwhile: keep both, the other one aside.
+            _ = try rejectClaimed(claimPath, originalName: fileName, in: queue,
+                                  BadInput("duplicate", "a task with the same id was dropped while this one was held"),
+                                  task: nil)
+        } catch {
+            if FileSystem.exists(claimPath) { throw error.at("rename", claimPath) }
+        }
+    }
+
+    /// Renews the lease on a claim (touch); `false` when the claim is gone (the lease expired and another agent
+    /// took the task).
+    public func renew(_ claim: Claim) -> Bool {
+        do {
+            try FileSystem.touch(claim.path)
+            return true
+        } catch {
+            return error != .noSuchFileOrDirectory
+        }
+    }
+}

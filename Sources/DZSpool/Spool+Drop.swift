@@ -1,0 +1,35 @@
+import DZSystem
+
+extension Spool {
+    /// Drops `task` into `queue`: written in `tmp/`, fsynced, renamed (never replacing) into `new/<id>.json`,
+    /// and the directory fsynced. The queue is created on first use.
+    ///
+    /// A task with a `not_before` in the future gets that time as its file's mtime, so agents wait for it
+    /// without reading it. Throws `duplicateID` when a task with the same id is already waiting.
+    public func drop(_ task: TaskFile, into queue: QueueName) throws(SpoolError) {
+        if !exists(queue) { try create(queue) }
+        let temporary = try writeTemporary(task.encoded(), in: queue, hint: "task")
+        if let notBefore = task.notBefore, notBefore > .now() {
+            try? FileSystem.touch(temporary, modified: notBefore)
+        }
+        let target = path(queue, .new) + "/" + task.id.rawValue + ".json"
+        do {
+            try FileSystem.renameNoReplace(temporary, target)
+        } catch .fileExists {
+            try? FileSystem.unlink(temporary)
+            throw .duplicateID(task.id, queue)
+        } catch {
+            // NFS may report a rename that happened as failed: believe the file system, not the reply.
+            if !FileSystem.exists(temporary), FileSystem.exists(target) {
+                // done
+            } else {
+                try? FileSystem.unlink(temporary)
+                throw error.at("rename", target)
+            }
+        }
+        syncDirectory(path(queue, .new))
+        audit.record("dropped", [("queue", queue.rawValue), ("task", task.id.rawValue), ("name", task.task),
+                                 ("job", task.job), ("step", task.step), ("attempt", String(task.attempt)),
+                                 ("not_before", task.notBefore?.rfc3339)])
+    }
+}

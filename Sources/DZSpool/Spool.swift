@@ -1,0 +1,124 @@
+import DZSystem
+import Foundation
+import Synchronization
+
+/// A spool: a directory of queues, each a directory of task files moved between `tmp/ new/ cur/ done/ failed/`
+/// by atomic renames. The file system is the state; this type only moves files and says what happened.
+///
+/// See dz-spool(5) for the protocol. Every method is safe to call from several processes on several hosts at once.
+public struct Spool: Sendable {
+    /// The five directories of a queue.
+    public enum Stage: String, Sendable, CaseIterable {
+        case tmp, new, cur, done, failed
+    }
+
+    public let root: String
+    public let host: HostID
+    public let pid: Int32
+    /// Whether files and directories are fsynced at each commit point (off: unsafe on power loss).
+    public let sync: Bool
+    public let audit: AuditLog
+    let days: DayDirectories
+
+    public init(root: String, host: HostID = .local, pid: Int32 = Host.pid, sync: Bool = true) {
+        var trimmed = root
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
+        self.root = trimmed
+        self.host = host
+        self.pid = pid
+        self.sync = sync
+        audit = AuditLog(spoolRoot: trimmed, host: host, pid: pid)
+        days = DayDirectories()
+    }
+
+    /// The spool root to use: the explicit one, else `$DZ_SPOOL`, else `./spool`.
+    public static func rootPath(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
+    {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if let fromEnvironment = environment["DZ_SPOOL"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return "spool"
+    }
+
+    public func path(_ queue: QueueName) -> String { root + "/" + queue.rawValue }
+    public func path(_ queue: QueueName, _ stage: Stage) -> String { root + "/" + queue.rawValue + "/" + stage.rawValue }
+    public var hostsPath: String { root + "/hosts" }
+    public var logPath: String { root + "/log" }
+
+    /// Creates the queue's directories if they are missing.
+    public func create(_ queue: QueueName) throws(SpoolError) {
+        for stage in Stage.allCases {
+            let dir = path(queue, stage)
+            do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
+        }
+    }
+
+    /// Whether the queue's directories exist.
+    public func exists(_ queue: QueueName) -> Bool {
+        (try? FileSystem.status(path(queue, .new)))?.isDirectory == true
+    }
+
+    /// Creates the standard queues, `log/` and `hosts/`.
+    public func initialize(queues: [QueueName] = QueueName.standard) throws(SpoolError) {
+        for queue in queues { try create(queue) }
+        for dir in [logPath, hostsPath] {
+            do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
+        }
+    }
+
+    /// Every queue in the spool, by name.
+    public func queues() throws(SpoolError) -> [QueueName] {
+        let names: [String]
+        do { names = try FileSystem.names(in: root) } catch { throw error.at("list", root) }
+        return names.filter { QueueName.isValid($0) }.map { QueueName(unchecked: $0) }
+            .filter { exists($0) }.sorted()
+    }
+
+    /// fsyncs a directory when the spool is durable.
+    func syncDirectory(_ dir: String) {
+        guard sync else { return }
+        try? FileSystem.syncDirectory(dir)
+    }
+
+    /// A name for a new file in `tmp/` that no other writer uses: time, host, pid and random bits.
+    func temporaryName(_ hint: String) -> String {
+        let random = Host.randomBytes(6).map { String($0, radix: 16) }.joined()
+        return "\(Timestamp.now().compact).\(host.rawValue).\(pid).\(random).\(hint)"
+    }
+
+    /// Writes `bytes` to a new file in the queue's `tmp/` (fsynced when durable) and returns its path.
+    func writeTemporary(_ bytes: [UInt8], in queue: QueueName, hint: String) throws(SpoolError) -> String {
+        let dir = path(queue, .tmp)
+        for _ in 0..<8 {
+            let file = dir + "/" + temporaryName(hint)
+            do {
+                try FileIO.create(file, bytes: bytes, sync: sync)
+                return file
+            } catch .fileExists {
+                continue
+            } catch .noSuchFileOrDirectory {
+                try create(queue)
+            } catch {
+                throw error.at("write", file)
+            }
+        }
+        throw Errno.fileExists.at("write", dir)
+    }
+
+    /// The day directory (`done/2026-11-29`) for `time`, created if needed.
+    func dayDirectory(_ queue: QueueName, _ stage: Stage, at time: Timestamp = .now()) throws(SpoolError) -> String {
+        let dir = path(queue, stage) + "/" + time.utcDay
+        if days.contains(dir) { return dir }
+        do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
+        syncDirectory(path(queue, stage))
+        days.insert(dir)
+        return dir
+    }
+}
+
+/// Day directories already known to exist, so that the hot path does not `mkdir` for every task.
+final class DayDirectories: Sendable {
+    private let known = Mutex<Set<String>>([])
+    func contains(_ dir: String) -> Bool { known.withLock { $0.contains(dir) } }
+    func insert(_ dir: String) { known.withLock { _ = $0.insert(dir) } }
+}

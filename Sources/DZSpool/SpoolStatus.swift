@@ -1,0 +1,60 @@
+import DZSystem
+
+/// A snapshot of one queue, from its directories.
+public struct QueueStatus: Sendable, Equatable {
+    public var queue: QueueName
+    /// Task files in `new/` that are due.
+    public var waiting = 0
+    /// Task files in `new/` with a future mtime (a retry's backoff, a `not_before`).
+    public var deferred = 0
+    /// Claims in `cur/`.
+    public var running = 0
+    /// Claims in `cur/` whose lease has expired.
+    public var stale = 0
+    public var doneToday = 0
+    /// Files in `failed/` (every day), not counting `.reason` sidecars.
+    public var failed = 0
+    /// Seconds the oldest due task has waited in `new/` (by mtime).
+    public var oldestWaiting: Double?
+
+    public var jsonObject: [String: JSONValue] {
+        [
+            "queue": .string(queue.rawValue), "waiting": .int(Int64(waiting)), "deferred": .int(Int64(deferred)),
+            "running": .int(Int64(running)), "stale": .int(Int64(stale)), "done_today": .int(Int64(doneToday)),
+            "failed": .int(Int64(failed)), "oldest_waiting_s": oldestWaiting.map { .double($0) } ?? .null,
+        ]
+    }
+}
+
+extension Spool {
+    /// Counts the files of `queue`'s stages.
+    public func status(of queue: QueueName, skew: Double = 2, now: Timestamp = .now()) -> QueueStatus {
+        var status = QueueStatus(queue: queue)
+        for name in (try? FileSystem.names(in: path(queue, .new))) ?? [] where Spool.isTaskFileName(name) {
+            guard let file = try? FileSystem.linkStatus(path(queue, .new) + "/" + name) else { continue }
+            if file.modified > now + 0.5 {
+                status.deferred += 1
+            } else {
+                status.waiting += 1
+                let age = now - file.modified
+                status.oldestWaiting = max(status.oldestWaiting ?? 0, age)
+            }
+        }
+        for name in (try? FileSystem.names(in: path(queue, .cur))) ?? [] {
+            guard let claim = ClaimName(fileName: name) else { continue }
+            status.running += 1
+            if let file = try? FileSystem.linkStatus(path(queue, .cur) + "/" + name),
+               now - file.lastTouched > Double(claim.leaseSeconds) + skew
+            {
+                status.stale += 1
+            }
+        }
+        let today = path(queue, .done) + "/" + now.utcDay
+        status.doneToday = ((try? FileSystem.names(in: today)) ?? []).count
+        for day in (try? FileSystem.names(in: path(queue, .failed))) ?? [] {
+            let names = (try? FileSystem.names(in: path(queue, .failed) + "/" + day)) ?? []
+            status.failed += names.filter { !$0.hasSuffix(".reason") }.count
+        }
+        return status
+    }
+}

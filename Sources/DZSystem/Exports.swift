@@ -1,0 +1,2 @@
+/// `Errno` is part of this module's API: every wrapper throws it.
+@_exported import struct SystemPackage.Errno

@@ -1,0 +1,179 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import CDZShims
+import SystemPackage
+
+/// The file system calls the spool is built from, each a thin wrapper of one C function, throwing `Errno`.
+public enum FileSystem {
+    /// Renames `from` to `to`, replacing `to` if it exists.
+    ///
+    /// The corresponding C function is `rename`.
+    public static func rename(_ from: String, _ to: String) throws(Errno) {
+        _ = try once { Glibc.rename(from, to) }.get()
+    }
+
+    /// Renames `from` to `to` only if `to` does not exist; `EEXIST` otherwise.
+    ///
+    /// Uses `renameat2(RENAME_NOREPLACE)`; where the file system does not support it (NFS, some FUSE file
+    /// systems answer `EINVAL`), falls back to `link` then `unlink`, which is how Maildir moves without replacing.
+    /// The corresponding C functions are `renameat2`, `link` and `unlink`.
+    public static func renameNoReplace(_ from: String, _ to: String) throws(Errno) {
+        let result = once { renameat2(AT_FDCWD, from, AT_FDCWD, to, dz_rename_noreplace()) }
+        switch result {
+        case .success:
+            return
+        case .failure(let error) where error == .invalidArgument || error == .notSupported
+            || error == .noFunction:
+            try link(from, to)
+            try unlink(from)
+        case .failure(let error):
+            throw error
+        }
+    }
+
+    /// Makes `to` a new name for the file `from`; `EEXIST` if `to` exists.
+    ///
+    /// The corresponding C function is `link`.
+    public static func link(_ from: String, _ to: String) throws(Errno) {
+        _ = try once { Glibc.link(from, to) }.get()
+    }
+
+    /// Makes `path` a symbolic link to `target`.
+    ///
+    /// The corresponding C function is `symlink`.
+    public static func symlink(target: String, at path: String) throws(Errno) {
+        _ = try once { Glibc.symlink(target, path) }.get()
+    }
+
+    /// Removes the name `path`.
+    ///
+    /// The corresponding C function is `unlink`.
+    public static func unlink(_ path: String) throws(Errno) {
+        _ = try once { Glibc.unlink(path) }.get()
+    }
+
+    /// Removes the empty directory `path`.
+    ///
+    /// The corresponding C function is `rmdir`.
+    public static func removeDirectory(_ path: String) throws(Errno) {
+        _ = try once { Glibc.rmdir(path) }.get()
+    }
+
+    /// Creates the directory `path`; an existing directory is not an error.
+    ///
+    /// The corresponding C function is `mkdir`.
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(Errno) {
+        switch once({ Glibc.mkdir(path, mode) }) {
+        case .success: return
+        case .failure(.fileExists):
+            if (try? status(path))?.isDirectory == true { return }
+            throw Errno.fileExists
+        case .failure(let error): throw error
+        }
+    }
+
+    /// Creates `path` and every missing parent.
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(Errno) {
+        if (try? status(path))?.isDirectory == true { return }
+        let parent = FilePath(path).removingLastComponent().string
+        if !parent.isEmpty, parent != path, parent != "/" {
+            try makeDirectories(parent, mode: mode)
+        }
+        try makeDirectory(path, mode: mode)
+    }
+
+    /// The status of `path`, following symbolic links.
+    ///
+    /// The corresponding C function is `stat`.
+    public static func status(_ path: String) throws(Errno) -> FileStatus {
+        var st = stat()
+        _ = try retryingInterrupts { dz_stat(path, &st) }.get()
+        return FileStatus(st)
+    }
+
+    /// The status of `path` itself, not of what a symbolic link points to.
+    ///
+    /// The corresponding C function is `lstat`.
+    public static func linkStatus(_ path: String) throws(Errno) -> FileStatus {
+        var st = stat()
+        _ = try retryingInterrupts { dz_lstat(path, &st) }.get()
+        return FileStatus(st)
+    }
+
+    /// Sets the access and modification times of `path` to now, or to `modified` when given.
+    ///
+    /// Also updates the change time. The corresponding C function is `utimensat`.
+    public static func touch(_ path: String, modified: Timestamp? = nil) throws(Errno) {
+        if let modified {
+            var times = [modified.timespecValue, modified.timespecValue]
+            _ = try retryingInterrupts { utimensat(AT_FDCWD, path, &times, 0) }.get()
+        } else {
+            _ = try retryingInterrupts { utimensat(AT_FDCWD, path, nil, 0) }.get()
+        }
+    }
+
+    /// The absolute path of `path` with every symbolic link resolved.
+    ///
+    /// The corresponding C function is `realpath`.
+    public static func resolve(_ path: String) throws(Errno) -> String {
+        guard let resolved = realpath(path, nil) else { throw Errno(rawValue: errno) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The names in directory `path`, without `.` and `..`, in no particular order.
+    ///
+    /// The corresponding C functions are `opendir`, `readdir` and `closedir`.
+    public static func names(in path: String) throws(Errno) -> [String] {
+        guard let dir = opendir(path) else { throw Errno(rawValue: errno) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name == "." || name == ".." { continue }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// Flushes the directory entries of `path` to stable storage, so that a rename into it survives power loss.
+    ///
+    /// The corresponding C functions are `open(O_DIRECTORY)` and `fsync`.
+    public static func syncDirectory(_ path: String) throws(Errno) {
+        let fd = try retryingInterrupts { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }.get()
+        defer { _ = Glibc.close(fd) }
+        _ = try retryingInterrupts { fsync(fd) }.get()
+    }
+
+    /// Space and inodes of the file system holding `path`.
+    ///
+    /// The corresponding C function is `statvfs`.
+    public static func capacity(of path: String) throws(Errno) -> FileSystemCapacity {
+        var info = statvfs()
+        _ = try retryingInterrupts { dz_statvfs(path, &info) }.get()
+        let unit = UInt64(info.f_frsize)
+        return FileSystemCapacity(
+            bytesTotal: UInt64(info.f_blocks) * unit,
+            bytesAvailable: UInt64(info.f_bavail) * unit,
+            inodesTotal: UInt64(info.f_files),
+            inodesAvailable: UInt64(info.f_favail))
+    }
+}
+
+/// Space and inodes of one file system.
+public struct FileSystemCapacity: Sendable, Equatable, Codable {
+    public var bytesTotal: UInt64
+    public var bytesAvailable: UInt64
+    public var inodesTotal: UInt64
+    public var inodesAvailable: UInt64
+}
+
+extension FileSystem {
+    /// Whether anything (even a dangling symbolic link) has the name `path`.
+    public static func exists(_ path: String) -> Bool {
+        (try? linkStatus(path)) != nil
+    }
+}

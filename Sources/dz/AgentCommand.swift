@@ -1,0 +1,106 @@
+import ArgumentParser
+import DZAgent
+import DZSpool
+import Foundation
+import Logging
+import ServiceLifecycle
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Serve queues: claim their tasks, run them, report results.",
+        discussion: """
+            SIGTERM or SIGINT: stop claiming, let running tasks finish within --grace, release the rest to new/, \
+            exit 0. SIGHUP: reopen the audit log. Logs go to standard error.
+            """)
+
+    @OptionGroup var options: SpoolOptions
+
+    @Option(name: [.customShort("Q"), .customLong("queues")],
+            help: ArgumentHelp("The queues to serve, comma-separated.", valueName: "queue,..."))
+    var queues: String
+
+    @Option(name: .long, help: ArgumentHelp("Tasks run at once.", valueName: "n"))
+    var concurrency: Int = 4
+
+    @Option(name: .long, help: ArgumentHelp("How long a claim lives without renewal.", valueName: "duration"))
+    var lease: String = "30s"
+
+    @Option(name: .long, help: ArgumentHelp("Time between full rescans of the queues.", valueName: "duration"))
+    var rescan: String = "5s"
+
+    @Option(name: .long, help: ArgumentHelp("Time running tasks get to finish after SIGTERM.", valueName: "duration"))
+    var grace: String = "20s"
+
+    @Option(name: .customLong("task-timeout"), help: ArgumentHelp("Time limit of a task that sets none.", valueName: "duration"))
+    var taskTimeout: String = "1h"
+
+    @Option(name: .long, help: ArgumentHelp("Time after its last write before an unparseable file is bad input.", valueName: "duration"))
+    var settle: String = "10s"
+
+    @Option(name: .long, help: ArgumentHelp("Clock skew allowed before another host's lease counts as expired.", valueName: "duration"))
+    var skew: String = "2s"
+
+    @Option(name: .long, help: ArgumentHelp("Time between heartbeats.", valueName: "duration"))
+    var heartbeat: String = "5s"
+
+    @Flag(name: .long, help: "Process what is waiting, then exit when nothing is due and nothing runs (for cron).")
+    var drain = false
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error.", valueName: "level"))
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 1024") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
+        let leaseSeconds = try duration(lease, "--lease")
+        guard leaseSeconds >= 1 else { throw ValidationError("--lease must be at least 1s") }
+        guard try duration(rescan, "--rescan") >= 0.05 else { throw ValidationError("--rescan must be at least 50ms") }
+        guard try duration(heartbeat, "--heartbeat") >= 0.05 else { throw ValidationError("--heartbeat must be at least 50ms") }
+        _ = try duration(grace, "--grace")
+        guard try duration(taskTimeout, "--task-timeout") > 0 else { throw ValidationError("--task-timeout must be positive") }
+        _ = try duration(settle, "--settle")
+        _ = try duration(skew, "--skew")
+        for name in queueNames where !QueueName.isValid(name) {
+            throw ValidationError(SpoolError.invalidQueueName(name).description)
+        }
+        if queueNames.isEmpty { throw ValidationError("-Q: name at least one queue") }
+    }
+
+    private var queueNames: [String] {
+        queues.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let spool = try options.makeSpool()
+        var configuration = AgentConfiguration(queues: try queueNames.map { try QueueName($0) })
+        configuration.concurrency = concurrency
+        configuration.leaseSeconds = max(1, Int(try duration(lease, "--lease").rounded()))
+        configuration.rescanInterval = try duration(rescan, "--rescan")
+        configuration.grace = try duration(grace, "--grace")
+        configuration.taskTimeout = try duration(taskTimeout, "--task-timeout")
+        configuration.settle = try duration(settle, "--settle")
+        configuration.skew = try duration(skew, "--skew")
+        configuration.heartbeatInterval = try duration(heartbeat, "--heartbeat")
+        configuration.drain = drain
+        var logger = Logger(label: "dz.agent")
+        logger[metadataKey: "host"] = "\(spool.host)"
+        let agent = Agent(spool: spool, configuration: configuration, logger: logger, version: DZCommand.version)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch let error as SpoolError {
+            complain(error.description)
+            throw ExitStatus.code(for: error)
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import DZSpool
+@preconcurrency import Glibc
+
+/// The exit codes every dz command uses, as dz(1) documents them.
+enum ExitStatus {
+    static let notFound = ExitCode(1)
+    static let usage = ExitCode(64)
+    static let badInput = ExitCode(65)
+    static let unavailable = ExitCode(69)
+    static let temporaryFailure = ExitCode(75)
+    static let systemFailure = ExitCode(111)
+
+    /// The exit code for a spool error.
+    static func code(for error: SpoolError) -> ExitCode {
+        switch error {
+        case .invalidQueueName, .invalidTaskID, .invalidHostID: usage
+        case .badTask, .duplicateID: badInput
+        case .notFound: notFound
+        case .system: systemFailure
+        }
+    }
+}
+
+/// Prints `message` on standard error as `dz: message`.
+func complain(_ message: String) {
+    fputs("dz: \(message)\n", stderr)
+}
+
+/// Runs `body`, turning a `SpoolError` into its message and exit code.
+func reportingErrors<T>(_ body: () throws(SpoolError) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        complain(error.description)
+        throw ExitStatus.code(for: error)
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import DZSpool
+
+struct GCCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Delete done/ and failed/ day directories older than a duration, and old heartbeats.")
+
+    @OptionGroup var options: SpoolOptions
+
+    @Option(name: .customLong("older-than"), help: ArgumentHelp("Keep what is younger than this.", valueName: "duration"))
+    var olderThan: String = "30d"
+
+    func validate() throws { _ = try duration(olderThan, "--older-than") }
+
+    func run() throws {
+        let spool = try options.makeSpool()
+        let seconds = try duration(olderThan, "--older-than")
+        let report = try reportingErrors { () throws(SpoolError) in try spool.collectGarbage(olderThan: seconds) }
+        print("removed \(report.files) files in \(report.directories) day directories, \(report.heartbeats) heartbeats")
+    }
+}

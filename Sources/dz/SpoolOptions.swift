@@ -1,0 +1,33 @@
+import ArgumentParser
+import DZSpool
+
+/// The options every command that touches a spool shares.
+struct SpoolOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The spool directory (default: $DZ_SPOOL, else ./spool).", valueName: "dir"))
+    var spool: String?
+
+    @Option(name: .customLong("host-id"), help: ArgumentHelp("This host's name in claims, results and logs (default: the host name).", valueName: "id"))
+    var hostID: String?
+
+    @Flag(name: .customLong("no-fsync"), help: "Do not fsync at commit points (for tmpfs and benchmarks; unsafe on power loss).")
+    var noFsync = false
+
+    func validate() throws {
+        if let hostID, (try? HostID(hostID)) == nil {
+            throw ValidationError(SpoolError.invalidHostID(hostID).description)
+        }
+    }
+
+    func makeSpool() throws -> Spool {
+        let host = try hostID.map { id throws(SpoolError) in try HostID(id) } ?? .local
+        return Spool(root: Spool.rootPath(explicit: spool), host: host, sync: !noFsync)
+    }
+}
+
+/// Reads a duration option (`30s`, `5m`, plain seconds).
+func duration(_ text: String, _ option: String) throws -> Double {
+    guard let seconds = DurationText.seconds(text) else {
+        throw ValidationError("\(option): \"\(text)\" is not a duration (use 500ms, 30s, 5m, 2h, 30d or seconds)")
+    }
+    return seconds
+}
