@@ -46,11 +46,14 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // `dz bench`: throughput and pickup latency of real agent processes on a spool.
+        .target(name: "DZBench", dependencies: ["DZSpool"]),
         // The command: argument parsing and wiring only.
         .executableTarget(
             name: "dz",
             dependencies: [
                 "DZAgent",
+                "DZBench",
                 "DZSpool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

@@ -91,8 +91,23 @@ public struct Agent: Service {
         }
     }
 
+    /// With `--drain`: stops once nothing runs and no file in any `new/` is due. The directories are listed
+    /// before deciding, since a retry's or another writer's inotify event may not have arrived yet.
     private func checkDrained(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: ShutdownLatch) async {
-        guard configuration.drain, running.count == 0, await scheduler.isEmpty else { return }
+        guard configuration.drain, !shutdown.isSet, running.count == 0, await scheduler.isEmpty else { return }
+        let now = Timestamp.now()
+        for queue in configuration.queues {
+            let dir = spool.path(queue, .new)
+            let due = ((try? FileSystem.names(in: dir)) ?? []).filter { name in
+                Spool.isTaskFileName(name)
+                    && ((try? FileSystem.linkStatus(dir + "/" + name)).map { $0.modified <= now + 0.5 } ?? false)
+            }
+            if !due.isEmpty {
+                await scheduler.add(queue, due.sorted())
+                if !(await scheduler.isEmpty) { return }
+            }
+        }
+        guard running.count == 0 else { return }
         logger.info("drained: nothing due and nothing running")
         shutdown.set()
     }

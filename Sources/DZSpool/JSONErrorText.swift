@@ -7,6 +7,7 @@ enum JSONErrorText {
             let underlying = (context.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String
             return underlying ?? context.debugDescription
         }
+        if let debug = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String { return debug }
         return String(describing: error).split(separator: "\n").first.map(String.init) ?? "unreadable"
     }
 }

@@ -25,7 +25,9 @@ public enum FileIO {
         let status = FileStatus(st)
         guard status.isRegular else { return .notRegular(status.kind) }
         if status.size > Int64(limit) { return .tooLarge(size: status.size) }
-        var buffer = [UInt8](repeating: 0, count: limit + 1)
+        // Sized from fstat (one byte more, to notice a file that grew), never the whole limit: zeroing a
+        // 1 MiB buffer per task would cost more than the rest of the claim.
+        var buffer = [UInt8](repeating: 0, count: min(Int(status.size), limit) + 1)
         var filled = 0
         while filled < buffer.count {
             let n = try buffer.withUnsafeMutableBytes { raw in
@@ -33,6 +35,9 @@ public enum FileIO {
             }.get()
             if n == 0 { break }
             filled += n
+            if filled == buffer.count, buffer.count <= limit {
+                buffer.append(contentsOf: [UInt8](repeating: 0, count: min(buffer.count, limit + 1 - buffer.count)))
+            }
         }
         if filled > limit { return .tooLarge(size: Int64(filled)) }
         return .contents(Array(buffer[0..<filled]), status)

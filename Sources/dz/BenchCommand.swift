@@ -1,6 +1,93 @@
 import ArgumentParser
+import DZBench
+import DZSpool
+import DZSystem
+import Foundation
 
-struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "placeholder")
-    func run() async throws {}
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure round-trip throughput and pickup latency of real agents; print one table.",
+        discussion: """
+            Starts `dz agent` processes on fresh spools under --spool (default: a new directory under /tmp, removed \
+            afterwards), drops noop tasks and counts their results. Figures depend on the disk and on whatever else \
+            the machine is doing: compare runs on one machine.
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("Where to make the benchmark's spools (default: a temporary directory).", valueName: "dir"))
+    var spool: String?
+
+    @Option(name: .long, help: ArgumentHelp("Tasks per throughput run without fsync.", valueName: "n"))
+    var tasks: Int = 5000
+
+    @Option(name: .customLong("fsync-tasks"), help: ArgumentHelp("Tasks per throughput run with fsync.", valueName: "n"))
+    var fsyncTasks: Int = 1000
+
+    @Option(name: .long, help: ArgumentHelp("Agent counts to measure, comma-separated.", valueName: "list"))
+    var agents: String = "1,4"
+
+    @Option(name: .long, help: ArgumentHelp("Each agent's --concurrency.", valueName: "n"))
+    var concurrency: Int = 4
+
+    @Option(name: .long, help: ArgumentHelp("Single drops for the latency measurement.", valueName: "n"))
+    var trickle: Int = 200
+
+    func validate() throws {
+        guard tasks > 0, fsyncTasks > 0, trickle > 0, concurrency > 0 else {
+            throw ValidationError("counts must be positive")
+        }
+        guard !agentCounts.isEmpty, agentCounts.allSatisfy({ (1...64).contains($0) }) else {
+            throw ValidationError("--agents: a comma-separated list of counts from 1 to 64")
+        }
+    }
+
+    private var agentCounts: [Int] { agents.split(separator: ",").compactMap { Int($0) } }
+
+    func run() throws {
+        let executable: String
+        do { executable = try FileSystem.resolve("/proc/self/exe") } catch {
+            complain("cannot find this executable: \(error)")
+            throw ExitStatus.systemFailure
+        }
+        let base: String
+        let temporary = spool == nil
+        if let spool {
+            base = spool
+            try? FileSystem.makeDirectories(base)
+        } else {
+            var template = Array("/tmp/dz-bench-XXXXXX".utf8CString)
+            base = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        }
+        defer { if temporary { try? FileManager.default.removeItem(atPath: base) } }
+        let benchmark = Benchmark(executable: executable, directory: base, tasks: tasks, fsyncTasks: fsyncTasks,
+                                  agentCounts: agentCounts, concurrency: concurrency, trickle: trickle)
+        print("dz bench on \(base) (\(ProcessInfo.processInfo.activeProcessorCount) cores), agents with --concurrency \(concurrency)")
+        let report: (rows: [Benchmark.Row], latencies: [Benchmark.Latency])
+        do {
+            report = try benchmark.run { print($0) }
+        } catch {
+            complain("\(error)")
+            throw ExitStatus.systemFailure
+        }
+        print("")
+        var rows = [["MEASURE", "AGENTS", "FSYNC", "TASKS", "ENQUEUE/S", "SECONDS", "ROUND TRIPS/S"]]
+        for row in report.rows {
+            rows.append(["round trip", "\(row.agents)", row.fsync ? "on" : "off", "\(row.tasks)",
+                         String(format: "%.0f", Double(row.tasks) / row.enqueueSeconds),
+                         String(format: "%.2f", row.totalSeconds), String(format: "%.0f", row.perSecond)])
+        }
+        printTable(rows)
+        print("")
+        var latencyRows = [["LATENCY (ms)", "FSYNC", "DROPS", "P50", "P99", "MAX"]]
+        for latency in report.latencies {
+            for (name, samples) in [("pickup: drop to start", latency.pickup),
+                                    ("round trip: drop to result", latency.roundTrip)] {
+                latencyRows.append([name, latency.fsync ? "on" : "off", "\(latency.samples)",
+                                    String(format: "%.2f", samples.percentile(0.5) * 1000),
+                                    String(format: "%.2f", samples.percentile(0.99) * 1000),
+                                    String(format: "%.2f", (samples.max() ?? .nan) * 1000)])
+            }
+        }
+        printTable(latencyRows)
+    }
 }

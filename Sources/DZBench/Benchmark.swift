@@ -1,0 +1,164 @@
+import DZSpool
+import DZSystem
+import Foundation
+
+/// `dz bench`: measures real `dz agent` processes on a spool directory.
+///
+/// Throughput is the whole round trip (drop, claim, run `noop`, write the result, move to done) with 1 and with
+/// several agents, with and without fsync; pickup latency is drop-to-start for a trickle of single drops. Results
+/// are counted through inotify on `results/new`, so the measuring itself costs the agents nothing.
+public struct Benchmark: Sendable {
+    public var executable: String
+    public var directory: String
+    public var tasks: Int
+    public var fsyncTasks: Int
+    public var agentCounts: [Int]
+    public var concurrency: Int
+    public var trickle: Int
+
+    public init(executable: String, directory: String, tasks: Int = 5000, fsyncTasks: Int = 1000,
+                agentCounts: [Int] = [1, 4], concurrency: Int = 4, trickle: Int = 200)
+    {
+        self.executable = executable
+        self.directory = directory
+        self.tasks = tasks
+        self.fsyncTasks = fsyncTasks
+        self.agentCounts = agentCounts
+        self.concurrency = concurrency
+        self.trickle = trickle
+    }
+
+    /// One row of the report.
+    public struct Row: Sendable {
+        public var agents: Int
+        public var fsync: Bool
+        public var tasks: Int
+        public var enqueueSeconds: Double
+        public var totalSeconds: Double
+        public var perSecond: Double { Double(tasks) / totalSeconds }
+    }
+
+    public struct Latency: Sendable {
+        public var fsync: Bool
+        public var samples: Int
+        public var pickup: [Double]
+        public var roundTrip: [Double]
+    }
+
+    /// Runs every measurement; `progress` receives a line as each one finishes.
+    public func run(progress: (String) -> Void) throws -> (rows: [Row], latencies: [Latency]) {
+        var rows: [Row] = []
+        for fsync in [false, true] {
+            for agents in agentCounts {
+                let row = try throughput(agents: agents, fsync: fsync, tasks: fsync ? fsyncTasks : tasks)
+                progress(String(format: "  %d agent(s), fsync %@: %d tasks in %.2f s", agents, fsync ? "on" : "off",
+                                row.tasks, row.totalSeconds))
+                rows.append(row)
+            }
+        }
+        var latencies: [Latency] = []
+        for fsync in [false, true] {
+            latencies.append(try latency(fsync: fsync))
+            progress("  latency, fsync \(fsync ? "on" : "off"): \(trickle) drops")
+        }
+        return (rows, latencies)
+    }
+
+    private func freshSpool(_ label: String, fsync: Bool) throws -> Spool {
+        let root = directory + "/" + label + "-" + String(Int(Timestamp.now().seconds * 1000) % 10_000_000)
+        let spool = Spool(root: root, host: try HostID("bench"), sync: fsync)
+        try spool.initialize(queues: [try QueueName("bench"), .results])
+        return spool
+    }
+
+    private func startAgents(_ count: Int, _ spool: Spool, fsync: Bool) throws -> [AgentProcess] {
+        let agents = try (0..<count).map { index in
+            try AgentProcess(executable: executable, spool: spool.root, host: "bench-\(index)", queues: "bench",
+                             fsync: fsync, concurrency: concurrency)
+        }
+        let deadline = Timestamp.now() + 30
+        while spool.heartbeats().count < count {
+            guard Timestamp.now() < deadline, agents.allSatisfy({ $0.process.isRunning }) else {
+                agents.forEach { $0.stop() }
+                throw SpoolError.notFound("agents did not start (no heartbeat within 30 s)")
+            }
+            usleep(20_000)
+        }
+        return agents
+    }
+
+    private func throughput(agents count: Int, fsync: Bool, tasks: Int) throws -> Row {
+        let spool = try freshSpool("tp-\(count)-\(fsync ? "fsync" : "nofsync")", fsync: fsync)
+        defer { try? FileManager.default.removeItem(atPath: spool.root) }
+        let watcher = try ResultCounter(spool.path(.results, .new))
+        let agents = try startAgents(count, spool, fsync: fsync)
+        defer { agents.forEach { $0.stop() } }
+        let queue = try QueueName("bench")
+        let start = Timestamp.now()
+        for _ in 0..<tasks {
+            try spool.drop(TaskFile(id: TaskID.generate(host: spool.host), task: "noop"), into: queue)
+        }
+        let enqueued = Timestamp.now()
+        try watcher.wait(for: tasks, timeout: 600)
+        let end = Timestamp.now()
+        return Row(agents: count, fsync: fsync, tasks: tasks, enqueueSeconds: enqueued - start,
+                   totalSeconds: end - start)
+    }
+
+    private func latency(fsync: Bool) throws -> Latency {
+        let spool = try freshSpool("lat-\(fsync ? "fsync" : "nofsync")", fsync: fsync)
+        defer { try? FileManager.default.removeItem(atPath: spool.root) }
+        let watcher = try ResultCounter(spool.path(.results, .new))
+        let agents = try startAgents(1, spool, fsync: fsync)
+        defer { agents.forEach { $0.stop() } }
+        let queue = try QueueName("bench")
+        var pickup: [Double] = []
+        var roundTrip: [Double] = []
+        for index in 0..<trickle {
+            let id = TaskID.generate(host: spool.host)
+            try spool.drop(TaskFile(id: id, task: "noop"), into: queue)
+            let dropped = Timestamp.now()
+            try watcher.wait(for: index + 1, timeout: 60)
+            let delivered = Timestamp.now()
+            let result = try ResultFile(parsing: try FileIO.readAll(spool.path(.results, .new) + "/\(id).json"))
+            if let started = result.started { pickup.append(started - dropped) }
+            roundTrip.append(delivered - dropped)
+            usleep(2000)
+        }
+        return Latency(fsync: fsync, samples: trickle, pickup: pickup, roundTrip: roundTrip)
+    }
+}
+
+/// Counts result files appearing in a directory, from inotify events (results are hard-linked in: IN_CREATE).
+final class ResultCounter {
+    private let inotify: Inotify
+    private var seen = Set<String>()
+
+    init(_ directory: String) throws {
+        inotify = try Inotify()
+        _ = try inotify.watch(directory)
+    }
+
+    deinit { inotify.close() }
+
+    func wait(for count: Int, timeout: Double) throws {
+        let deadline = Timestamp.now() + timeout
+        while seen.count < count {
+            guard Timestamp.now() < deadline else {
+                throw SpoolError.notFound("only \(seen.count) of \(count) results within \(Int(timeout)) s")
+            }
+            guard let events = try inotify.read() else { return }
+            for event in events where event.name.hasSuffix(".json") { seen.insert(event.name) }
+        }
+    }
+}
+
+extension Array where Element == Double {
+    /// The value below which `fraction` of the samples lie (nearest rank).
+    public func percentile(_ fraction: Double) -> Double {
+        guard !isEmpty else { return .nan }
+        let sorted = self.sorted()
+        let rank = Swift.min(sorted.count - 1, Swift.max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))
+        return sorted[rank]
+    }
+}

@@ -1,0 +1,56 @@
+@testable import DZAgent
+import DZSpool
+import DZSystem
+import Testing
+
+@Suite struct SchedulerTests {
+    let build = try! QueueName("build")
+    let proxy = try! QueueName("proxy")
+
+    @Test func firstInFirstOutByNameWithinAQueue() async {
+        let scheduler = Scheduler(queues: [build])
+        await scheduler.add(build, ["c.json", "a.json", "b.json", "a.json"])
+        var names: [String] = []
+        for _ in 0..<3 { names.append(await scheduler.next()!.name) }
+        #expect(names == ["a.json", "b.json", "c.json"])
+        #expect(await scheduler.isEmpty)
+    }
+
+    @Test func queuesTakeTurns() async {
+        let scheduler = Scheduler(queues: [build, proxy])
+        await scheduler.add(build, ["1.json", "2.json"])
+        await scheduler.add(proxy, ["3.json", "4.json"])
+        var queues: [String] = []
+        for _ in 0..<4 { queues.append(await scheduler.next()!.queue.rawValue) }
+        #expect(queues == ["build", "proxy", "build", "proxy"])
+    }
+
+    @Test func ignoresNamesThatAreNotTasks() async {
+        let scheduler = Scheduler(queues: [build])
+        await scheduler.add(build, [".hidden.json", "x.txt", ".nfs0001"])
+        #expect(await scheduler.isEmpty)
+    }
+
+    @Test func postponedNameWaitsForItsTime() async {
+        let scheduler = Scheduler(queues: [build])
+        let item = Scheduler.Item(queue: build, name: "later.json")
+        await scheduler.postpone(item, until: .now() + 3600)
+        await scheduler.add(build, "later.json")
+        #expect(await scheduler.isEmpty)
+        #expect(await scheduler.promoteDue() != nil)
+        _ = await scheduler.promoteDue(now: .now() + 7200)
+        #expect(await scheduler.count == 1)
+    }
+
+    @Test func waitersGetNamesAsTheyArriveAndNilWhenClosed() async {
+        let scheduler = Scheduler(queues: [build])
+        async let first = scheduler.next()
+        async let second = scheduler.next()
+        try? await Task.sleep(nanoseconds: 10_000_000)
+        await scheduler.add(build, "x.json")
+        await scheduler.close()
+        let got = await [first, second].compactMap { $0?.name }
+        #expect(got == ["x.json"])
+        #expect(await scheduler.next() == nil)
+    }
+}
