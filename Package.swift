@@ -19,6 +19,10 @@ let package = Package(
     targets: [
         // C declarations Glibc hides (renameat2 needs _GNU_SOURCE).
         .target(name: "CDZShims"),
+        // SQLite's C API (libsqlite3-dev).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // The zoomdb: job state, projects, bundles, deployments in SQLite.
+        .target(name: "DZStore", dependencies: ["CSQLite", "DZSpool"]),
         // System calls, wrapped once, with typed errors.
         .target(
             name: "DZSystem",
@@ -46,6 +50,15 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // Jobs: job graphs, the planner, the coordinator (result intake, dispatch, retries, cancel).
+        .target(
+            name: "DZJobs",
+            dependencies: [
+                "DZSpool", "DZStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // `dz bench`: throughput and pickup latency of real agent processes on a spool.
         .target(name: "DZBench", dependencies: ["DZSpool"]),
         // The command: argument parsing and wiring only.
@@ -54,7 +67,9 @@ let package = Package(
             dependencies: [
                 "DZAgent",
                 "DZBench",
+                "DZJobs",
                 "DZSpool",
+                "DZStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -63,6 +78,8 @@ let package = Package(
         .testTarget(name: "DZSystemTests", dependencies: ["DZSystem"]),
         .testTarget(name: "DZSpoolTests", dependencies: ["DZSpool"]),
         .testTarget(name: "DZAgentTests", dependencies: ["DZAgent", "DZSpool"]),
+        .testTarget(name: "DZStoreTests", dependencies: ["DZStore"]),
+        .testTarget(name: "DZJobsTests", dependencies: ["DZJobs", "DZStore", "DZSpool"]),
         .testTarget(name: "DZIntegrationTests", dependencies: ["DZSpool"]),
     ]
 )

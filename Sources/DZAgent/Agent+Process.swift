@@ -41,8 +41,17 @@ extension Agent {
             logger.warning("unknown task moved to failed/", metadata: ["task": "\(task.id)", "name": "\(task.task)"])
             return
         }
-        running.insert(claim)
         let started = Timestamp.now()
+        if spool.isCancelled(task) {
+            do {
+                try report(claim, .error, output: [:], error: Agent.cancelledFailure, started: started)
+            } catch {
+                logger.error("could not settle a cancelled task", metadata: ["task": "\(task.id)", "error": "\(error)"])
+            }
+            logger.info("task of a cancelled job not started", metadata: ["task": "\(task.id)"])
+            return
+        }
+        running.insert(claim)
         spool.audit.record("started", [("queue", claim.queue.rawValue), ("task", task.id.rawValue),
                                        ("job", task.job), ("attempt", String(task.attempt))])
         var taskLogger = logger
@@ -56,6 +65,8 @@ extension Agent {
 
         do {
             switch (outcome, stopped) {
+            case (_, .cancelled?):
+                try report(claim, .error, output: [:], error: Agent.cancelledFailure, started: started)
             case (_, .leaseLost?):
                 spool.audit.record("lease-lost", [("queue", claim.queue.rawValue), ("task", task.id.rawValue),
                                                   ("attempt", String(task.attempt))])
@@ -73,6 +84,8 @@ extension Agent {
             logger.error("could not settle task", metadata: ["task": "\(task.id)", "error": "\(error)"])
         }
     }
+
+    static let cancelledFailure = ResultFile.Failure(kind: "cancelled", message: "the job was cancelled")
 
     private func settleFailure(_ claim: Claim, _ failure: TaskFailure, started: Timestamp) throws(SpoolError) {
         if failure.retryable, claim.task.attempt < claim.task.maxAttempts {

@@ -161,11 +161,16 @@ public struct Agent: Service {
     private func renewLoop(_ running: RunningTasks) async {
         while !Task.isCancelled {
             do { try await Task.sleep(nanoseconds: UInt64(configuration.renewInterval * 1e9)) } catch { return }
-            for claim in running.claims where !spool.renew(claim) {
-                logger.warning("lease lost: another agent took the task", metadata: [
-                    "task": "\(claim.task.id)", "queue": "\(claim.queue)",
-                ])
-                running.stop(claim, .leaseLost)
+            for claim in running.claims {
+                if !spool.renew(claim) {
+                    logger.warning("lease lost: another agent took the task", metadata: [
+                        "task": "\(claim.task.id)", "queue": "\(claim.queue)",
+                    ])
+                    running.stop(claim, .leaseLost)
+                } else if spool.isCancelled(claim.task) {
+                    logger.info("job cancelled: stopping its task", metadata: ["task": "\(claim.task.id)"])
+                    running.stop(claim, .cancelled)
+                }
             }
         }
     }

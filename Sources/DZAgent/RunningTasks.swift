@@ -4,7 +4,7 @@ import Synchronization
 /// The claims this agent holds while their handlers run: renewed together, cancelled together at shutdown.
 final class RunningTasks: Sendable {
     enum StopReason: Sendable, Equatable {
-        case leaseLost, shutdown
+        case leaseLost, shutdown, cancelled
     }
 
     private struct Entry {

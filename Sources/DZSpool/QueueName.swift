@@ -3,14 +3,17 @@ public struct QueueName: Sendable, Hashable, Comparable, CustomStringConvertible
     public let rawValue: String
 
     /// The queues `dz init` creates.
-    public static let standard: [QueueName] = ["build", "database", "proxy", "all_appservers", "results"]
+    public static let standard: [QueueName] = ["build", "database", "proxy", "all_appservers", "results", "jobs"]
         .map { QueueName(unchecked: $0) }
 
     /// The queue results go to unless a task names another.
     public static let results = QueueName(unchecked: "results")
 
     /// Directory names under the spool root that are not queues.
-    static let reserved: Set<String> = ["log", "hosts", "tmp", "new", "cur", "done", "failed", "jobs"]
+    static let reserved: Set<String> = ["log", "hosts", "cancel", "zoomdb", "tmp", "new", "cur", "done", "failed"]
+
+    /// The coordinator's inbox: job submissions and cancellations.
+    public static let jobs = QueueName(unchecked: "jobs")
 
     public init(_ text: String) throws(SpoolError) {
         guard QueueName.isValid(text) else { throw .invalidQueueName(text) }

@@ -5,12 +5,15 @@ public struct GarbageReport: Sendable, Equatable {
     public var directories = 0
     public var files = 0
     public var heartbeats = 0
+    public var logs = 0
 }
 
 extension Spool {
     /// Deletes the day directories of `done/` and `failed/` older than `seconds`, and heartbeats not renewed in
-    /// that long. The audit log keeps the history.
-    public func collectGarbage(olderThan seconds: Double, now: Timestamp = .now()) throws(SpoolError) -> GarbageReport {
+    /// that long; with `logs`, also the audit log's day files that old (otherwise the audit history is kept).
+    public func collectGarbage(olderThan seconds: Double, logs: Bool = false, now: Timestamp = .now())
+        throws(SpoolError) -> GarbageReport
+    {
         let cutoffDay = (now + -seconds).utcDay
         var report = GarbageReport()
         for queue in try queues() {
@@ -23,6 +26,16 @@ extension Spool {
                     }
                     if (try? FileSystem.removeDirectory(dir)) != nil { report.directories += 1 }
                     audit.record("gc", [("queue", queue.rawValue), ("dir", relative(dir))])
+                }
+            }
+        }
+        if logs {
+            for hostDir in (try? FileSystem.names(in: logPath)) ?? [] {
+                let dir = logPath + "/" + hostDir
+                for file in (try? FileSystem.names(in: dir)) ?? [] where file.hasSuffix(".log") {
+                    let day = String(file.dropLast(4))
+                    guard Spool.isDayName(day), day < cutoffDay else { continue }
+                    if (try? FileSystem.unlink(dir + "/" + file)) != nil { report.logs += 1 }
                 }
             }
         }

@@ -177,3 +177,12 @@ extension FileSystem {
         (try? linkStatus(path)) != nil
     }
 }
+
+extension FileSystem {
+    /// Sets the permission bits of `path`.
+    ///
+    /// The corresponding C function is `chmod`.
+    public static func setMode(_ path: String, _ mode: mode_t) throws(Errno) {
+        _ = try retryingInterrupts { chmod(path, mode) }.get()
+    }
+}

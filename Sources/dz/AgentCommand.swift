@@ -65,6 +65,9 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError(SpoolError.invalidQueueName(name).description)
         }
         if queueNames.isEmpty { throw ValidationError("-Q: name at least one queue") }
+        for name in queueNames where name == QueueName.results.rawValue || name == QueueName.jobs.rawValue {
+            throw ValidationError("-Q: the \(name) queue is served by `dz coordinator`, not by agents")
+        }
     }
 
     private var queueNames: [String] {

@@ -16,7 +16,8 @@ struct DZCommand: AsyncParsableCommand {
         version: version,
         subcommands: [
             InitCommand.self, SendCommand.self, DropCommand.self, AgentCommand.self, StatusCommand.self,
-            RequeueCommand.self, HistoryCommand.self, GCCommand.self, BenchCommand.self,
+            RequeueCommand.self, HistoryCommand.self, GCCommand.self, BenchCommand.self, CoordinatorCommand.self,
+            JobCommand.self,
         ]
     )
 }

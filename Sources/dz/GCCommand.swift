@@ -4,19 +4,22 @@ import DZSpool
 struct GCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
-        abstract: "Delete done/ and failed/ day directories older than a duration, and old heartbeats.")
+        abstract: "Delete done/ and failed/ day directories older than a duration, old heartbeats and (with --logs) old audit logs.")
 
     @OptionGroup var options: SpoolOptions
 
     @Option(name: .customLong("older-than"), help: ArgumentHelp("Keep what is younger than this.", valueName: "duration"))
     var olderThan: String = "30d"
 
+    @Flag(name: .long, help: "Also delete the audit log's day files older than that (the history is kept otherwise).")
+    var logs = false
+
     func validate() throws { _ = try duration(olderThan, "--older-than") }
 
     func run() throws {
         let spool = try options.makeSpool()
         let seconds = try duration(olderThan, "--older-than")
-        let report = try reportingErrors { () throws(SpoolError) in try spool.collectGarbage(olderThan: seconds) }
-        print("removed \(report.files) files in \(report.directories) day directories, \(report.heartbeats) heartbeats")
+        let report = try reportingErrors { () throws(SpoolError) in try spool.collectGarbage(olderThan: seconds, logs: logs) }
+        print("removed \(report.files) files in \(report.directories) day directories, \(report.heartbeats) heartbeats, \(report.logs) log files")
     }
 }

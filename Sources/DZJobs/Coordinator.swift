@@ -1,0 +1,95 @@
+import DZSpool
+import DZStore
+import DZSystem
+import Logging
+import ServiceLifecycle
+
+/// The coordinator: serves the `results` and `jobs` queues, keeps the zoomdb, and drives jobs.
+///
+/// One per zoomdb (an flock on `<db>.lock`). Everything runs in one task, so the database has one user.
+/// Restart-safe at any instant: a result or request is retired from the spool only after its effect is committed,
+/// and a step is recorded (`dispatching`) before its task file is dropped, under an id derived from job and step.
+public struct Coordinator: Service {
+    public let spool: Spool
+    public let configuration: CoordinatorConfiguration
+    public let catalog: JobCatalog
+    public let logger: Logger
+
+    public init(spool: Spool, configuration: CoordinatorConfiguration, catalog: JobCatalog = .standard,
+                logger: Logger)
+    {
+        self.spool = spool
+        self.configuration = configuration
+        self.catalog = catalog
+        self.logger = logger
+    }
+
+    enum Wake: Sendable {
+        case file(QueueName, String)
+        case sweep
+    }
+
+    public func run() async throws {
+        let path = configuration.databasePath
+        if let slash = path.lastIndex(of: "/") {
+            try? FileSystem.makeDirectories(String(path[..<slash]), mode: 0o700)
+        }
+        let lock: FileLock
+        do { lock = try FileLock(path: path + ".lock") } catch {
+            if error == .wouldBlock || error == .resourceTemporarilyUnavailable {
+                throw JobError("another coordinator holds \(configuration.databasePath).lock")
+            }
+            throw JobError("cannot lock \(configuration.databasePath).lock: \(error)")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let engine = try CoordinatorEngine(spool: spool, configuration: configuration, catalog: catalog,
+                                           logger: logger)
+        for queue in [QueueName.results, .jobs] { try spool.create(queue) }
+        try engine.recover()
+        let watcher = try QueueWatcher(spool: spool, queues: [.results, .jobs])
+        defer { watcher.stop() }
+        spool.audit.record("coordinator-started", [("db", configuration.databasePath)])
+        logger.info("coordinator started", metadata: ["db": "\(configuration.databasePath)"])
+
+        let (wakes, continuation) = AsyncStream.makeStream(of: Wake.self, bufferingPolicy: .unbounded)
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for await event in watcher.events {
+                        switch event {
+                        case .appeared(let queue, let name): continuation.yield(.file(queue, name))
+                        case .overflow: continuation.yield(.sweep)
+                        }
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        continuation.yield(.sweep)
+                        do { try await Task.sleep(nanoseconds: UInt64(configuration.rescanInterval * 1e9)) } catch {
+                            return
+                        }
+                    }
+                }
+                group.addTask {
+                    for await wake in wakes {
+                        switch wake {
+                        case .file(let queue, let name): engine.handle(name, in: queue)
+                        case .sweep: engine.sweep()
+                        }
+                    }
+                }
+                try? await gracefulShutdown()
+                continuation.finish()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            continuation.finish()
+        }
+        spool.audit.record("coordinator-stopped", [])
+        logger.info("coordinator stopped")
+    }
+}
+
+extension Coordinator: CustomStringConvertible {
+    public var description: String { "Coordinator(db: \(configuration.databasePath))" }
+}

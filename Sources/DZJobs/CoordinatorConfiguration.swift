@@ -1,0 +1,10 @@
+/// How a coordinator runs.
+public struct CoordinatorConfiguration: Sendable {
+    public var databasePath: String
+    /// Seconds between rescans of `results/` and `jobs/` and checks of step deadlines.
+    public var rescanInterval: Double = 2
+    /// Slack on top of a step's worst case before it is given up (time spent waiting in a queue).
+    public var queueWait: Double = 3600
+
+    public init(databasePath: String) { self.databasePath = databasePath }
+}

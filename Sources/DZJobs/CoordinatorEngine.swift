@@ -1,0 +1,274 @@
+import DZSpool
+import DZStore
+import DZSystem
+import Logging
+
+/// The coordinator's state machine over the zoomdb and the spool. Used from one task only (the coordinator's
+/// loop), which is why it may hold the database connection.
+final class CoordinatorEngine: @unchecked Sendable {
+    let spool: Spool
+    let db: ZoomDB
+    let catalog: JobCatalog
+    let configuration: CoordinatorConfiguration
+    let logger: Logger
+
+    init(spool: Spool, configuration: CoordinatorConfiguration, catalog: JobCatalog, logger: Logger) throws {
+        self.spool = spool
+        self.configuration = configuration
+        self.catalog = catalog
+        self.logger = logger
+        db = try ZoomDB(path: configuration.databasePath)
+    }
+
+    /// At start: takes back its own interrupted intake, drops the tasks of steps recorded but maybe not dropped,
+    /// and processes whatever waits.
+    func recover() throws {
+        for queue in [QueueName.results, .jobs] {
+            let released = try spool.releaseAll(queue)
+            if released > 0 { logger.notice("put back interrupted intake", metadata: ["queue": "\(queue)", "files": "\(released)"]) }
+        }
+        for step in try db.steps(in: [.dispatching]) {
+            dispatch(step, checkSpool: true)
+        }
+        sweep()
+    }
+
+    /// Rescans both inboxes and checks step deadlines.
+    func sweep() {
+        for queue in [QueueName.jobs, .results] {
+            let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
+            for name in names { handle(name, in: queue) }
+        }
+        checkDeadlines()
+    }
+
+    func handle(_ name: String, in queue: QueueName) {
+        do {
+            if queue == .results {
+                try intakeResult(name)
+            } else {
+                try intakeRequest(name)
+            }
+        } catch {
+            logger.error("intake failed", metadata: ["queue": "\(queue)", "file": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    // MARK: Results
+
+    private func intakeResult(_ name: String) throws {
+        guard let taken = try spool.take(name, in: .results) else { return }
+        let result: ResultFile
+        do { result = try ResultFile(parsing: taken.bytes) } catch {
+            try spool.retire(taken, failure: error)
+            return
+        }
+        var jobToDispatch: String?
+        try db.transaction {
+            guard var step = try db.step(taskID: result.id.rawValue) else { return }
+            guard !step.state.isFinal else {
+                logger.debug("duplicate result ignored", metadata: ["task": "\(result.id)"])
+                return
+            }
+            apply(result, to: &step)
+            try db.update(step)
+            try db.log(step.job, .stepEnd, stepEndMessage(step))
+            try advance(step.job)
+            jobToDispatch = step.job
+        }
+        if let job = jobToDispatch { try dispatchPending(of: job) }
+        try spool.retire(taken)
+    }
+
+    private func apply(_ result: ResultFile, to step: inout StepRecord) {
+        step.attempt = result.attempt
+        step.host = result.host.rawValue
+        step.started = result.started
+        step.finished = result.finished
+        switch result.status {
+        case .ok:
+            step.state = .succeeded
+            step.output = result.output
+        case .error:
+            step.state = result.error?.kind == "cancelled" ? .cancelled : .failed
+            step.errorKind = result.error?.kind
+            step.error = result.error?.message
+        }
+    }
+
+    private func stepEndMessage(_ step: StepRecord) -> String {
+        var text = "\(step.name) \(step.state.rawValue)"
+        if let host = step.host { text += " on \(host)" }
+        if let attempt = step.attempt { text += " (attempt \(attempt)/\(step.maxAttempts))" }
+        if let started = step.started, let finished = step.finished {
+            text += " in \(Int(((finished - started) * 1000).rounded())) ms"
+        }
+        if step.state != .succeeded, let error = step.error { text += ": \(step.errorKind ?? "error"): \(error)" }
+        return text
+    }
+
+    // MARK: Requests
+
+    private func intakeRequest(_ name: String) throws {
+        let outcome = try spool.claim(name, in: .jobs, leaseSeconds: 3600, settle: 10)
+        guard case .claimed(let claim) = outcome else { return }
+        let request: JobRequest
+        do { request = try JobRequest(claim.task) } catch {
+            try spool.retire(claim, failure: error)
+            return
+        }
+        var jobToDispatch: String?
+        var failure: BadInput?
+        try db.transaction {
+            switch request {
+            case .submit(let id, let kindName, let project, let params, let issuedBy):
+                var job = JobRecord(id: id, kind: kindName, project: project, params: params, issuedBy: issuedBy,
+                                    issuedAt: claim.task.created ?? .now())
+                job.started = .now()
+                guard let kind = catalog.kind(kindName) else {
+                    job.state = .failed
+                    job.finished = .now()
+                    job.error = "unknown job kind \"\(kindName)\": this coordinator knows \(catalog.names.joined(separator: ", "))"
+                    if try db.insert(job) { try db.log(id, .error, job.error!) }
+                    failure = BadInput("unknown-kind", job.error!)
+                    return
+                }
+                guard try db.insert(job) else { return }
+                try db.log(id, .info, "job \(kind.name) submitted" + (project.map { " for project \($0)" } ?? "")
+                           + (issuedBy.map { " by \($0)" } ?? ""))
+                try advance(id)
+                jobToDispatch = id
+            case .cancel(let jobID, let reason):
+                guard var job = try db.job(jobID) else {
+                    failure = BadInput("not-found", "no job \(jobID) to cancel")
+                    return
+                }
+                guard job.state == .running, job.stopping != .cancelling else { return }
+                job.stopping = .cancelling
+                job.error = job.error ?? "cancelled: \(reason)"
+                try db.update(job)
+                try db.log(jobID, .warn, "cancel requested: \(reason)")
+                try withdrawWaiting(jobID, reason: "withdrawn: job cancelled")
+                try advance(jobID)
+                jobToDispatch = jobID
+            }
+        }
+        if let job = jobToDispatch { try dispatchPending(of: job) }
+        try spool.retire(claim, failure: failure)
+    }
+
+    // MARK: Planning and dispatch
+
+    /// Plans the job's next moves and records them (inside the caller's transaction).
+    func advance(_ jobID: String) throws {
+        guard let job = try db.job(jobID), job.state == .running else { return }
+        guard let kind = catalog.kind(job.kind) else { return }
+        let steps = try db.steps(of: jobID)
+        let plan = JobPlanner(kind: kind, queueWait: configuration.queueWait).plan(job, steps: steps)
+        for step in plan.newSteps {
+            try db.insert(step)
+            if step.state == .succeeded { try db.log(jobID, .info, "\(step.name): nothing to fan out over") }
+        }
+        for (level, message) in plan.log { try db.log(jobID, level, message) }
+        if plan.job != job {
+            if plan.job.stopping == .failing, job.stopping == nil {
+                try withdrawWaiting(jobID, reason: "withdrawn: job failing")
+            }
+            try db.update(plan.job)
+            if plan.job.state != job.state, plan.job.state.isFinal {
+                spool.audit.record("job-\(plan.job.state.rawValue)", [("job", jobID), ("kind", job.kind)])
+            }
+        }
+    }
+
+    /// Drops the task files of the job's steps recorded as `dispatching`.
+    func dispatchPending(of jobID: String) throws {
+        for step in try db.steps(of: jobID) where step.state == .dispatching {
+            dispatch(step, checkSpool: false)
+        }
+    }
+
+    /// Drops one step's task and marks it dispatched. With `checkSpool` (after a restart), a task already
+    /// anywhere in the spool is not dropped again.
+    func dispatch(_ step: StepRecord, checkSpool: Bool) {
+        var step = step
+        do {
+            let queue = try QueueName(step.queue)
+            let task = try TaskFile(parsing: Array(step.taskFile.utf8), stem: step.taskID)
+            let present = checkSpool && !spool.locations(of: step.taskID).isEmpty
+            if !present {
+                do {
+                    try spool.drop(task, into: queue)
+                } catch {
+                    // Already waiting: the drop happened before a crash.
+                    guard case .duplicateID = error else { throw error }
+                }
+            }
+            step.state = .dispatched
+            step.dispatched = .now()
+            try db.transaction {
+                try db.update(step)
+                try db.log(step.job, .stepBegin, "\(step.name): \(step.task) on \(step.queue)")
+            }
+        } catch {
+            logger.error("dispatch failed", metadata: ["task": "\(step.taskID)", "error": "\(error)"])
+            try? db.transaction {
+                step.state = .failed
+                step.errorKind = "dispatch"
+                step.error = "\(error)"
+                step.finished = .now()
+                try db.update(step)
+                try db.log(step.job, .error, "\(step.name) could not be dispatched: \(error)")
+                try advance(step.job)
+            }
+        }
+    }
+
+    /// Takes the job's tasks still waiting in `new/` back out of the spool (to `failed/` with `reason`), and marks
+    /// their steps cancelled. Running tasks are stopped by the agents through the tombstone, or finish.
+    func withdrawWaiting(_ jobID: String, reason: String) throws {
+        for var step in try db.steps(of: jobID) where !step.state.isFinal && !step.compensation {
+            guard let queue = try? QueueName(step.queue) else { continue }
+            let taken = try? spool.take(step.taskID + ".json", in: queue)
+            if let taken {
+                try spool.retire(taken, failure: BadInput("withdrawn", reason))
+            } else if step.state == .dispatched {
+                continue
+            }
+            step.state = .cancelled
+            step.errorKind = "withdrawn"
+            step.error = reason
+            step.finished = .now()
+            try db.update(step)
+            try db.log(jobID, .stepEnd, "\(step.name) cancelled: \(reason)")
+        }
+    }
+
+    /// Fails steps whose deadline passed with no final result (no agent serves the queue, or a host vanished),
+    /// withdrawing or cancelling their tasks.
+    func checkDeadlines() {
+        let now = Timestamp.now()
+        guard let overdue = try? db.steps(in: [.dispatched]).filter({ ($0.deadline ?? now) < now }) else { return }
+        for var step in overdue {
+            do {
+                if let queue = try? QueueName(step.queue), let taken = try spool.take(step.taskID + ".json", in: queue) {
+                    try spool.retire(taken, failure: BadInput("deadline", "withdrawn: past its deadline"))
+                } else {
+                    try spool.cancel(step.taskID, reason: "past its deadline")
+                }
+                try db.transaction {
+                    step.state = .failed
+                    step.errorKind = "deadline"
+                    step.error = "no result by \(step.deadline?.rfc3339 ?? "its deadline")"
+                    step.finished = now
+                    try db.update(step)
+                    try db.log(step.job, .stepEnd, "\(step.name) failed: \(step.error!)")
+                    try advance(step.job)
+                }
+                try dispatchPending(of: step.job)
+            } catch {
+                logger.error("deadline handling failed", metadata: ["task": "\(step.taskID)", "error": "\(error)"])
+            }
+        }
+    }
+}

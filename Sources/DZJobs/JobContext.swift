@@ -1,0 +1,42 @@
+import DZSpool
+
+/// What a step definition sees when it computes its queue and arguments: the job's parameters and the outputs of
+/// the steps before it.
+public struct JobContext: Sendable {
+    public let jobID: String
+    public let kind: String
+    public let project: String?
+    public let params: [String: JSONValue]
+    /// Outputs of succeeded step instances, by definition name, in instance order.
+    public let outputs: [String: [[String: JSONValue]]]
+    /// For a fanned-out instance: its item and index.
+    public var item: JSONValue?
+    public var index: Int?
+
+    public init(jobID: String, kind: String, project: String?, params: [String: JSONValue],
+                outputs: [String: [[String: JSONValue]]])
+    {
+        self.jobID = jobID
+        self.kind = kind
+        self.project = project
+        self.params = params
+        self.outputs = outputs
+    }
+
+    /// The output of the single instance of `step`.
+    public func output(of step: String) throws(JobError) -> [String: JSONValue] {
+        guard let first = outputs[step]?.first else { throw JobError("no output from step \(step)") }
+        return first
+    }
+
+    /// A string parameter, or `defaultValue`.
+    public func param(_ key: String, default defaultValue: String? = nil) -> String? {
+        switch params[key] {
+        case .string(let text)?: text
+        case .int(let number)?: String(number)
+        case .double(let number)?: String(number)
+        case .bool(let flag)?: String(flag)
+        default: defaultValue
+        }
+    }
+}

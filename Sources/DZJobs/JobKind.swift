@@ -1,0 +1,50 @@
+import DZSpool
+
+/// A kind of job: a graph of steps, declared in Swift. Steps whose `after` steps all succeeded run at once
+/// (fan-out and fan-in follow from the graph); compensation steps run when the job stops.
+public struct JobKind: Sendable {
+    public var name: String
+    public var summary: String
+    public var steps: [StepDefinition]
+    /// The job's result once every step succeeded (default: the output of the last step).
+    public var result: @Sendable (JobContext) -> [String: JSONValue]
+
+    public init(name: String, summary: String, steps: [StepDefinition],
+                result: (@Sendable (JobContext) -> [String: JSONValue])? = nil)
+    {
+        self.name = name
+        self.summary = summary
+        self.steps = steps
+        let last = steps.last { !$0.compensation }?.name
+        self.result = result ?? { context in last.flatMap { context.outputs[$0]?.first } ?? [:] }
+    }
+
+    public func step(_ name: String) -> StepDefinition? { steps.first { $0.name == name } }
+
+    /// Checks the graph: unique names, known dependencies, no cycles, compensation steps depend on none.
+    public func validate() throws(JobError) {
+        var seen = Set<String>()
+        for step in steps {
+            guard seen.insert(step.name).inserted else { throw JobError("\(name): step \(step.name) declared twice") }
+            guard TaskID.isValid(step.name), !step.name.contains(".") else {
+                throw JobError("\(name): step name \(step.name) must be [A-Za-z0-9_-]")
+            }
+        }
+        for step in steps {
+            for dependency in step.after where !seen.contains(dependency) {
+                throw JobError("\(name): step \(step.name) runs after unknown step \(dependency)")
+            }
+            if step.compensation, !step.after.isEmpty {
+                throw JobError("\(name): compensation step \(step.name) cannot depend on steps")
+            }
+        }
+        var done = Set<String>()
+        var remaining = steps.filter { !$0.compensation }
+        while !remaining.isEmpty {
+            let ready = remaining.filter { $0.after.allSatisfy(done.contains) }
+            guard !ready.isEmpty else { throw JobError("\(name): the steps form a cycle") }
+            for step in ready { done.insert(step.name) }
+            remaining.removeAll { step in ready.contains { $0.name == step.name } }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import DZSpool
+import DZSystem
+
+/// A request to the coordinator, dropped into the `jobs` queue as an ordinary task file: `submit_job` (its id is
+/// the new job's id) or `cancel_job`. Going through the spool lets any host submit or cancel.
+public enum JobRequest: Sendable, Equatable {
+    case submit(id: String, kind: String, project: String?, params: [String: JSONValue], issuedBy: String?)
+    case cancel(job: String, reason: String)
+
+    public static let submitTask = "submit_job"
+    public static let cancelTask = "cancel_job"
+
+    /// A new job id: `J` + UTC time to the microsecond + random hex (sorts by submission time).
+    public static func newJobID(at time: Timestamp = .now()) -> String {
+        let random = Host.randomBytes(4).map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }.joined()
+        return "J" + time.compact + "-" + random
+    }
+
+    /// Project ids become directory names, unix users and database names later: `[a-z][a-z0-9_]*`, at most 30.
+    public static func isValidProject(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard (1...30).contains(bytes.count), (97...122).contains(bytes[0]) else { return false }
+        return bytes.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+
+    /// The task file that carries this request.
+    public func taskFile(host: HostID) throws(SpoolError) -> TaskFile {
+        switch self {
+        case .submit(let id, let kind, let project, let params, let issuedBy):
+            var args: [String: JSONValue] = ["kind": .string(kind), "params": .object(params)]
+            if let project { args["project"] = .string(project) }
+            if let issuedBy { args["issued_by"] = .string(issuedBy) }
+            return TaskFile(id: try TaskID(id), task: JobRequest.submitTask, args: args, job: id, maxAttempts: 1,
+                            created: .now())
+        case .cancel(let job, let reason):
+            return TaskFile(id: TaskID.generate(host: host), task: JobRequest.cancelTask,
+                            args: ["job": .string(job), "reason": .string(reason)], job: job, maxAttempts: 1,
+                            created: .now())
+        }
+    }
+
+    /// Reads a request from its task file.
+    public init(_ task: TaskFile) throws(BadInput) {
+        switch task.task {
+        case JobRequest.submitTask:
+            guard let kind = task.args["kind"]?.stringValue else { throw BadInput("field", "submit_job needs args.kind") }
+            let project = task.args["project"]?.stringValue
+            if let project, !JobRequest.isValidProject(project) {
+                throw BadInput("field", "invalid project id \"\(String(project.prefix(40)))\": use [a-z][a-z0-9_]*, at most 30 characters")
+            }
+            let params = task.args["params"]?.objectValue ?? [:]
+            self = .submit(id: task.id.rawValue, kind: kind, project: project, params: params,
+                           issuedBy: task.args["issued_by"]?.stringValue)
+        case JobRequest.cancelTask:
+            guard let job = task.args["job"]?.stringValue, TaskID.isValid(job) else {
+                throw BadInput("field", "cancel_job needs a valid args.job")
+            }
+            self = .cancel(job: job, reason: task.args["reason"]?.stringValue ?? "cancelled")
+        default:
+            throw BadInput("unknown-task", "the jobs queue takes submit_job and cancel_job, not \"\(task.task)\"")
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import DZSystem
+
+/// A file this process took out of a queue's `new/` without interpreting it (results, requests): its bytes and
+/// where it lies in `cur/` now.
+public struct TakenFile: Sendable {
+    public let queue: QueueName
+    public let fileName: String
+    public let path: String
+    public let bytes: [UInt8]
+
+    public var stem: String { String(fileName.dropLast(5)) }
+}
+
+extension Spool {
+    /// Takes `fileName` from the queue's `new/` into `cur/` (one rename; exactly one taker wins) and reads it.
+    /// `nil` when another process took it first, or it is not a task file name. Files that are not readable
+    /// regular files of at most 1 MiB are moved to `failed/` with the reason and `nil` is returned.
+    public func take(_ fileName: String, in queue: QueueName) throws(SpoolError) -> TakenFile? {
+        guard Spool.isTaskFileName(fileName) else { return nil }
+        let stem = String(fileName.dropLast(5))
+        guard TaskID.isValid(stem) else {
+            _ = try rejectWaiting(fileName, in: queue, BadInput("name", "invalid id \"\(String(stem.prefix(140)))\" in the file name"))
+            return nil
+        }
+        let source = path(queue, .new) + "/" + fileName
+        let name = ClaimName(id: TaskID(unchecked: stem), host: host, pid: pid, leaseSeconds: 3600)
+        let target = path(queue, .cur) + "/" + name.fileName
+        do {
+            try FileSystem.rename(source, target)
+        } catch {
+            if !FileSystem.exists(target) {
+                if error == .noSuchFileOrDirectory { return nil }
+                throw error.at("rename", source)
+            }
+        }
+        switch readClaimed(target, kind: (try? FileSystem.linkStatus(target))?.kind ?? .regular) {
+        case .success(let (bytes, _)):
+            return TakenFile(queue: queue, fileName: fileName, path: target, bytes: bytes)
+        case .failure(let bad):
+            _ = try rejectClaimed(target, originalName: fileName, in: queue, bad, task: nil)
+            return nil
+        }
+    }
+
+    /// Moves a taken file to `done/`, or to `failed/` with `failure` as its reason.
+    public func retire(_ taken: TakenFile, failure: BadInput? = nil) throws(SpoolError) {
+        if let failure {
+            _ = try rejectClaimed(taken.path, originalName: taken.fileName, in: taken.queue, failure, task: nil)
+        } else {
+            _ = try moveAside(taken.path, as: taken.fileName, in: taken.queue, to: .done)
+        }
+    }
+
+    /// Moves a claimed task to `done/` (or `failed/` with the reason) without delivering any result: for requests
+    /// whose answer is the state they change, not a result file.
+    public func retire(_ claim: Claim, failure: BadInput? = nil) throws(SpoolError) {
+        if let failure {
+            try reject(claim, failure)
+        } else {
+            _ = try moveAside(claim.path, as: claim.task.id.rawValue + ".json", in: claim.queue, to: .done)
+        }
+    }
+
+    /// Puts every file in the queue's `cur/` back into `new/` unchanged: for a queue with a single consumer (the
+    /// coordinator's `results` and `jobs`), at its start, when every claim there is an interrupted one of its own.
+    /// Returns how many were put back.
+    @discardableResult
+    public func releaseAll(_ queue: QueueName) throws(SpoolError) -> Int {
+        let dir = path(queue, .cur)
+        let names: [String]
+        do { names = try FileSystem.names(in: dir) } catch .noSuchFileOrDirectory { return 0 } catch {
+            throw error.at("list", dir)
+        }
+        var count = 0
+        for fileName in names {
+            guard let claim = ClaimName(fileName: fileName) else { continue }
+            try putBack(dir + "/" + fileName, fileName: claim.id.rawValue + ".json", in: queue, modified: nil)
+            audit.record("released", [("queue", queue.rawValue), ("task", claim.id.rawValue),
+                                      ("holder", "\(claim.host.rawValue)/\(claim.pid)")])
+            count += 1
+        }
+        return count
+    }
+}

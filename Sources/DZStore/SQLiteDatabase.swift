@@ -1,0 +1,136 @@
+import CSQLite
+
+/// A failed SQLite call: the result code and SQLite's message.
+public struct SQLiteError: Error, Equatable, CustomStringConvertible {
+    public let code: Int32
+    public let message: String
+
+    public var description: String { "sqlite error \(code): \(message)" }
+
+    /// The database is locked by another connection beyond the busy timeout.
+    public var isBusy: Bool { code & 0xFF == SQLITE_BUSY || code & 0xFF == SQLITE_LOCKED }
+}
+
+/// One SQLite connection, through the C API. Not thread-safe: its owner (an actor, or one thread) serialises use.
+///
+/// WAL journal, foreign keys on, a busy timeout so that short-lived command processes and the coordinator share
+/// the file without spurious `SQLITE_BUSY`.
+public final class SQLiteDatabase: @unchecked Sendable {
+    private var handle: OpaquePointer?
+    public let path: String
+
+    /// Opens (creating) the database at `path`.
+    ///
+    /// The corresponding C function is `sqlite3_open_v2`.
+    public init(path: String, readOnly: Bool = false, busyTimeoutMilliseconds: Int32 = 10_000) throws(SQLiteError) {
+        self.path = path
+        let flags = (readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+            | SQLITE_OPEN_NOMUTEX
+        let code = sqlite3_open_v2(path, &handle, flags, nil)
+        guard code == SQLITE_OK else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "cannot open"
+            sqlite3_close_v2(handle)
+            handle = nil
+            throw SQLiteError(code: code, message: "\(path): \(message)")
+        }
+        sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
+        if !readOnly {
+            try execute("PRAGMA journal_mode = WAL")
+            try execute("PRAGMA synchronous = NORMAL")
+        }
+        try execute("PRAGMA foreign_keys = ON")
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    private func error(_ code: Int32) -> SQLiteError {
+        SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)))
+    }
+
+    /// Runs one or more statements that return no rows.
+    ///
+    /// The corresponding C function is `sqlite3_exec`.
+    public func execute(_ sql: String) throws(SQLiteError) {
+        var message: UnsafeMutablePointer<CChar>?
+        let code = sqlite3_exec(handle, sql, nil, nil, &message)
+        if code != SQLITE_OK {
+            let text = message.map { String(cString: $0) } ?? "error"
+            sqlite3_free(message)
+            throw SQLiteError(code: code, message: text)
+        }
+    }
+
+    /// Runs one statement with parameters; returns its rows.
+    ///
+    /// The corresponding C functions are `sqlite3_prepare_v2`, `sqlite3_bind_*`, `sqlite3_step` and
+    /// `sqlite3_column_*`.
+    @discardableResult
+    public func query(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> [SQLiteRow] {
+        var statement: OpaquePointer?
+        let prepared = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard prepared == SQLITE_OK else { throw error(prepared) }
+        defer { sqlite3_finalize(statement) }
+        for (index, argument) in arguments.enumerated() {
+            let position = Int32(index + 1)
+            let code: Int32
+            switch argument.sqliteValue {
+            case .null: code = sqlite3_bind_null(statement, position)
+            case .integer(let value): code = sqlite3_bind_int64(statement, position, value)
+            case .real(let value): code = sqlite3_bind_double(statement, position, value)
+            case .text(let value): code = sqlite3_bind_text(statement, position, value, -1, dz_sqlite_transient())
+            case .blob(let value):
+                code = value.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(statement, position, raw.baseAddress, Int32(raw.count), dz_sqlite_transient())
+                }
+            }
+            guard code == SQLITE_OK else { throw error(code) }
+        }
+        var rows: [SQLiteRow] = []
+        let columns = sqlite3_column_count(statement)
+        let names = (0..<columns).map { String(cString: sqlite3_column_name(statement, $0)) }
+        while true {
+            let code = sqlite3_step(statement)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else { throw error(code) }
+            var values: [String: SQLiteValue] = [:]
+            for column in 0..<columns {
+                let value: SQLiteValue
+                switch sqlite3_column_type(statement, column) {
+                case SQLITE_INTEGER: value = .integer(sqlite3_column_int64(statement, column))
+                case SQLITE_FLOAT: value = .real(sqlite3_column_double(statement, column))
+                case SQLITE_TEXT: value = .text(String(cString: sqlite3_column_text(statement, column)))
+                case SQLITE_BLOB:
+                    let count = Int(sqlite3_column_bytes(statement, column))
+                    if let bytes = sqlite3_column_blob(statement, column) {
+                        value = .blob(Array(UnsafeRawBufferPointer(start: bytes, count: count)))
+                    } else {
+                        value = .blob([])
+                    }
+                default: value = .null
+                }
+                values[names[Int(column)]] = value
+            }
+            rows.append(SQLiteRow(values: values))
+        }
+        return rows
+    }
+
+    /// The rowid of the last insert on this connection.
+    public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Rows changed by the last statement.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Runs `body` in one `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let value = try body()
+            try execute("COMMIT")
+            return value
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+}

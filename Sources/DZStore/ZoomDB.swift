@@ -1,0 +1,130 @@
+import DZSpool
+import DZSystem
+
+/// The zoomdb: jobs, steps and their log, projects, bundles, deployments. One SQLite file (WAL), mode 0600
+/// because it holds app database passwords.
+///
+/// Not thread-safe: one owner at a time (the coordinator's task, or a command).
+public final class ZoomDB: @unchecked Sendable {
+    public let database: SQLiteDatabase
+
+    /// Opens the zoomdb at `path`, creating it (and its directory) and running pending migrations.
+    public init(path: String) throws {
+        let directory = String(path.prefix(upTo: path.lastIndex(of: "/") ?? path.startIndex))
+        if !directory.isEmpty { try FileSystem.makeDirectories(directory, mode: 0o700) }
+        let existed = FileSystem.exists(path)
+        database = try SQLiteDatabase(path: path)
+        if !existed { try FileSystem.setMode(path, 0o600) }
+        try migrate()
+    }
+
+    /// The zoomdb path to use: the explicit one, else `$DZ_DB`, else `<spool>/zoomdb/zoomdb.sqlite3`.
+    public static func path(explicit: String?, spoolRoot: String, environment: [String: String]) -> String {
+        if let explicit, !explicit.isEmpty { return explicit }
+        if let fromEnvironment = environment["DZ_DB"], !fromEnvironment.isEmpty { return fromEnvironment }
+        return spoolRoot + "/zoomdb/zoomdb.sqlite3"
+    }
+
+    private func migrate() throws {
+        let version = Int(try database.query("PRAGMA user_version").first?.int("user_version") ?? 0)
+        guard version < ZoomSchema.migrations.count else { return }
+        try database.transaction {
+            for index in version..<ZoomSchema.migrations.count {
+                try database.execute(ZoomSchema.migrations[index])
+            }
+            try database.execute("PRAGMA user_version = \(ZoomSchema.migrations.count)")
+        }
+    }
+
+    public var schemaVersion: Int {
+        Int((try? database.query("PRAGMA user_version").first?.int("user_version")) ?? 0)
+    }
+
+    public func transaction<T>(_ body: () throws -> T) throws -> T { try database.transaction(body) }
+
+    // MARK: Jobs
+
+    /// Inserts a job; `false` if a job with that id exists already (a submission seen twice).
+    @discardableResult
+    public func insert(_ job: JobRecord) throws -> Bool {
+        try database.query("""
+            INSERT OR IGNORE INTO jobs (id, kind, project, params, state, issued_by, issued_at, started)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [job.id, job.kind, job.project, JSONText.encode(job.params), job.state.rawValue, job.issuedBy,
+                  job.issuedAt.rfc3339, job.started?.rfc3339])
+        return database.changes == 1
+    }
+
+    public func job(_ id: String) throws -> JobRecord? {
+        try database.query("SELECT * FROM jobs WHERE id = ?", [id]).first.map(JobRecord.init(row:))
+    }
+
+    public func jobs(state: JobRecord.State? = nil, limit: Int = 1000) throws -> [JobRecord] {
+        if let state {
+            return try database.query("SELECT * FROM jobs WHERE state = ? ORDER BY issued_at DESC LIMIT ?",
+                                      [state.rawValue, limit]).map(JobRecord.init(row:))
+        }
+        return try database.query("SELECT * FROM jobs ORDER BY issued_at DESC LIMIT ?", [limit])
+            .map(JobRecord.init(row:))
+    }
+
+    public func update(_ job: JobRecord) throws {
+        try database.query("""
+            UPDATE jobs SET state = ?, stopping = ?, started = ?, finished = ?, error = ?, result = ? WHERE id = ?
+            """, [job.state.rawValue, job.stopping?.rawValue, job.started?.rfc3339, job.finished?.rfc3339, job.error,
+                  job.result.map(JSONText.encode), job.id])
+    }
+
+    // MARK: Steps
+
+    public func insert(_ step: StepRecord) throws {
+        try database.query("""
+            INSERT INTO steps (job, name, definition, ordinal, queue, task, task_id, task_file, state, compensation,
+                               max_attempts, deadline)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [step.job, step.name, step.definition, step.ordinal, step.queue, step.task, step.taskID,
+                  step.taskFile, step.state.rawValue, step.compensation, step.maxAttempts, step.deadline?.rfc3339])
+    }
+
+    public func steps(of job: String) throws -> [StepRecord] {
+        try database.query("SELECT * FROM steps WHERE job = ? ORDER BY ordinal, name", [job]).map(StepRecord.init(row:))
+    }
+
+    public func step(taskID: String) throws -> StepRecord? {
+        try database.query("SELECT * FROM steps WHERE task_id = ?", [taskID]).first.map(StepRecord.init(row:))
+    }
+
+    /// Steps in the given states, across jobs.
+    public func steps(in states: [StepRecord.State]) throws -> [StepRecord] {
+        let marks = states.map { _ in "?" }.joined(separator: ",")
+        return try database.query("SELECT * FROM steps WHERE state IN (\(marks)) ORDER BY job, ordinal",
+                                  states.map(\.rawValue)).map(StepRecord.init(row:))
+    }
+
+    public func update(_ step: StepRecord) throws {
+        try database.query("""
+            UPDATE steps SET state = ?, attempt = ?, host = ?, dispatched = ?, started = ?, finished = ?,
+                             deadline = ?, output = ?, error_kind = ?, error = ?
+            WHERE job = ? AND name = ?
+            """, [step.state.rawValue, step.attempt, step.host, step.dispatched?.rfc3339, step.started?.rfc3339,
+                  step.finished?.rfc3339, step.deadline?.rfc3339, step.output.map(JSONText.encode), step.errorKind,
+                  step.error, step.job, step.name])
+    }
+
+    // MARK: Log
+
+    public func log(_ job: String, _ level: JobLogLine.Level, _ message: String, at time: Timestamp = .now()) throws {
+        try database.query("INSERT INTO job_log (job, ts, level, message) VALUES (?, ?, ?, ?)",
+                           [job, time.rfc3339, level.rawValue, message])
+    }
+
+    /// Log lines of `job` after line `after` (0: from the start).
+    public func logLines(of job: String, after: Int64 = 0) throws -> [JobLogLine] {
+        try database.query("SELECT * FROM job_log WHERE job = ? AND id > ? ORDER BY id", [job, after]).map { row in
+            JobLogLine(id: row.int("id") ?? 0,
+                       time: row.string("ts").flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(nanoseconds: 0),
+                       level: JobLogLine.Level(rawValue: row.string("level") ?? "") ?? .info,
+                       message: row.string("message") ?? "")
+        }
+    }
+}

@@ -1,0 +1,26 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+/// An exclusive advisory lock on a file, held while this object lives: one coordinator per zoomdb.
+public final class FileLock: Sendable {
+    private let fd: Int32
+    public let path: String
+
+    /// Takes the lock on `path` (created if missing) without waiting; `EWOULDBLOCK` if another process holds it.
+    ///
+    /// The corresponding C functions are `open` and `flock(LOCK_EX | LOCK_NB)`.
+    public init(path: String) throws(Errno) {
+        self.path = path
+        let opened = try retryingInterrupts { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }.get()
+        switch retryingInterrupts({ flock(opened, LOCK_EX | LOCK_NB) }) {
+        case .success:
+            fd = opened
+        case .failure(let error):
+            _ = Glibc.close(opened)
+            throw error
+        }
+    }
+
+    deinit { _ = Glibc.close(fd) }
+}

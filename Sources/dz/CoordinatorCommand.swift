@@ -1,0 +1,64 @@
+import ArgumentParser
+import DZJobs
+import DZSpool
+import Foundation
+import Logging
+import ServiceLifecycle
+
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Drive jobs: serve the results and jobs queues, keep the zoomdb.",
+        discussion: """
+            One coordinator per zoomdb (it takes an flock on <db>.lock; a second one exits 75). Restart-safe: \
+            SIGKILL and restart at any moment and every job still finishes. SIGTERM or SIGINT: finish the file in \
+            hand and exit 0.
+            """)
+
+    @OptionGroup var options: SpoolOptions
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(name: .long, help: ArgumentHelp("Time between rescans of results/ and jobs/ and deadline checks.", valueName: "duration"))
+    var rescan: String = "2s"
+
+    @Option(name: .customLong("queue-wait"), help: ArgumentHelp("Slack on a step's worst case before it is given up.", valueName: "duration"))
+    var queueWait: String = "1h"
+
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error.", valueName: "level"))
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard try duration(rescan, "--rescan") >= 0.05 else { throw ValidationError("--rescan must be at least 50ms") }
+        _ = try duration(queueWait, "--queue-wait")
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let spool = try options.makeSpool()
+        var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
+        configuration.rescanInterval = try duration(rescan, "--rescan")
+        configuration.queueWait = try duration(queueWait, "--queue-wait")
+        var logger = Logger(label: "dz.coordinator")
+        logger[metadataKey: "host"] = "\(spool.host)"
+        let coordinator = Coordinator(spool: spool, configuration: configuration, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup)],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch let error as JobError {
+            complain(error.message)
+            throw error.message.hasPrefix("another coordinator") ? ExitStatus.temporaryFailure : ExitStatus.systemFailure
+        } catch let error as SpoolError {
+            complain(error.description)
+            throw ExitStatus.code(for: error)
+        }
+    }
+}

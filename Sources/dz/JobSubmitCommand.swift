@@ -1,0 +1,57 @@
+import ArgumentParser
+import DZJobs
+import DZSpool
+import Foundation
+@preconcurrency import Glibc
+
+struct JobSubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Submit a job (through the spool's jobs queue) and print its id.")
+
+    @OptionGroup var options: SpoolOptions
+    @OptionGroup var database: DatabaseOptions
+
+    @Argument(help: ArgumentHelp("The job kind (selftest, ...).", valueName: "kind"))
+    var kind: String
+
+    @Option(name: .long, help: ArgumentHelp("The project id: [a-z][a-z0-9_]*, at most 30 characters.", valueName: "project"))
+    var project: String?
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("A job parameter (repeatable).", valueName: "key=value"))
+    var params: [String] = []
+
+    @Flag(name: .long, help: "Wait for the job to end, showing progress; exit as `dz job wait` does.")
+    var wait = false
+
+    func validate() throws {
+        guard JobCatalog.standard.kind(kind) != nil else {
+            throw ValidationError("unknown job kind \"\(kind)\": dz knows \(JobCatalog.standard.names.joined(separator: ", "))")
+        }
+        if let project, !JobRequest.isValidProject(project) {
+            throw ValidationError("invalid project id \"\(project)\": use [a-z][a-z0-9_]*, at most 30 characters")
+        }
+        for param in params where !param.contains("=") { throw ValidationError("--param \"\(param)\": use key=value") }
+    }
+
+    func run() async throws {
+        let spool = try options.makeSpool()
+        var values: [String: JSONValue] = [:]
+        for param in params {
+            let parts = param.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            values[String(parts[0])] = .string(String(parts[1]))
+        }
+        let id = JobRequest.newJobID()
+        let environment = ProcessInfo.processInfo.environment
+        let user = environment["USER"] ?? environment["LOGNAME"] ?? "uid\(getuid())"
+        try reportingErrors { () throws(SpoolError) in
+            let request = JobRequest.submit(id: id, kind: kind, project: project, params: values,
+                                            issuedBy: "\(user)@\(spool.host)")
+            try spool.drop(try request.taskFile(host: spool.host), into: .jobs)
+        }
+        print(id)
+        if wait {
+            try await JobWaiter(spool: spool, database: database, jobID: id).run()
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import DZSpool
+import DZStore
+import DZSystem
+import Foundation
+@preconcurrency import Glibc
+
+/// Follows a job until it ends: a progress line redrawn in place on a terminal, plain lines otherwise.
+/// Exit: 0 when the job succeeded, 1 when it failed or was cancelled (or is unknown).
+struct JobWaiter {
+    let spool: Spool
+    let database: DatabaseOptions
+    let jobID: String
+    var timeout: Double? = nil
+
+    func run() async throws {
+        let terminal = isatty(STDOUT_FILENO) == 1
+        let start = Timestamp.now()
+        var lastStates: [String: StepRecord.State] = [:]
+        var announcedWaiting = false
+        var missingSince: Timestamp?
+        let dbPath = database.path(spool: spool)
+        while true {
+            if let timeout, Timestamp.now() - start > timeout {
+                if terminal { print("") }
+                complain("job \(jobID) still running after \(Int(timeout)) s")
+                throw ExitStatus.temporaryFailure
+            }
+            let db = FileSystem.exists(dbPath) ? try? ZoomDB(path: dbPath) : nil
+            guard let db, let job = try? db.job(jobID) else {
+                // Not in the zoomdb yet: the request still waits in the jobs queue, or is being taken.
+                let pending = spool.locations(of: jobID).contains { $0.hasPrefix("jobs/new/") || $0.hasPrefix("jobs/cur/") }
+                if pending {
+                    missingSince = nil
+                    if !announcedWaiting {
+                        print("job \(jobID): waiting for the coordinator")
+                        announcedWaiting = true
+                    }
+                } else {
+                    let since = missingSince ?? Timestamp.now()
+                    missingSince = since
+                    if Timestamp.now() - since > 5 {
+                        complain("no job \(jobID)")
+                        throw ExitStatus.notFound
+                    }
+                }
+                try await Task.sleep(nanoseconds: 200_000_000)
+                continue
+            }
+            let steps = (try? db.steps(of: jobID)) ?? []
+            let elapsed = Timestamp.now() - (job.started ?? job.issuedAt)
+            if terminal {
+                let done = steps.filter { $0.state.isFinal }.count
+                let running = steps.filter { $0.state == .dispatched }.map(\.name)
+                var line = "\(jobID) [\(done)/\(steps.count)] \(job.state.rawValue)"
+                if let stopping = job.stopping, job.state == .running { line += " (\(stopping.rawValue))" }
+                if !running.isEmpty { line += " running: " + running.joined(separator: ", ") }
+                line += "  \(format1(elapsed))s"
+                print("\r\u{1B}[K" + String(line.prefix(200)), terminator: "")
+                fflush(nil)
+            } else {
+                for step in steps where lastStates[step.name] != step.state {
+                    lastStates[step.name] = step.state
+                    print("\(Timestamp.now().rfc3339) \(step.name) \(step.state.rawValue)"
+                        + (step.host.map { " on \($0)" } ?? "")
+                        + (step.error.map { ": \($0)" } ?? ""))
+                }
+            }
+            if job.state.isFinal {
+                if terminal { print("") }
+                print("job \(jobID) \(job.state.rawValue) in \(format1(elapsed))s" + (job.error.map { ": \($0)" } ?? ""))
+                if job.state != .succeeded { throw ExitStatus.notFound }
+                return
+            }
+            try await Task.sleep(nanoseconds: 200_000_000)
+        }
+    }
+}

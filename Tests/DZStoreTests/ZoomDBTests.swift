@@ -1,0 +1,99 @@
+import DZSpool
+import DZStore
+import DZSystem
+import Foundation
+import Testing
+
+@Suite struct ZoomDBTests {
+    func temporaryPath() -> String {
+        var template = Array("/tmp/dz-db-XXXXXX".utf8CString)
+        let dir = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        return dir + "/zoomdb/zoomdb.sqlite3"
+    }
+
+    func cleanup(_ path: String) {
+        try? FileManager.default.removeItem(atPath: String(path.dropLast("/zoomdb/zoomdb.sqlite3".count)))
+    }
+
+    @Test func createsTheSchemaPrivatelyAndMigratesOnce() throws {
+        let path = temporaryPath()
+        defer { cleanup(path) }
+        let db = try ZoomDB(path: path)
+        #expect(db.schemaVersion == 1)
+        #expect(try FileSystem.status(path).isRegular)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let again = try ZoomDB(path: path)
+        #expect(again.schemaVersion == 1)
+        let tables = try db.database.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .compactMap { $0.string("name") }
+        for table in ["app_databases", "appservers", "bundles", "config_guesses", "deployments", "job_log", "jobs",
+                      "projects", "steps", "virtual_hostnames"] {
+            #expect(tables.contains(table), "missing table \(table)")
+        }
+    }
+
+    @Test func jobsStepsAndLogRoundTrip() throws {
+        let path = temporaryPath()
+        defer { cleanup(path) }
+        let db = try ZoomDB(path: path)
+        var job = JobRecord(id: "J1", kind: "selftest", project: "demo", params: ["a": .string("b")], issuedBy: "me",
+                            issuedAt: Timestamp(nanoseconds: 1_000_000_000_000))
+        #expect(try db.insert(job))
+        #expect(try !db.insert(job), "a submission seen twice is inserted once")
+        job.state = .failed
+        job.stopping = .failing
+        job.error = "boom"
+        job.result = ["x": .int(1)]
+        try db.update(job)
+        #expect(try db.job("J1") == job)
+
+        var step = StepRecord(job: "J1", name: "deploy.0", definition: "deploy", ordinal: 5000, queue: "appserver_a",
+                              task: "echo", taskID: "J1.deploy.0", taskFile: "{}", compensation: false, maxAttempts: 3,
+                              deadline: Timestamp(nanoseconds: 2_000_000_000_000))
+        try db.insert(step)
+        step.state = .succeeded
+        step.output = ["appserver": .string("a")]
+        step.attempt = 2
+        step.host = "h1"
+        try db.update(step)
+        #expect(try db.step(taskID: "J1.deploy.0") == step)
+        #expect(try db.steps(of: "J1") == [step])
+        #expect(try db.steps(in: [.succeeded]).count == 1)
+        #expect(try db.steps(in: [.dispatching]).isEmpty)
+
+        try db.log("J1", .stepBegin, "deploy.0 on appserver_a")
+        try db.log("J1", .error, "it broke")
+        let lines = try db.logLines(of: "J1")
+        #expect(lines.map(\.level) == [.stepBegin, .error])
+        #expect(try db.logLines(of: "J1", after: lines[0].id).map(\.message) == ["it broke"])
+        #expect(try db.jobs(state: .failed).map(\.id) == ["J1"])
+        #expect(try db.jobs(state: .running).isEmpty)
+    }
+
+    @Test func transactionRollsBackOnError() throws {
+        let path = temporaryPath()
+        defer { cleanup(path) }
+        let db = try ZoomDB(path: path)
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try db.transaction {
+                try db.insert(JobRecord(id: "J2", kind: "k", project: nil, params: [:], issuedBy: nil, issuedAt: .now()))
+                throw Boom()
+            }
+        }
+        #expect(try db.job("J2") == nil)
+    }
+
+    @Test func sqlErrorsAreTyped() throws {
+        let path = temporaryPath()
+        defer { cleanup(path) }
+        let db = try ZoomDB(path: path)
+        #expect(throws: SQLiteError.self) { try db.database.query("SELECT * FROM nowhere") }
+        let values = try db.database.query("SELECT ? AS t, ? AS i, ? AS r, ? AS n", ["x", 7, 2.5, Optional<String>.none])
+        #expect(values.first?.string("t") == "x")
+        #expect(values.first?.int("i") == 7)
+        #expect(values.first?.double("r") == 2.5)
+        #expect(values.first?["n"] == .null)
+    }
+}
