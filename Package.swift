@@ -60,7 +60,7 @@ let package = Package(
             ]
         ),
         // `dz bench`: throughput and pickup latency of real agent processes on a spool.
-        .target(name: "DZBench", dependencies: ["DZSpool"]),
+        .target(name: "DZBench", dependencies: ["DZSpool", "DZStore", "DZJobs"]),
         // The command: argument parsing and wiring only.
         .executableTarget(
             name: "dz",

@@ -2,18 +2,30 @@ import DZSpool
 import DZSystem
 import Foundation
 
-/// A `dz agent` child process started by the benchmark.
+/// A `dz agent` (or `dz coordinator`) child process started by the benchmark.
 final class AgentProcess {
     let process = Process()
     let host: String
 
     init(executable: String, spool: String, host: String, queues: String, fsync: Bool, concurrency: Int) throws {
         self.host = host
-        process.executableURL = URL(fileURLWithPath: executable)
         var arguments = ["agent", "--spool", spool, "-Q", queues, "--host-id", host,
                          "--concurrency", String(concurrency), "--rescan", "1s", "--heartbeat", "200ms",
                          "--log-level", "warning"]
         if !fsync { arguments.append("--no-fsync") }
+        try start(executable, arguments)
+    }
+
+    /// A coordinator on `spool`.
+    init(coordinatorOn spool: String, executable: String, fsync: Bool) throws {
+        host = "bench-coordinator"
+        var arguments = ["coordinator", "--spool", spool, "--host-id", host, "--log-level", "warning"]
+        if !fsync { arguments.append("--no-fsync") }
+        try start(executable, arguments)
+    }
+
+    private func start(_ executable: String, _ arguments: [String]) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
         try process.run()

@@ -26,6 +26,14 @@ extension Spool {
         return History(lines: matches.map(\.1), locations: locations(of: id))
     }
 
+    /// Whether the task `id` waits in the queue's `new/` or is claimed in its `cur/`: two cheap looks, unlike
+    /// `locations(of:)`, which reads every day directory.
+    public func isPending(_ id: String, in queue: QueueName) -> Bool {
+        if FileSystem.exists(path(queue, .new) + "/" + id + ".json") { return true }
+        let claimed = (try? FileSystem.names(in: path(queue, .cur))) ?? []
+        return claimed.contains { $0.hasPrefix(id + "@") }
+    }
+
     /// Every file in the spool's queues whose name is `id`'s: waiting, claimed, done, failed, and results.
     public func locations(of id: String) -> [String] {
         var found: [String] = []

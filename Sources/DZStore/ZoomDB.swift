@@ -68,6 +68,17 @@ public final class ZoomDB: @unchecked Sendable {
             .map(JobRecord.init(row:))
     }
 
+    /// How many jobs are in each state.
+    public func jobCounts() throws -> [JobRecord.State: Int] {
+        var counts: [JobRecord.State: Int] = [:]
+        for row in try database.query("SELECT state, count(*) AS n FROM jobs GROUP BY state") {
+            if let state = row.string("state").flatMap(JobRecord.State.init(rawValue:)) {
+                counts[state] = Int(row.int("n") ?? 0)
+            }
+        }
+        return counts
+    }
+
     public func update(_ job: JobRecord) throws {
         try database.query("""
             UPDATE jobs SET state = ?, stopping = ?, started = ?, finished = ?, error = ?, result = ? WHERE id = ?

@@ -32,8 +32,14 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Single drops for the latency measurement.", valueName: "n"))
     var trickle: Int = 200
 
+    @Option(name: .long, help: ArgumentHelp("selftest jobs through a coordinator (0: skip).", valueName: "n"))
+    var jobs: Int = 200
+
+    @Flag(name: .customLong("jobs-only"), help: "Measure only the jobs through the coordinator.")
+    var jobsOnly = false
+
     func validate() throws {
-        guard tasks > 0, fsyncTasks > 0, trickle > 0, concurrency > 0 else {
+        guard tasks > 0, fsyncTasks > 0, trickle > 0, concurrency > 0, jobs >= 0 else {
             throw ValidationError("counts must be positive")
         }
         guard !agentCounts.isEmpty, agentCounts.allSatisfy({ (1...64).contains($0) }) else {
@@ -59,9 +65,14 @@ struct BenchCommand: ParsableCommand {
             base = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
         }
         defer { if temporary { try? FileManager.default.removeItem(atPath: base) } }
+        print("dz bench on \(base) (\(ProcessInfo.processInfo.activeProcessorCount) cores), agents with --concurrency \(concurrency)")
+        if !jobsOnly { try measureSpool(executable: executable, base: base) }
+        if jobs > 0 { try measureJobs(executable: executable, base: base) }
+    }
+
+    private func measureSpool(executable: String, base: String) throws {
         let benchmark = Benchmark(executable: executable, directory: base, tasks: tasks, fsyncTasks: fsyncTasks,
                                   agentCounts: agentCounts, concurrency: concurrency, trickle: trickle)
-        print("dz bench on \(base) (\(ProcessInfo.processInfo.activeProcessorCount) cores), agents with --concurrency \(concurrency)")
         let report: (rows: [Benchmark.Row], latencies: [Benchmark.Latency])
         do {
             report = try benchmark.run { print($0) }
@@ -89,5 +100,30 @@ struct BenchCommand: ParsableCommand {
             }
         }
         printTable(latencyRows)
+    }
+
+    private func measureJobs(executable: String, base: String) throws {
+        let benchmark = JobBenchmark(executable: executable, directory: base, jobs: jobs, agents: 2,
+                                     concurrency: concurrency)
+        let report: JobBenchmark.Report
+        do { report = try benchmark.run() } catch {
+            complain("\(error)")
+            throw ExitStatus.systemFailure
+        }
+        print("")
+        printTable([
+            ["JOBS (selftest, 10 steps)", "AGENTS", "JOBS", "STEPS", "SECONDS", "JOBS/S", "FAILED"],
+            ["through the coordinator", "2", "\(report.jobs)", "\(report.steps)", String(format: "%.2f", report.seconds),
+             String(format: "%.1f", report.jobsPerSecond), "\(report.failed)"],
+        ])
+        print("")
+        var rows = [["COORDINATOR LATENCY (ms)", "STEPS", "P50", "P99", "MAX"]]
+        for (name, samples) in [("burst: prerequisite result to next step dropped", report.stepLatency),
+                                ("one job at a time: the same", report.idleStepLatency)] {
+            rows.append([name, "\(samples.count)", String(format: "%.2f", samples.percentile(0.5) * 1000),
+                         String(format: "%.2f", samples.percentile(0.99) * 1000),
+                         String(format: "%.2f", (samples.max() ?? .nan) * 1000)])
+        }
+        printTable(rows)
     }
 }

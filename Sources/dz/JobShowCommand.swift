@@ -20,7 +20,7 @@ struct JobShowCommand: ParsableCommand {
         let spool = try options.makeSpool()
         let db = try database.open(spool: spool)
         guard let job = try db.job(id) else {
-            let pending = spool.locations(of: id).contains { $0.hasPrefix("jobs/new/") || $0.hasPrefix("jobs/cur/") }
+            let pending = spool.isPending(id, in: .jobs)
             complain(pending ? "job \(id) is submitted; the coordinator has not taken it yet" : "no job \(id)")
             throw ExitStatus.notFound
         }

@@ -19,6 +19,7 @@ struct JobWaiter {
         var lastStates: [String: StepRecord.State] = [:]
         var announcedWaiting = false
         var missingSince: Timestamp?
+        var openDB: ZoomDB?
         let dbPath = database.path(spool: spool)
         while true {
             if let timeout, Timestamp.now() - start > timeout {
@@ -26,10 +27,10 @@ struct JobWaiter {
                 complain("job \(jobID) still running after \(Int(timeout)) s")
                 throw ExitStatus.temporaryFailure
             }
-            let db = FileSystem.exists(dbPath) ? try? ZoomDB(path: dbPath) : nil
-            guard let db, let job = try? db.job(jobID) else {
+            if openDB == nil, FileSystem.exists(dbPath) { openDB = try? ZoomDB(path: dbPath) }
+            guard let db = openDB, let job = try? db.job(jobID) else {
                 // Not in the zoomdb yet: the request still waits in the jobs queue, or is being taken.
-                let pending = spool.locations(of: jobID).contains { $0.hasPrefix("jobs/new/") || $0.hasPrefix("jobs/cur/") }
+                let pending = spool.isPending(jobID, in: .jobs)
                 if pending {
                     missingSince = nil
                     if !announcedWaiting {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DZSpool
+import DZStore
 import DZSystem
 
 struct StatusCommand: ParsableCommand {
@@ -7,6 +8,8 @@ struct StatusCommand: ParsableCommand {
         commandName: "status", abstract: "Show each queue's files and each agent's last heartbeat.")
 
     @OptionGroup var options: SpoolOptions
+
+    @OptionGroup var database: DatabaseOptions
 
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
@@ -21,6 +24,11 @@ struct StatusCommand: ParsableCommand {
         let queues = try reportingErrors { () throws(SpoolError) in try spool.queues() }
         let statuses = queues.map { spool.status(of: $0, now: now) }
         let beats = spool.heartbeats()
+        let dbPath = database.path(spool: spool)
+        let db = FileSystem.exists(dbPath) ? try? ZoomDB(path: dbPath) : nil
+        let counts = (try? db?.jobCounts()) ?? [:]
+        let jobCounts = Dictionary(uniqueKeysWithValues: JobRecord.State.allCases.map { ($0.rawValue, counts[$0] ?? 0) })
+        let runningJobs = (try? db?.jobs(state: .running, limit: 20)) ?? []
         if json {
             let object: JSONValue = .object([
                 "spool": .string(spool.root),
@@ -30,6 +38,7 @@ struct StatusCommand: ParsableCommand {
                     entry["heartbeat_age_s"] = .double(now - beat.updated)
                     return .object(entry)
                 }),
+                "jobs": db == nil ? .null : .object(jobCounts.mapValues { .int(Int64($0)) }),
             ])
             print(object.jsonText)
             return
@@ -42,6 +51,18 @@ struct StatusCommand: ParsableCommand {
                          status.oldestWaiting.map(age) ?? "-"])
         }
         printTable(rows)
+        print("")
+        if db == nil {
+            print("jobs: no zoomdb at \(dbPath)")
+        } else {
+            print("jobs: " + JobRecord.State.allCases.map { "\(jobCounts[$0.rawValue] ?? 0) \($0.rawValue)" }
+                .joined(separator: ", "))
+            for job in runningJobs {
+                print("  \(job.id) \(job.kind)" + (job.project.map { " \($0)" } ?? "")
+                    + " running for \(age(now - (job.started ?? job.issuedAt)))"
+                    + (job.stopping.map { " (\($0.rawValue))" } ?? ""))
+            }
+        }
         print("")
         if beats.isEmpty {
             print("no agent heartbeats")

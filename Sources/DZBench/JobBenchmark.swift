@@ -1,0 +1,114 @@
+import DZJobs
+import DZSpool
+import DZStore
+import DZSystem
+import Foundation
+
+/// Jobs through the coordinator: `selftest` jobs (ten steps each, a fan-out over two appservers) run by real
+/// agent and coordinator processes. Reports jobs per second, and the coordinator's added latency per step: from
+/// a step's last prerequisite result (its `finished` time) to the next step's task dropped.
+public struct JobBenchmark: Sendable {
+    public var executable: String
+    public var directory: String
+    public var jobs: Int
+    public var agents: Int
+    public var concurrency: Int
+    /// Jobs run one at a time after the burst, for the coordinator's latency when it is not loaded.
+    public var trickle: Int = 20
+
+    public init(executable: String, directory: String, jobs: Int = 200, agents: Int = 2, concurrency: Int = 4) {
+        self.executable = executable
+        self.directory = directory
+        self.jobs = jobs
+        self.agents = agents
+        self.concurrency = concurrency
+    }
+
+    public struct Report: Sendable {
+        public var jobs: Int
+        public var steps: Int
+        public var seconds: Double
+        /// Under the burst: includes time results wait for the coordinator.
+        public var stepLatency: [Double]
+        /// Jobs one at a time.
+        public var idleStepLatency: [Double]
+        public var failed: Int
+        public var jobsPerSecond: Double { Double(jobs) / seconds }
+    }
+
+    public func run() throws -> Report {
+        let root = directory + "/jobs-" + String(Int(Timestamp.now().seconds * 1000) % 10_000_000)
+        let spool = Spool(root: root, host: try HostID("bench"), sync: false)
+        try spool.initialize(queues: QueueName.standard + [try QueueName("appserver_app1"),
+                                                          try QueueName("appserver_app2")])
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let queues = "build,database,proxy,appserver_app1,appserver_app2"
+        var processes = try (0..<agents).map { index in
+            try AgentProcess(executable: executable, spool: root, host: "bench-\(index)", queues: queues, fsync: false,
+                             concurrency: concurrency)
+        }
+        processes.append(try AgentProcess(coordinatorOn: root, executable: executable, fsync: false))
+        defer { processes.forEach { $0.stop() } }
+        let dbPath = root + "/zoomdb/zoomdb.sqlite3"
+        var deadline = Timestamp.now() + 30
+        while !FileSystem.exists(dbPath) || spool.heartbeats().count < agents {
+            guard Timestamp.now() < deadline else { throw JobError("the coordinator or agents did not start") }
+            usleep(20_000)
+        }
+        let db = try ZoomDB(path: dbPath)
+        let start = Timestamp.now()
+        var burst: [String] = []
+        for _ in 0..<jobs { burst.append(try submit(spool)) }
+        try wait(db, for: burst)
+        let end = Timestamp.now()
+        var idle: [String] = []
+        for _ in 0..<trickle {
+            let id = try submit(spool)
+            try wait(db, for: [id])
+            idle.append(id)
+        }
+        let burstJobs = try burst.compactMap { try db.job($0) }
+        let (latencies, stepCount) = try stepLatencies(db, burst)
+        let (idleLatencies, _) = try stepLatencies(db, idle)
+        return Report(jobs: jobs, steps: stepCount, seconds: end - start, stepLatency: latencies,
+                      idleStepLatency: idleLatencies, failed: burstJobs.filter { $0.state != .succeeded }.count)
+    }
+
+    private func submit(_ spool: Spool) throws -> String {
+        let id = JobRequest.newJobID()
+        let request = JobRequest.submit(id: id, kind: "selftest", project: "bench",
+                                        params: ["appservers": .string("app1,app2")], issuedBy: "bench")
+        try spool.drop(try request.taskFile(host: spool.host), into: .jobs)
+        return id
+    }
+
+    private func wait(_ db: ZoomDB, for ids: [String]) throws {
+        let deadline = Timestamp.now() + 600
+        var pending = Set(ids)
+        while !pending.isEmpty {
+            for id in pending where (try db.job(id))?.state.isFinal == true { pending.remove(id) }
+            if pending.isEmpty { break }
+            guard Timestamp.now() < deadline else { throw JobError("\(pending.count) jobs did not end in 600 s") }
+            usleep(ids.count == 1 ? 1000 : 10_000)
+        }
+    }
+
+    /// For every step with prerequisites: its task dropped minus the last prerequisite's result.
+    private func stepLatencies(_ db: ZoomDB, _ ids: [String]) throws -> ([Double], Int) {
+        var latencies: [Double] = []
+        var stepCount = 0
+        for id in ids {
+            guard let job = try db.job(id), let kind = JobCatalog.standard.kind(job.kind) else { continue }
+            let steps = try db.steps(of: id)
+            stepCount += steps.count
+            for step in steps {
+                guard let definition = kind.step(step.definition), !definition.after.isEmpty,
+                      let dispatched = step.dispatched else { continue }
+                let before = steps.filter { definition.after.contains($0.definition) }.compactMap(\.finished)
+                guard let ready = before.max() else { continue }
+                latencies.append(dispatched - ready)
+            }
+        }
+        return (latencies, stepCount)
+    }
+}
