@@ -3,22 +3,30 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <spawn.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
 
 /* renameat2 and RENAME_NOREPLACE are hidden by glibc without _GNU_SOURCE. */
 #ifndef RENAME_NOREPLACE
 #define RENAME_NOREPLACE (1 << 0)
 #endif
 int renameat2(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags);
-
 static inline unsigned int dz_rename_noreplace(void) { return RENAME_NOREPLACE; }
 
-#include <sys/random.h>
-
 /* `stat` and `statvfs` name both a struct and a function; Swift sees only the struct. */
-#include <sys/stat.h>
-#include <sys/statvfs.h>
 static inline int dz_stat(const char *path, struct stat *st) { return stat(path, st); }
 static inline int dz_lstat(const char *path, struct stat *st) { return lstat(path, st); }
 static inline int dz_statvfs(const char *path, struct statvfs *st) { return statvfs(path, st); }
+
+/* posix_spawn_file_actions_addchdir_np is a GNU extension (glibc 2.29). */
+int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
+
+/* The W* status macros are not importable. */
+static inline int dz_wexitstatus(int status) { return WEXITSTATUS(status); }
+static inline int dz_wifsignaled(int status) { return WIFSIGNALED(status); }
+static inline int dz_wtermsig(int status) { return WTERMSIG(status); }
 
 #endif

@@ -1,0 +1,56 @@
+import DZSystem
+import Foundation
+import Testing
+
+@Suite struct SubprocessTests {
+    @Test func capturesOutputAndExitStatus() async throws {
+        let outcome = try await Subprocess.run(["sh", "-c", "echo out; echo err >&2; exit 3"])
+        #expect(outcome.ending == .exited(3))
+        #expect(outcome.stdoutText == "out\n")
+        #expect(outcome.stderrText == "err\n")
+        #expect(!outcome.succeeded)
+    }
+
+    @Test func argumentsAreNeverAShell() async throws {
+        let outcome = try await Subprocess.run(["echo", "$(id)", "; rm -rf /", "a b"])
+        #expect(outcome.stdoutText == "$(id) ; rm -rf / a b\n")
+    }
+
+    @Test func feedsStandardInput() async throws {
+        let outcome = try await Subprocess.run(["cat"], input: Array("hello\n".utf8))
+        #expect(outcome.stdoutText == "hello\n")
+    }
+
+    @Test func timeLimitKillsTheWholeProcessGroup() async throws {
+        let marker = "/tmp/dz-subprocess-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: marker) }
+        // The grandchild would touch the marker after 3 s if it survived its group being killed.
+        let start = Date()
+        let outcome = try await Subprocess.run(["sh", "-c", "(sleep 3; touch \(marker)) & sleep 30"], timeout: 0.3,
+                                               killGrace: 1)
+        #expect(outcome.ending == .timedOut)
+        #expect(Date().timeIntervalSince(start) < 20)
+        try await Task.sleep(nanoseconds: 3_500_000_000)
+        #expect(!FileManager.default.fileExists(atPath: marker), "the grandchild outlived its group")
+    }
+
+    @Test func cancellationKillsTheChild() async throws {
+        let run = Task { try await Subprocess.run(["sleep", "30"], killGrace: 1) }
+        try await Task.sleep(nanoseconds: 200_000_000)
+        run.cancel()
+        let outcome = try await run.value
+        #expect(outcome.ending == .cancelled)
+    }
+
+    @Test func missingProgramIsAClearError() async {
+        await #expect(throws: Subprocess.Failure.notFound("no-such-program-dz")) {
+            try await Subprocess.run(["no-such-program-dz"])
+        }
+    }
+
+    @Test func outputIsCappedButDrained() async throws {
+        let outcome = try await Subprocess.run(["sh", "-c", "head -c 300000 /dev/zero"], outputLimit: 1000)
+        #expect(outcome.stdout.count == 1000)
+        #expect(outcome.succeeded)
+    }
+}
