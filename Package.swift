@@ -59,6 +59,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Work: the task handlers that do real work (checkout, inspection, build, storage, database, deploy, proxy).
+        .target(
+            name: "DZWork",
+            dependencies: [
+                "DZAgent", "DZSpool", "DZSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // `dz bench`: throughput and pickup latency of real agent processes on a spool.
         .target(name: "DZBench", dependencies: ["DZSpool", "DZStore", "DZJobs"]),
         // The command: argument parsing and wiring only.
@@ -70,6 +78,7 @@ let package = Package(
                 "DZJobs",
                 "DZSpool",
                 "DZStore",
+                "DZWork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -80,6 +89,11 @@ let package = Package(
         .testTarget(name: "DZAgentTests", dependencies: ["DZAgent", "DZSpool"]),
         .testTarget(name: "DZStoreTests", dependencies: ["DZStore"]),
         .testTarget(name: "DZJobsTests", dependencies: ["DZJobs", "DZStore", "DZSpool"]),
+        .testTarget(
+            name: "DZWorkTests",
+            dependencies: ["DZWork", "DZAgent", "DZSpool", "DZSystem"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "DZIntegrationTests", dependencies: ["DZSpool"]),
     ]
 )

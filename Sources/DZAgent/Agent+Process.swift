@@ -17,8 +17,10 @@ extension Agent {
         switch outcome {
         case .claimed(let claim):
             await run(claim, running)
-        case .notDue(let due), .unsettled(let due):
+        case .notDue(let due):
             await scheduler.postpone(item, until: due)
+        case .unsettled(let due, let seen):
+            await scheduler.postpone(item, until: due, unlessChangedFrom: seen)
         case .rejected(let bad):
             logger.warning("bad input moved to failed/", metadata: [
                 "queue": "\(item.queue)", "file": "\(item.name)", "reason": "\(bad.message)",
@@ -105,7 +107,8 @@ extension Agent {
     private func report(_ claim: Claim, _ status: ResultFile.Status, output: [String: JSONValue],
                         error: ResultFile.Failure?, started: Timestamp) throws(SpoolError)
     {
-        var result = ResultFile(task: claim.task, queue: claim.queue, status: status, output: output, error: error,
+        let masked = error.map { ResultFile.Failure(kind: $0.kind, message: Redaction.mask($0.message, secrets: claim.secrets)) }
+        var result = ResultFile(task: claim.task, queue: claim.queue, status: status, output: output, error: masked,
                                 host: spool.host, pid: spool.pid, started: started, finished: .now())
         if result.encoded().count > TaskFile.maxSize {
             result.status = .error

@@ -31,7 +31,9 @@ public struct Agent: Service {
     public func run() async throws {
         for queue in configuration.queues { try spool.create(queue) }
         try? FileSystem.makeDirectories(spool.hostsPath)
-        let scheduler = Scheduler(queues: configuration.queues)
+        let scheduler = Scheduler(queues: configuration.queues) { [spool] item in
+            spool.fingerprint(item.name, in: item.queue)
+        }
         let running = RunningTasks()
         let shutdown = ShutdownLatch()
         let watcher = try QueueWatcher(spool: spool, queues: configuration.queues)

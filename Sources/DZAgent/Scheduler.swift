@@ -13,15 +13,18 @@ actor Scheduler {
     }
 
     private let queues: [QueueName]
+    /// Reads a waiting file's size and mtime, to retry a half-copied file as soon as the copy moves on.
+    private let fingerprint: @Sendable (Item) -> FileFingerprint?
     private var heaps: [QueueName: Heap<String>] = [:]
     private var waiting: [QueueName: Set<String>] = [:]
-    private var deferred: [Item: Timestamp] = [:]
+    private var deferred: [Item: (due: Timestamp, seen: FileFingerprint?)] = [:]
     private var waiters: [CheckedContinuation<Item?, Never>] = []
     private var cursor = 0
     private(set) var closed = false
 
-    init(queues: [QueueName]) {
+    init(queues: [QueueName], fingerprint: @escaping @Sendable (Item) -> FileFingerprint? = { _ in nil }) {
         self.queues = queues
+        self.fingerprint = fingerprint
         for queue in queues {
             heaps[queue] = Heap()
             waiting[queue] = []
@@ -32,8 +35,11 @@ actor Scheduler {
     func add(_ queue: QueueName, _ name: String) {
         guard !closed, Spool.isTaskFileName(name) else { return }
         let item = Item(queue: queue, name: name)
-        if let due = deferred[item] {
-            guard due <= .now() else { return }
+        if let entry = deferred[item] {
+            // A postponed name comes back early only if it is a copy in progress that has changed since it was
+            // read (our own put-back of it changes nothing, so it does not loop).
+            let changed = entry.seen.map { fingerprint(item) != $0 } ?? false
+            guard entry.due <= .now() || changed else { return }
             deferred[item] = nil
         }
         guard waiting[queue]?.insert(name).inserted == true else { return }
@@ -69,16 +75,17 @@ actor Scheduler {
         return nil
     }
 
-    /// Keeps `item` aside until `due`.
-    func postpone(_ item: Item, until due: Timestamp) {
+    /// Keeps `item` aside until `due`; with `seen`, also until its size or mtime differ from it.
+    func postpone(_ item: Item, until due: Timestamp, unlessChangedFrom seen: FileFingerprint? = nil) {
         guard !closed else { return }
-        deferred[item] = due
+        deferred[item] = (due, seen)
     }
 
     /// Moves every postponed name whose time has come back into line; returns the earliest time still ahead.
     func promoteDue(now: Timestamp = .now()) -> Timestamp? {
         var earliest: Timestamp?
-        for (item, due) in deferred {
+        for (item, entry) in deferred {
+            let due = entry.due
             if due <= now {
                 deferred[item] = nil
                 add(item.queue, item.name)

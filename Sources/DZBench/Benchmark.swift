@@ -116,8 +116,9 @@ public struct Benchmark: Sendable {
         var roundTrip: [Double] = []
         for index in 0..<trickle {
             let id = TaskID.generate(host: spool.host)
-            try spool.drop(TaskFile(id: id, task: "noop"), into: queue)
+            // From the start of the drop call: the file becomes visible partway through it.
             let dropped = Timestamp.now()
+            try spool.drop(TaskFile(id: id, task: "noop"), into: queue)
             try watcher.wait(for: index + 1, timeout: 60)
             let delivered = Timestamp.now()
             let result = try ResultFile(parsing: try FileIO.readAll(spool.path(.results, .new) + "/\(id).json"))

@@ -33,8 +33,15 @@ final class CoordinatorEngine: @unchecked Sendable {
         sweep()
     }
 
-    /// Rescans both inboxes and checks step deadlines.
+    private var lastPurge = Timestamp(nanoseconds: 0)
+
+    /// Rescans both inboxes and checks step deadlines; about once a minute, purges their `tmp/` (no agent
+    /// serves these queues, so nobody else does).
     func sweep() {
+        if Timestamp.now() - lastPurge > 60 {
+            lastPurge = .now()
+            for queue in [QueueName.results, .jobs] { spool.purgeTemporary(queue) }
+        }
         for queue in [QueueName.jobs, .results] {
             let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
             for name in names { handle(name, in: queue) }
@@ -254,7 +261,7 @@ final class CoordinatorEngine: @unchecked Sendable {
                 if let queue = try? QueueName(step.queue), let taken = try spool.take(step.taskID + ".json", in: queue) {
                     try spool.retire(taken, failure: BadInput("deadline", "withdrawn: past its deadline"))
                 } else {
-                    try spool.cancel(step.taskID, reason: "past its deadline")
+                    try spool.cancel(step.taskID, reason: "past its deadline", isJob: false)
                 }
                 try db.transaction {
                     step.state = .failed

@@ -34,10 +34,26 @@ public enum ClaimOutcome: Sendable {
     case lost
     /// Not to be started before this time; the file is left (or put back) in `new/` with that mtime.
     case notDue(Timestamp)
-    /// It does not parse yet but was written moments ago (a `cp` in progress): put back, try again at this time.
-    case unsettled(Timestamp)
+    /// It does not parse yet but was written moments ago (a `cp` in progress): put back; try again at this time,
+    /// or as soon as its size or mtime differ from `seen` (the copy went on).
+    case unsettled(Timestamp, seen: FileFingerprint)
     /// Bad input, moved to `failed/` with the reason.
     case rejected(BadInput)
     /// Not a task file name (dotfiles, names not ending in `.json`): left alone.
     case ignored
+}
+
+/// Size and modification time: enough to tell that a file being copied in has changed since it was last read.
+public struct FileFingerprint: Sendable, Hashable {
+    public var size: Int64
+    public var modified: Timestamp
+
+    public init(size: Int64, modified: Timestamp) {
+        self.size = size
+        self.modified = modified
+    }
+
+    public init(_ status: FileStatus) {
+        self.init(size: status.size, modified: status.modified)
+    }
 }

@@ -6,7 +6,7 @@ extension Spool {
 
     /// Records, durably, that the job or task `id` is cancelled: agents do not start its tasks, and stop the ones
     /// running (compensation tasks excepted).
-    public func cancel(_ id: String, reason: String) throws(SpoolError) {
+    public func cancel(_ id: String, reason: String, isJob: Bool) throws(SpoolError) {
         guard TaskID.isValid(id) else { throw .invalidTaskID(id) }
         do { try FileSystem.makeDirectories(cancelPath) } catch { throw error.at("mkdir", cancelPath) }
         let target = cancelPath + "/" + id
@@ -20,7 +20,7 @@ extension Spool {
             throw error.at("write", target)
         }
         syncDirectory(cancelPath)
-        audit.record("cancel-requested", [("task", id), ("reason", reason)])
+        audit.record("cancel-requested", [(isJob ? "job" : "task", id), ("reason", reason)])
     }
 
     /// Whether a tombstone names the task's job or the task itself. Compensation tasks are never cancelled.

@@ -36,6 +36,8 @@ extension Spool {
             break
         }
 
+        // A symbolic link is resolved where it was dropped: a relative target means relative to new/.
+        let linkTarget = before.kind == .symbolicLink ? try? FileSystem.resolve(source) : nil
         let name = ClaimName(id: TaskID(unchecked: stem), host: host, pid: pid, leaseSeconds: leaseSeconds)
         let claimPath = path(queue, .cur) + "/" + name.fileName
         do {
@@ -51,7 +53,7 @@ extension Spool {
 
         let bytes: [UInt8]
         let status: FileStatus
-        switch readClaimed(claimPath, kind: before.kind) {
+        switch readClaimed(claimPath, kind: before.kind, resolved: linkTarget) {
         case .success(let read):
             (bytes, status) = read
         case .failure(let bad):
@@ -65,7 +67,7 @@ extension Spool {
             let settlesAt = status.modified + settle
             if settlesAt > now {
                 try putBack(claimPath, fileName: fileName, in: queue, modified: nil)
-                return .unsettled(settlesAt)
+                return .unsettled(settlesAt, seen: FileFingerprint(status))
             }
             return try rejectClaimed(claimPath, originalName: fileName, in: queue, error, task: nil)
         }
@@ -85,10 +87,12 @@ extension Spool {
     }
 
     /// Reads a claimed file: a regular file of at most 1 MiB, or a symbolic link to one inside the spool.
-    func readClaimed(_ claimPath: String, kind: FileStatus.Kind) -> Result<([UInt8], FileStatus), BadInput> {
+    func readClaimed(_ claimPath: String, kind: FileStatus.Kind, resolved: String? = nil)
+        -> Result<([UInt8], FileStatus), BadInput>
+    {
         var readPath = claimPath
         if kind == .symbolicLink {
-            guard let target = try? FileSystem.resolve(claimPath) else {
+            guard let target = resolved ?? (try? FileSystem.resolve(claimPath)) else {
                 return .failure(BadInput("symlink", "symbolic link to a missing file"))
             }
             let spoolRoot = (try? FileSystem.resolve(root)) ?? root
@@ -122,6 +126,11 @@ extension Spool {
         } catch {
             if FileSystem.exists(claimPath) { throw error.at("rename", claimPath) }
         }
+    }
+
+    /// The size and mtime of a waiting file, or nil when it is gone.
+    public func fingerprint(_ fileName: String, in queue: QueueName) -> FileFingerprint? {
+        (try? FileSystem.linkStatus(path(queue, .new) + "/" + fileName)).map(FileFingerprint.init)
     }
 
     /// Renews the lease on a claim (touch); `false` when the claim is gone (the lease expired and another agent

@@ -13,6 +13,7 @@ extension Spool {
             try? FileSystem.touch(temporary, modified: notBefore)
         }
         let target = path(queue, .new) + "/" + task.id.rawValue + ".json"
+        let visible = Timestamp.now()
         do {
             try FileSystem.renameNoReplace(temporary, target)
         } catch .fileExists {
@@ -30,6 +31,6 @@ extension Spool {
         syncDirectory(path(queue, .new))
         audit.record("dropped", [("queue", queue.rawValue), ("task", task.id.rawValue), ("name", task.task),
                                  ("job", task.job), ("step", task.step), ("attempt", String(task.attempt)),
-                                 ("not_before", task.notBefore?.rfc3339)])
+                                 ("not_before", task.notBefore?.rfc3339)], at: visible)
     }
 }

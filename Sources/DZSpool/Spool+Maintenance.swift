@@ -1,4 +1,5 @@
 import DZSystem
+import Foundation
 
 /// What `collectGarbage` removed.
 public struct GarbageReport: Sendable, Equatable {
@@ -6,6 +7,7 @@ public struct GarbageReport: Sendable, Equatable {
     public var files = 0
     public var heartbeats = 0
     public var logs = 0
+    public var tombstones = 0
 }
 
 extension Spool {
@@ -21,11 +23,12 @@ extension Spool {
                 let stageDir = path(queue, stage)
                 for day in (try? FileSystem.names(in: stageDir)) ?? [] where Spool.isDayName(day) && day < cutoffDay {
                     let dir = stageDir + "/" + day
-                    for name in (try? FileSystem.names(in: dir)) ?? [] {
-                        if (try? FileSystem.unlink(dir + "/" + name)) != nil { report.files += 1 }
-                    }
-                    if (try? FileSystem.removeDirectory(dir)) != nil { report.directories += 1 }
-                    audit.record("gc", [("queue", queue.rawValue), ("dir", relative(dir))])
+                    let count = ((try? FileSystem.names(in: dir)) ?? []).count
+                    // A day may hold a rejected directory: remove the tree, not just the files.
+                    guard (try? FileManager.default.removeItem(atPath: dir)) != nil else { continue }
+                    report.files += count
+                    report.directories += 1
+                    audit.record("gc", [("queue", queue.rawValue), ("dir", relative(dir)), ("files", String(count))])
                 }
             }
         }
@@ -38,6 +41,11 @@ extension Spool {
                     if (try? FileSystem.unlink(dir + "/" + file)) != nil { report.logs += 1 }
                 }
             }
+        }
+        for name in (try? FileSystem.names(in: cancelPath)) ?? [] where !name.hasPrefix(".") {
+            let tombstone = cancelPath + "/" + name
+            guard let status = try? FileSystem.linkStatus(tombstone), now - status.modified > seconds else { continue }
+            if (try? FileSystem.unlink(tombstone)) != nil { report.tombstones += 1 }
         }
         for beat in heartbeats() where now - beat.updated > seconds {
             removeHeartbeat(host: beat.host, pid: beat.pid)
@@ -61,18 +69,27 @@ extension Spool {
         var requeued: [TaskID] = []
         var refused: [(String, String)] = []
         let wanted = Set(ids)
+        // The results queue holds results, not tasks: its failed/ is never run again.
+        guard queue != .results else { return ([], []) }
         let failedDir = path(queue, .failed)
-        var latest: [String: String] = [:]
+        // The newest failed copy of each id: the latest day, then the highest `~N`.
+        var latest: [String: (day: String, number: Int, path: String)] = [:]
         for day in ((try? FileSystem.names(in: failedDir)) ?? []).sorted() {
             for name in (try? FileSystem.names(in: failedDir + "/" + day)) ?? [] where name.hasSuffix(".json") {
                 var stem = String(name.dropLast(5))
-                if let tilde = stem.firstIndex(of: "~") { stem = String(stem[..<tilde]) }
+                var number = 1
+                if let tilde = stem.firstIndex(of: "~") {
+                    number = Int(stem[stem.index(after: tilde)...]) ?? 1
+                    stem = String(stem[..<tilde])
+                }
                 guard wanted.isEmpty || wanted.contains(stem) else { continue }
-                latest[stem] = failedDir + "/" + day + "/" + name
+                if let known = latest[stem], (known.day, known.number) > (day, number) { continue }
+                latest[stem] = (day, number, failedDir + "/" + day + "/" + name)
             }
         }
         for id in wanted where latest[id] == nil { refused.append((id, "not found in \(relative(failedDir))")) }
-        for (stem, file) in latest.sorted(by: { $0.key < $1.key }) {
+        for (stem, entry) in latest.sorted(by: { $0.key < $1.key }) {
+            let file = entry.path
             guard case .contents(let bytes, _)? = try? FileIO.read(file, limit: TaskFile.maxSize) else {
                 refused.append((stem, "unreadable"))
                 continue
@@ -84,6 +101,15 @@ extension Spool {
             }
             task.attempt = 1
             task.notBefore = nil
+            // The failed attempt's result, if nobody took it in, would block the new one (results are never
+            // replaced): set it aside as superseded.
+            let oldResult = path(task.replyTo, .new) + "/" + stem + ".json"
+            if FileSystem.exists(oldResult),
+               let placed = try? moveAside(oldResult, as: stem + ".json", in: task.replyTo, to: .failed)
+            {
+                writeReason(beside: placed, queue: task.replyTo,
+                            fields: [("task", stem), ("kind", "superseded"), ("reason", "the task was requeued")])
+            }
             do {
                 try drop(task, into: queue)
             } catch {

@@ -1,7 +1,7 @@
 import DZSystem
 
 /// What the reaper did with one file in `cur/`.
-public enum ReapAction: Sendable, Equatable {
+public enum ReapAction: Sendable, Equatable, CustomStringConvertible {
     /// Put back into `new/` with attempt + 1 (the holder died or its lease expired).
     case requeued(TaskID, attempt: Int)
     /// Past `max_attempts`: moved to `failed/`, an error result delivered.
@@ -10,12 +10,23 @@ public enum ReapAction: Sendable, Equatable {
     case recovered(TaskID)
     /// A staged result whose claim is gone, or a stray file: moved to `failed/`.
     case movedAside(String)
+
+    /// One stable line for people and scripts: `requeued <id> attempt=<n>`, `failed <id>`, `recovered <id>`,
+    /// `moved-aside <file>`.
+    public var description: String {
+        switch self {
+        case .requeued(let id, let attempt): "requeued \(id) attempt=\(attempt)"
+        case .failed(let id): "failed \(id)"
+        case .recovered(let id): "recovered \(id)"
+        case .movedAside(let file): "moved-aside \(file)"
+        }
+    }
 }
 
 extension Spool {
     /// Why a claim is taken back.
     enum StaleReason: String {
-        case deadHolder = "holder-dead"
+        case deadHolder = "holder-died"
         case leaseExpired = "lease-expired"
     }
 
@@ -121,7 +132,7 @@ extension Spool {
 
         if task.attempt >= task.maxAttempts {
             let failure = ResultFile.Failure(
-                kind: reason == .deadHolder ? "holder-died" : "lease-expired",
+                kind: reason.rawValue,
                 message: "attempt \(task.attempt) of \(task.maxAttempts) was lost: its holder \(stale.host.rawValue) pid \(stale.pid) "
                     + (reason == .deadHolder ? "died" : "stopped renewing its lease"))
             let result = ResultFile(task: task, queue: queue, status: .error, error: failure, host: host, pid: pid,

@@ -176,8 +176,13 @@ private final class Child: Sendable {
     func startThreads(input: [UInt8]?, collector: OutputCollector, exited: ExitSignal) {
         if let stdinWrite, let input {
             Thread.detachNewThread {
-                // A child that exits without reading all its input gives EPIPE here; SIGPIPE is ignored by the
-                // Swift runtime's default, and the loop stops on any error.
+                // A child that exits without reading all its input must not kill this process with SIGPIPE: the
+                // signal is blocked on this thread only (the write then fails with EPIPE, and a pending SIGPIPE
+                // dies with the thread), so nothing changes for the rest of the process.
+                var pipeSignal = sigset_t()
+                sigemptyset(&pipeSignal)
+                sigaddset(&pipeSignal, SIGPIPE)
+                pthread_sigmask(SIG_BLOCK, &pipeSignal, nil)
                 var offset = 0
                 while offset < input.count {
                     let written = input.withUnsafeBytes { write(stdinWrite, $0.baseAddress! + offset, $0.count - offset) }

@@ -47,7 +47,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Process what is waiting, then exit when nothing is due and nothing runs (for cron).")
     var drain = false
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error.", valueName: "level"))
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
 
     func validate() throws {

@@ -7,7 +7,7 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure round-trip throughput and pickup latency of real agents; print one table.",
+        abstract: "Measure round trips, pickup latency and jobs through the coordinator with real agents; print tables.",
         discussion: """
             Starts `dz agent` processes on fresh spools under --spool (default: a new directory under /tmp, removed \
             afterwards), drops noop tasks and counts their results. Figures depend on the disk and on whatever else \
@@ -91,7 +91,7 @@ struct BenchCommand: ParsableCommand {
         print("")
         var latencyRows = [["LATENCY (ms)", "FSYNC", "DROPS", "P50", "P99", "MAX"]]
         for latency in report.latencies {
-            for (name, samples) in [("pickup: drop to start", latency.pickup),
+            for (name, samples) in [("pickup: drop call to handler start", latency.pickup),
                                     ("round trip: drop to result", latency.roundTrip)] {
                 latencyRows.append([name, latency.fsync ? "on" : "off", "\(latency.samples)",
                                     String(format: "%.2f", samples.percentile(0.5) * 1000),

@@ -24,7 +24,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(name: .customLong("queue-wait"), help: ArgumentHelp("Slack on a step's worst case before it is given up.", valueName: "duration"))
     var queueWait: String = "1h"
 
-    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error.", valueName: "level"))
+    @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
 
     func validate() throws {

@@ -8,7 +8,7 @@ struct GCCommand: ParsableCommand {
 
     @OptionGroup var options: SpoolOptions
 
-    @Option(name: .customLong("older-than"), help: ArgumentHelp("Keep what is younger than this.", valueName: "duration"))
+    @Option(name: .customLong("older-than"), help: ArgumentHelp("Delete whole UTC days older than this (and heartbeats and tombstones this old).", valueName: "duration"))
     var olderThan: String = "30d"
 
     @Flag(name: .long, help: "Also delete the audit log's day files older than that (the history is kept otherwise).")
@@ -20,6 +20,6 @@ struct GCCommand: ParsableCommand {
         let spool = try options.makeSpool()
         let seconds = try duration(olderThan, "--older-than")
         let report = try reportingErrors { () throws(SpoolError) in try spool.collectGarbage(olderThan: seconds, logs: logs) }
-        print("removed \(report.files) files in \(report.directories) day directories, \(report.heartbeats) heartbeats, \(report.logs) log files")
+        print("removed \(report.files) files in \(report.directories) day directories, \(report.heartbeats) heartbeats, \(report.tombstones) cancel tombstones, \(report.logs) log files")
     }
 }

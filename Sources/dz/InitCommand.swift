@@ -3,7 +3,7 @@ import DZSpool
 
 struct InitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "init", abstract: "Create the spool's standard queues, log/ and hosts/.")
+        commandName: "init", abstract: "Create the spool's standard queues, log/ and hosts/, and print the spool path.")
 
     @OptionGroup var options: SpoolOptions
 

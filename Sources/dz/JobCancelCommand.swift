@@ -23,7 +23,7 @@ struct JobCancelCommand: ParsableCommand {
     func run() throws {
         let spool = try options.makeSpool()
         try reportingErrors { () throws(SpoolError) in
-            try spool.cancel(id, reason: reason)
+            try spool.cancel(id, reason: reason, isJob: true)
             try spool.drop(try JobRequest.cancel(job: id, reason: reason).taskFile(host: spool.host), into: .jobs)
         }
         print("cancel requested for \(id)")

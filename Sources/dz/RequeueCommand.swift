@@ -36,6 +36,7 @@ struct RequeueCommand: ParsableCommand {
         guard stale != failed else { throw ValidationError("give exactly one of --stale and --failed") }
         if failed, ids.isEmpty, !all { throw ValidationError("--failed needs task ids or --all") }
         if stale, !ids.isEmpty { throw ValidationError("--stale takes no ids") }
+        if all, !ids.isEmpty { throw ValidationError("give task ids or --all, not both") }
         _ = try duration(skew, "--skew")
     }
 
@@ -65,7 +66,8 @@ struct RequeueCommand: ParsableCommand {
                 for (id, why) in outcome.refused where !why.hasPrefix("not found") {
                     complain("\(queue) \(id): \(why)")
                     missing.remove(id)
-                    refusedAny = true
+                    // With --all, files that are still bad input are reported, not a failure of the command.
+                    if !all { refusedAny = true }
                 }
             }
         }

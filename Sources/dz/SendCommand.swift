@@ -12,7 +12,7 @@ struct SendCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The task name (noop, echo, sleep, fail, ...).", valueName: "task"))
     var task: String
 
-    @Option(name: .long, help: ArgumentHelp("The queue (default: build).", valueName: "queue"))
+    @Option(name: .long, help: ArgumentHelp("The queue.", valueName: "queue"))
     var queue: String = "build"
 
     @Option(name: .customLong("arg"), help: ArgumentHelp("An argument, as a string (repeatable).", valueName: "key=value"))
@@ -43,7 +43,10 @@ struct SendCommand: ParsableCommand {
     var anyTask = false
 
     func validate() throws {
-        guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+        guard (1...1_000_000).contains(maxAttempts) else { throw ValidationError("--max-attempts must be from 1 to 1000000") }
+        if let timeout, try duration(timeout, "--timeout") < 0.001 { throw ValidationError("--timeout must be positive") }
+        _ = try duration(backoff, "--backoff")
+        if let delay { _ = try duration(delay, "--delay") }
         for arg in args where !arg.contains("=") { throw ValidationError("--arg \"\(arg)\": use key=value") }
         if !anyTask, HandlerRegistry.standard.handler(for: task) == nil {
             throw ValidationError("unknown task \"\(task)\": this dz knows \(HandlerRegistry.standard.names.joined(separator: ", ")) (or pass --any-task)")

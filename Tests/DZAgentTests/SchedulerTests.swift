@@ -1,6 +1,7 @@
 @testable import DZAgent
 import DZSpool
 import DZSystem
+import Synchronization
 import Testing
 
 @Suite struct SchedulerTests {
@@ -40,6 +41,21 @@ import Testing
         #expect(await scheduler.promoteDue() != nil)
         _ = await scheduler.promoteDue(now: .now() + 7200)
         #expect(await scheduler.count == 1)
+    }
+
+    @Test func halfCopiedFileComesBackAsSoonAsItChanges() async {
+        let size = Mutex<Int64>(10)
+        let scheduler = Scheduler(queues: [build]) { _ in
+            FileFingerprint(size: size.withLock { $0 }, modified: Timestamp(nanoseconds: 0))
+        }
+        let item = Scheduler.Item(queue: build, name: "copy.json")
+        await scheduler.postpone(item, until: .now() + 3600,
+                                 unlessChangedFrom: FileFingerprint(size: 10, modified: Timestamp(nanoseconds: 0)))
+        await scheduler.add(build, "copy.json")
+        #expect(await scheduler.isEmpty, "our own put-back does not bring it back")
+        size.withLock { $0 = 20 }
+        await scheduler.add(build, "copy.json")
+        #expect(await scheduler.count == 1, "the copy went on: try it now")
     }
 
     @Test func waitersGetNamesAsTheyArriveAndNilWhenClosed() async {

@@ -111,7 +111,7 @@ import Testing
         let temp = try TemporarySpool()
         defer { temp.remove() }
         try temp.write("build", "slow.json", #"{"task":"#, age: 0)
-        guard case .unsettled(let retryAt) = try temp.spool.claim("slow.json", in: build, leaseSeconds: 30, settle: 10)
+        guard case .unsettled(let retryAt, _) = try temp.spool.claim("slow.json", in: build, leaseSeconds: 30, settle: 10)
         else {
             Issue.record("not put back")
             return

@@ -42,6 +42,12 @@ import Testing
         #expect(outcome.ending == .cancelled)
     }
 
+    @Test func childThatIgnoresItsInputDoesNotKillUs() async throws {
+        // 4 MiB into `true`, which exits at once: the write gets EPIPE, never a process-killing SIGPIPE.
+        let outcome = try await Subprocess.run(["true"], input: [UInt8](repeating: 65, count: 4 << 20))
+        #expect(outcome.succeeded)
+    }
+
     @Test func missingProgramIsAClearError() async {
         await #expect(throws: Subprocess.Failure.notFound("no-such-program-dz")) {
             try await Subprocess.run(["no-such-program-dz"])

@@ -1,0 +1,22 @@
+/// Why a checkout failed, each with a message for the job log. URLs in messages are redacted.
+public enum CheckoutError: Error, Equatable, CustomStringConvertible {
+    case badURL(String, String)
+    case badRevision(String, String)
+    case toolMissing(String)
+    /// A VCS command failed: what was being done, and the tail of its output.
+    case failed(String, String)
+    case timedOut(String, Double)
+    case filesystem(String)
+
+    public var description: String {
+        switch self {
+        case .badURL(let url, let why): "bad repository URL \(SourceURL.redact(url)): \(why)"
+        case .badRevision(let revision, let why): "bad revision \"\(revision.prefix(100))\": \(why)"
+        case .toolMissing(let tool):
+            tool == "hg" ? "Mercurial (hg) is not installed on this build host" : "\(tool) is not installed on this build host"
+        case .failed(let step, let output): "\(step) failed: \(output)"
+        case .timedOut(let step, let seconds): "\(step) did not finish within \(Int(seconds)) s"
+        case .filesystem(let message): message
+        }
+    }
+}

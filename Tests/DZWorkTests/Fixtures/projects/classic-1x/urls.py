@@ -1,0 +1,5 @@
+from django.conf.urls.defaults import *
+
+urlpatterns = patterns('',
+    (r'^polls/$', 'mysite.polls.views.index'),
+)

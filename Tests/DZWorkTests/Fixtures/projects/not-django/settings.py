@@ -1,0 +1,2 @@
+DEBUG = True
+SECRET_KEY = "not-a-secret"

@@ -1,0 +1,17 @@
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = "not-a-secret"
+DEBUG = False
+ALLOWED_HOSTS = ["example.com"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.gis",
+]
+
+ROOT_URLCONF = "maps.urls"
+DATABASES = {"default": {"ENGINE": "django.contrib.gis.db.backends.postgis", "NAME": "maps"}}

@@ -1,0 +1,5 @@
+# a leftover from an old layout
+DEBUG = True
+ROOT_URLCONF = "urls"
+INSTALLED_APPS = [
+    "django.contrib.auth"
