@@ -78,6 +78,7 @@ final class CoordinatorEngine: @unchecked Sendable {
                 return
             }
             apply(result, to: &step)
+            try record(&step)
             try db.update(step)
             try db.log(step.job, .stepEnd, stepEndMessage(step))
             try advance(step.job)
@@ -100,6 +101,20 @@ final class CoordinatorEngine: @unchecked Sendable {
             step.state = result.error?.kind == "cancelled" ? .cancelled : .failed
             step.errorKind = result.error?.kind
             step.error = result.error?.message
+        }
+    }
+
+    /// Lets the step's definition record what it produced; a failure to record fails the step.
+    private func record(_ step: inout StepRecord) throws {
+        guard step.state == .succeeded, let job = try db.job(step.job),
+              let definition = catalog.kind(job.kind)?.step(step.definition), let onSuccess = definition.onSuccess
+        else { return }
+        do {
+            try onSuccess(job, step, db)
+        } catch {
+            step.state = .failed
+            step.errorKind = "record"
+            step.error = "could not record the step's output: \(error)"
         }
     }
 

@@ -16,12 +16,8 @@ public enum JobRequest: Sendable, Equatable {
         return "J" + time.compact + "-" + random
     }
 
-    /// Project ids become directory names, unix users and database names later: `[a-z][a-z0-9_]*`, at most 30.
-    public static func isValidProject(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        guard (1...30).contains(bytes.count), (97...122).contains(bytes[0]) else { return false }
-        return bytes.allSatisfy { (97...122).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "_") }
-    }
+    /// Project ids become directory names, unix users and database names later: see `ProjectID`.
+    public static func isValidProject(_ text: String) -> Bool { ProjectID.isValid(text) }
 
     /// The task file that carries this request.
     public func taskFile(host: HostID) throws(SpoolError) -> TaskFile {

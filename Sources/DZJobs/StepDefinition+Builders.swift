@@ -1,4 +1,5 @@
 import DZSpool
+import DZStore
 
 extension StepDefinition {
     /// The same step with its queue computed from the job (e.g. `appserver_<id>` from placement).
@@ -12,6 +13,15 @@ extension StepDefinition {
     public func running(_ compute: @escaping @Sendable (JobContext) throws(JobError) -> String) -> StepDefinition {
         var copy = self
         copy.task = compute
+        return copy
+    }
+
+    /// The same step with `record` run in the coordinator's transaction when an instance succeeds.
+    public func recording(_ record: @escaping @Sendable (JobRecord, StepRecord, ZoomDB) throws -> Void)
+        -> StepDefinition
+    {
+        var copy = self
+        copy.onSuccess = record
         return copy
     }
 

@@ -1,4 +1,5 @@
 import DZSpool
+import DZStore
 
 /// One step of a job kind: which task, on which queue, with which arguments, after which steps, and how it may
 /// fail. The coordinator turns it into task files; it never calls a handler.
@@ -25,6 +26,9 @@ public struct StepDefinition: Sendable {
     public var failure: FailurePolicy
     /// Runs only once the job stops (failing or cancelled), to undo what its steps did.
     public var compensation: Bool
+    /// Records what a succeeded instance produced (config guesses, a bundle, a deployment) in the zoomdb, in the
+    /// same transaction as the step's new state. Throwing fails the step.
+    public var onSuccess: (@Sendable (JobRecord, StepRecord, ZoomDB) throws -> Void)?
 
     public init(
         _ name: String, after: [String] = [], task: String, queue: QueueName,

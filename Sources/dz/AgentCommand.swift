@@ -1,6 +1,7 @@
 import ArgumentParser
 import DZAgent
 import DZSpool
+import DZWork
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -43,6 +44,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Time between heartbeats.", valueName: "duration"))
     var heartbeat: String = "5s"
+
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("This host's data directory for checkouts and builds (default: $DZ_DATA, else ./var).", valueName: "dir"))
+    var dataDir: String?
 
     @Flag(name: .long, help: "Process what is waiting, then exit when nothing is due and nothing runs (for cron).")
     var drain = false
@@ -94,7 +98,11 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.drain = drain
         var logger = Logger(label: "dz.agent")
         logger[metadataKey: "host"] = "\(spool.host)"
-        let agent = Agent(spool: spool, configuration: configuration, logger: logger, version: DZCommand.version)
+        let workspace = Workspace(root: Workspace.rootPath(explicit: dataDir,
+                                                            environment: ProcessInfo.processInfo.environment))
+        let agent = Agent(spool: spool, configuration: configuration,
+                          registry: WorkHandlers.registry(workspace: workspace), logger: logger,
+                          version: DZCommand.version)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup)],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -1,7 +1,7 @@
 import ArgumentParser
-import DZAgent
 import DZSpool
 import DZSystem
+import DZWork
 
 struct DropCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,7 +44,7 @@ struct DropCommand: ParsableCommand {
             complain("\(file): \(error.message)")
             throw ExitStatus.badInput
         }
-        if !anyTask, HandlerRegistry.standard.handler(for: task.task) == nil {
+        if !anyTask, !WorkHandlers.names.contains(task.task) {
             complain("\(file): unknown task \"\(task.task)\" (pass --any-task to drop it anyway)")
             throw ExitStatus.badInput
         }

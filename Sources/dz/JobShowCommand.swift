@@ -43,7 +43,11 @@ struct JobShowCommand: ParsableCommand {
             print("took     \(format1(finished - started))s")
         }
         if let error = job.error { print("error    \(error)") }
-        if let result = job.result { print("result   \(JSONValue.object(result).jsonText)") }
+        if let result = job.result {
+            var shown = result
+            for key in ["guesses", "warnings", "skipped", "zoombuild_cfg"] { shown[key] = nil }
+            print("result   \(JSONValue.object(shown).jsonText)")
+        }
         print("")
         var rows = [["STEP", "QUEUE", "TASK", "STATE", "HOST", "ATTEMPT", "TIME", "OUTPUT / ERROR"]]
         for step in steps {
@@ -56,6 +60,19 @@ struct JobShowCommand: ParsableCommand {
                          step.attempt.map { "\($0)/\(step.maxAttempts)" } ?? "-", time, String(detail.prefix(80))])
         }
         printTable(rows)
+        if let guesses = job.result?["guesses"]?.arrayValue, !guesses.isEmpty {
+            print("")
+            var rows = [["GUESS", "VALUE", "PRIMARY", "BASIS"]]
+            for guess in guesses.compactMap(\.objectValue) {
+                rows.append([guess["field"]?.stringValue ?? "", (guess["value"]?.stringValue ?? "").replacingNewlines(),
+                             guess["is_primary"] == .bool(true) ? "yes" : "no",
+                             (guess["basis"]?.stringValue).flatMap { $0.isEmpty ? nil : $0 } ?? "-"])
+            }
+            printTable(rows)
+        }
+        for warning in job.result?["warnings"]?.arrayValue ?? [] {
+            print("warning: \(warning.stringValue ?? "")")
+        }
         print("")
         for line in log { print("\(line.time.rfc3339) \(line.level.rawValue) \(line.message)") }
     }

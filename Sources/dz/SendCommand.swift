@@ -1,7 +1,7 @@
 import ArgumentParser
-import DZAgent
 import DZSpool
 import DZSystem
+import DZWork
 
 struct SendCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -48,8 +48,8 @@ struct SendCommand: ParsableCommand {
         _ = try duration(backoff, "--backoff")
         if let delay { _ = try duration(delay, "--delay") }
         for arg in args where !arg.contains("=") { throw ValidationError("--arg \"\(arg)\": use key=value") }
-        if !anyTask, HandlerRegistry.standard.handler(for: task) == nil {
-            throw ValidationError("unknown task \"\(task)\": this dz knows \(HandlerRegistry.standard.names.joined(separator: ", ")) (or pass --any-task)")
+        if !anyTask, !WorkHandlers.names.contains(task) {
+            throw ValidationError("unknown task \"\(task)\": this dz knows \(WorkHandlers.names.joined(separator: ", ")) (or pass --any-task)")
         }
     }
 

@@ -26,7 +26,8 @@ extension Integration {
                 agents = []
                 for host in ["node-a", "node-b"] {
                     agents.append(try await spool.startAgent(host: host, queues: JobTests.queues,
-                                                             ["--lease", lease, "--rescan", "500ms", "--no-fsync"]))
+                                                             ["--lease", lease, "--rescan", "500ms", "--no-fsync",
+                                                              "--data-dir", spool.directory + "/var-" + host]))
                 }
             }
 
@@ -186,6 +187,79 @@ extension Integration {
                         """)
                 }
             }
+        }
+
+        /// A git repository made from one of the inspection fixtures, in the cluster's scratch directory.
+        func repository(_ cluster: Cluster, fixture: String) async throws -> String {
+            let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .appendingPathComponent("DZWorkTests/Fixtures/projects/" + fixture).path
+            let path = cluster.spool.directory + "/repos/" + fixture
+            try FileManager.default.createDirectory(atPath: cluster.spool.directory + "/repos",
+                                                    withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: fixtures, toPath: path)
+            for arguments in [["init", "-q"], ["add", "-A"],
+                              ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "import"]] {
+                let git = try await cluster.spool.tool("/usr/bin/git", ["-C", path] + arguments)
+                guard git.status == 0 else { throw SetupFailure("git \(arguments): \(git)") }
+            }
+            return path
+        }
+
+        @Test(.timeLimit(.minutes(3)))
+        func checkRepoRecordsGuessesAndProposesAConfig() async throws {
+            let cluster = try await Cluster()
+            defer { cluster.cleanUp() }
+            let repo = try await repository(cluster, fixture: "startproject")
+            let submitted = try await cluster.job("submit", ["check_repo", "--project", "shop", "--param",
+                                                             "source=file://" + repo])
+            let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let job = try await cluster.waitForEnd(id)
+            #expect(job["state"] == .string("succeeded"), "\(job)")
+            let result = try #require(job["result"]?.objectValue)
+            #expect(result["revision"]?["subject"] == .string("import"))
+            let guesses = (result["guesses"]?.arrayValue ?? []).compactMap(\.objectValue)
+            let primary = Dictionary(guesses.filter { $0["is_primary"] == .bool(true) }
+                .map { ($0["field"]?.stringValue ?? "", $0["value"]?.stringValue ?? "") }) { first, _ in first }
+            #expect(primary["django_settings_module"] == "mysite.settings")
+            #expect(primary["django_version"] == "4.2.7")
+            let config = try await runDZ(cluster, ["project", "config", "shop"])
+            #expect(config.status == 0, "\(config)")
+            #expect(config.stdout.contains("django_settings_module = mysite.settings"))
+            #expect(config.stdout.contains("source_code_url = file://" + repo))
+        }
+
+        @Test(.timeLimit(.minutes(3)))
+        func checkRepoOfANonDjangoRepositoryFailsClearly() async throws {
+            let cluster = try await Cluster()
+            defer { cluster.cleanUp() }
+            let repo = try await repository(cluster, fixture: "not-django")
+            let submitted = try await cluster.job("submit", ["check_repo", "--project", "plain", "--param",
+                                                             "source=" + repo])
+            let job = try await cluster.waitForEnd(submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(job["state"] == .string("failed"))
+            let step = Self.steps(job)["check_repo"]
+            #expect(step?["error_kind"] == .string("not-django"))
+            #expect(step?["attempt"] == .int(1), "not retried")
+            #expect(step?["error"]?.stringValue?.contains("not a Django project") == true)
+
+            let missing = try await cluster.job("submit", ["check_repo", "--project", "gone", "--param",
+                                                           "source=" + cluster.spool.directory + "/no-such-repo"])
+            let failed = try await cluster.waitForEnd(missing.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(failed["state"] == .string("failed"))
+            #expect(Self.steps(failed)["check_repo"]?["error_kind"] == .string("checkout"))
+        }
+
+        /// `dz <command> <sub> --spool <root> <rest...>` for two-word commands.
+        func runDZ(_ cluster: Cluster, _ words: [String]) async throws -> CommandResult {
+            let process = try DZProcess(label: words.joined(separator: "-"),
+                                        arguments: Array(words.prefix(2)) + ["--spool", cluster.spool.root] + words.dropFirst(2),
+                                        logDirectory: cluster.spool.logDirectory)
+            guard await process.waitForExit(timeout: 60) else {
+                process.kill()
+                throw SetupFailure("dz \(words) did not exit")
+            }
+            return CommandResult(status: process.exitStatus ?? -1, stdout: process.standardOutput,
+                                 stderr: process.standardError)
         }
 
         @Test(.timeLimit(.minutes(3)))

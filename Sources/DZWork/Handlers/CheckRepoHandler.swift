@@ -1,0 +1,74 @@
+import DZAgent
+import DZSpool
+import DZSystem
+
+/// `check_repo` (queue `build`): checks a project's repository out into the build host's reused working copy,
+/// inspects it without running any of its code, and returns the revision, the config guesses, the warnings and
+/// the proposed zoombuild.cfg. Arguments: `project`, `source` (URL), optional `rev` and `vcs` (`git`, `hg`).
+public struct CheckRepoHandler: TaskHandler {
+    public let name = "check_repo"
+    public let workspace: Workspace
+    public let checkout: SourceCheckout
+    public let inspector: DjangoInspector
+
+    public init(workspace: Workspace, checkout: SourceCheckout = SourceCheckout(),
+                inspector: DjangoInspector = DjangoInspector())
+    {
+        self.workspace = workspace
+        self.checkout = checkout
+        self.inspector = inspector
+    }
+
+    public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
+        let project: ProjectID
+        do { project = try ProjectID(try context.string("project")) } catch let bad as BadInput {
+            throw TaskFailure.badArgs(bad.message)
+        }
+        let url: SourceURL
+        do { url = try SourceURL(try context.string("source")) } catch let error as CheckoutError {
+            throw TaskFailure.badArgs(error.description)
+        }
+        let vcsName = try context.optionalString("vcs") ?? "git"
+        guard let vcs = SourceCheckout.VCS(rawValue: vcsName) else {
+            throw TaskFailure.badArgs("vcs must be git or hg, not \(vcsName)")
+        }
+        let requested = try context.optionalString("rev")
+        let directory = workspace.sourceDirectory(project)
+        context.logger.info("checking out", metadata: ["url": "\(url.redacted)", "into": "\(directory)"])
+        let revision: SourceCheckout.Revision
+        do {
+            revision = try await checkout.checkout(url: url, revision: requested, vcs: vcs,
+                                                   into: directory)
+        } catch {
+            throw TaskFailure(kind: "checkout", message: error.description, retryable: error.isTransient)
+        }
+        let inspection: Inspection
+        do { inspection = try await inspector.inspect(repository: directory, sourceURL: url.text) } catch {
+            throw TaskFailure(kind: "inspection", message: error.description, retryable: false)
+        }
+        guard inspection.isDjango else {
+            let why = inspection.warnings.first { $0.hasPrefix("not a Django project") } ?? "not a Django project"
+            throw TaskFailure(kind: "not-django", message: "\(why) (revision \(revision.commit.prefix(12)))",
+                              retryable: false)
+        }
+        var rejected: [ZoombuildConfig.RejectedGuess] = []
+        let config = ZoombuildConfig(guesses: inspection.guesses, rejected: &rejected)
+        return [
+            "revision": .object(["vcs": .string(revision.vcs.rawValue), "commit": .string(revision.commit),
+                                 "subject": .string(revision.subject)]),
+            "is_django": .bool(true),
+            "guesses": .array(inspection.guesses.map(\.jsonValue)),
+            "warnings": .array((inspection.warnings + rejected.map { "guess not used: \($0.error)" }).map { .string($0) }),
+            "skipped": .array(inspection.skipped.map { .string($0) }),
+            "zoombuild_cfg": .string(config.rendered()),
+        ]
+    }
+}
+
+extension CheckoutError {
+    /// A time-out may go away on another attempt; a missing repository or revision will not.
+    var isTransient: Bool {
+        if case .timedOut = self { return true }
+        return false
+    }
+}

@@ -1,0 +1,13 @@
+import DZAgent
+
+/// Every handler dz ships, for a host with the given data directory. To add a task: write its handler in a file of
+/// its own under Handlers/ and list it here.
+public enum WorkHandlers {
+    public static func registry(workspace: Workspace) -> HandlerRegistry {
+        HandlerRegistry.standard
+            .adding(CheckRepoHandler(workspace: workspace))
+    }
+
+    /// The task names dz knows (for `dz send` and `dz drop` to check against).
+    public static var names: [String] { registry(workspace: Workspace(root: "var")).names }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import DZSpool
+import DZStore
+import DZWork
+
+struct ProjectConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Print the zoombuild.cfg proposed from the project's last check_repo guesses.")
+
+    @OptionGroup var options: SpoolOptions
+    @OptionGroup var database: DatabaseOptions
+
+    @Argument(help: ArgumentHelp("The project id.", valueName: "project"))
+    var project: String
+
+    @Flag(name: .long, help: "List every guess (field, value, primary, basis) instead.")
+    var guesses = false
+
+    func validate() throws {
+        guard ProjectID.isValid(project) else {
+            throw ValidationError("invalid project id \"\(project)\": use [a-z][a-z0-9_]*, at most 30 characters")
+        }
+    }
+
+    func run() throws {
+        let db = try database.open(spool: try options.makeSpool())
+        let stored = try db.guesses(of: project)
+        guard !stored.isEmpty else {
+            complain("no guesses for project \(project): run `dz job submit check_repo --project \(project) --param source=URL`")
+            throw ExitStatus.notFound
+        }
+        let all = stored.map { ConfigGuess(field: $0.field, value: $0.value, isPrimary: $0.isPrimary, basis: $0.basis) }
+        if guesses {
+            var rows = [["FIELD", "VALUE", "PRIMARY", "BASIS"]]
+            for guess in all {
+                rows.append([guess.field, guess.value.replacingNewlines(), guess.isPrimary ? "yes" : "no",
+                             guess.basis.isEmpty ? "-" : guess.basis])
+            }
+            printTable(rows)
+            return
+        }
+        var config = ZoombuildConfig(guesses: all)
+        if let record = try db.project(project) {
+            config.sourceCodeURL = config.sourceCodeURL ?? record.sourceURL
+        }
+        print(config.rendered(), terminator: "")
+    }
+}
+
+extension String {
+    /// Newlines shown as ` | `, for one-line table cells.
+    func replacingNewlines() -> String { split(separator: "\n").joined(separator: " | ") }
+}
