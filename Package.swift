@@ -21,6 +21,10 @@ let package = Package(
         .target(name: "CDZShims"),
         // SQLite's C API (libsqlite3-dev).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        // libarchive (bundle tarballs), libcurl (S3 over SigV4), OpenSSL's libcrypto (SHA-256).
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // The zoomdb: job state, projects, bundles, deployments in SQLite.
         .target(name: "DZStore", dependencies: ["CSQLite", "DZSpool"]),
         // System calls, wrapped once, with typed errors.
@@ -63,7 +67,7 @@ let package = Package(
         .target(
             name: "DZWork",
             dependencies: [
-                "DZAgent", "DZSpool", "DZSystem",
+                "DZAgent", "DZSpool", "DZSystem", "CArchive", "CCurl", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

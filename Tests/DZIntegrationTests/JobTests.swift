@@ -9,8 +9,6 @@ import Testing
 extension Integration {
     /// Whole `selftest` jobs through a real coordinator and real agents for every role on one spool.
     @Suite(.serialized) struct JobTests {
-        static let queues = "build,database,proxy,appserver_app1,appserver_app2"
-
         /// A spool with a coordinator and two agents serving every queue the selftest job uses.
         struct Cluster {
             let spool: TestSpool
@@ -24,8 +22,10 @@ extension Integration {
                 }
                 coordinator = try await Cluster.startCoordinator(spool)
                 agents = []
-                for host in ["node-a", "node-b"] {
-                    agents.append(try await spool.startAgent(host: host, queues: JobTests.queues,
+                // One agent per role, as on a real cluster: build and database hosts, the proxy, two appservers.
+                for (host, queues) in [("builder", "build,database"), ("frontend", "proxy"),
+                                       ("app1", "appserver_app1"), ("app2", "appserver_app2")] {
+                    agents.append(try await spool.startAgent(host: host, queues: queues,
                                                              ["--lease", lease, "--rescan", "500ms", "--no-fsync",
                                                               "--data-dir", spool.directory + "/var-" + host]))
                 }
@@ -97,6 +97,9 @@ extension Integration {
                                         "deploy.1", "post_deploy_hooks", "proxy_update", "retire_old"])
             #expect(steps.values.allSatisfy { $0["state"] == .string("succeeded") })
             #expect(steps["deploy.1"]?["queue"] == .string("appserver_app2"))
+            #expect(steps["deploy.1"]?["host"] == .string("app2"))
+            #expect(steps["proxy_update"]?["host"] == .string("frontend"))
+            #expect(steps["create_database"]?["host"] == .string("builder"))
             #expect(job["result"] == .object(["appservers": .array([.string("app1"), .string("app2")])]))
             let log = job["log"]?.arrayValue ?? []
             let begins = log.filter { $0["level"] == .string("step-begin") }.count

@@ -1,0 +1,59 @@
+/// The settings module dz puts beside the project's code (`dz_settings.py`): it imports the project's settings and
+/// overrides what the platform decides at run time, from the environment the appserver gives the app:
+///
+/// - `DATABASES['default']` from `DZ_DATABASE_URL` (`postgresql://user:password@host:port/name` or
+///   `sqlite:////absolute/path`), parsed here so that the project needs no dj-database-url;
+/// - `ALLOWED_HOSTS` from `DZ_HOSTNAMES` (comma-separated; `*.example.com` becomes `.example.com`);
+/// - `STATIC_ROOT` inside the bundle, `DEBUG = False`, `SECRET_KEY` from `DZ_SECRET_KEY` when set.
+enum SettingsOverride {
+    static let moduleName = "dz_settings"
+
+    static func module(projectSettings: String) -> String {
+        """
+        # Written by dz at build time. The project's own settings, then what the platform decides.
+        import os as _dz_os
+        from urllib.parse import urlsplit as _dz_urlsplit, unquote as _dz_unquote
+
+        from \(projectSettings) import *  # noqa: F401,F403
+
+        _dz_bundle = _dz_os.path.dirname(_dz_os.path.dirname(_dz_os.path.abspath(__file__)))
+
+
+        def _dz_database(url):
+            parts = _dz_urlsplit(url)
+            if parts.scheme == "sqlite":
+                return {"ENGINE": "django.db.backends.sqlite3", "NAME": parts.path if parts.path else ":memory:"}
+            engines = {
+                "postgresql": "django.db.backends.postgresql",
+                "postgres": "django.db.backends.postgresql",
+                "postgis": "django.contrib.gis.db.backends.postgis",
+                "mysql": "django.db.backends.mysql",
+            }
+            if parts.scheme not in engines:
+                raise ValueError("DZ_DATABASE_URL: unknown scheme %r" % parts.scheme)
+            return {
+                "ENGINE": engines[parts.scheme],
+                "NAME": _dz_unquote(parts.path.lstrip("/")),
+                "USER": _dz_unquote(parts.username or ""),
+                "PASSWORD": _dz_unquote(parts.password or ""),
+                "HOST": parts.hostname or "",
+                "PORT": str(parts.port or ""),
+            }
+
+
+        if _dz_os.environ.get("DZ_DATABASE_URL"):
+            DATABASES = {"default": _dz_database(_dz_os.environ["DZ_DATABASE_URL"])}
+
+        ALLOWED_HOSTS = [
+            ("." + _h[2:]) if _h.startswith("*.") else _h
+            for _h in _dz_os.environ.get("DZ_HOSTNAMES", "").split(",")
+            if _h
+        ] or ["localhost", "127.0.0.1"]
+        STATIC_ROOT = _dz_os.path.join(_dz_bundle, "static")
+        DEBUG = False
+        if _dz_os.environ.get("DZ_SECRET_KEY"):
+            SECRET_KEY = _dz_os.environ["DZ_SECRET_KEY"]
+
+        """
+    }
+}
