@@ -6,6 +6,10 @@ public struct JobKind: Sendable {
     public var name: String
     public var summary: String
     public var steps: [StepDefinition]
+    /// Parameters a submission must give (checked by `dz job submit` and by the planner).
+    public var requiredParams: [String] = []
+    /// Whether a submission must name a project.
+    public var needsProject = false
     /// The job's result once every step succeeded (default: the output of the last step).
     public var result: @Sendable (JobContext) -> [String: JSONValue]
 

@@ -3,9 +3,9 @@ import DZAgent
 /// Every handler dz ships, for a host with the given data directory. To add a task: write its handler in a file of
 /// its own under Handlers/ and list it here.
 public enum WorkHandlers {
-    public static func registry(workspace: Workspace) -> HandlerRegistry {
+    public static func registry(workspace: Workspace, allowLocalSources: Bool = false) -> HandlerRegistry {
         HandlerRegistry.standard
-            .adding(CheckRepoHandler(workspace: workspace))
+            .adding(CheckRepoHandler(workspace: workspace, allowLocalSources: allowLocalSources))
     }
 
     /// The task names dz knows (for `dz send` and `dz drop` to check against).

@@ -48,6 +48,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: ArgumentHelp("This host's data directory for checkouts and builds (default: $DZ_DATA, else ./var).", valueName: "dir"))
     var dataDir: String?
 
+    @Flag(name: .customLong("allow-local-sources"), help: "Let check_repo and builds check out file:// URLs and paths on this host.")
+    var allowLocalSources = false
+
     @Flag(name: .long, help: "Process what is waiting, then exit when nothing is due and nothing runs (for cron).")
     var drain = false
 
@@ -101,7 +104,8 @@ struct AgentCommand: AsyncParsableCommand {
         let workspace = Workspace(root: Workspace.rootPath(explicit: dataDir,
                                                             environment: ProcessInfo.processInfo.environment))
         let agent = Agent(spool: spool, configuration: configuration,
-                          registry: WorkHandlers.registry(workspace: workspace), logger: logger,
+                          registry: WorkHandlers.registry(workspace: workspace, allowLocalSources: allowLocalSources),
+                          logger: logger,
                           version: DZCommand.version)
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup)],

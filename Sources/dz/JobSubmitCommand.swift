@@ -25,8 +25,13 @@ struct JobSubmitCommand: AsyncParsableCommand {
     var wait = false
 
     func validate() throws {
-        guard JobCatalog.standard.kind(kind) != nil else {
+        guard let jobKind = JobCatalog.standard.kind(kind) else {
             throw ValidationError("unknown job kind \"\(kind)\": dz knows \(JobCatalog.standard.names.joined(separator: ", "))")
+        }
+        if jobKind.needsProject, project == nil { throw ValidationError("\(kind) needs --project") }
+        let given = Set(params.map { String($0.split(separator: "=", maxSplits: 1)[0]) })
+        for required in jobKind.requiredParams where !given.contains(required) {
+            throw ValidationError("\(kind) needs --param \(required)=...")
         }
         if let project, !JobRequest.isValidProject(project) {
             throw ValidationError("invalid project id \"\(project)\": use [a-z][a-z0-9_]*, at most 30 characters")

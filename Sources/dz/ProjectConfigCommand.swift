@@ -41,8 +41,10 @@ struct ProjectConfigCommand: ParsableCommand {
             return
         }
         var config = ZoombuildConfig(guesses: all)
-        if let record = try db.project(project) {
-            config.sourceCodeURL = config.sourceCodeURL ?? record.sourceURL
+        if let record = try db.project(project), config.sourceCodeURL == nil, let url = record.sourceURL {
+            var candidate = config
+            candidate.sourceCodeURL = url
+            if (try? candidate.validate()) != nil { config = candidate }
         }
         print(config.rendered(), terminator: "")
     }

@@ -1,5 +1,5 @@
 import DZSystem
-import DZWork
+@testable import DZWork
 import Foundation
 import Testing
 
@@ -85,6 +85,42 @@ struct GitScratch {
         #expect(remote.trimmingCharacters(in: .whitespacesAndNewlines) == two)
     }
 
+    @Test func remoteRepositoryCannotPullLocalSubmodules() async throws {
+        let scratch = try GitScratch()
+        defer { scratch.remove() }
+        let secret = try await scratch.repository("secret", commits: ["secret"])
+        let app = try await scratch.repository("app", commits: ["app"])
+        try await scratch.git(["submodule", "add", "-q", "file://" + secret, "vendor/secret"], in: app)
+        try await scratch.git(["commit", "-qm", "add submodule"], in: app)
+        try await scratch.git(["config", "daemon.uploadpack", "true"], in: app)
+        let port = try GitDaemon.freePort()
+        let daemon = Task {
+            try await Subprocess.run(["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", "--port=\(port)",
+                                      "--base-path=\(scratch.root)", "--export-all", scratch.root],
+                                     timeout: 120, killGrace: 2)
+        }
+        defer { daemon.cancel() }
+        var outcome: Result<SourceCheckout.Revision, CheckoutError>?
+        for _ in 0..<100 {
+            do {
+                outcome = .success(try await checkout.checkout(url: try SourceURL("git://127.0.0.1:\(port)/app"),
+                                                               revision: nil, into: scratch.root + "/work/src"))
+                break
+            } catch {
+                if case .failed(let step, _) = error, step.hasPrefix("git submodule") {
+                    outcome = .failure(error)
+                    break
+                }
+            }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        guard case .failure = outcome else {
+            Issue.record("a remote repository's file:// submodule was checked out: \(String(describing: outcome))")
+            return
+        }
+        #expect(!FileManager.default.fileExists(atPath: scratch.root + "/work/src/vendor/secret/file0.txt"))
+    }
+
     @Test func submodulesAreCheckedOut() async throws {
         let scratch = try GitScratch()
         defer { scratch.remove() }
@@ -126,7 +162,7 @@ struct GitScratch {
 
     @Test func hostileURLsAndRevisionsAreRefused() async throws {
         for url in ["", "-uhack", "ext::sh -c touch% /tmp/pwned", "relative/path", "ftp://host/x", "file:// x",
-                    "https://host/a\nb", "fd::17"] {
+                    "https://host/a\nb", "fd::17", "https://deploy:token@example.com/x.git"] {
             #expect(throws: CheckoutError.self, "accepted \(url)") { try SourceURL(url) }
         }
         for url in ["file:///srv/repo", "/srv/repo", "git://127.0.0.1:9418/x.git", "https://github.com/a/b.git",
@@ -136,18 +172,24 @@ struct GitScratch {
         let scratch = try GitScratch()
         defer { scratch.remove() }
         let origin = try await scratch.repository("origin", commits: ["only"])
-        for revision in ["--upload-pack=touch /tmp/x", "a b", "", "x:y"] {
+        for revision in ["--upload-pack=touch /tmp/x", "a b", "", "x:y", "ancestors(tip)", "HEAD@{1}", "a..b"] {
             await #expect(throws: CheckoutError.self, "accepted revision \(revision)") {
                 try await checkout.checkout(url: try SourceURL(origin), revision: revision, into: scratch.root + "/w")
             }
         }
     }
 
-    @Test func secretsInURLsAreRedacted() throws {
-        let url = try SourceURL("https://deploy:s3cr3t-token@example.com/acme/shop.git")
-        #expect(url.redacted == "https://deploy:***@example.com/acme/shop.git")
-        #expect(!CheckoutError.failed("git clone \(url.redacted)", "x").description.contains("s3cr3t"))
-        #expect(url.repositoryName == "shop")
+    @Test func secretsInURLsAreRefusedAndRedacted() throws {
+        do {
+            _ = try SourceURL("https://deploy:s3cr3t-token@example.com/acme/shop.git")
+            Issue.record("a URL with a token was accepted")
+        } catch {
+            #expect(!error.description.contains("s3cr3t"), "\(error)")
+        }
+        #expect(SourceURL.redact("https://deploy:s3cr3t@example.com/x") == "https://deploy:***@example.com/x")
+        #expect(try SourceURL("https://example.com/acme/shop.git").repositoryName == "shop")
+        #expect(try SourceURL("/srv/x").isLocal && SourceURL("file:///srv/x").isLocal)
+        #expect(try !SourceURL("git://host/x").isLocal)
         #expect(try SourceURL("git@github.com:acme/my-site.git").repositoryName == "my-site")
     }
 

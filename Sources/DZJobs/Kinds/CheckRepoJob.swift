@@ -5,7 +5,14 @@ import DZStore
 /// Parameters: `source` (the repository URL, required), `rev` (branch, tag or commit), `vcs` (`git` or `hg`).
 /// The guesses are stored in the zoomdb (replacing the project's earlier ones) and returned in the result.
 public enum CheckRepoJob {
-    public static let kind = JobKind(
+    public static let kind: JobKind = {
+        var kind = definition
+        kind.requiredParams = ["source"]
+        kind.needsProject = true
+        return kind
+    }()
+
+    static let definition = JobKind(
         name: "check_repo", summary: "check out a project and guess how to build and deploy it",
         steps: [
             StepDefinition("check_repo", task: "check_repo", queue: try! QueueName("build"), maxAttempts: 2,

@@ -25,8 +25,14 @@ public struct SourceCheckout: Sendable {
         async throws(CheckoutError) -> Revision
     {
         if let revision {
-            guard !revision.isEmpty, !revision.hasPrefix("-"), revision.utf8.count <= 255,
-                  !revision.unicodeScalars.contains(where: { $0.value <= 0x20 || $0.value == 0x7F || $0 == ":" })
+            // Branch, tag and commit names only: no options, no git revision syntax, no Mercurial revsets.
+            guard !revision.isEmpty, !revision.hasPrefix("-"), !revision.hasPrefix("."), revision.utf8.count <= 255,
+                  !revision.contains(".."),
+                  revision.utf8.allSatisfy({ byte in
+                      (48...57).contains(byte) || (65...90).contains(byte) || (97...122).contains(byte)
+                          || [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "/"),
+                              UInt8(ascii: "+")].contains(byte)
+                  })
             else { throw .badRevision(revision, "not a branch, tag or commit name") }
         }
         switch vcs {
@@ -46,8 +52,9 @@ public struct SourceCheckout: Sendable {
             "HOME": inherited["HOME"] ?? "/nonexistent",
             "LANG": "C",
             "GIT_TERMINAL_PROMPT": "0",
-            "GIT_ASKPASS": "/bin/echo",
-            "SSH_ASKPASS": "/bin/echo",
+            // A credential prompt fails at once instead of being answered.
+            "GIT_ASKPASS": "/bin/false",
+            "SSH_ASKPASS": "/bin/false",
             "GIT_SSH_COMMAND": "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o ConnectTimeout=20",
             "GIT_CONFIG_NOSYSTEM": "1",
             "GIT_CONFIG_GLOBAL": "/dev/null",
@@ -59,12 +66,12 @@ public struct SourceCheckout: Sendable {
         ]
     }
 
-    func git(_ arguments: [String], in directory: String? = nil, step: String) async throws(CheckoutError)
-        -> Subprocess.Outcome
+    func git(_ arguments: [String], in directory: String? = nil, step: String,
+             environment: [String: String]? = nil) async throws(CheckoutError) -> Subprocess.Outcome
     {
         let outcome: Subprocess.Outcome
         do {
-            outcome = try await Subprocess.run(["git"] + arguments, environment: gitEnvironment,
+            outcome = try await Subprocess.run(["git"] + arguments, environment: environment ?? gitEnvironment,
                                                workingDirectory: directory, timeout: timeout)
         } catch Subprocess.Failure.notFound {
             throw .toolMissing("git")
@@ -95,8 +102,11 @@ public struct SourceCheckout: Sendable {
         let target = try await resolveGit(revision, in: directory)
         _ = try await git(["checkout", "--quiet", "--force", "--detach", target], in: directory, step: "git checkout")
         _ = try await git(["clean", "-ffdqx"], in: directory, step: "git clean")
+        // A remote repository's submodules may not point at the build host's own files.
+        var submoduleEnvironment = gitEnvironment
+        if !url.isLocal { submoduleEnvironment["GIT_ALLOW_PROTOCOL"] = "git:http:https:ssh" }
         _ = try await git(["submodule", "update", "--init", "--recursive", "--force", "--quiet"], in: directory,
-                          step: "git submodule update")
+                          step: "git submodule update", environment: submoduleEnvironment)
         let log = try await git(["log", "-1", "--format=%H%n%s"], in: directory, step: "git log")
         let lines = log.stdoutText.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         return Revision(vcs: .git, commit: lines.first.map(String.init) ?? "",

@@ -27,8 +27,19 @@ public struct SourceURL: Sendable, Equatable, CustomStringConvertible {
         } else {
             throw .badURL(text, "use an absolute path or a URL with one of \(SourceURL.allowedSchemes.joined(separator: ", "))")
         }
+        if let schemeEnd = text.range(of: "://"), let at = text[schemeEnd.upperBound...].firstIndex(of: "@"),
+           text[schemeEnd.upperBound..<at].contains(":")
+        {
+            throw .badURL(text, "a password or token in the URL would be kept in task files and the zoomdb: "
+                          + "give the build host an ssh key or a git credential helper instead")
+        }
         self.text = text
     }
+
+    /// Whether the repository is on the build host's own file system (`file://` or a plain path): allowed only
+    /// where the agent says so (`dz agent --allow-local-sources`), since it lets whoever submits a job read any
+    /// repository the agent's user can.
+    public var isLocal: Bool { text.hasPrefix("/") || text.lowercased().hasPrefix("file://") }
 
     /// The URL without any password or token (`https://user:secret@host/x` -> `https://user:***@host/x`), for
     /// logs and messages.

@@ -10,11 +10,14 @@ public struct CheckRepoHandler: TaskHandler {
     public let workspace: Workspace
     public let checkout: SourceCheckout
     public let inspector: DjangoInspector
+    /// Whether `file://` URLs and plain paths on this host may be checked out (`dz agent --allow-local-sources`).
+    public let allowLocalSources: Bool
 
-    public init(workspace: Workspace, checkout: SourceCheckout = SourceCheckout(),
+    public init(workspace: Workspace, allowLocalSources: Bool = false, checkout: SourceCheckout = SourceCheckout(),
                 inspector: DjangoInspector = DjangoInspector())
     {
         self.workspace = workspace
+        self.allowLocalSources = allowLocalSources
         self.checkout = checkout
         self.inspector = inspector
     }
@@ -27,6 +30,10 @@ public struct CheckRepoHandler: TaskHandler {
         let url: SourceURL
         do { url = try SourceURL(try context.string("source")) } catch let error as CheckoutError {
             throw TaskFailure.badArgs(error.description)
+        }
+        guard allowLocalSources || !url.isLocal else {
+            throw TaskFailure.badArgs("\(url.redacted) is on the build host's own file system; this agent does not "
+                                      + "check out local sources (dz agent --allow-local-sources)")
         }
         let vcsName = try context.optionalString("vcs") ?? "git"
         guard let vcs = SourceCheckout.VCS(rawValue: vcsName) else {
