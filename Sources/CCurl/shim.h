@@ -29,4 +29,15 @@ static inline CURLcode dz_curl_getinfo_offset(CURL *curl, CURLINFO info, curl_of
     return curl_easy_getinfo(curl, info, value);
 }
 
+/* CURLOPT_XFERINFOFUNCTION: progress, and the place a transfer learns it was cancelled. */
+typedef int (*dz_curl_xferinfo_callback)(void *context, curl_off_t download_total, curl_off_t downloaded,
+                                         curl_off_t upload_total, curl_off_t uploaded);
+static inline CURLcode dz_curl_setopt_xferinfo(CURL *curl, dz_curl_xferinfo_callback callback) {
+    return curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, callback);
+}
+/* CURL_GLOBAL_DEFAULT is a macro expression Swift does not import. */
+static inline CURLcode dz_curl_global_init_default(void) {
+    return curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 #endif

@@ -120,11 +120,14 @@ private final class Child: Sendable {
     init(executable: String, arguments: [String], environment: [String: String], workingDirectory: String?,
          hasInput: Bool) throws
     {
+        // Close-on-exec from birth: a child spawned at the same moment by another task must not inherit these
+        // pipes (it would hold them open and make the other run wait for it).
         var outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1], inPipe: [Int32] = [-1, -1]
-        guard pipe(&outPipe) == 0, pipe(&errPipe) == 0, !hasInput || pipe(&inPipe) == 0 else {
+        guard pipe2(&outPipe, O_CLOEXEC) == 0, pipe2(&errPipe, O_CLOEXEC) == 0,
+              !hasInput || pipe2(&inPipe, O_CLOEXEC) == 0
+        else {
             throw Subprocess.Failure.cannotStart(executable, "pipe: \(Errno(rawValue: errno))")
         }
-        for fd in [outPipe[0], errPipe[0], inPipe[1]] where fd >= 0 { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }

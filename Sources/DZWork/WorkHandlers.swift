@@ -3,9 +3,14 @@ import DZAgent
 /// Every handler dz ships, for a host with the given data directory. To add a task: write its handler in a file of
 /// its own under Handlers/ and list it here.
 public enum WorkHandlers {
-    public static func registry(workspace: Workspace, allowLocalSources: Bool = false) -> HandlerRegistry {
+    public static func registry(workspace: Workspace, allowLocalSources: Bool = false,
+                                database: DatabaseSettings = DatabaseSettings()) -> HandlerRegistry
+    {
         HandlerRegistry.standard
             .adding(CheckRepoHandler(workspace: workspace, allowLocalSources: allowLocalSources))
+            .adding(BuildBundleHandler(workspace: workspace, allowLocalSources: allowLocalSources))
+            .adding(CreateDatabaseHandler(workspace: workspace, settings: database))
+            .adding(DropDatabaseHandler(workspace: workspace, settings: database))
     }
 
     /// The task names dz knows (for `dz send` and `dz drop` to check against).

@@ -51,6 +51,27 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-local-sources"), help: "Let check_repo and builds check out file:// URLs and paths on this host.")
     var allowLocalSources = false
 
+    @Option(name: .customLong("db-engine"), help: ArgumentHelp("create_database's default engine: postgresql or sqlite (default: $DZ_DB_ENGINE, else postgresql when a server is set, else sqlite).", valueName: "engine"))
+    var dbEngine: String?
+
+    @Option(name: .customLong("pg-admin-host"), help: ArgumentHelp("The PostgreSQL server create_database administers: host or socket directory (default: $DZ_PG_ADMIN_HOST).", valueName: "host"))
+    var pgAdminHost: String?
+
+    @Option(name: .customLong("pg-admin-port"), help: ArgumentHelp("Its port (default: $DZ_PG_ADMIN_PORT, else 5432).", valueName: "port"))
+    var pgAdminPort: String?
+
+    @Option(name: .customLong("pg-admin-user"), help: ArgumentHelp("Its superuser (default: $DZ_PG_ADMIN_USER, else postgres).", valueName: "user"))
+    var pgAdminUser: String?
+
+    @Option(name: .customLong("pg-admin-passfile"), help: ArgumentHelp("A 0600 libpq password file for the superuser (default: $DZ_PG_ADMIN_PASSFILE).", valueName: "file"))
+    var pgAdminPassfile: String?
+
+    @Option(name: .customLong("pg-app-host"), help: ArgumentHelp("The host apps connect to (default: $DZ_PG_APP_HOST, else the admin host).", valueName: "host"))
+    var pgAppHost: String?
+
+    @Option(name: .customLong("pg-app-port"), help: ArgumentHelp("The port apps connect to (default: $DZ_PG_APP_PORT, else the admin port).", valueName: "port"))
+    var pgAppPort: String?
+
     @Flag(name: .long, help: "Process what is waiting, then exit when nothing is due and nothing runs (for cron).")
     var drain = false
 
@@ -72,9 +93,16 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError(SpoolError.invalidQueueName(name).description)
         }
         if queueNames.isEmpty { throw ValidationError("-Q: name at least one queue") }
+        do { _ = try databaseSettings() } catch let error as DatabaseError { throw ValidationError(error.description) }
         for name in queueNames where name == QueueName.results.rawValue || name == QueueName.jobs.rawValue {
             throw ValidationError("-Q: the \(name) queue is served by `dz coordinator`, not by agents")
         }
+    }
+
+    private func databaseSettings() throws -> DatabaseSettings {
+        try DatabaseSettings.resolve(engine: dbEngine, adminHost: pgAdminHost, adminPort: pgAdminPort,
+                                     adminUser: pgAdminUser, adminPassfile: pgAdminPassfile, appHost: pgAppHost,
+                                     appPort: pgAppPort, environment: ProcessInfo.processInfo.environment)
     }
 
     private var queueNames: [String] {
@@ -104,7 +132,8 @@ struct AgentCommand: AsyncParsableCommand {
         let workspace = Workspace(root: Workspace.rootPath(explicit: dataDir,
                                                             environment: ProcessInfo.processInfo.environment))
         let agent = Agent(spool: spool, configuration: configuration,
-                          registry: WorkHandlers.registry(workspace: workspace, allowLocalSources: allowLocalSources),
+                          registry: WorkHandlers.registry(workspace: workspace, allowLocalSources: allowLocalSources,
+                                                          database: try databaseSettings()),
                           logger: logger,
                           version: DZCommand.version)
         let group = ServiceGroup(configuration: .init(

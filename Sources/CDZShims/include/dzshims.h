@@ -21,6 +21,9 @@ static inline int dz_stat(const char *path, struct stat *st) { return stat(path,
 static inline int dz_lstat(const char *path, struct stat *st) { return lstat(path, st); }
 static inline int dz_statvfs(const char *path, struct statvfs *st) { return statvfs(path, st); }
 
+/* pipe2 is hidden without _GNU_SOURCE. */
+int pipe2(int pipefd[2], int flags);
+
 /* posix_spawn_file_actions_addchdir_np is a GNU extension (glibc 2.29). */
 int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
 

@@ -1,0 +1,54 @@
+import DZSystem
+import Foundation
+
+/// A virtualenv's links to its base interpreter (`bin/python`, `bin/python3`, `bin/python3.X`) are absolute, and
+/// bundles never carry a link that points outside themselves (extraction refuses them). So the links are taken out
+/// before archiving and made again, on the host that runs the bundle, from `pyvenv.cfg` (`home` and `version`):
+/// the appserver must have the same Python at the same place as the build host (same OS image), which `restore`
+/// checks.
+public enum Interpreter {
+    /// Removes the venv's absolute interpreter links; returns their names.
+    @discardableResult
+    public static func detach(venv: String) -> [String] {
+        var removed: [String] = []
+        for name in (try? FileSystem.names(in: venv + "/bin")) ?? [] where name.hasPrefix("python") {
+            let path = venv + "/bin/" + name
+            guard (try? FileSystem.linkStatus(path))?.kind == .symbolicLink,
+                  let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path), target.hasPrefix("/")
+            else { continue }
+            if (try? FileSystem.unlink(path)) != nil { removed.append(name) }
+        }
+        return removed.sorted()
+    }
+
+    /// Makes `bin/python`, `bin/python3` and `bin/python<major.minor>` point at the interpreter `pyvenv.cfg`
+    /// names, failing clearly when this host does not have it.
+    public static func restore(venv: String) throws(BuildError) {
+        guard let bytes = try? FileIO.readAll(venv + "/pyvenv.cfg") else {
+            throw BuildError("python", "\(venv)/pyvenv.cfg is missing: not a virtualenv")
+        }
+        var settings: [String: String] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 {
+                settings[parts[0].trimmingCharacters(in: .whitespaces)] = parts[1].trimmingCharacters(in: .whitespaces)
+            }
+        }
+        guard let home = settings["home"], let version = settings["version"] ?? settings["version_info"] else {
+            throw BuildError("python", "\(venv)/pyvenv.cfg names no home or version")
+        }
+        let minor = version.split(separator: ".").prefix(2).joined(separator: ".")
+        let candidates = [home + "/python" + minor, home + "/python3"]
+        guard let interpreter = candidates.first(where: { access($0, X_OK) == 0 }) else {
+            throw BuildError("python", "this host has no Python \(version) at \(home): bundles run only on hosts "
+                             + "built like their build host")
+        }
+        for name in ["python", "python3", "python" + minor] {
+            let link = venv + "/bin/" + name
+            try? FileSystem.unlink(link)
+            do { try FileSystem.symlink(target: interpreter, at: link) } catch {
+                throw BuildError("filesystem", "cannot link \(link): \(error)")
+            }
+        }
+    }
+}

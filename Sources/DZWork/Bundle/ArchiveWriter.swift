@@ -1,0 +1,164 @@
+import CArchive
+import DZSystem
+
+/// A gzip-compressed pax tar written to a new file, hashed and counted on its way to the disk, so that the
+/// archive's SHA-256 needs no second read.
+final class ArchiveWriter {
+    let path: String
+    private let handle: OpaquePointer
+    private let output: Output
+
+    /// Creates `path`, which must not exist, and starts the archive.
+    ///
+    /// The corresponding C functions are `archive_write_set_format_pax_restricted`,
+    /// `archive_write_add_filter_gzip` and `archive_write_open`.
+    init(creating path: String) throws(BundleArchiveError) {
+        let file: StreamedFile
+        do {
+            file = try StreamedFile.create(path, mode: 0o644)
+        } catch {
+            throw .system("create", path: path, error)
+        }
+        guard let handle = archive_write_new() else { preconditionFailure("archive_write_new: out of memory") }
+        self.path = path
+        self.handle = handle
+        self.output = Output(file)
+        // pax_restricted writes plain ustar headers and adds pax extended headers only for what ustar cannot hold
+        // (long or non-ASCII names, big files), so any tar reads the result.
+        try check(archive_write_set_format_pax_restricted(handle), "set the tar format of")
+        try check(archive_write_add_filter_gzip(handle), "set gzip compression for")
+        // No time in the gzip header: the same tree and manifest give the same bytes.
+        try check(archive_write_set_filter_option(handle, "gzip", "timestamp", nil), "set gzip options for")
+        // libarchive pads output that is not a plain file to whole 10 KiB blocks, which gzip reports as garbage.
+        try check(archive_write_set_bytes_in_last_block(handle, 1), "set the block size of")
+        let opened = archive_write_open(handle, Unmanaged.passUnretained(output).toOpaque(), nil, { _, client, buffer, length in
+            let output = Unmanaged<Output>.fromOpaque(client!).takeUnretainedValue()
+            return output.write(UnsafeRawBufferPointer(start: buffer, count: length))
+        }, nil)
+        try check(opened, "start the archive")
+    }
+
+    deinit { archive_write_free(handle) }
+
+    /// Adds a regular file whose whole content is `bytes` (the manifest).
+    func addFile(_ name: String, bytes: [UInt8], mode: UInt32, modified: Int) throws(BundleArchiveError) {
+        let entry = Entry(name, type: dz_ae_ifreg(), mode: mode, size: Int64(bytes.count), modified: modified)
+        try check(archive_write_header(handle, entry.pointer), "add \(name) to")
+        let written = bytes.withUnsafeBytes { archive_write_data(handle, $0.baseAddress, $0.count) }
+        guard written == bytes.count else { throw failure("write \(name) into") }
+    }
+
+    /// Adds `item`, reading a file's content from `source` a `buffer` at a time.
+    func add(_ item: SourceTree.Item, from source: String, buffer: UnsafeMutableRawBufferPointer)
+        throws(BundleArchiveError)
+    {
+        switch item.kind {
+        case .directory:
+            let entry = Entry(item.path, type: dz_ae_ifdir(), mode: item.mode, size: 0, modified: item.modified)
+            try check(archive_write_header(handle, entry.pointer), "add \(item.path) to")
+        case .symlink:
+            let entry = Entry(item.path, type: dz_ae_iflnk(), mode: 0o777, size: 0, modified: item.modified)
+            archive_entry_set_symlink_utf8(entry.pointer, item.target ?? "")
+            try check(archive_write_header(handle, entry.pointer), "add \(item.path) to")
+        case .file:
+            try addContents(of: item, from: source, buffer: buffer)
+        }
+    }
+
+    private func addContents(of item: SourceTree.Item, from source: String, buffer: UnsafeMutableRawBufferPointer)
+        throws(BundleArchiveError)
+    {
+        let file: StreamedFile
+        do {
+            file = try StreamedFile.openForReading(source)
+        } catch {
+            throw .system("open", path: source, error)
+        }
+        let entry = Entry(item.path, type: dz_ae_ifreg(), mode: item.mode, size: item.size, modified: item.modified)
+        try check(archive_write_header(handle, entry.pointer), "add \(item.path) to")
+        var total: Int64 = 0
+        while true {
+            let n: Int
+            do {
+                n = try file.read(into: buffer)
+            } catch {
+                throw .system("read", path: source, error)
+            }
+            if n == 0 { break }
+            total += Int64(n)
+            // The header promised `item.size` bytes; a file still being written must not be archived half-done.
+            guard total <= item.size else {
+                throw .changedWhileArchiving(path: source, expected: item.size, found: total)
+            }
+            guard archive_write_data(handle, buffer.baseAddress, n) == n else {
+                throw failure("write \(item.path) into")
+            }
+        }
+        guard total == item.size else { throw .changedWhileArchiving(path: source, expected: item.size, found: total) }
+    }
+
+    /// Ends the archive, flushes it to stable storage and closes it; returns its SHA-256 and size.
+    ///
+    /// The corresponding C functions are `archive_write_close`, `fsync` and `close`.
+    func finish() throws(BundleArchiveError) -> (sha256: String, size: Int64) {
+        try check(archive_write_close(handle), "finish")
+        do {
+            try output.file?.sync()
+            try output.file.take()?.close()
+        } catch {
+            throw .system("write", path: path, error)
+        }
+        return (output.digest.finalize(), output.size)
+    }
+
+    private func check(_ status: Int32, _ what: String) throws(BundleArchiveError) {
+        if status < ARCHIVE_WARN { throw failure(what) }
+    }
+
+    /// The error for a failed libarchive call: the write callback's `Errno` when that is what failed.
+    private func failure(_ what: String) -> BundleArchiveError {
+        if let errno = output.error { return .system("write", path: path, errno) }
+        return .archive(what, path: path, SourceTree.errorString(handle))
+    }
+
+    /// Where libarchive's compressed output goes: the file, the digest and the count.
+    private final class Output {
+        var file: StreamedFile?
+        var digest = SHA256Digest()
+        var size: Int64 = 0
+        var error: Errno?
+
+        init(_ file: consuming StreamedFile) { self.file = consume file }
+
+        func write(_ bytes: UnsafeRawBufferPointer) -> Int {
+            do {
+                try file?.write(bytes)
+            } catch {
+                self.error = error
+                return -1
+            }
+            digest.update(bytes)
+            size += Int64(bytes.count)
+            return bytes.count
+        }
+    }
+
+    /// One `archive_entry` with dz's fixed fields: owner and group 0 without names, no access or change times.
+    private final class Entry {
+        let pointer: OpaquePointer
+
+        init(_ path: String, type: UInt32, mode: UInt32, size: Int64, modified: Int) {
+            guard let pointer = archive_entry_new() else { preconditionFailure("archive_entry_new: out of memory") }
+            self.pointer = pointer
+            archive_entry_set_pathname_utf8(pointer, path)
+            archive_entry_set_filetype(pointer, type)
+            archive_entry_set_perm(pointer, mode)
+            archive_entry_set_size(pointer, size)
+            archive_entry_set_mtime(pointer, modified, 0)
+            archive_entry_set_uid(pointer, 0)
+            archive_entry_set_gid(pointer, 0)
+        }
+
+        deinit { archive_entry_free(pointer) }
+    }
+}

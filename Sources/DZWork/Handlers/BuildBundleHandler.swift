@@ -1,0 +1,65 @@
+import DZAgent
+import DZSpool
+import DZSystem
+
+/// `build_bundle` (queue `build`): builds a bundle of a project's revision (see `BundleBuilder`). Arguments:
+/// `project`, `source` (URL), `rev` (the commit check_repo or checkout reported; default the remote's HEAD),
+/// `zoombuild_cfg` (the file's text), optional `collectstatic` (`error`, the default, or `warn`).
+/// Output: the bundle's name, archive path, SHA-256 and size, the revision, Python and Django versions, whether
+/// the virtualenv was reused, the time of each stage, and warnings.
+public struct BuildBundleHandler: TaskHandler {
+    public let name = "build_bundle"
+    public let builder: BundleBuilder
+    public let allowLocalSources: Bool
+
+    public init(workspace: Workspace, allowLocalSources: Bool = false) {
+        builder = BundleBuilder(workspace: workspace)
+        self.allowLocalSources = allowLocalSources
+    }
+
+    public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
+        let project: ProjectID
+        do { project = try ProjectID(try context.string("project")) } catch let bad as BadInput {
+            throw TaskFailure.badArgs(bad.message)
+        }
+        let source: SourceURL
+        do { source = try SourceURL(try context.string("source")) } catch let error as CheckoutError {
+            throw TaskFailure.badArgs(error.description)
+        }
+        guard allowLocalSources || !source.isLocal else {
+            throw TaskFailure.badArgs("\(source.redacted) is on the build host's own file system; this agent does not "
+                                      + "check out local sources (dz agent --allow-local-sources)")
+        }
+        let config: ZoombuildConfig
+        do { config = try ZoombuildConfig.parse(try context.string("zoombuild_cfg")) } catch let error as ZoombuildConfigError {
+            throw TaskFailure.badArgs("zoombuild.cfg: \(error)")
+        }
+        var request = BundleBuilder.Request(project: project, source: source, revision: try context.optionalString("rev"),
+                                            config: config)
+        if let policy = try context.optionalString("collectstatic") {
+            guard let parsed = BundleBuilder.StaticFailurePolicy(rawValue: policy) else {
+                throw TaskFailure.badArgs("collectstatic must be error or warn")
+            }
+            request.staticFailure = parsed
+        }
+        let built: BundleBuilder.Built
+        do { built = try await builder.build(request, logger: context.logger) } catch {
+            throw TaskFailure(kind: error.kind, message: error.message, retryable: error.retryable)
+        }
+        return [
+            "bundle": .string(built.name),
+            "archive": .string(built.archivePath),
+            "sha256": .string(built.manifest.archiveSHA256 ?? ""),
+            "size": .int(built.manifest.archiveSize ?? 0),
+            "revision": .string(built.revision.commit),
+            "subject": .string(built.revision.subject),
+            "python_version": .string(built.manifest.pythonVersion ?? ""),
+            "django_version": .string(built.manifest.djangoVersion ?? ""),
+            "virtualenv_reused": .bool(built.reusedVirtualenv),
+            "build_directory": .string(built.buildDirectory),
+            "timings": .object(Dictionary(built.timings.map { ($0.0, JSONValue.double(($0.1 * 1000).rounded() / 1000)) },
+                                          uniquingKeysWith: { first, _ in first })),
+            "warnings": .array(built.warnings.map { .string($0) }),
+        ]
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import DZSystem
+import Logging
+
+/// Bundles as files under a root directory (`file:///var/lib/dz/bundles`), for a single host or a shared mount.
+///
+/// On disk: the object `<key>` is the file `<root>/<key>`, and its SHA-256 is the file `<root>/<key>.sha256`
+/// (64 hex digits and a newline). Both are written as hidden temporary files in the same directory
+/// (`.<name>.tmp-<random>`), fsynced, and renamed into place, the object first; then the directory is fsynced. A
+/// reader therefore sees a whole object or none, and a crash leaves at worst hidden temporary files, which `list`
+/// ignores. An object whose checksum file is missing is listed with a nil `sha256`.
+public struct DirectoryStore: BundleStore {
+    public let root: String
+    let logger: Logger
+
+    /// A store under `root`, an absolute directory created on the first `put`.
+    public init(root: String, logger: Logger = Logger(label: "dz.storage")) {
+        var root = Substring(root)
+        while root.count > 1, root.hasSuffix("/") { root = root.dropLast() }
+        self.root = String(root)
+        self.logger = logger
+    }
+
+    public func put(file localPath: String, key: String) async throws -> StoredObject {
+        try StorageKey.validate(key)
+        let target = path(of: key)
+        let object = try await BlockingCall.run { [self] () throws(BundleStoreError) -> StoredObject in
+            let directory = Self.parent(of: target)
+            try fileSystem("mkdir", directory) { () throws(Errno) in try FileSystem.makeDirectories(directory) }
+            let source = try fileSystem("open", localPath) { () throws(Errno) in try StorageFile.openForReading(localPath) }
+            _ = try fileSystem("read", localPath) { () throws(Errno) in try source.regularFileSize() }
+            let temporary = Self.temporaryName(beside: target, kind: "tmp")
+            let checksumTemporary = Self.temporaryName(beside: target + ".sha256", kind: "tmp")
+            var committed = false
+            defer {
+                if !committed {
+                    try? FileSystem.unlink(temporary)
+                    try? FileSystem.unlink(checksumTemporary)
+                }
+            }
+            let (size, sha256) = try Self.copy(from: source, to: temporary)
+            try fileSystem("write", checksumTemporary) { () throws(Errno) in
+                let file = try StorageFile.create(checksumTemporary)
+                try file.write(Array((sha256 + "\n").utf8))
+                try file.sync()
+                try file.close()
+            }
+            try fileSystem("rename", target) { () throws(Errno) in
+                try FileSystem.rename(temporary, target)
+                try FileSystem.rename(checksumTemporary, target + ".sha256")
+            }
+            committed = true
+            try fileSystem("fsync", directory) { () throws(Errno) in try FileSystem.syncDirectory(directory) }
+            return StoredObject(key: key, size: size, sha256: sha256, url: url(of: key))
+        }
+        logger.debug("stored bundle", metadata: ["key": "\(key)", "size": "\(object.size)", "root": "\(root)"])
+        return object
+    }
+
+    public func get(key: String, to localPath: String, expectedSHA256: String?) async throws -> StoredObject {
+        try StorageKey.validate(key)
+        let source = path(of: key)
+        return try await BlockingCall.run { [self] () throws(BundleStoreError) -> StoredObject in
+            let file: StorageFile
+            do throws(Errno) {
+                file = try StorageFile.openForReading(source)
+                _ = try file.regularFileSize()
+            } catch .noSuchFileOrDirectory, .isDirectory, .invalidArgument {
+                throw .notFound(key: key)
+            } catch {
+                throw .filesystem(operation: "open", path: source, error)
+            }
+            let expected = expectedSHA256?.lowercased() ?? Self.recordedChecksum(of: source)
+            let temporary = Self.temporaryName(beside: localPath, kind: "part")
+            var committed = false
+            defer { if !committed { try? FileSystem.unlink(temporary) } }
+            let (size, actual) = try Self.copy(from: file, to: temporary)
+            if let expected, expected != actual {
+                throw .checksumMismatch(key: key, expected: expected, actual: actual)
+            }
+            try fileSystem("rename", localPath) { () throws(Errno) in try FileSystem.rename(temporary, localPath) }
+            committed = true
+            return StoredObject(key: key, size: size, sha256: actual, url: url(of: key))
+        }
+    }
+
+    public func head(key: String) async throws -> StoredObject? {
+        try StorageKey.validate(key)
+        let path = path(of: key)
+        let status: FileStatus
+        do throws(Errno) {
+            status = try FileSystem.status(path)
+        } catch .noSuchFileOrDirectory, .notDirectory {
+            return nil
+        } catch {
+            throw BundleStoreError.filesystem(operation: "stat", path: path, error)
+        }
+        guard status.isRegular else { return nil }
+        return StoredObject(key: key, size: status.size, sha256: Self.recordedChecksum(of: path), url: url(of: key))
+    }
+
+    public func list(prefix: String) async throws -> [StoredObject] {
+        try StorageKey.validatePrefix(prefix)
+        // Walk only the deepest directory the prefix names, then filter by the whole prefix.
+        let directoryPart = prefix.contains("/") ? String(prefix[..<prefix.lastIndex(of: "/")!]) : ""
+        return try await BlockingCall.run { [self] () throws(BundleStoreError) -> [StoredObject] in
+            var found: [StoredObject] = []
+            try walk(directoryPart, into: &found, matching: prefix)
+            return found.sorted { $0.key < $1.key }
+        }
+    }
+
+    public func delete(key: String) async throws {
+        try StorageKey.validate(key)
+        let path = path(of: key)
+        for name in [path, path + ".sha256"] {
+            do throws(Errno) {
+                try FileSystem.unlink(name)
+            } catch .noSuchFileOrDirectory, .notDirectory {
+                logger.debug("nothing to delete", metadata: ["path": "\(name)"])
+            } catch {
+                throw BundleStoreError.filesystem(operation: "unlink", path: name, error)
+            }
+        }
+    }
+
+    func path(of key: String) -> String { root == "/" ? "/" + key : root + "/" + key }
+
+    func url(of key: String) -> String { "file://" + path(of: key) }
+
+    /// Adds every object under the key directory `relative` whose key starts with `prefix`.
+    private func walk(_ relative: String, into found: inout [StoredObject], matching prefix: String)
+        throws(BundleStoreError)
+    {
+        let directory = relative.isEmpty ? root : path(of: relative)
+        let names: [String]
+        do throws(Errno) {
+            names = try FileSystem.names(in: directory)
+        } catch .noSuchFileOrDirectory, .notDirectory {
+            return
+        } catch {
+            throw .filesystem(operation: "readdir", path: directory, error)
+        }
+        for name in names where !name.hasPrefix(".") && !name.hasSuffix(".sha256") {
+            let key = relative.isEmpty ? name : relative + "/" + name
+            // Only descend where keys that start with `prefix` can be.
+            guard key.hasPrefix(prefix) || prefix.hasPrefix(key + "/") else { continue }
+            guard let status = try? FileSystem.linkStatus(path(of: key)) else { continue }
+            if status.isDirectory {
+                try walk(key, into: &found, matching: prefix)
+            } else if status.isRegular, key.hasPrefix(prefix) {
+                found.append(StoredObject(key: key, size: status.size,
+                                          sha256: Self.recordedChecksum(of: path(of: key)), url: url(of: key)))
+            }
+        }
+    }
+
+    /// Copies `source` into the new file `destination`, fsynced, hashing on the way; returns size and SHA-256.
+    private static func copy(from source: StorageFile, to destination: String) throws(BundleStoreError)
+        -> (Int64, String)
+    {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        let output = try fileSystem("create", destination) { () throws(Errno) in try StorageFile.create(destination) }
+        var digest = SHA256Digest()
+        var size: Int64 = 0
+        while true {
+            let count = try fileSystem("read", source.path) { () throws(Errno) in try source.read(into: buffer) }
+            if count == 0 { break }
+            let chunk = UnsafeRawBufferPointer(rebasing: buffer[..<count])
+            digest.update(chunk)
+            try fileSystem("write", destination) { () throws(Errno) in try output.write(chunk) }
+            size += Int64(count)
+        }
+        try fileSystem("fsync", destination) { () throws(Errno) in
+            try output.sync()
+            try output.close()
+        }
+        return (size, digest.finalize())
+    }
+
+    /// The SHA-256 in `<path>.sha256`, or nil when it is missing or malformed.
+    static func recordedChecksum(of path: String) -> String? {
+        guard case .contents(let bytes, _)? = try? FileIO.read(path + ".sha256", limit: 256) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return SHA256Digest.isHex(text) ? text : nil
+    }
+
+    /// `<directory>/.<name>.<kind>-<random>`: hidden, in the same directory so that the rename is atomic.
+    static func temporaryName(beside path: String, kind: String) -> String {
+        let directory = parent(of: path)
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        let random = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        return (directory == "/" ? "" : directory) + "/.\(name).\(kind)-\(random)"
+    }
+
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}
+
+/// Runs a file system step, turning its `Errno` into `BundleStoreError.filesystem`.
+func fileSystem<T>(_ operation: String, _ path: String, _ body: () throws(Errno) -> T) throws(BundleStoreError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw .filesystem(operation: operation, path: path, error)
+    }
+}
