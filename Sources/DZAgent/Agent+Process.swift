@@ -63,7 +63,10 @@ extension Agent {
         let execution = Task { await Agent.execute(handler, context, timeout: limit) }
         running.attach(claim, execution)
         let outcome = await execution.value
-        let stopped = running.remove(claim)
+        let stopped = running.stopReason(claim)
+        // Counted as running until settled: --drain must not see an empty agent while a retry is on its way back
+        // into new/.
+        defer { running.remove(claim) }
 
         do {
             switch (outcome, stopped) {

@@ -33,6 +33,11 @@ final class RunningTasks: Sendable {
         entries.withLock { $0.removeValue(forKey: claim.path)?.stopReason }
     }
 
+    /// Why a claim was stopped, if it was; it stays listed (and counted as running) until `remove`.
+    func stopReason(_ claim: Claim) -> StopReason? {
+        entries.withLock { $0[claim.path]?.stopReason }
+    }
+
     var claims: [Claim] { entries.withLock { $0.values.map(\.claim) } }
     var count: Int { entries.withLock { $0.count } }
     var taskIDs: [String] { entries.withLock { $0.values.map(\.claim.task.id.rawValue).sorted() } }

@@ -4,13 +4,17 @@ import DZAgent
 /// its own under Handlers/ and list it here.
 public enum WorkHandlers {
     public static func registry(workspace: Workspace, allowLocalSources: Bool = false,
-                                database: DatabaseSettings = DatabaseSettings()) -> HandlerRegistry
+                                database: DatabaseSettings = DatabaseSettings(),
+                                bundleStore: StorageLocation = .directory("/var/lib/dz/bundles")) -> HandlerRegistry
     {
-        HandlerRegistry.standard
+        let store = StorageLocation.store(for: bundleStore)
+        return HandlerRegistry.standard
             .adding(CheckRepoHandler(workspace: workspace, allowLocalSources: allowLocalSources))
             .adding(BuildBundleHandler(workspace: workspace, allowLocalSources: allowLocalSources))
             .adding(CreateDatabaseHandler(workspace: workspace, settings: database))
             .adding(DropDatabaseHandler(workspace: workspace, settings: database))
+            .adding(BundleUploadHandler(workspace: workspace, store: store, storeURL: bundleStore.url))
+            .adding(DeleteVersionsHandler(store: store))
     }
 
     /// The task names dz knows (for `dz send` and `dz drop` to check against).

@@ -51,6 +51,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-local-sources"), help: "Let check_repo and builds check out file:// URLs and paths on this host.")
     var allowLocalSources = false
 
+    @Option(name: .customLong("bundle-store"), help: ArgumentHelp("Where bundles are stored: file:///dir or s3://bucket/prefix (default: $DZ_BUNDLE_STORE, else file:///var/lib/dz/bundles; S3 settings from the AWS_* variables).", valueName: "url"))
+    var bundleStore: String?
+
     @Option(name: .customLong("db-engine"), help: ArgumentHelp("create_database's default engine: postgresql or sqlite (default: $DZ_DB_ENGINE, else postgresql when a server is set, else sqlite).", valueName: "engine"))
     var dbEngine: String?
 
@@ -94,9 +97,15 @@ struct AgentCommand: AsyncParsableCommand {
         }
         if queueNames.isEmpty { throw ValidationError("-Q: name at least one queue") }
         do { _ = try databaseSettings() } catch let error as DatabaseError { throw ValidationError(error.description) }
+        do { _ = try storageLocation() } catch let error as BundleStoreError { throw ValidationError(error.description) }
         for name in queueNames where name == QueueName.results.rawValue || name == QueueName.jobs.rawValue {
             throw ValidationError("-Q: the \(name) queue is served by `dz coordinator`, not by agents")
         }
+    }
+
+    private func storageLocation() throws -> StorageLocation {
+        let environment = ProcessInfo.processInfo.environment
+        return try StorageLocation(bundleStore ?? environment["DZ_BUNDLE_STORE"] ?? StorageLocation.defaultURL)
     }
 
     private func databaseSettings() throws -> DatabaseSettings {
@@ -133,7 +142,8 @@ struct AgentCommand: AsyncParsableCommand {
                                                             environment: ProcessInfo.processInfo.environment))
         let agent = Agent(spool: spool, configuration: configuration,
                           registry: WorkHandlers.registry(workspace: workspace, allowLocalSources: allowLocalSources,
-                                                          database: try databaseSettings()),
+                                                          database: try databaseSettings(),
+                                                          bundleStore: try storageLocation()),
                           logger: logger,
                           version: DZCommand.version)
         let group = ServiceGroup(configuration: .init(

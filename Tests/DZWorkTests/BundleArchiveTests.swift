@@ -81,7 +81,7 @@ import Testing
         try await withScratch { scratch in
             let source = scratch + "/build"
             try makeSampleTree(source)
-            let archive = scratch + "/bundle.tar.gz"
+            let archive = scratch + "/bundle.tar.zst"
             let final = try BundleArchive.create(from: source, to: archive, manifest: sampleManifest())
 
             #expect(final.skipped == [.init(path: "run/fifo", reason: "a FIFO")])
@@ -117,7 +117,7 @@ import Testing
             let innerCopy = try BundleManifest.parse(FileIO.readAll(out + "/" + BundleManifest.fileName))
             #expect(innerCopy == final.inner)
             #expect(try FileSystem.names(in: scratch).sorted()
-                == ["build", "bundle.tar.gz", "bundle.tar.gz.manifest.json", "out"])
+                == ["build", "bundle.tar.zst", "bundle.tar.zst.manifest.json", "out"])
         }
     }
 
@@ -125,8 +125,8 @@ import Testing
         try await withScratch { scratch in
             let source = scratch + "/build"
             try makeSampleTree(source)
-            let first = try BundleArchive.create(from: source, to: scratch + "/one.tar.gz", manifest: sampleManifest())
-            let second = try BundleArchive.create(from: source, to: scratch + "/two.tar.gz", manifest: sampleManifest())
+            let first = try BundleArchive.create(from: source, to: scratch + "/one.tar.zst", manifest: sampleManifest())
+            let second = try BundleArchive.create(from: source, to: scratch + "/two.tar.zst", manifest: sampleManifest())
             #expect(first.files.map(\.path) == second.files.map(\.path))
             #expect(first.archiveSHA256 == second.archiveSHA256)
             // Every directory comes before what it holds, names in byte order within one directory.
@@ -135,7 +135,7 @@ import Testing
             #expect(paths.firstIndex(of: "code/app/sub/deep/x.txt") ?? 99 < paths.firstIndex(of: "code/café.txt") ?? -1)
             // GNU tar reads it, sees the manifest first and the files in the manifest's order.
             let environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LC_ALL": "C.UTF-8"]
-            let listed = try await Subprocess.run(["tar", "--quoting-style=literal", "-tzf", scratch + "/one.tar.gz"],
+            let listed = try await Subprocess.run(["tar", "--zstd", "--quoting-style=literal", "-tf", scratch + "/one.tar.zst"],
                                                   environment: environment, timeout: 60)
             try #require(listed.succeeded, "\(listed.tail())")
             let names = listed.stdoutText.split(separator: "\n").map { String($0.hasSuffix("/") ? $0.dropLast() : $0) }
@@ -147,14 +147,14 @@ import Testing
         try await withScratch { scratch in
             let source = scratch + "/build"
             try makeSampleTree(source)
-            let archive = scratch + "/bundle.tar.gz"
+            let archive = scratch + "/bundle.tar.zst"
             let final = try BundleArchive.create(from: source, to: archive, manifest: sampleManifest())
             let beside = try BundleManifest.read(from: archive + ".manifest.json")
             #expect(beside.archiveSHA256 == (try await sha256sum(archive)))
             #expect(beside.archiveSize == (try FileSystem.status(archive)).size)
             #expect(beside == final)
-            // No block padding after the gzip stream: gzip itself finds nothing to complain about.
-            let tested = try await Subprocess.run(["gzip", "-t", archive], timeout: 60)
+            // No block padding after the zstd stream: zstd itself finds nothing to complain about.
+            let tested = try await Subprocess.run(["zstd", "-q", "-t", archive], timeout: 60)
             #expect(tested.succeeded && tested.stderr.isEmpty, "\(tested.tail())")
         }
     }
@@ -162,9 +162,9 @@ import Testing
     @Test func archiveInsideItsSourceIsRefused() async throws {
         try await withScratch { scratch in
             try makeSampleTree(scratch + "/build")
-            #expect(throws: BundleArchiveError.archiveInsideSource(archive: scratch + "/build/b.tar.gz",
+            #expect(throws: BundleArchiveError.archiveInsideSource(archive: scratch + "/build/b.tar.zst",
                                                                    directory: scratch + "/build")) {
-                try BundleArchive.create(from: scratch + "/build", to: scratch + "/build/b.tar.gz",
+                try BundleArchive.create(from: scratch + "/build", to: scratch + "/build/b.tar.zst",
                                          manifest: sampleManifest())
             }
         }
@@ -173,10 +173,10 @@ import Testing
     @Test func extractNeverReplacesADirectory() async throws {
         try await withScratch { scratch in
             try makeSampleTree(scratch + "/build")
-            try BundleArchive.create(from: scratch + "/build", to: scratch + "/b.tar.gz", manifest: sampleManifest())
+            try BundleArchive.create(from: scratch + "/build", to: scratch + "/b.tar.zst", manifest: sampleManifest())
             try FileSystem.makeDirectory(scratch + "/out")
             #expect(throws: BundleArchiveError.targetExists(scratch + "/out")) {
-                try BundleArchive.extract(scratch + "/b.tar.gz", into: scratch + "/out")
+                try BundleArchive.extract(scratch + "/b.tar.zst", into: scratch + "/out")
             }
             #expect(try FileSystem.names(in: scratch + "/out").isEmpty)
         }
@@ -231,13 +231,13 @@ import Testing
     @Test(arguments: hostile)
     fileprivate func hostileArchiveIsRefusedAndLeavesNothing(_ hostile: Hostile) async throws {
         try await withScratch { scratch in
-            let archive = scratch + "/evil.tar.gz"
+            let archive = scratch + "/evil.tar.zst"
             try craft(archive, hostile.entries)
             let target = scratch + "/target"
             #expect(throws: BundleArchiveError.refused(entry: hostile.refused, hostile.reason)) {
                 try BundleArchive.extract(archive, into: target)
             }
-            #expect(try FileSystem.names(in: scratch) == ["evil.tar.gz"])
+            #expect(try FileSystem.names(in: scratch) == ["evil.tar.zst"])
             #expect(!FileSystem.exists(Self.evilAbsolute))
             #expect(!FileSystem.exists("/etc/" + Self.evilInEtc))
         }
@@ -245,20 +245,20 @@ import Testing
 
     @Test func contentDifferentFromManifestIsRefused() async throws {
         try await withScratch { scratch in
-            let archive = scratch + "/lying.tar.gz"
+            let archive = scratch + "/lying.tar.zst"
             var manifest = sampleManifest()
             manifest.files = [.init(path: "a.txt", kind: .file, size: 5, sha256: SHA256Digest.hash(Array("other".utf8)))]
             try craft(archive, [.file("a.txt", contents: "hello")], listing: .given(manifest))
             #expect(throws: BundleArchiveError.manifestMismatch(entry: "a.txt", "its SHA-256 differs from the manifest's")) {
                 try BundleArchive.extract(archive, into: scratch + "/target")
             }
-            #expect(try FileSystem.names(in: scratch) == ["lying.tar.gz"])
+            #expect(try FileSystem.names(in: scratch) == ["lying.tar.zst"])
         }
     }
 
     @Test func entryMissingFromManifestIsRefused() async throws {
         try await withScratch { scratch in
-            let archive = scratch + "/extra.tar.gz"
+            let archive = scratch + "/extra.tar.zst"
             var manifest = sampleManifest()
             manifest.files = [.init(path: "a.txt", kind: .file, size: 5)]
             try craft(archive, [.file("a.txt", contents: "hello"), .file("b.txt")], listing: .given(manifest))
@@ -270,14 +270,14 @@ import Testing
 
     @Test func archiveWithoutManifestFirstIsNotABundle() async throws {
         try await withScratch { scratch in
-            let archive = scratch + "/plain.tar.gz"
+            let archive = scratch + "/plain.tar.zst"
             try craft(archive, [.file("a.txt")], listing: .none)
             #expect(throws: BundleArchiveError.self) { try BundleArchive.readManifest(archive) }
             let error = #expect(throws: BundleArchiveError.self) {
                 try BundleArchive.extract(archive, into: scratch + "/target")
             }
             if case .notABundle = error {} else { Issue.record("wrong error: \(String(describing: error))") }
-            #expect(try FileSystem.names(in: scratch) == ["plain.tar.gz"])
+            #expect(try FileSystem.names(in: scratch) == ["plain.tar.zst"])
         }
     }
 

@@ -9,8 +9,8 @@ import Logging
 /// its manifest.
 ///
 /// Layout of `<data>/builds/<bundle>/`: `src/` (the code), `venv/`, `dz/dz_settings.py`, `static/`,
-/// `requirements.txt` (what was asked of pip), `pip.log`; the archive is `<data>/bundles/<bundle>.tar.gz` with
-/// `<bundle>.tar.gz.manifest.json` beside it.
+/// `requirements.txt` (what was asked of pip), `pip.log`; the archive is `<data>/bundles/<bundle>.tar.zst` with
+/// `<bundle>.tar.zst.manifest.json` beside it.
 public struct BundleBuilder: Sendable {
     /// What a collectstatic failure does: fail the build (the default, as Heroku does today) or warn.
     public enum StaticFailurePolicy: String, Sendable {
@@ -135,7 +135,7 @@ public struct BundleBuilder: Sendable {
         do { try FileSystem.makeDirectories(workspace.root + "/bundles") } catch {
             throw BuildError("filesystem", "cannot create \(workspace.root)/bundles: \(error)")
         }
-        let archive = workspace.root + "/bundles/" + name + ".tar.gz"
+        let archive = workspace.root + "/bundles/" + name + ".tar.zst"
         // The venv's absolute links to the interpreter stay out of the archive (see `Interpreter`); the build
         // directory gets them back for whoever uses it next.
         Interpreter.detach(venv: build + "/venv")
@@ -152,7 +152,7 @@ public struct BundleBuilder: Sendable {
     private func uniqueBundleName(_ project: ProjectID) -> String {
         BundleManifest.uniqueBundleName(project: project.rawValue, at: .now()) { name in
             FileSystem.exists(workspace.root + "/builds/" + name)
-                || FileSystem.exists(workspace.root + "/bundles/" + name + ".tar.gz")
+                || FileSystem.exists(workspace.root + "/bundles/" + name + ".tar.zst")
         }
     }
 

@@ -1,19 +1,20 @@
 import CArchive
 import DZSystem
 
-/// A gzip-compressed tar read entry by entry. Only what dz writes is accepted: gzip and the tar family.
+/// A zstd- (or gzip-) compressed tar read entry by entry. Only what dz writes is accepted: those and the tar family.
 final class ArchiveReader {
     let path: String
     private let handle: OpaquePointer
 
     /// Opens the archive at `path`.
     ///
-    /// The corresponding C functions are `archive_read_support_filter_gzip`, `archive_read_support_format_tar`
+    /// The corresponding C functions are `archive_read_support_filter_zstd` (and `_gzip`), `archive_read_support_format_tar`
     /// and `archive_read_open_filename`.
     init(opening path: String) throws(BundleArchiveError) {
         guard let handle = archive_read_new() else { preconditionFailure("archive_read_new: out of memory") }
         self.path = path
         self.handle = handle
+        archive_read_support_filter_zstd(handle)
         archive_read_support_filter_gzip(handle)
         archive_read_support_format_tar(handle)
         guard archive_read_open_filename(handle, path, 1 << 16) >= ARCHIVE_WARN else {

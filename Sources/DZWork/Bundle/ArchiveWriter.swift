@@ -1,7 +1,7 @@
 import CArchive
 import DZSystem
 
-/// A gzip-compressed pax tar written to a new file, hashed and counted on its way to the disk, so that the
+/// A zstd-compressed pax tar written to a new file, hashed and counted on its way to the disk, so that the
 /// archive's SHA-256 needs no second read.
 final class ArchiveWriter {
     let path: String
@@ -11,7 +11,7 @@ final class ArchiveWriter {
     /// Creates `path`, which must not exist, and starts the archive.
     ///
     /// The corresponding C functions are `archive_write_set_format_pax_restricted`,
-    /// `archive_write_add_filter_gzip` and `archive_write_open`.
+    /// `archive_write_add_filter_zstd` and `archive_write_open`.
     init(creating path: String) throws(BundleArchiveError) {
         let file: StreamedFile
         do {
@@ -26,10 +26,11 @@ final class ArchiveWriter {
         // pax_restricted writes plain ustar headers and adds pax extended headers only for what ustar cannot hold
         // (long or non-ASCII names, big files), so any tar reads the result.
         try check(archive_write_set_format_pax_restricted(handle), "set the tar format of")
-        try check(archive_write_add_filter_gzip(handle), "set gzip compression for")
-        // No time in the gzip header: the same tree and manifest give the same bytes.
-        try check(archive_write_set_filter_option(handle, "gzip", "timestamp", nil), "set gzip options for")
-        // libarchive pads output that is not a plain file to whole 10 KiB blocks, which gzip reports as garbage.
+        // zstd at level 3: measured on 2,000 files / 39 MB, about 6 times less CPU than gzip -6 and a slightly
+        // smaller archive (see the issue 5 note); zstd frames carry no time, so output stays reproducible.
+        try check(archive_write_add_filter_zstd(handle), "set zstd compression for")
+        try check(archive_write_set_filter_option(handle, "zstd", "compression-level", "3"), "set zstd options for")
+        // libarchive pads output that is not a plain file to whole 10 KiB blocks: write no padding.
         try check(archive_write_set_bytes_in_last_block(handle, 1), "set the block size of")
         let opened = archive_write_open(handle, Unmanaged.passUnretained(output).toOpaque(), nil, { _, client, buffer, length in
             let output = Unmanaged<Output>.fromOpaque(client!).takeUnretainedValue()

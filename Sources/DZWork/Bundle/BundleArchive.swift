@@ -4,9 +4,9 @@
 import CArchive
 import DZSystem
 
-/// A bundle as one `.tar.gz`: written from a build directory, read back, and extracted safely.
+/// A bundle as one `.tar.zst`: written from a build directory, read back, and extracted safely.
 ///
-/// On disk: `<archive>` (a gzip-compressed pax tar whose first entry is `MANIFEST.json`, then every entry in
+/// On disk: `<archive>` (a zstd-compressed pax tar whose first entry is `MANIFEST.json`, then every entry in
 /// `BundleManifest.files` order) and `<archive>.manifest.json` beside it. Both are written under a
 /// `.partial-<pid>` name and renamed into place after an fsync, the archive first: a manifest beside an archive
 /// means the archive is complete. A crash leaves only `.partial-<pid>` files, which the next run with that pid

@@ -69,9 +69,9 @@ public struct BundleManifest: Sendable, Equatable {
     /// Every entry of the archive but the manifest itself, in archive order.
     public var files: [Entry]
     public var skipped: [Skipped]
-    /// The SHA-256 of the `.tar.gz`: `nil` in the copy inside the archive.
+    /// The SHA-256 of the `.tar.zst`: `nil` in the copy inside the archive.
     public var archiveSHA256: String?
-    /// The size of the `.tar.gz` in bytes: `nil` in the copy inside the archive.
+    /// The size of the `.tar.zst` in bytes: `nil` in the copy inside the archive.
     public var archiveSize: Int64?
 
     public init(name: String, project: String, codeRevision: String, pythonVersion: String?, djangoVersion: String?,

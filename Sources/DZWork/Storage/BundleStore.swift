@@ -1,7 +1,7 @@
 /// Where bundles are kept between the build host that makes them and the app servers that run them: a directory
 /// (`file:///var/lib/dz/bundles`, the embedded default) or an S3 bucket (`s3://bucket/prefix`).
 ///
-/// Keys are relative names such as `shop/bundle_shop_2024-05-01-12.00.00.tar.gz` (see `StorageKey` for what is
+/// Keys are relative names such as `shop/bundle_shop_2024-05-01-12.00.00.tar.zst` (see `StorageKey` for what is
 /// allowed). Files travel between disk and the store in chunks, never whole in memory, and every transfer is
 /// checked against a SHA-256.
 public protocol BundleStore: Sendable {

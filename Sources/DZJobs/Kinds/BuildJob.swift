@@ -1,0 +1,80 @@
+import DZSpool
+import DZStore
+
+/// `build`: the first half of build_and_deploy. check_repo -> build_bundle -> [create_database || bundle_upload].
+/// Parameters: `source` (required), `rev`, `vcs`, `zoombuild_cfg` (the file's text; default: the one check_repo
+/// proposes), `collectstatic` (`error` or `warn`), `db_engine` (`postgresql` or `sqlite`; default: the database
+/// host's), `postgis` (`true`). The bundle and the app database are recorded in the zoomdb.
+public enum BuildJob {
+    public static let kind: JobKind = {
+        var kind = JobKind(
+            name: "build", summary: "check out, build a bundle, store it, and provision the app's database",
+            steps: [
+                CheckRepoJob.definition.steps[0],
+                StepDefinition("build_bundle", after: ["check_repo"], task: "build_bundle",
+                               queue: try! QueueName("build"), maxAttempts: 2, timeoutSeconds: 3600)
+                { context throws(JobError) in
+                    guard let project = context.project, let source = context.param("source") else {
+                        throw JobError("build needs --project and --param source=URL")
+                    }
+                    let checked = try context.output(of: "check_repo")
+                    guard let config = context.param("zoombuild_cfg") ?? checked["zoombuild_cfg"]?.stringValue else {
+                        throw JobError("no zoombuild.cfg: check_repo proposed none and none was given")
+                    }
+                    var args: [String: JSONValue] = [
+                        "project": .string(project), "source": .string(source), "zoombuild_cfg": .string(config),
+                    ]
+                    if let commit = checked["revision"]?["commit"]?.stringValue { args["rev"] = .string(commit) }
+                    if let policy = context.param("collectstatic") { args["collectstatic"] = .string(policy) }
+                    return args
+                },
+                StepDefinition("create_database", after: ["build_bundle"], task: "create_database",
+                               queue: try! QueueName("database"), maxAttempts: 3) { context throws(JobError) in
+                    guard let project = context.project else { throw JobError("build needs --project") }
+                    var args: [String: JSONValue] = ["project": .string(project)]
+                    if let engine = context.param("db_engine") { args["engine"] = .string(engine) }
+                    if context.param("postgis") == "true" { args["postgis"] = .bool(true) }
+                    return args
+                }
+                .recording { job, step, db in
+                    guard let project = job.project, let output = step.output else { return }
+                    try db.recordAppDatabase(AppDatabaseRecord(
+                        project: project, engine: output["engine"]?.stringValue ?? "",
+                        host: output["host"]?.stringValue, port: output["port"]?.intValue.map(Int.init),
+                        name: output["name"]?.stringValue ?? "", user: output["user"]?.stringValue,
+                        password: output["password"]?.stringValue))
+                },
+                StepDefinition("bundle_upload", after: ["build_bundle"], task: "bundle_upload",
+                               queue: try! QueueName("build"), maxAttempts: 3, timeoutSeconds: 1800)
+                { context throws(JobError) in
+                    guard let project = context.project else { throw JobError("build needs --project") }
+                    guard let bundle = try context.output(of: "build_bundle")["bundle"]?.stringValue else {
+                        throw JobError("build_bundle reported no bundle name")
+                    }
+                    return ["project": .string(project), "bundle": .string(bundle)]
+                }
+                .recording { job, step, db in
+                    guard let project = job.project, let output = step.output,
+                          let name = output["bundle"]?.stringValue else { return }
+                    try db.recordBundle(project: project, name: name, codeRevision: output["code_revision"]?.stringValue,
+                                        sha256: output["sha256"]?.stringValue, size: output["size"]?.intValue,
+                                        storageURL: output["url"]?.stringValue)
+                    try db.log(job.id, .info, "bundle \(name) stored")
+                },
+            ]) { context in
+            var result: [String: JSONValue] = [:]
+            if let built = context.outputs["build_bundle"]?.first {
+                for key in ["bundle", "sha256", "size", "revision", "python_version", "django_version",
+                            "virtualenv_reused", "timings", "warnings"] { result[key] = built[key] }
+            }
+            if let uploaded = context.outputs["bundle_upload"]?.first { result["url"] = uploaded["url"] }
+            if let database = context.outputs["create_database"]?.first {
+                result["database"] = .object(database.filter { $0.key != "password" })
+            }
+            return result
+        }
+        kind.requiredParams = ["source"]
+        kind.needsProject = true
+        return kind
+    }()
+}

@@ -1,0 +1,81 @@
+import DZAgent
+import DZSpool
+import DZSystem
+import Foundation
+import Logging
+
+/// `bundle_upload` (queue `build`): puts a bundle this host built into the bundle store as
+/// `<project>/<bundle>.tar.zst` with its manifest beside it, after checking the archive against the manifest.
+/// Arguments: `project`, `bundle` (its name: the file is always taken from this host's `<data>/bundles/`, never a
+/// path from the task), optional `remove_build` (delete the local build directory and archive once stored).
+public struct BundleUploadHandler: TaskHandler {
+    public let name = "bundle_upload"
+    public let workspace: Workspace
+    public let store: any BundleStore
+    public let storeURL: String
+
+    public init(workspace: Workspace, store: any BundleStore, storeURL: String) {
+        self.workspace = workspace
+        self.store = store
+        self.storeURL = storeURL
+    }
+
+    public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
+        let (project, bundle) = try BundleNames.validated(context)
+        let archive = workspace.root + "/bundles/" + bundle + ".tar.zst"
+        let manifestPath = BundleArchive.manifestPath(for: archive)
+        guard FileSystem.exists(archive) else {
+            throw TaskFailure(kind: "not-found", message: "no bundle \(bundle) on this host (\(archive))", retryable: false)
+        }
+        let manifest: BundleManifest
+        do { manifest = try BundleManifest.read(from: manifestPath) } catch {
+            throw TaskFailure(kind: "manifest", message: "\(manifestPath): \(error)", retryable: false)
+        }
+        let actual: String
+        do { actual = try SHA256Digest.file(at: archive) } catch {
+            throw TaskFailure(kind: "filesystem", message: "cannot read \(archive): \(error)", retryable: false)
+        }
+        guard actual == manifest.archiveSHA256 else {
+            throw TaskFailure(kind: "checksum", message: "\(archive) does not match its manifest", retryable: false)
+        }
+        let key = project.rawValue + "/" + bundle + ".tar.zst"
+        let stored: StoredObject
+        do {
+            stored = try await store.put(file: archive, key: key)
+            _ = try await store.put(file: manifestPath, key: key + ".manifest.json")
+        } catch {
+            throw TaskFailure(kind: "storage", message: "\(error)", retryable: true)
+        }
+        guard stored.sha256 == nil || stored.sha256 == actual else {
+            throw TaskFailure(kind: "checksum", message: "the store received other bytes than \(archive)", retryable: true)
+        }
+        if context.args["remove_build"] == .bool(true) {
+            try? FileManager.default.removeItem(atPath: workspace.root + "/builds/" + bundle)
+            try? FileSystem.unlink(archive)
+            try? FileSystem.unlink(manifestPath)
+        }
+        return [
+            "bundle": .string(bundle), "key": .string(key), "url": .string(stored.url), "store": .string(storeURL),
+            "sha256": .string(actual), "size": .int(stored.size), "code_revision": .string(manifest.codeRevision),
+            "python_version": .string(manifest.pythonVersion ?? ""), "django_version": .string(manifest.djangoVersion ?? ""),
+        ]
+    }
+}
+
+/// The checks on a task's project and bundle names: bundles are `bundle_<project>_...` of `[A-Za-z0-9._-]`.
+enum BundleNames {
+    static func validated(_ context: TaskContext) throws -> (ProjectID, String) {
+        let project: ProjectID
+        do { project = try ProjectID(try context.string("project")) } catch let bad as BadInput {
+            throw TaskFailure.badArgs(bad.message)
+        }
+        return (project, try bundle(try context.string("bundle"), of: project))
+    }
+
+    static func bundle(_ name: String, of project: ProjectID) throws(TaskFailure) -> String {
+        guard name.hasPrefix("bundle_" + project.rawValue + "_"), TaskID.isValid(name) else {
+            throw .badArgs("\"\(String(name.prefix(80)))\" is not a bundle of project \(project)")
+        }
+        return name
+    }
+}
