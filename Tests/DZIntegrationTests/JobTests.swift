@@ -27,6 +27,7 @@ extension Integration {
                                        ("app1", "appserver_app1"), ("app2", "appserver_app2")] {
                     agents.append(try await spool.startAgent(host: host, queues: queues,
                                                              ["--lease", lease, "--rescan", "500ms", "--no-fsync", "--allow-local-sources",
+                                                              "--bundle-store", "file://" + spool.directory + "/store",
                                                               "--data-dir", spool.directory + "/var-" + host]))
                 }
             }
@@ -252,6 +253,41 @@ extension Integration {
             let failed = try await cluster.waitForEnd(missing.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
             #expect(failed["state"] == .string("failed"))
             #expect(Self.steps(failed)["check_repo"]?["error_kind"] == .string("checkout"))
+        }
+
+        @Test(.timeLimit(.minutes(10)))
+        func buildJobStoresABundleAndProvisionsTheDatabaseThenDeletesIt() async throws {
+            let cluster = try await Cluster(lease: "60s")
+            defer { cluster.cleanUp() }
+            let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("examples/hello").path
+            let repo = cluster.spool.directory + "/hello"
+            try FileManager.default.copyItem(atPath: examples, toPath: repo)
+            for arguments in [["init", "-q"], ["add", "-A"],
+                              ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "hello"]] {
+                let git = try await cluster.spool.tool("/usr/bin/git", ["-C", repo] + arguments)
+                try #require(git.status == 0, "git \(arguments): \(git)")
+            }
+            let submitted = try await cluster.job("submit", ["build", "--project", "hello", "--param", "source=" + repo])
+            let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let job = try await cluster.waitForEnd(id, timeout: 480)
+            #expect(job["state"] == .string("succeeded"), "\(job)")
+            let result = try #require(job["result"]?.objectValue)
+            let bundle = try #require(result["bundle"]?.stringValue)
+            let stored = cluster.spool.directory + "/store/hello/" + bundle + ".tar.zst"
+            #expect(FileManager.default.fileExists(atPath: stored))
+            #expect(FileManager.default.fileExists(atPath: stored + ".manifest.json"))
+            #expect(result["database"]?["engine"] == .string("sqlite"))
+            let show = try await cluster.job("show", [id])
+            #expect(!show.stdout.contains("\"password\":\"") || show.stdout.contains("\"password\":\"***\""))
+            // Ran on the roles' hosts: the build and the database on the builder.
+            #expect(Self.steps(job)["bundle_upload"]?["host"] == .string("builder"))
+
+            let deleting = try await cluster.job("submit", ["delete_versions", "--project", "hello", "--param",
+                                                            "bundles=" + bundle])
+            let deleted = try await cluster.waitForEnd(deleting.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(deleted["state"] == .string("succeeded"))
+            #expect(!FileManager.default.fileExists(atPath: stored))
         }
 
         /// `dz <command> <sub> --spool <root> <rest...>` for two-word commands.

@@ -26,6 +26,7 @@ public enum BuildJob {
                     ]
                     if let commit = checked["revision"]?["commit"]?.stringValue { args["rev"] = .string(commit) }
                     if let policy = context.param("collectstatic") { args["collectstatic"] = .string(policy) }
+                    if let vcs = context.param("vcs") { args["vcs"] = .string(vcs) }
                     return args
                 },
                 StepDefinition("create_database", after: ["build_bundle"], task: "create_database",

@@ -21,6 +21,7 @@ public struct BundleBuilder: Sendable {
         public var project: ProjectID
         public var source: SourceURL
         public var revision: String?
+        public var vcs: SourceCheckout.VCS = .git
         public var config: ZoombuildConfig
         public var staticFailure: StaticFailurePolicy = .error
 
@@ -69,7 +70,8 @@ public struct BundleBuilder: Sendable {
         let sourceDirectory = workspace.sourceDirectory(request.project)
         let revision: SourceCheckout.Revision
         do {
-            revision = try await checkout.checkout(url: request.source, revision: request.revision, into: sourceDirectory)
+            revision = try await checkout.checkout(url: request.source, revision: request.revision, vcs: request.vcs,
+                                                   into: sourceDirectory)
         } catch {
             throw BuildError("checkout", error.description, retryable: error.isTransient)
         }
@@ -148,6 +150,15 @@ public struct BundleBuilder: Sendable {
                      reusedVirtualenv: reused, warnings: warnings, timings: timings)
     }
 
+    /// What the project's code (pip's builds, the import check, collectstatic) runs with: a fixed minimal
+    /// environment, so that nothing of the agent's own (AWS credentials, the admin database password file) reaches
+    /// code dz does not control.
+    static var baseEnvironment: [String: String] {
+        let inherited = ProcessInfo.processInfo.environment
+        return ["PATH": inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", "HOME": inherited["HOME"] ?? "/nonexistent",
+                "LANG": "C.UTF-8"]
+    }
+
     /// `bundle_<project>_<UTC time>`, with a suffix when a build of the same second exists.
     private func uniqueBundleName(_ project: ProjectID) -> String {
         BundleManifest.uniqueBundleName(project: project.rawValue, at: .now()) { name in
@@ -158,7 +169,7 @@ public struct BundleBuilder: Sendable {
 
     /// The environment Django runs in at build time: a throwaway SQLite database, the bundle's settings module.
     func djangoEnvironment(_ build: String) -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment
+        var environment = BundleBuilder.baseEnvironment
         environment["DJANGO_SETTINGS_MODULE"] = SettingsOverride.moduleName
         environment["DZ_DATABASE_URL"] = "sqlite:///" + build + "/dz/build-check.sqlite3"
         environment["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -75,11 +75,16 @@ struct PythonEnvironment: Sendable {
         do { try FileIO.create(requirementsFile, bytes: Array(forPip.utf8), sync: false) } catch {
             throw BuildError("filesystem", "cannot write \(requirementsFile): \(error)")
         }
-        var environment = ProcessInfo.processInfo.environment
+        // pip also gets the host's pip, proxy and CA settings (nothing else of the agent's environment).
+        var environment = BundleBuilder.baseEnvironment
+        for (key, value) in ProcessInfo.processInfo.environment
+        where key.hasPrefix("PIP_") || ["SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "HTTP_PROXY",
+                                         "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"].contains(key) {
+            environment[key] = value
+        }
         environment["PIP_CACHE_DIR"] = workspace.root + "/pip-cache"
         environment["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
         environment["PIP_NO_INPUT"] = "1"
-        environment["PYTHONDONTWRITEBYTECODE"] = nil
         let outcome: Subprocess.Outcome
         do {
             outcome = try await Subprocess.run(

@@ -36,6 +36,10 @@ public struct BuildBundleHandler: TaskHandler {
         }
         var request = BundleBuilder.Request(project: project, source: source, revision: try context.optionalString("rev"),
                                             config: config)
+        if let vcs = try context.optionalString("vcs") {
+            guard let parsed = SourceCheckout.VCS(rawValue: vcs) else { throw TaskFailure.badArgs("vcs must be git or hg") }
+            request.vcs = parsed
+        }
         if let policy = try context.optionalString("collectstatic") {
             guard let parsed = BundleBuilder.StaticFailurePolicy(rawValue: policy) else {
                 throw TaskFailure.badArgs("collectstatic must be error or warn")
