@@ -22,5 +22,16 @@ public final class FileLock: Sendable {
         }
     }
 
-    deinit { _ = Glibc.close(fd) }
+    /// Releases the lock now, even if a child process still holds a copy of the descriptor (flock locks belong
+    /// to the open file description, which a spawned child shares until its exec).
+    ///
+    /// The corresponding C function is `flock(LOCK_UN)`.
+    public func unlock() {
+        _ = flock(fd, LOCK_UN)
+    }
+
+    deinit {
+        _ = flock(fd, LOCK_UN)
+        _ = Glibc.close(fd)
+    }
 }

@@ -120,11 +120,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(level)
         let spool = try options.makeSpool()
         var configuration = AgentConfiguration(queues: try queueNames.map { try QueueName($0) })
         configuration.concurrency = concurrency

@@ -35,11 +35,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        bootstrapLogging(level)
         let spool = try options.makeSpool()
         var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
         configuration.rescanInterval = try duration(rescan, "--rescan")

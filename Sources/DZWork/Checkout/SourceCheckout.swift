@@ -69,12 +69,19 @@ public struct SourceCheckout: Sendable {
     func git(_ arguments: [String], in directory: String? = nil, step: String,
              environment: [String: String]? = nil) async throws(CheckoutError) -> Subprocess.Outcome
     {
+        try await run(["git"] + arguments, environment: environment ?? gitEnvironment, in: directory, step: step)
+    }
+
+    /// Runs a VCS command with the time limit; its failure output, URLs redacted, becomes the error.
+    private func run(_ command: [String], environment: [String: String], in directory: String?, step: String)
+        async throws(CheckoutError) -> Subprocess.Outcome
+    {
         let outcome: Subprocess.Outcome
         do {
-            outcome = try await Subprocess.run(["git"] + arguments, environment: environment ?? gitEnvironment,
-                                               workingDirectory: directory, timeout: timeout)
+            outcome = try await Subprocess.run(command, environment: environment, workingDirectory: directory,
+                                               timeout: timeout)
         } catch Subprocess.Failure.notFound {
-            throw .toolMissing("git")
+            throw .toolMissing(command[0])
         } catch {
             throw .failed(step, "\(error)")
         }
@@ -141,20 +148,7 @@ public struct SourceCheckout: Sendable {
         var environment = gitEnvironment
         environment["HGPLAIN"] = "1"
         environment["HGRCPATH"] = ""
-        let outcome: Subprocess.Outcome
-        do {
-            outcome = try await Subprocess.run(["hg", "--noninteractive"] + arguments, environment: environment,
-                                               workingDirectory: directory, timeout: timeout)
-        } catch Subprocess.Failure.notFound {
-            throw .toolMissing("hg")
-        } catch {
-            throw .failed(step, "\(error)")
-        }
-        switch outcome.ending {
-        case .exited(0): return outcome
-        case .timedOut: throw .timedOut(step, timeout)
-        default: throw .failed(step, SourceURL.redact(outcome.tail(8)))
-        }
+        return try await run(["hg", "--noninteractive"] + arguments, environment: environment, in: directory, step: step)
     }
 
     private func checkoutMercurial(url: SourceURL, revision: String?, into directory: String)

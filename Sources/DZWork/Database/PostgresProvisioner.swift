@@ -33,7 +33,7 @@ public struct PostgresProvisioner: Sendable {
         -> AppDatabase
     {
         let lock = try lockProject(project)
-        defer { withExtendedLifetime(lock) {} }
+        defer { lock.unlock() }
         let name = PostgresProvisioner.name(for: project)
         let psql = Psql(server: server)
 
@@ -80,7 +80,7 @@ public struct PostgresProvisioner: Sendable {
     /// there was anything to drop. Needs PostgreSQL 13 or later (`DROP DATABASE ... WITH (FORCE)`).
     public func drop(_ project: ProjectID, logger: Logger) async throws(DatabaseError) -> Bool {
         let lock = try lockProject(project)
-        defer { withExtendedLifetime(lock) {} }
+        defer { lock.unlock() }
         let name = PostgresProvisioner.name(for: project)
         let role = SQLText.identifier(name), literal = SQLText.literal(name)
         let answer = try await Psql(server: server).run("""

@@ -18,10 +18,7 @@ public struct BuildBundleHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project: ProjectID
-        do { project = try ProjectID(try context.string("project")) } catch let bad as BadInput {
-            throw TaskFailure.badArgs(bad.message)
-        }
+        let project = try context.project()
         let source: SourceURL
         do { source = try SourceURL(try context.string("source")) } catch let error as CheckoutError {
             throw TaskFailure.badArgs(error.description)

@@ -65,10 +65,7 @@ public struct BundleUploadHandler: TaskHandler {
 /// The checks on a task's project and bundle names: bundles are `bundle_<project>_...` of `[A-Za-z0-9._-]`.
 enum BundleNames {
     static func validated(_ context: TaskContext) throws -> (ProjectID, String) {
-        let project: ProjectID
-        do { project = try ProjectID(try context.string("project")) } catch let bad as BadInput {
-            throw TaskFailure.badArgs(bad.message)
-        }
+        let project = try context.project()
         return (project, try bundle(try context.string("bundle"), of: project))
     }
 

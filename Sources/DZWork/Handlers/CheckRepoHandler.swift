@@ -23,10 +23,7 @@ public struct CheckRepoHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project: ProjectID
-        do { project = try ProjectID(try context.string("project")) } catch let bad as BadInput {
-            throw TaskFailure.badArgs(bad.message)
-        }
+        let project = try context.project()
         let url: SourceURL
         do { url = try SourceURL(try context.string("source")) } catch let error as CheckoutError {
             throw TaskFailure.badArgs(error.description)

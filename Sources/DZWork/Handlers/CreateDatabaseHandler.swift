@@ -44,11 +44,7 @@ public struct CreateDatabaseHandler: TaskHandler {
 
 /// The arguments `create_database` and `drop_database` share, checked before anything else happens.
 enum DatabaseArguments {
-    static func project(_ context: TaskContext) throws -> ProjectID {
-        do { return try ProjectID(try context.string("project")) } catch let bad as BadInput {
-            throw TaskFailure.badArgs(bad.message)
-        }
-    }
+    static func project(_ context: TaskContext) throws -> ProjectID { try context.project() }
 
     static func engine(_ context: TaskContext, default engine: AppDatabase.Engine) throws -> AppDatabase.Engine {
         guard let text = try context.optionalString("engine") else { return engine }

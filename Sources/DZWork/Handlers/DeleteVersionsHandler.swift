@@ -10,10 +10,7 @@ public struct DeleteVersionsHandler: TaskHandler {
     public init(store: any BundleStore) { self.store = store }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project: ProjectID
-        do { project = try ProjectID(try context.string("project")) } catch let bad as BadInput {
-            throw TaskFailure.badArgs(bad.message)
-        }
+        let project = try context.project()
         guard case .array(let items)? = context.args["bundles"] else {
             throw TaskFailure.badArgs("argument \"bundles\" must be an array of bundle names")
         }
