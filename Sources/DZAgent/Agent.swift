@@ -22,6 +22,10 @@ public struct Agent: Service {
                 logger: Logger, version: String)
     {
         self.spool = spool
+        // Every agent also serves its own host queue, for steps that must run where an earlier one ran.
+        var configuration = configuration
+        let own = QueueName.host(spool.host)
+        if !configuration.queues.contains(own) { configuration.queues.append(own) }
         self.configuration = configuration
         self.registry = registry
         self.logger = logger

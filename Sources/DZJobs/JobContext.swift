@@ -9,6 +9,8 @@ public struct JobContext: Sendable {
     public let params: [String: JSONValue]
     /// Outputs of succeeded step instances, by definition name, in instance order.
     public let outputs: [String: [[String: JSONValue]]]
+    /// The host ids that ran the succeeded instances, by definition name, in instance order.
+    public var hosts: [String: [String]] = [:]
     /// For a fanned-out instance: its item and index.
     public var item: JSONValue?
     public var index: Int?
@@ -27,6 +29,14 @@ public struct JobContext: Sendable {
     public func output(of step: String) throws(JobError) -> [String: JSONValue] {
         guard let first = outputs[step]?.first else { throw JobError("no output from step \(step)") }
         return first
+    }
+
+    /// The per-host queue of the host that ran `step`, so that a step can follow it (see `QueueName.host`).
+    public func queueOfHost(thatRan step: String) throws(JobError) -> QueueName {
+        guard let text = hosts[step]?.first, let host = try? HostID(text) else {
+            throw JobError("no host is known for step \(step)")
+        }
+        return QueueName.host(host)
     }
 
     /// A string parameter, or `defaultValue`.

@@ -86,11 +86,16 @@ public struct JobPlanner: Sendable {
     /// The context a step definition computes from: parameters and the outputs of succeeded instances.
     public func context(_ job: JobRecord, _ steps: [StepRecord]) -> JobContext {
         var outputs: [String: [[String: JSONValue]]] = [:]
+        var hosts: [String: [String]] = [:]
         for step in steps.sorted(by: { ($0.ordinal, $0.name) < ($1.ordinal, $1.name) })
         where step.state == .succeeded && step.task != JobPlanner.noTask {
             outputs[step.definition, default: []].append(step.output ?? [:])
+            if let host = step.host { hosts[step.definition, default: []].append(host) }
         }
-        return JobContext(jobID: job.id, kind: job.kind, project: job.project, params: job.params, outputs: outputs)
+        var context = JobContext(jobID: job.id, kind: job.kind, project: job.project, params: job.params,
+                                 outputs: outputs)
+        context.hosts = hosts
+        return context
     }
 
     func instantiated(_ definition: StepDefinition, _ steps: [StepRecord]) -> Bool {

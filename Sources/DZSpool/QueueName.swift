@@ -12,6 +12,12 @@ public struct QueueName: Sendable, Hashable, Comparable, CustomStringConvertible
     /// Directory names under the spool root that are not queues.
     static let reserved: Set<String> = ["log", "hosts", "cancel", "zoomdb", "tmp", "new", "cur", "done", "failed"]
 
+    /// The queue only the agent with host id `host` serves (`host_<host id in lower case>`): for a step that must
+    /// run where an earlier one did (an upload of the bundle that host built). Every agent serves its own.
+    public static func host(_ host: HostID) -> QueueName {
+        QueueName(unchecked: "host_" + host.rawValue.lowercased())
+    }
+
     /// The coordinator's inbox: job submissions and cancellations.
     public static let jobs = QueueName(unchecked: "jobs")
 

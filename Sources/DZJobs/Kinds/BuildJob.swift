@@ -54,6 +54,8 @@ public enum BuildJob {
                     }
                     return ["project": .string(project), "bundle": .string(bundle)]
                 }
+                // The archive is on the host that built it: the upload runs there.
+                .routed { context throws(JobError) in try context.queueOfHost(thatRan: "build_bundle") }
                 .recording { job, step, db in
                     guard let project = job.project, let output = step.output,
                           let name = output["bundle"]?.stringValue else { return }
