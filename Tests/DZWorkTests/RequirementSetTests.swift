@@ -14,6 +14,8 @@ import Testing
         #expect(full.lines == ["Django==4.2.7", "gunicorn"])
         let minor = RequirementSet(projectFiles: [], extra: [], djangoVersion: "4.2", databaseDriver: nil)
         #expect(minor.lines.first == "Django==4.2.*")
+        let spec = RequirementSet(projectFiles: [], extra: [], djangoVersion: ">=4.2, <5.0", databaseDriver: nil)
+        #expect(spec.lines.first == "Django>=4.2,<5.0")
     }
 
     @Test func duplicatesAndConflictsAreReported() {

@@ -38,9 +38,11 @@ public struct RequirementSet: Sendable, Equatable {
         }
     }
 
-    /// `Django==4.2.7` for a full version, `Django==4.2.*` for a major.minor one.
+    /// `Django==4.2.7` for a full version, `Django==4.2.*` for a major.minor one, and a specifier as it is
+    /// (`Django>=4.2,<5.0`: what the inspector reports when the project pins no exact version).
     static func pin(_ name: String, _ version: String) -> String {
-        version.split(separator: ".").count >= 3 ? "\(name)==\(version)" : "\(name)==\(version).*"
+        guard let first = version.first, first.isNumber else { return name + version.filter { $0 != " " } }
+        return version.split(separator: ".").count >= 3 ? "\(name)==\(version)" : "\(name)==\(version).*"
     }
 
     /// The package name of a requirement line, or nil for options, includes, comments and URLs.
