@@ -15,7 +15,8 @@ public struct QueueName: Sendable, Hashable, Comparable, CustomStringConvertible
     /// The queue only the agent with host id `host` serves (`host_<host id in lower case>`): for a step that must
     /// run where an earlier one did (an upload of the bundle that host built). Every agent serves its own.
     public static func host(_ host: HostID) -> QueueName {
-        QueueName(unchecked: "host_" + host.rawValue.lowercased())
+        // A host id may be 64 characters: keep the queue name within its own limit of 64.
+        QueueName(unchecked: "host_" + host.rawValue.lowercased().prefix(59))
     }
 
     /// The coordinator's inbox: job submissions and cancellations.

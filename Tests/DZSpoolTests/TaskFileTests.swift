@@ -103,6 +103,11 @@ import Testing
         }
     }
 
+    @Test func hostQueuesAreValidQueueNames() throws {
+        #expect(QueueName.host(try HostID("Build-1.example")).rawValue == "host_build-1.example")
+        #expect(QueueName.isValid(QueueName.host(try HostID(String(repeating: "A", count: 64))).rawValue))
+    }
+
     @Test func claimNamesRoundTrip() throws {
         let name = ClaimName(id: try TaskID("t-1.x"), host: try HostID("web.1"), pid: 4242, leaseSeconds: 30)
         #expect(name.fileName == "t-1.x@web.1@4242@30.json")
