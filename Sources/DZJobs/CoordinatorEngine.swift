@@ -113,27 +113,11 @@ final class CoordinatorEngine: @unchecked Sendable {
             try onSuccess(job, step, db)
             // What was secret in the output (a database password) has been recorded where it belongs; the step's
             // own copy, which `dz job show` prints, keeps only a mask.
-            step.output = step.output.map(CoordinatorEngine.masked)
+            step.output = step.output.map(Redaction.maskedOutput)
         } catch {
             step.state = .failed
             step.errorKind = "record"
             step.error = "could not record the step's output: \(error)"
-        }
-    }
-
-    static let secretWords = ["password", "secret", "token"]
-
-    /// `object` with the values of secret-looking keys replaced by `***`, at every depth.
-    static func masked(_ object: [String: JSONValue]) -> [String: JSONValue] {
-        object.reduce(into: [:]) { result, entry in
-            let lower = entry.key.lowercased()
-            if secretWords.contains(where: lower.contains), case .string = entry.value {
-                result[entry.key] = .string("***")
-            } else if case .object(let inner) = entry.value {
-                result[entry.key] = .object(masked(inner))
-            } else {
-                result[entry.key] = entry.value
-            }
         }
     }
 

@@ -16,9 +16,6 @@ public enum JobRequest: Sendable, Equatable {
         return "J" + time.compact + "-" + random
     }
 
-    /// Project ids become directory names, unix users and database names later: see `ProjectID`.
-    public static func isValidProject(_ text: String) -> Bool { ProjectID.isValid(text) }
-
     /// The task file that carries this request.
     public func taskFile(host: HostID) throws(SpoolError) -> TaskFile {
         switch self {
@@ -41,7 +38,7 @@ public enum JobRequest: Sendable, Equatable {
         case JobRequest.submitTask:
             guard let kind = task.args["kind"]?.stringValue else { throw BadInput("field", "submit_job needs args.kind") }
             let project = task.args["project"]?.stringValue
-            if let project, !JobRequest.isValidProject(project) {
+            if let project, !ProjectID.isValid(project) {
                 throw BadInput("field", "invalid project id \"\(String(project.prefix(40)))\": use [a-z][a-z0-9_]*, at most 30 characters")
             }
             let params = task.args["params"]?.objectValue ?? [:]

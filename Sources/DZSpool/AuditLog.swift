@@ -144,6 +144,24 @@ public enum Redaction {
         return found.sorted { $0.count > $1.count }
     }
 
+    /// Keys whose string values are secrets in a task's output (a database password).
+    static let secretOutputWords = ["password", "secret", "token"]
+
+    /// `object` with the string values of secret-looking keys replaced by `***`, at every depth: what may be shown
+    /// of a step's output once its secrets are recorded where they belong.
+    public static func maskedOutput(_ object: [String: JSONValue]) -> [String: JSONValue] {
+        object.reduce(into: [:]) { result, entry in
+            let lower = entry.key.lowercased()
+            if secretOutputWords.contains(where: lower.contains), case .string = entry.value {
+                result[entry.key] = .string("***")
+            } else if case .object(let inner) = entry.value {
+                result[entry.key] = .object(maskedOutput(inner))
+            } else {
+                result[entry.key] = entry.value
+            }
+        }
+    }
+
     /// `text` with every secret replaced by `***`.
     public static func mask(_ text: String, secrets: [String]) -> String {
         var masked = text

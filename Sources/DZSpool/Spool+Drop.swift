@@ -7,7 +7,7 @@ extension Spool {
     /// A task with a `not_before` in the future gets that time as its file's mtime, so agents wait for it
     /// without reading it. Throws `duplicateID` when a task with the same id is already waiting.
     public func drop(_ task: TaskFile, into queue: QueueName) throws(SpoolError) {
-        if !exists(queue) { try create(queue) }
+        try ensure(queue)
         let temporary = try writeTemporary(task.encoded(), in: queue, hint: "task")
         if let notBefore = task.notBefore, notBefore > .now() {
             try? FileSystem.touch(temporary, modified: notBefore)

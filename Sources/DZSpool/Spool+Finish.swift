@@ -15,7 +15,7 @@ extension Spool {
     ///
     /// Crash-safe: a claim found with a staged result beside it is completed by whoever reaps it, never run again.
     public func finish(_ claim: Claim, result: ResultFile) throws(SpoolError) -> FinishOutcome {
-        guard renew(claim), FileSystem.exists(claim.path) else {
+        guard renew(claim) else {
             audit.record("lease-lost", [("queue", claim.queue.rawValue), ("task", claim.task.id.rawValue),
                                         ("job", claim.task.job), ("attempt", String(claim.task.attempt)),
                                         ("status", result.status.rawValue)])
@@ -59,7 +59,7 @@ extension Spool {
     /// is settled). A result already waiting there is kept: results are never replaced.
     func deliver(_ staged: String, task: TaskFile) throws(SpoolError) {
         let replyQueue = task.replyTo
-        if !exists(replyQueue) { try create(replyQueue) }
+        try ensure(replyQueue)
         let target = path(replyQueue, .new) + "/" + task.id.rawValue + ".json"
         do {
             try FileSystem.link(staged, target)

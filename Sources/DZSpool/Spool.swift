@@ -18,7 +18,7 @@ public struct Spool: Sendable {
     /// Whether files and directories are fsynced at each commit point (off: unsafe on power loss).
     public let sync: Bool
     public let audit: AuditLog
-    let days: DayDirectories
+    let known: KnownDirectories
 
     public init(root: String, host: HostID = .local, pid: Int32 = Host.pid, sync: Bool = true) {
         var trimmed = root
@@ -28,7 +28,7 @@ public struct Spool: Sendable {
         self.pid = pid
         self.sync = sync
         audit = AuditLog(spoolRoot: trimmed, host: host, pid: pid)
-        days = DayDirectories()
+        known = KnownDirectories()
     }
 
     /// The spool root to use: the explicit one, else `$DZ_SPOOL`, else `./spool`.
@@ -51,6 +51,14 @@ public struct Spool: Sendable {
             let dir = path(queue, stage)
             do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
         }
+    }
+
+    /// Creates the queue's directories unless this process already saw them.
+    func ensure(_ queue: QueueName) throws(SpoolError) {
+        let marker = path(queue, .new)
+        guard !known.contains(marker) else { return }
+        if !exists(queue) { try create(queue) }
+        known.insert(marker)
     }
 
     /// Whether the queue's directories exist.
@@ -108,16 +116,17 @@ public struct Spool: Sendable {
     /// The day directory (`done/2026-11-29`) for `time`, created if needed.
     func dayDirectory(_ queue: QueueName, _ stage: Stage, at time: Timestamp = .now()) throws(SpoolError) -> String {
         let dir = path(queue, stage) + "/" + time.utcDay
-        if days.contains(dir) { return dir }
+        if known.contains(dir) { return dir }
         do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
         syncDirectory(path(queue, stage))
-        days.insert(dir)
+        known.insert(dir)
         return dir
     }
 }
 
-/// Day directories already known to exist, so that the hot path does not `mkdir` for every task.
-final class DayDirectories: Sendable {
+/// Directories already known to exist (queues, day directories), so that the hot path does not `stat` or `mkdir`
+/// for every task.
+final class KnownDirectories: Sendable {
     private let known = Mutex<Set<String>>([])
     func contains(_ dir: String) -> Bool { known.withLock { $0.contains(dir) } }
     func insert(_ dir: String) { known.withLock { _ = $0.insert(dir) } }

@@ -7,4 +7,24 @@ extension TaskContext {
         let text = try string("project")
         do { return try ProjectID(text) } catch { throw .badArgs(error.message) }
     }
+
+    /// The task's `source` argument, validated; a source on this host's own file system only where
+    /// `allowLocal` (`dz agent --allow-local-sources`).
+    func source(allowLocal: Bool) throws(TaskFailure) -> SourceURL {
+        let text = try string("source")
+        let url: SourceURL
+        do { url = try SourceURL(text) } catch { throw .badArgs(error.description) }
+        guard allowLocal || !url.isLocal else {
+            throw .badArgs("\(url.redacted) is on the build host's own file system; this agent does not "
+                           + "check out local sources (dz agent --allow-local-sources)")
+        }
+        return url
+    }
+
+    /// The task's `vcs` argument: `git` (the default) or `hg`.
+    func vcs() throws(TaskFailure) -> SourceCheckout.VCS {
+        let name = try optionalString("vcs") ?? "git"
+        guard let vcs = SourceCheckout.VCS(rawValue: name) else { throw .badArgs("vcs must be git or hg, not \(name)") }
+        return vcs
+    }
 }

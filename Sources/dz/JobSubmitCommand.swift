@@ -33,7 +33,7 @@ struct JobSubmitCommand: AsyncParsableCommand {
         for required in jobKind.requiredParams where !given.contains(required) {
             throw ValidationError("\(kind) needs --param \(required)=...")
         }
-        if let project, !JobRequest.isValidProject(project) {
+        if let project, !ProjectID.isValid(project) {
             throw ValidationError("invalid project id \"\(project)\": use [a-z][a-z0-9_]*, at most 30 characters")
         }
         for param in params where !param.contains("=") { throw ValidationError("--param \"\(param)\": use key=value") }

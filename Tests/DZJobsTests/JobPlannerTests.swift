@@ -174,9 +174,9 @@ import Testing
         #expect(try JobRequest(try submit.taskFile(host: host)) == submit)
         let cancel = JobRequest.cancel(job: "J1", reason: "why")
         #expect(try JobRequest(try cancel.taskFile(host: host)) == cancel)
-        #expect(JobRequest.isValidProject("my_app2"))
+        #expect(ProjectID.isValid("my_app2"))
         for bad in ["", "App", "1app", "a-b", "a.b", String(repeating: "a", count: 31), "../x"] {
-            #expect(!JobRequest.isValidProject(bad), "accepted \(bad)")
+            #expect(!ProjectID.isValid(bad), "accepted \(bad)")
         }
     }
 }

@@ -13,9 +13,9 @@ final class ArchiveWriter {
     /// The corresponding C functions are `archive_write_set_format_pax_restricted`,
     /// `archive_write_add_filter_zstd` and `archive_write_open`.
     init(creating path: String) throws(BundleArchiveError) {
-        let file: StreamedFile
+        let file: OpenFile
         do {
-            file = try StreamedFile.create(path, mode: 0o644)
+            file = try OpenFile.create(path, mode: 0o644)
         } catch {
             throw .system("create", path: path, error)
         }
@@ -69,9 +69,9 @@ final class ArchiveWriter {
     private func addContents(of item: SourceTree.Item, from source: String, buffer: UnsafeMutableRawBufferPointer)
         throws(BundleArchiveError)
     {
-        let file: StreamedFile
+        let file: OpenFile
         do {
-            file = try StreamedFile.openForReading(source)
+            file = try OpenFile.openForReading(source)
         } catch {
             throw .system("open", path: source, error)
         }
@@ -105,7 +105,8 @@ final class ArchiveWriter {
         try check(archive_write_close(handle), "finish")
         do {
             try output.file?.sync()
-            try output.file.take()?.close()
+            try output.file?.close()
+            output.file = nil
         } catch {
             throw .system("write", path: path, error)
         }
@@ -124,12 +125,12 @@ final class ArchiveWriter {
 
     /// Where libarchive's compressed output goes: the file, the digest and the count.
     private final class Output {
-        var file: StreamedFile?
+        var file: OpenFile?
         var digest = SHA256Digest()
         var size: Int64 = 0
         var error: Errno?
 
-        init(_ file: consuming StreamedFile) { self.file = consume file }
+        init(_ file: OpenFile) { self.file = file }
 
         func write(_ bytes: UnsafeRawBufferPointer) -> Int {
             do {

@@ -56,7 +56,7 @@ public struct SHA256Digest: Sendable {
 
     /// The SHA-256 of the file at `path`, read through the caller's `buffer` (one allocation for many files).
     static func file(at path: String, buffer: UnsafeMutableRawBufferPointer) throws(Errno) -> String {
-        let file = try StreamedFile.openForReading(path)
+        let file = try OpenFile.openForReading(path)
         var digest = SHA256Digest()
         while true {
             let n = try file.read(into: buffer)

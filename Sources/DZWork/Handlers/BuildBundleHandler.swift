@@ -19,24 +19,14 @@ public struct BuildBundleHandler: TaskHandler {
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
         let project = try context.project()
-        let source: SourceURL
-        do { source = try SourceURL(try context.string("source")) } catch let error as CheckoutError {
-            throw TaskFailure.badArgs(error.description)
-        }
-        guard allowLocalSources || !source.isLocal else {
-            throw TaskFailure.badArgs("\(source.redacted) is on the build host's own file system; this agent does not "
-                                      + "check out local sources (dz agent --allow-local-sources)")
-        }
+        let source = try context.source(allowLocal: allowLocalSources)
         let config: ZoombuildConfig
         do { config = try ZoombuildConfig.parse(try context.string("zoombuild_cfg")) } catch let error as ZoombuildConfigError {
             throw TaskFailure.badArgs("zoombuild.cfg: \(error)")
         }
         var request = BundleBuilder.Request(project: project, source: source, revision: try context.optionalString("rev"),
                                             config: config)
-        if let vcs = try context.optionalString("vcs") {
-            guard let parsed = SourceCheckout.VCS(rawValue: vcs) else { throw TaskFailure.badArgs("vcs must be git or hg") }
-            request.vcs = parsed
-        }
+        request.vcs = try context.vcs()
         if let policy = try context.optionalString("collectstatic") {
             guard let parsed = BundleBuilder.StaticFailurePolicy(rawValue: policy) else {
                 throw TaskFailure.badArgs("collectstatic must be error or warn")

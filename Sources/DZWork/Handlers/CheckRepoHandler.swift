@@ -24,18 +24,8 @@ public struct CheckRepoHandler: TaskHandler {
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
         let project = try context.project()
-        let url: SourceURL
-        do { url = try SourceURL(try context.string("source")) } catch let error as CheckoutError {
-            throw TaskFailure.badArgs(error.description)
-        }
-        guard allowLocalSources || !url.isLocal else {
-            throw TaskFailure.badArgs("\(url.redacted) is on the build host's own file system; this agent does not "
-                                      + "check out local sources (dz agent --allow-local-sources)")
-        }
-        let vcsName = try context.optionalString("vcs") ?? "git"
-        guard let vcs = SourceCheckout.VCS(rawValue: vcsName) else {
-            throw TaskFailure.badArgs("vcs must be git or hg, not \(vcsName)")
-        }
+        let url = try context.source(allowLocal: allowLocalSources)
+        let vcs = try context.vcs()
         let requested = try context.optionalString("rev")
         let directory = workspace.sourceDirectory(project)
         context.logger.info("checking out", metadata: ["url": "\(url.redacted)", "into": "\(directory)"])

@@ -24,13 +24,13 @@ final class CurlRequest: @unchecked Sendable {
         case empty
         case bytes([UInt8])
         /// `length` bytes of `file` from `offset`.
-        case file(StorageFile, offset: Int64, length: Int64)
+        case file(OpenFile, offset: Int64, length: Int64)
     }
 
     /// Where a successful (2xx) response body goes; any other response's body is kept in memory for its error.
     enum Sink {
         case memory
-        case file(StorageFile)
+        case file(OpenFile)
     }
 
     struct Response {

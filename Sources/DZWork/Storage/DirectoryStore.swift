@@ -27,7 +27,7 @@ public struct DirectoryStore: BundleStore {
         let object = try await BlockingCall.run { [self] () throws(BundleStoreError) -> StoredObject in
             let directory = Self.parent(of: target)
             try fileSystem("mkdir", directory) { () throws(Errno) in try FileSystem.makeDirectories(directory) }
-            let source = try fileSystem("open", localPath) { () throws(Errno) in try StorageFile.openForReading(localPath) }
+            let source = try fileSystem("open", localPath) { () throws(Errno) in try OpenFile.openForReading(localPath) }
             _ = try fileSystem("read", localPath) { () throws(Errno) in try source.regularFileSize() }
             let temporary = Self.temporaryName(beside: target, kind: "tmp")
             let checksumTemporary = Self.temporaryName(beside: target + ".sha256", kind: "tmp")
@@ -40,7 +40,7 @@ public struct DirectoryStore: BundleStore {
             }
             let (size, sha256) = try Self.copy(from: source, to: temporary)
             try fileSystem("write", checksumTemporary) { () throws(Errno) in
-                let file = try StorageFile.create(checksumTemporary)
+                let file = try OpenFile.create(checksumTemporary)
                 try file.write(Array((sha256 + "\n").utf8))
                 try file.sync()
                 try file.close()
@@ -61,9 +61,9 @@ public struct DirectoryStore: BundleStore {
         try StorageKey.validate(key)
         let source = path(of: key)
         return try await BlockingCall.run { [self] () throws(BundleStoreError) -> StoredObject in
-            let file: StorageFile
+            let file: OpenFile
             do throws(Errno) {
-                file = try StorageFile.openForReading(source)
+                file = try OpenFile.openForReading(source)
                 _ = try file.regularFileSize()
             } catch .noSuchFileOrDirectory, .isDirectory, .invalidArgument {
                 throw .notFound(key: key)
@@ -156,12 +156,12 @@ public struct DirectoryStore: BundleStore {
     }
 
     /// Copies `source` into the new file `destination`, fsynced, hashing on the way; returns size and SHA-256.
-    private static func copy(from source: StorageFile, to destination: String) throws(BundleStoreError)
+    private static func copy(from source: OpenFile, to destination: String) throws(BundleStoreError)
         -> (Int64, String)
     {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
-        let output = try fileSystem("create", destination) { () throws(Errno) in try StorageFile.create(destination) }
+        let output = try fileSystem("create", destination) { () throws(Errno) in try OpenFile.create(destination) }
         var digest = SHA256Digest()
         var size: Int64 = 0
         while true {

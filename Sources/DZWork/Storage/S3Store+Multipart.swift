@@ -1,8 +1,10 @@
+import DZSystem
+
 /// Multipart upload: CreateMultipartUpload, one UploadPart per part in order (each carrying its own SHA-256, and
 /// answering with the ETag that CompleteMultipartUpload lists), then CompleteMultipartUpload. Any failure, the
 /// caller's cancellation included, aborts the upload so that no parts are left behind to be billed.
 extension S3Store {
-    func putMultipart(_ source: StorageFile, checksums: UploadChecksums, objectKey: String, url: String) async throws {
+    func putMultipart(_ source: OpenFile, checksums: UploadChecksums, objectKey: String, url: String) async throws {
         let created = try await send(
             .post, "CreateMultipartUpload \(url)", objectKey: objectKey, query: [("uploads", "")],
             headers: ["x-amz-meta-sha256: \(checksums.whole)", "Content-Type: application/octet-stream"])

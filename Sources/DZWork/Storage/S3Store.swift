@@ -21,7 +21,7 @@ public struct S3Store: BundleStore {
 
     public func put(file localPath: String, key: String) async throws -> StoredObject {
         try StorageKey.validate(key)
-        let source = try fileSystem("open", localPath) { () throws(Errno) in try StorageFile.openForReading(localPath) }
+        let source = try fileSystem("open", localPath) { () throws(Errno) in try OpenFile.openForReading(localPath) }
         let size = try fileSystem("read", localPath) { () throws(Errno) in try source.regularFileSize() }
         let transfer = location.transfer
         let multipart = size > 0 && size >= transfer.multipartThreshold
@@ -54,7 +54,7 @@ public struct S3Store: BundleStore {
         try StorageKey.validate(key)
         let url = location.url(ofKey: key)
         let temporary = DirectoryStore.temporaryName(beside: localPath, kind: "part")
-        let file = try fileSystem("create", temporary) { () throws(Errno) in try StorageFile.create(temporary) }
+        let file = try fileSystem("create", temporary) { () throws(Errno) in try OpenFile.create(temporary) }
         var committed = false
         defer { if !committed { try? FileSystem.unlink(temporary) } }
         let response = try await send(.get, "GET \(url)", objectKey: StorageKey.join(location.prefix, key),

@@ -13,7 +13,7 @@ struct UploadChecksums: Sendable {
     var partSize: Int64
 
     /// Reads `file` from its start to its end, `partSize` bytes to a part.
-    static func compute(_ file: StorageFile, partSize: Int64) throws(BundleStoreError) -> UploadChecksums {
+    static func compute(_ file: OpenFile, partSize: Int64) throws(BundleStoreError) -> UploadChecksums {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
         var whole = SHA256Digest()
