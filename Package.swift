@@ -69,6 +69,7 @@ let package = Package(
             dependencies: [
                 "DZAgent", "DZSpool", "DZSystem", "CArchive", "CCurl", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // `dz bench`: throughput and pickup latency of real agent processes on a spool.
@@ -88,6 +89,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Real servers for the tests (PostgreSQL, nginx), shared by the unit and integration test targets.
+        .target(name: "DZTestSupport", dependencies: ["DZWork", "DZSystem"], path: "Tests/DZTestSupport"),
         .testTarget(name: "DZSystemTests", dependencies: ["DZSystem"]),
         .testTarget(name: "DZSpoolTests", dependencies: ["DZSpool"]),
         .testTarget(name: "DZAgentTests", dependencies: ["DZAgent", "DZSpool"]),
@@ -95,9 +98,9 @@ let package = Package(
         .testTarget(name: "DZJobsTests", dependencies: ["DZJobs", "DZStore", "DZSpool"]),
         .testTarget(
             name: "DZWorkTests",
-            dependencies: ["DZWork", "DZAgent", "DZSpool", "DZSystem"],
+            dependencies: ["DZWork", "DZAgent", "DZSpool", "DZSystem", "DZTestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "DZIntegrationTests", dependencies: ["DZSpool"]),
+        .testTarget(name: "DZIntegrationTests", dependencies: ["DZSpool", "DZTestSupport"]),
     ]
 )

@@ -189,7 +189,8 @@ final class CoordinatorEngine: @unchecked Sendable {
         guard let job = try db.job(jobID), job.state == .running else { return }
         guard let kind = catalog.kind(job.kind) else { return }
         let steps = try db.steps(of: jobID)
-        let plan = JobPlanner(kind: kind, queueWait: configuration.queueWait).plan(job, steps: steps)
+        let facts = try kind.facts?(job, db) ?? [:]
+        let plan = JobPlanner(kind: kind, queueWait: configuration.queueWait).plan(job, steps: steps, facts: facts)
         for step in plan.newSteps {
             try db.insert(step)
             if step.state == .succeeded { try db.log(jobID, .info, "\(step.name): nothing to fan out over") }

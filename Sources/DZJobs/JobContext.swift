@@ -11,6 +11,8 @@ public struct JobContext: Sendable {
     public let outputs: [String: [[String: JSONValue]]]
     /// The host ids that ran the succeeded instances, by definition name, in instance order.
     public var hosts: [String: [String]] = [:]
+    /// What the job kind read from the zoomdb for this planning pass (see `JobKind.facts`).
+    public var facts: [String: JSONValue] = [:]
     /// For a fanned-out instance: its item and index.
     public var item: JSONValue?
     public var index: Int?

@@ -1,4 +1,5 @@
 import DZSpool
+import DZStore
 
 /// A kind of job: a graph of steps, declared in Swift. Steps whose `after` steps all succeeded run at once
 /// (fan-out and fan-in follow from the graph); compensation steps run when the job stops.
@@ -12,6 +13,10 @@ public struct JobKind: Sendable {
     public var needsProject = false
     /// The job's result once every step succeeded (default: the output of the last step).
     public var result: @Sendable (JobContext) -> [String: JSONValue]
+    /// What the kind's steps need from the zoomdb besides the job (the project's running instances, its
+    /// database, its secret key), read by the coordinator each time it plans the job and given to the steps as
+    /// `JobContext.facts`, so that the planner itself stays pure.
+    public var facts: (@Sendable (JobRecord, ZoomDB) throws -> [String: JSONValue])?
 
     public init(name: String, summary: String, steps: [StepDefinition],
                 result: (@Sendable (JobContext) -> [String: JSONValue])? = nil)

@@ -20,7 +20,9 @@ public struct JobPlanner: Sendable {
         public var log: [(JobLogLine.Level, String)] = []
     }
 
-    public func plan(_ job: JobRecord, steps: [StepRecord], now: Timestamp = .now()) -> Plan {
+    public func plan(_ job: JobRecord, steps: [StepRecord], facts: [String: JSONValue] = [:], now: Timestamp = .now())
+        -> Plan
+    {
         var plan = Plan(job: job)
         guard job.state == .running else { return plan }
         var all = steps
@@ -40,7 +42,7 @@ public struct JobPlanner: Sendable {
                 for definition in kind.steps where !definition.compensation && !instantiated(definition, all) {
                     guard definition.after.allSatisfy({ complete($0, all) }) else { continue }
                     do {
-                        let created = try instantiate(definition, job, context: self.context(job, all), now: now)
+                        let created = try instantiate(definition, job, context: self.context(job, all, facts: facts), now: now)
                         plan.newSteps += created
                         all += created
                         progressed = true
@@ -59,7 +61,7 @@ public struct JobPlanner: Sendable {
             guard unfinished.allSatisfy(\.compensation) else { return plan }
             for definition in kind.steps where definition.compensation && !instantiated(definition, all) {
                 do {
-                    let created = try instantiate(definition, job, context: self.context(job, all), now: now)
+                    let created = try instantiate(definition, job, context: self.context(job, all, facts: facts), now: now)
                     plan.newSteps += created
                     all += created
                 } catch {
@@ -77,14 +79,14 @@ public struct JobPlanner: Sendable {
         if everyStepDone, unfinished.isEmpty {
             plan.job.state = .succeeded
             plan.job.finished = now
-            plan.job.result = kind.result(self.context(job, all))
+            plan.job.result = kind.result(self.context(job, all, facts: facts))
             plan.log.append((.info, "job succeeded"))
         }
         return plan
     }
 
     /// The context a step definition computes from: parameters and the outputs of succeeded instances.
-    public func context(_ job: JobRecord, _ steps: [StepRecord]) -> JobContext {
+    public func context(_ job: JobRecord, _ steps: [StepRecord], facts: [String: JSONValue] = [:]) -> JobContext {
         var outputs: [String: [[String: JSONValue]]] = [:]
         var hosts: [String: [String]] = [:]
         for step in steps.sorted(by: { ($0.ordinal, $0.name) < ($1.ordinal, $1.name) })
@@ -95,6 +97,7 @@ public struct JobPlanner: Sendable {
         var context = JobContext(jobID: job.id, kind: job.kind, project: job.project, params: job.params,
                                  outputs: outputs)
         context.hosts = hosts
+        context.facts = facts
         return context
     }
 

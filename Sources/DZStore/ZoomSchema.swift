@@ -119,5 +119,14 @@ enum ZoomSchema {
             load REAL
         );
         """,
+        // 2: what deploys need: an instance id and the job that made each deployment, the app's secret key.
+        """
+        ALTER TABLE deployments ADD COLUMN instance TEXT;
+        ALTER TABLE deployments ADD COLUMN job TEXT;
+        ALTER TABLE deployments ADD COLUMN user TEXT;
+        CREATE UNIQUE INDEX deployments_instance ON deployments(instance);
+        CREATE INDEX deployments_project ON deployments(project, deactivated);
+        ALTER TABLE projects ADD COLUMN secret_key TEXT;
+        """,
     ]
 }

@@ -1,13 +1,19 @@
 import DZAgent
+import DZSpool
 
 /// Every handler dz ships, for a host with the given data directory. To add a task: write its handler in a file of
 /// its own under Handlers/ and list it here.
 public enum WorkHandlers {
-    public static func registry(workspace: Workspace, allowLocalSources: Bool = false,
+    /// The handlers of a host. `spool` is where placement reads the agents' heartbeats; `appServer` and `proxy`
+    /// default to their settings for `workspace`.
+    public static func registry(workspace: Workspace, spool: Spool, allowLocalSources: Bool = false,
                                 database: DatabaseSettings = DatabaseSettings(),
-                                bundleStore: StorageLocation = .directory("/var/lib/dz/bundles")) -> HandlerRegistry
+                                bundleStore: StorageLocation = .directory("/var/lib/dz/bundles"),
+                                appServer: AppServerSettings? = nil, proxy: ProxySettings? = nil) -> HandlerRegistry
     {
         let store = StorageLocation.store(for: bundleStore)
+        let appServer = appServer ?? AppServerSettings(workspace: workspace)
+        let proxy = proxy ?? ProxySettings(workspace: workspace)
         return HandlerRegistry.standard
             .adding(CheckRepoHandler(workspace: workspace, allowLocalSources: allowLocalSources))
             .adding(BuildBundleHandler(workspace: workspace, allowLocalSources: allowLocalSources))
@@ -15,8 +21,15 @@ public enum WorkHandlers {
             .adding(DropDatabaseHandler(workspace: workspace, settings: database))
             .adding(BundleUploadHandler(workspace: workspace, store: store, storeURL: bundleStore.url))
             .adding(DeleteVersionsHandler(store: store))
+            .adding(DeployHandler(workspace: workspace, store: store, settings: appServer))
+            .adding(StopInstancesHandler(settings: appServer))
+            .adding(PostDeployHooksHandler(settings: appServer))
+            .adding(HealthCheckHandler(settings: appServer))
+            .adding(ProxyUpdateHandler(workspace: workspace, store: store, settings: proxy))
+            .adding(RemoveProxyConfHandler(workspace: workspace, settings: proxy))
+            .adding(PlacementHandler(spool: spool))
     }
 
     /// The task names dz knows (for `dz send` and `dz drop` to check against).
-    public static var names: [String] { registry(workspace: Workspace(root: "var")).names }
+    public static var names: [String] { registry(workspace: Workspace(root: "var"), spool: Spool(root: "spool")).names }
 }

@@ -75,6 +75,39 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("pg-app-port"), help: ArgumentHelp("The port apps connect to (default: $DZ_PG_APP_PORT, else the admin port).", valueName: "port"))
     var pgAppPort: String?
 
+    @Option(name: .customLong("apps-root"), help: ArgumentHelp("Appservers: where apps are installed, one directory per project (default: $DZ_APPS_ROOT, else <data-dir>/apps).", valueName: "dir"))
+    var appsRoot: String?
+
+    @Option(name: .customLong("app-address"), help: ArgumentHelp("Appservers: the address instances listen on and the proxy reaches them at (default: $DZ_APP_ADDRESS, else 127.0.0.1).", valueName: "address"))
+    var appAddress: String?
+
+    @Option(name: .customLong("app-ports"), help: ArgumentHelp("Appservers: the ports instances may use (default: $DZ_APP_PORTS, else 10000-19999).", valueName: "low-high"))
+    var appPorts: String?
+
+    @Option(name: .long, help: ArgumentHelp("Appservers: auto, bubblewrap or none (default: $DZ_ISOLATION, else auto: bubblewrap when bwrap is installed and the agent runs as root).", valueName: "mode"))
+    var isolation: String?
+
+    @Option(name: .long, help: ArgumentHelp("Appservers: seconds between checks that every instance runs.", valueName: "duration"))
+    var supervise: String = "5s"
+
+    @Option(name: .long, help: ArgumentHelp("Proxy: the nginx program (default: $DZ_NGINX, else nginx).", valueName: "path"))
+    var nginx: String?
+
+    @Option(name: .customLong("nginx-prefix"), help: ArgumentHelp("Proxy: nginx's -p prefix (default: $DZ_NGINX_PREFIX, else none).", valueName: "dir"))
+    var nginxPrefix: String?
+
+    @Option(name: .customLong("nginx-conf"), help: ArgumentHelp("Proxy: nginx's -c configuration file (default: $DZ_NGINX_CONF, else nginx's own).", valueName: "file"))
+    var nginxConf: String?
+
+    @Option(name: .customLong("nginx-sites"), help: ArgumentHelp("Proxy: the directory nginx includes sites from (default: $DZ_NGINX_SITES, else <prefix>/sites, else /etc/nginx/sites-enabled).", valueName: "dir"))
+    var nginxSites: String?
+
+    @Option(name: .customLong("proxy-port"), help: ArgumentHelp("Proxy: the port sites listen on (default: $DZ_PROXY_PORT, else 80).", valueName: "port"))
+    var proxyPort: String?
+
+    @Option(name: .customLong("proxy-address"), help: ArgumentHelp("Proxy: the address sites listen on (default: $DZ_PROXY_ADDRESS, else every address).", valueName: "address"))
+    var proxyAddress: String?
+
     @Flag(name: .long, help: "Process what is waiting, then exit when nothing is due and nothing runs (for cron).")
     var drain = false
 
@@ -98,6 +131,9 @@ struct AgentCommand: AsyncParsableCommand {
         if queueNames.isEmpty { throw ValidationError("-Q: name at least one queue") }
         do { _ = try databaseSettings() } catch let error as DatabaseError { throw ValidationError(error.description) }
         do { _ = try storageLocation() } catch let error as BundleStoreError { throw ValidationError(error.description) }
+        do { _ = try appServerSettings() } catch let error as DeployError { throw ValidationError(error.description) }
+        do { _ = try proxySettings() } catch let error as ProxyError { throw ValidationError(error.description) }
+        guard try duration(supervise, "--supervise") >= 0.1 else { throw ValidationError("--supervise must be at least 100ms") }
         for name in queueNames where name == QueueName.results.rawValue || name == QueueName.jobs.rawValue {
             throw ValidationError("-Q: the \(name) queue is served by `dz coordinator`, not by agents")
         }
@@ -112,6 +148,21 @@ struct AgentCommand: AsyncParsableCommand {
         try DatabaseSettings.resolve(engine: dbEngine, adminHost: pgAdminHost, adminPort: pgAdminPort,
                                      adminUser: pgAdminUser, adminPassfile: pgAdminPassfile, appHost: pgAppHost,
                                      appPort: pgAppPort, environment: ProcessInfo.processInfo.environment)
+    }
+
+    private var workspace: Workspace {
+        Workspace(root: Workspace.rootPath(explicit: dataDir, environment: ProcessInfo.processInfo.environment))
+    }
+
+    private func appServerSettings() throws -> AppServerSettings {
+        try AppServerSettings.resolve(appsRoot: appsRoot, address: appAddress, ports: appPorts, isolation: isolation,
+                                      workspace: workspace, environment: ProcessInfo.processInfo.environment)
+    }
+
+    private func proxySettings() throws -> ProxySettings {
+        try ProxySettings.resolve(nginx: nginx, prefix: nginxPrefix, conf: nginxConf, sites: nginxSites,
+                                  listenPort: proxyPort, listenAddress: proxyAddress, workspace: workspace,
+                                  environment: ProcessInfo.processInfo.environment)
     }
 
     private var queueNames: [String] {
@@ -134,16 +185,27 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.drain = drain
         var logger = Logger(label: "dz.agent")
         logger[metadataKey: "host"] = "\(spool.host)"
-        let workspace = Workspace(root: Workspace.rootPath(explicit: dataDir,
-                                                            environment: ProcessInfo.processInfo.environment))
+        let appServer = try appServerSettings()
         let agent = Agent(spool: spool, configuration: configuration,
-                          registry: WorkHandlers.registry(workspace: workspace, allowLocalSources: allowLocalSources,
+                          registry: WorkHandlers.registry(workspace: workspace, spool: spool,
+                                                          allowLocalSources: allowLocalSources,
                                                           database: try databaseSettings(),
-                                                          bundleStore: try storageLocation()),
+                                                          bundleStore: try storageLocation(),
+                                                          appServer: appServer, proxy: try proxySettings()),
                           logger: logger,
                           version: DZCommand.version)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        // An appserver keeps its instances running: they outlive the agent, which adopts them when it starts.
+        if configuration.queues.contains(where: { $0.rawValue.hasPrefix("appserver_") }), !drain {
+            var supervisorLogger = logger
+            supervisorLogger[metadataKey: "service"] = "supervisor"
+            services.append(.init(service: InstanceSupervisor(settings: appServer, interval: try duration(supervise, "--supervise"),
+                                                              logger: supervisorLogger)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {

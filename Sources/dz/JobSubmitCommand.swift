@@ -46,14 +46,7 @@ struct JobSubmitCommand: AsyncParsableCommand {
             let parts = param.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             values[String(parts[0])] = .string(String(parts[1]))
         }
-        let id = JobRequest.newJobID()
-        let environment = ProcessInfo.processInfo.environment
-        let user = environment["USER"] ?? environment["LOGNAME"] ?? "uid\(getuid())"
-        try reportingErrors { () throws(SpoolError) in
-            let request = JobRequest.submit(id: id, kind: kind, project: project, params: values,
-                                            issuedBy: "\(user)@\(spool.host)")
-            try spool.drop(try request.taskFile(host: spool.host), into: .jobs)
-        }
+        let id = try JobSubmission.submit(kind, project: project, params: values, spool: spool)
         print(id)
         if wait {
             try await JobWaiter(spool: spool, database: database, jobID: id).run()

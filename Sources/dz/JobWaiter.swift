@@ -13,7 +13,9 @@ struct JobWaiter {
     let jobID: String
     var timeout: Double? = nil
 
-    func run() async throws {
+    /// Returns the job once it succeeded; throws the exit status otherwise.
+    @discardableResult
+    func run() async throws -> JobRecord {
         let terminal = isatty(STDOUT_FILENO) == 1
         let start = Timestamp.now()
         var lastStates: [String: StepRecord.State] = [:]
@@ -71,7 +73,7 @@ struct JobWaiter {
                 if terminal { print("") }
                 print("job \(jobID) \(job.state.rawValue) in \(format1(elapsed))s" + (job.error.map { ": \($0)" } ?? ""))
                 if job.state != .succeeded { throw ExitStatus.notFound }
-                return
+                return job
             }
             try await Task.sleep(nanoseconds: 200_000_000)
         }

@@ -19,12 +19,12 @@ import Testing
         let path = temporaryPath()
         defer { cleanup(path) }
         let db = try ZoomDB(path: path)
-        #expect(db.schemaVersion == 1)
+        #expect(db.schemaVersion == 2)
         #expect(try FileSystem.status(path).isRegular)
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         let again = try ZoomDB(path: path)
-        #expect(again.schemaVersion == 1)
+        #expect(again.schemaVersion == 2)
         let tables = try db.database.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .compactMap { $0.string("name") }
         for table in ["app_databases", "appservers", "bundles", "config_guesses", "deployments", "job_log", "jobs",
@@ -95,5 +95,40 @@ import Testing
         #expect(values.first?.int("i") == 7)
         #expect(values.first?.double("r") == 2.5)
         #expect(values.first?["n"] == .null)
+    }
+
+    @Test func deploymentsAreRecordedOnceAndDeactivated() throws {
+        let path = temporaryPath()
+        defer { cleanup(path) }
+        let db = try ZoomDB(path: path)
+        let first = DeploymentRecord(project: "shop", bundle: "bundle_shop_1", appserver: "app1",
+                                     instance: "bundle_shop_1.app1.10001", host: "127.0.0.1", port: 10001,
+                                     user: "dz_shop", job: "J1")
+        try db.recordDeployment(first)
+        try db.recordDeployment(first)
+        try db.recordDeployment(DeploymentRecord(project: "shop", bundle: "bundle_shop_1", appserver: "app2",
+                                                 instance: "bundle_shop_1.app2.10001", host: "127.0.0.1", port: 10001,
+                                                 job: "J1"))
+        try db.recordDeployment(DeploymentRecord(project: "blog", bundle: "bundle_blog_1", appserver: "app1",
+                                                 instance: "bundle_blog_1.app1.10002", host: "127.0.0.1", port: 10002))
+        #expect(try db.activeDeployments(of: "shop").map(\.instance)
+                == ["bundle_shop_1.app1.10001", "bundle_shop_1.app2.10001"])
+        #expect(try db.activeInstanceCounts() == ["app1": 2, "app2": 1])
+        try db.deactivateDeployments(["bundle_shop_1.app1.10001", "no-such-instance"])
+        #expect(try db.activeDeployments(of: "shop").map(\.instance) == ["bundle_shop_1.app2.10001"])
+        #expect(try db.deployments(of: "shop").count == 2)
+        #expect(try db.deployments(of: "shop").first?.deactivated != nil)
+        #expect(try db.activeDeployments(of: "shop").first?.jsonObject["port"] == .int(10001))
+    }
+
+    @Test func secretKeyIsMadeOnceAndKept() throws {
+        let path = temporaryPath()
+        defer { cleanup(path) }
+        let db = try ZoomDB(path: path)
+        let key = try db.secretKey(of: "shop")
+        #expect(key.count == 50)
+        #expect(try db.secretKey(of: "shop") == key)
+        #expect(try ZoomDB(path: path).secretKey(of: "shop") == key)
+        #expect(try db.secretKey(of: "blog") != key)
     }
 }

@@ -5,6 +5,7 @@ import DZSystem
 import Foundation
 import Logging
 import Synchronization
+import DZTestSupport
 import Testing
 
 /// create_database and drop_database: against a real PostgreSQL cluster (`PostgresCluster`), and with SQLite.

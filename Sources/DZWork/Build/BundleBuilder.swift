@@ -43,6 +43,11 @@ public struct BundleBuilder: Sendable {
         public var warnings: [String]
         /// Seconds spent in each stage, for the job log and the benchmark figures.
         public var timings: [(String, Double)]
+        /// The WSGI application gunicorn serves, `module[:callable]`.
+        public var wsgi: String
+        /// What the proxy serves itself: URL prefix to a directory relative to the bundle's top (collectstatic's
+        /// output at `STATIC_URL`, then the site media map).
+        public var staticMap: [(url: String, path: String)]
     }
 
     public let workspace: Workspace
@@ -146,8 +151,18 @@ public struct BundleBuilder: Sendable {
             throw BuildError("archive", "\(error)")
         }
         lap("archive")
+        var staticMap: [(url: String, path: String)] = []
+        if facts.staticfiles, let url = facts.staticURL { staticMap.append((url, "static")) }
+        for entry in request.config.siteMediaMap {
+            let url = "/" + entry.url.split(separator: "/").joined(separator: "/") + "/"
+            let sitePackages = "{SITE_PACKAGES}/"
+            let path = entry.path.hasPrefix(sitePackages)
+                ? "venv/lib/python\(python.version)/site-packages/" + entry.path.dropFirst(sitePackages.count)
+                : "src/" + entry.path
+            if !staticMap.contains(where: { $0.url == url }) { staticMap.append((url, path)) }
+        }
         return Built(name: name, buildDirectory: build, archivePath: archive, manifest: manifest, revision: revision,
-                     reusedVirtualenv: reused, warnings: warnings, timings: timings)
+                     reusedVirtualenv: reused, warnings: warnings, timings: timings, wsgi: wsgi, staticMap: staticMap)
     }
 
     /// What the project's code (pip's builds, the import check, collectstatic) runs with: a fixed minimal
@@ -179,7 +194,7 @@ public struct BundleBuilder: Sendable {
     /// Imports the settings and the WSGI application in the new environment; reports Django's version and whether
     /// staticfiles is installed. An ImportError aborts the build with its text.
     private func verify(build: String, wsgiModule: String) async throws(BuildError)
-        -> (djangoVersion: String, staticfiles: Bool)
+        -> (djangoVersion: String, staticfiles: Bool, staticURL: String?)
     {
         let module = wsgiModule.split(separator: ":").first.map(String.init) ?? wsgiModule
         let callable = wsgiModule.contains(":") ? String(wsgiModule.split(separator: ":")[1]) : "application"
@@ -189,7 +204,8 @@ public struct BundleBuilder: Sendable {
             from django.conf import settings
             application = getattr(importlib.import_module(\(pythonString(module))), \(pythonString(callable)))
             print(json.dumps({"django": django.get_version(),
-                              "staticfiles": "django.contrib.staticfiles" in settings.INSTALLED_APPS}))
+                              "staticfiles": "django.contrib.staticfiles" in settings.INSTALLED_APPS,
+                              "static_url": str(getattr(settings, "STATIC_URL", "") or "")}))
             """
         let outcome: Subprocess.Outcome
         do {
@@ -206,7 +222,16 @@ public struct BundleBuilder: Sendable {
                              + outcome.tail(15))
         }
         try? FileManager.default.removeItem(atPath: build + "/dz/build-check.sqlite3")
-        return (facts["django"]?.stringValue ?? "unknown", facts["staticfiles"] == .bool(true))
+        // Only a local path prefix can be served by the proxy (a STATIC_URL on a CDN is the project's business).
+        var staticURL = facts["static_url"]?.stringValue ?? ""
+        if !staticURL.hasPrefix("/"), !staticURL.contains(":") { staticURL = "/" + staticURL }
+        if !staticURL.hasSuffix("/") { staticURL += "/" }
+        let servable = staticURL.count > 2 && !staticURL.contains("//")
+            && staticURL.utf8.allSatisfy { $0 < 0x80 && ($0 == 0x2F || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D
+                                                          || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0)
+                                                          || (0x61...0x7A).contains($0)) }
+        return (facts["django"]?.stringValue ?? "unknown", facts["staticfiles"] == .bool(true),
+                servable ? staticURL : nil)
     }
 
     /// `venv/lib/pythonX.Y/site-packages/dz_project.pth`: the code, the extra dirs and `dz/`, as paths relative

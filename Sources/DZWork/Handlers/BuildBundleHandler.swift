@@ -6,7 +6,9 @@ import DZSystem
 /// `project`, `source` (URL), `rev` (the commit check_repo or checkout reported; default the remote's HEAD),
 /// `zoombuild_cfg` (the file's text), optional `collectstatic` (`error`, the default, or `warn`).
 /// Output: the bundle's name, archive path, SHA-256 and size, the revision, Python and Django versions, whether
-/// the virtualenv was reused, the time of each stage, and warnings.
+/// the virtualenv was reused, the time of each stage, warnings; and what deploying it needs: `wsgi` (the
+/// application gunicorn serves), `static` (`[{url, path}]` the proxy serves from the bundle), and the config's
+/// `num_workers` and `hostnames`.
 public struct BuildBundleHandler: TaskHandler {
     public let name = "build_bundle"
     public let builder: BundleBuilder
@@ -51,6 +53,10 @@ public struct BuildBundleHandler: TaskHandler {
             "timings": .object(Dictionary(built.timings.map { ($0.0, JSONValue.double(($0.1 * 1000).rounded() / 1000)) },
                                           uniquingKeysWith: { first, _ in first })),
             "warnings": .array(built.warnings.map { .string($0) }),
+            "wsgi": .string(built.wsgi),
+            "static": .array(built.staticMap.map { .object(["url": .string($0.url), "path": .string($0.path)]) }),
+            "num_workers": config.numWorkers.map { .int(Int64($0)) } ?? .null,
+            "hostnames": .array(config.hostnames.map { .string($0) }),
         ]
     }
 }

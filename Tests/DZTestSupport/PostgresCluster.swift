@@ -14,12 +14,12 @@ import Testing
 /// role's password could not be tested. Layout of the temporary directory (root's, mode 0755):
 /// `admin.pgpass` (root's, 0600: the superuser's password for dz), and `pg/` (postgres's, 0700) holding `data/`,
 /// `socket/` and `log`. Missing PostgreSQL is a failure (with what to install), never a skip.
-struct PostgresCluster: Sendable {
-    enum Failure: Error, CustomStringConvertible {
+public struct PostgresCluster: Sendable {
+    public enum Failure: Error, CustomStringConvertible {
         case notInstalled(String)
         case failed(String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case .notInstalled(let what):
                 "PostgreSQL is not installed (\(what)): apt-get install postgresql"
@@ -28,26 +28,26 @@ struct PostgresCluster: Sendable {
         }
     }
 
-    let root: String
-    let binDirectory: String
-    let port: Int
-    let superuserPassword: String
+    public let root: String
+    public let binDirectory: String
+    public let port: Int
+    public let superuserPassword: String
 
-    var dataDirectory: String { root + "/pg/data" }
-    var adminPassfile: String { root + "/admin.pgpass" }
+    public var dataDirectory: String { root + "/pg/data" }
+    public var adminPassfile: String { root + "/admin.pgpass" }
 
     /// The cluster as dz's settings name it: the superuser over TCP, with the passfile.
-    var server: PostgresServer {
+    public var server: PostgresServer {
         PostgresServer(adminHost: "127.0.0.1", adminPort: port, adminUser: "postgres", adminPassfile: adminPassfile,
                        psql: binDirectory + "/psql", timeout: 60)
     }
 
     /// The cluster the current suite runs against (`.postgresCluster`).
-    @TaskLocal static var current: PostgresCluster?
+    @TaskLocal public static var current: PostgresCluster?
 
     /// The directory holding `initdb`, `pg_ctl`, `postgres` and `psql`: where `initdb` on PATH really lives, else
     /// the newest `/usr/lib/postgresql/<version>/bin`.
-    static func findBinaries() throws -> String {
+    public static func findBinaries() throws -> String {
         var candidates: [String] = []
         if let initdb = Subprocess.locate("initdb"), let real = try? FileSystem.resolve(initdb) {
             candidates.append((real as NSString).deletingLastPathComponent)
@@ -63,7 +63,7 @@ struct PostgresCluster: Sendable {
     }
 
     /// Makes and starts a cluster; a port taken between choosing and binding it gets another try.
-    static func start() async throws -> PostgresCluster {
+    public static func start() async throws -> PostgresCluster {
         let binaries = try findBinaries()
         guard (try await Subprocess.run(["id", "-u", "postgres"], timeout: 10)).succeeded else {
             throw Failure.notInstalled("no postgres user")
@@ -109,7 +109,7 @@ struct PostgresCluster: Sendable {
     }
 
     /// Stops the server at once (`-m immediate`: nothing of it is kept) and removes its directory.
-    func stop() async {
+    public func stop() async {
         _ = try? await Subprocess.run(["runuser", "-u", "postgres", "--", binDirectory + "/pg_ctl", "-D",
                                        dataDirectory, "stop", "-m", "immediate", "-w"], timeout: 60)
         _ = try? await Subprocess.run(["rm", "-rf", "--", root], timeout: 60)
@@ -117,7 +117,7 @@ struct PostgresCluster: Sendable {
 
     /// Runs `sql` through psql as `user` (the password, if any, in `PGPASSWORD` of that psql only, as an app
     /// would pass it) in `database`, over TCP.
-    func psql(_ sql: String, user: String, password: String?, database: String) async throws -> Subprocess.Outcome {
+    public func psql(_ sql: String, user: String, password: String?, database: String) async throws -> Subprocess.Outcome {
         var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "LC_ALL": "C",
                            "PGPASSFILE": "/dev/null", "PGCONNECT_TIMEOUT": "10"]
         if let password { environment["PGPASSWORD"] = password }
@@ -127,7 +127,7 @@ struct PostgresCluster: Sendable {
     }
 
     /// Runs `sql` as the superuser and returns its output, requiring success.
-    func query(_ sql: String, database: String = "postgres") async throws -> String {
+    public func query(_ sql: String, database: String = "postgres") async throws -> String {
         let outcome = try await psql(sql, user: "postgres", password: superuserPassword, database: database)
         try #require(outcome.succeeded, "psql as postgres: \(outcome.tail())")
         return outcome.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -162,10 +162,10 @@ struct PostgresCluster: Sendable {
 
 /// Runs a suite inside one real PostgreSQL cluster (`PostgresCluster.current`), started before its first test and
 /// stopped after its last.
-struct PostgresClusterTrait: SuiteTrait, TestScoping {
-    var isRecursive: Bool { false }
+public struct PostgresClusterTrait: SuiteTrait, TestScoping {
+    public var isRecursive: Bool { false }
 
-    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void)
+    public func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void)
         async throws
     {
         let cluster = try await PostgresCluster.start()
@@ -181,5 +181,5 @@ struct PostgresClusterTrait: SuiteTrait, TestScoping {
 
 extension Trait where Self == PostgresClusterTrait {
     /// A real PostgreSQL cluster for the suite's tests.
-    static var postgresCluster: Self { Self() }
+    public static var postgresCluster: Self { Self() }
 }

@@ -1,0 +1,81 @@
+import DZSpool
+import DZStore
+
+/// The steps and facts build_and_deploy and undeploy share: instances on appservers, stopped by
+/// `stop_instances` on each appserver's queue, recorded in the zoomdb's deployments.
+enum DeploySteps {
+    /// The queue of appserver `id`.
+    static func appserverQueue(_ id: String?) throws(JobError) -> QueueName {
+        guard let id, let queue = try? QueueName("appserver_" + id) else {
+            throw JobError("no valid appserver id for the queue: \(id ?? "none")")
+        }
+        return queue
+    }
+
+    /// What the deploy kinds read from the zoomdb: the project's running instances made by other jobs
+    /// (`active`), running instances per appserver for placement (`instances`); with `secrets`, the app's secret
+    /// key and its database with the password (`database`: step outputs keep only a mask of it, see
+    /// `Redaction.maskedOutput`).
+    static func facts(_ job: JobRecord, _ db: ZoomDB, secrets: Bool) throws -> [String: JSONValue] {
+        guard let project = job.project else { return [:] }
+        let active = try db.activeDeployments(of: project).filter { $0.job != job.id }
+        var facts: [String: JSONValue] = [
+            "active": .array(active.map { .object($0.jsonObject) }),
+            "instances": .object(try db.activeInstanceCounts().mapValues { .int(Int64($0)) }),
+        ]
+        if secrets {
+            facts["secret_key"] = .string(try db.secretKey(of: project))
+            if let database = try db.appDatabase(of: project) {
+                var object: [String: JSONValue] = ["engine": .string(database.engine), "name": .string(database.name)]
+                if let host = database.host { object["host"] = .string(host) }
+                if let port = database.port { object["port"] = .int(Int64(port)) }
+                if let user = database.user { object["user"] = .string(user) }
+                if let password = database.password { object["password"] = .string(password) }
+                facts["database"] = .object(object)
+            }
+        }
+        return facts
+    }
+
+    /// Instances grouped by appserver, as fan-out items `{"appserver": id, "instances": [ids]}`.
+    static func byAppserver(_ instances: [[String: JSONValue]]) -> [JSONValue] {
+        var order: [String] = []
+        var grouped: [String: [JSONValue]] = [:]
+        for instance in instances {
+            guard let appserver = instance["appserver"]?.stringValue, let id = instance["instance"] else { continue }
+            if grouped[appserver] == nil { order.append(appserver) }
+            grouped[appserver, default: []].append(id)
+        }
+        return order.map { .object(["appserver": .string($0), "instances": .array(grouped[$0] ?? [])]) }
+    }
+
+    /// A `stop_instances` step fanned out over the instances `select` picks, one task per appserver; the stopped
+    /// instances are marked deactivated.
+    static func stop(_ name: String, after: [String] = [], compensation: Bool = false,
+                     failure: StepDefinition.FailurePolicy = .failJob,
+                     select: @escaping @Sendable (JobContext) -> [[String: JSONValue]]) -> StepDefinition
+    {
+        StepDefinition(name, after: after, task: "stop_instances", queue: try! QueueName("build"), maxAttempts: 3,
+                       backoffSeconds: 2, timeoutSeconds: 300, failure: failure, compensation: compensation)
+        { context throws(JobError) in
+            guard let project = context.project, let item = context.item?.objectValue else {
+                throw JobError("\(name) needs a project and an appserver")
+            }
+            return ["project": .string(project), "instances": item["instances"] ?? .array([])]
+        }
+        .fannedOut { context in byAppserver(select(context)) }
+        .routed { context throws(JobError) in try appserverQueue(context.item?["appserver"]?.stringValue) }
+        .recording { job, step, db in
+            let stopped = (step.output?["stopped"]?.arrayValue ?? []) + (step.output?["missing"]?.arrayValue ?? [])
+            try db.deactivateDeployments(stopped.compactMap(\.stringValue))
+            if !stopped.isEmpty {
+                try db.log(job.id, .info, "stopped \(stopped.compactMap(\.stringValue).joined(separator: ", "))")
+            }
+        }
+    }
+
+    /// The project's running instances made by other jobs, from the facts.
+    static func active(_ context: JobContext) -> [[String: JSONValue]] {
+        (context.facts["active"]?.arrayValue ?? []).compactMap(\.objectValue)
+    }
+}

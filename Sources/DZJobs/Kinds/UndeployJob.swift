@@ -1,0 +1,45 @@
+import DZSpool
+import DZStore
+
+/// `undeploy`: takes an app off line. remove_proxy_conf (the site goes first, so no request reaches a stopping
+/// instance) -> stop_instances on every appserver running one -> drop_database, only with the parameter
+/// `drop_data=true` (the database is kept by default). Bundles stay in the store (see `delete_versions`).
+public enum UndeployJob {
+    public static let kind: JobKind = {
+        var kind = JobKind(
+            name: "undeploy", summary: "remove the app's site, stop its instances, keep its database unless asked",
+            steps: [
+                StepDefinition("remove_proxy_conf", task: "remove_proxy_conf", queue: try! QueueName("proxy"),
+                               maxAttempts: 3, timeoutSeconds: 300)
+                { context throws(JobError) in
+                    guard let project = context.project else { throw JobError("undeploy needs --project") }
+                    return ["project": .string(project)]
+                },
+                DeploySteps.stop("stop_instances", after: ["remove_proxy_conf"], select: DeploySteps.active),
+                StepDefinition("drop_database", after: ["stop_instances"], task: "drop_database",
+                               queue: try! QueueName("database"), maxAttempts: 3)
+                { context throws(JobError) in
+                    guard let project = context.project else { throw JobError("undeploy needs --project") }
+                    var args: [String: JSONValue] = ["project": .string(project)]
+                    if let engine = context.facts["database_engine"] { args["engine"] = engine }
+                    return args
+                }
+                .fannedOut { context in context.param("drop_data") == "true" ? [.null] : [] },
+            ]) { context in
+            [
+                "stopped": .array((context.outputs["stop_instances"] ?? []).flatMap { $0["stopped"]?.arrayValue ?? [] }),
+                "site_removed": context.outputs["remove_proxy_conf"]?.first?["removed"] ?? .bool(false),
+                "database_dropped": context.outputs["drop_database"]?.first?["dropped"] ?? .bool(false),
+            ]
+        }
+        kind.needsProject = true
+        kind.facts = { job, db in
+            var facts = try DeploySteps.facts(job, db, secrets: false)
+            if let project = job.project, let database = try db.appDatabase(of: project) {
+                facts["database_engine"] = .string(database.engine)
+            }
+            return facts
+        }
+        return kind
+    }()
+}

@@ -1,0 +1,130 @@
+import DZSpool
+import DZSystem
+import Logging
+
+/// The instance records of this host: `<root>/<project>/<instance>.json`, root's, directories mode 0700, files
+/// 0600. A record is written whole to a hidden temporary file, fsynced, and renamed into place, so a reader sees
+/// the old record or the new one.
+///
+/// Changes to a project's records are made under the project's lock, `<root>/.locks/<project>` (flock): the
+/// deploy, stop and hook tasks wait for it; the supervisor skips a project whose lock is taken and looks again at
+/// its next round. Choosing a port takes `<root>/.locks/ports`, so two deploys never pick the same one.
+public struct InstanceDirectory: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    /// `<root>/<project>/<instance>.json`.
+    public func path(project: String, instance: String) -> String { root + "/" + project + "/" + instance + ".json" }
+
+    /// Creates `<root>`, `<root>/.locks` and `<root>/<project>` (mode 0700).
+    func prepare(project: String? = nil) throws(DeployError) {
+        for directory in [root, root + "/.locks"] + (project.map { [root + "/" + $0] } ?? []) {
+            do {
+                try FileSystem.makeDirectories(directory, mode: 0o700)
+                try FileSystem.setMode(directory, 0o700)
+            } catch {
+                throw .filesystem("create", path: directory, error)
+            }
+        }
+    }
+
+    /// The record of `instance`, or nil when there is none.
+    public func record(project: String, instance: String) throws(DeployError) -> InstanceRecord? {
+        let path = path(project: project, instance: instance)
+        let bytes: [UInt8]
+        do {
+            guard case .contents(let contents, _) = try FileIO.read(path, limit: 1 << 20) else { return nil }
+            bytes = contents
+        } catch .noSuchFileOrDirectory {
+            return nil
+        } catch {
+            throw .filesystem("read", path: path, error)
+        }
+        do { return try InstanceRecord.decode(bytes) } catch {
+            throw .filesystem("parse", path: path, .invalidArgument)
+        }
+    }
+
+    /// Every readable record of `project` (every project when nil); unreadable ones are logged and skipped.
+    public func records(project: String? = nil, logger: Logger? = nil) -> [InstanceRecord] {
+        let projects = project.map { [$0] } ?? ((try? FileSystem.names(in: root)) ?? []).filter(ProjectID.isValid)
+        var found: [InstanceRecord] = []
+        for name in projects.sorted() {
+            let names = (try? FileSystem.names(in: root + "/" + name)) ?? []
+            for file in names.sorted() where file.hasSuffix(".json") && !file.hasPrefix(".") {
+                do {
+                    if let record = try record(project: name, instance: String(file.dropLast(5))) {
+                        found.append(record)
+                    }
+                } catch {
+                    logger?.warning("unreadable instance record", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        return found
+    }
+
+    /// Writes `record` atomically.
+    public func save(_ record: InstanceRecord) throws(DeployError) {
+        try prepare(project: record.project)
+        let directory = root + "/" + record.project
+        let path = path(project: record.project, instance: record.instance)
+        let bytes: [UInt8]
+        do { bytes = try record.encoded() } catch { throw .filesystem("encode", path: path, .invalidArgument) }
+        do {
+            try DirectoryHandle.open(directory).replaceFile(record.instance + ".json", bytes: bytes, mode: 0o600,
+                                                           owner: nil)
+        } catch {
+            throw .filesystem("write", path: path, error)
+        }
+    }
+
+    /// Removes the record of `instance`; a missing one is not an error.
+    public func remove(project: String, instance: String) throws(DeployError) {
+        let path = path(project: project, instance: instance)
+        do {
+            try FileSystem.unlink(path)
+            try? FileSystem.syncDirectory(root + "/" + project)
+        } catch .noSuchFileOrDirectory {
+            return
+        } catch {
+            throw .filesystem("remove", path: path, error)
+        }
+    }
+
+    /// Changes the record of `instance` under the project's lock and returns it as saved; nil when there is no
+    /// such record any more (`stop_instances` removed it).
+    func update(project: String, instance: String, _ change: (inout InstanceRecord) throws(DeployError) -> Void)
+        async throws -> InstanceRecord?
+    {
+        let held = try await lock(project)
+        defer { held.unlock() }
+        guard var record = try record(project: project, instance: instance) else { return nil }
+        try change(&record)
+        try save(record)
+        return record
+    }
+
+    /// Takes the lock `name` (a project id or `ports`), waiting up to `timeout` seconds.
+    func lock(_ name: String, timeout: Double = 120) async throws -> FileLock {
+        try prepare()
+        let path = root + "/.locks/" + name
+        let deadline = Timestamp.now() + timeout
+        while true {
+            do {
+                return try FileLock(path: path)
+            } catch .wouldBlock where Timestamp.now() < deadline {
+                try await Task.sleep(nanoseconds: 20_000_000)
+            } catch {
+                throw DeployError.filesystem("lock", path: path, error)
+            }
+        }
+    }
+
+    /// Takes the lock `name` if it is free now.
+    func tryLock(_ name: String) -> FileLock? {
+        try? prepare()
+        return try? FileLock(path: root + "/.locks/" + name)
+    }
+}

@@ -1,0 +1,133 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import DZSpool
+import DZSystem
+import Foundation
+import Logging
+
+/// Starts, finds and stops an app's gunicorn, daemonised so that it outlives the agent:
+///
+///     <bundle>/venv/bin/python -m gunicorn --daemon --pid <app>/run/<instance>.pid --bind ADDR:PORT
+///         --workers W --name <instance> --no-control-socket --capture-output --error-logfile <app>/logs/<instance>.error.log
+///         --access-logfile <app>/logs/<instance>.access.log --chdir <bundle>/src <wsgi>
+///
+/// inside the app's `Sandbox`, with the bundle's `runtime.env` as its whole environment. `python -m gunicorn`
+/// because a venv's scripts do not work once moved; `--no-control-socket` because gunicorn's default control
+/// socket path is shared by every instance on the host; `--name` so that a master is still recognised when the
+/// app has setproctitle (gunicorn then renames it `gunicorn: master [<instance>]`). bwrap (and setpriv) exit as soon as gunicorn has
+/// daemonised; the master's pid, the host's own, is then read from the pid file, and believed only once `/proc`
+/// shows that pid running as the app's user with this pid file on its command line.
+struct InstanceLauncher: Sendable {
+    let logger: Logger
+    /// How long gunicorn may take to write its pid file after daemonising.
+    var pidFileTimeout: Double = 30
+
+    /// The gunicorn command of an instance (before the sandbox wraps it).
+    static func gunicornCommand(bundleDirectory: String, appDirectory: String, instance: String, address: String,
+                                port: Int, workers: Int, wsgi: String) -> [String]
+    {
+        let bind = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+        return [bundleDirectory + "/venv/bin/python", "-m", "gunicorn", "--daemon",
+                "--pid", appDirectory + "/run/" + instance + ".pid", "--bind", bind, "--workers", String(workers),
+                "--name", instance, "--no-control-socket", "--capture-output",
+                "--error-logfile", appDirectory + "/logs/" + instance + ".error.log",
+                "--access-logfile", appDirectory + "/logs/" + instance + ".access.log",
+                "--chdir", bundleDirectory + "/src", wsgi]
+    }
+
+    /// Runs the record's `argv` with the bundle's runtime environment and returns the new master's pid, or nil
+    /// when gunicorn did not come up long enough to write its pid file (its error log says why).
+    func start(_ record: InstanceRecord) async throws(DeployError) -> Int32? {
+        let environment = try RuntimeEnvironment.read(appDirectory: record.appDirectory, bundle: record.bundle,
+                                                      user: record.appUser)
+        // A pid file left by a master that died would name a pid that may be reused: gunicorn refuses to start
+        // when that pid is alive.
+        removePidFile(record)
+        let outcome: Subprocess.Outcome
+        do {
+            outcome = try await Subprocess.run(record.argv, environment: environment.variables,
+                                               workingDirectory: "/", timeout: 120)
+        } catch {
+            throw .launch("cannot start \(record.argv.first ?? "gunicorn"): \(error)")
+        }
+        guard outcome.succeeded else {
+            let tail = Redaction.mask(outcome.tail(15), secrets: environment.secrets)
+            throw .launch("gunicorn did not start (\(outcome.ending)):\n\(tail)")
+        }
+        let started = Timestamp.now()
+        while true {
+            if let pid = pidFromFile(record), AppProcess(pid: pid).isMaster(uid: record.uid, pidFile: record.pidFile) {
+                return pid
+            }
+            let waited = Timestamp.now() - started
+            if waited >= pidFileTimeout || Task.isCancelled { return nil }
+            // Nothing of it runs any more (gunicorn exited at once): no pid file will come.
+            if waited > 1, !AppProcess.anyNaming(pidFile: record.pidFile, uid: record.uid) { return nil }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+    }
+
+    /// The pid gunicorn wrote, or nil.
+    func pidFromFile(_ record: InstanceRecord) -> Int32? {
+        guard let run = try? DirectoryHandle.open(record.appDirectory).directory("run"),
+              let bytes = try? run.read(record.instance + ".pid", limit: 64, ownedBy: record.uid) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let pid = Int32(text), pid > 1 else { return nil }
+        return pid
+    }
+
+    /// The instance's live master: the recorded pid, else the pid file's (a master relaunched just before the
+    /// agent stopped), each only if `/proc` confirms it.
+    func liveMaster(_ record: InstanceRecord) -> AppProcess? {
+        for pid in [record.pid, pidFromFile(record) ?? 0] where pid > 1 {
+            let process = AppProcess(pid: pid)
+            if process.isMaster(uid: record.uid, pidFile: record.pidFile) { return process }
+        }
+        return nil
+    }
+
+    /// Waits until the instance answers healthily, until `timeout` seconds pass, or until its master dies.
+    func awaitHealthy(_ record: InstanceRecord, probe: HealthProbe, timeout: Double) async throws(DeployError) {
+        let deadline = Timestamp.now() + timeout
+        var last = HealthProbe.Result.noResponse("not checked")
+        while Timestamp.now() < deadline {
+            if Task.isCancelled { throw .healthCheck("cancelled during the health check") }
+            last = await probe.probe(timeout: min(5, max(1, deadline - Timestamp.now())))
+            if last.isHealthy { return }
+            guard liveMaster(record) != nil else {
+                throw .healthCheck("gunicorn exited before \(probe.path) answered")
+            }
+            try? await Task.sleep(nanoseconds: 250_000_000)
+        }
+        switch last {
+        case .status(let code):
+            throw .healthCheck("GET \(probe.path) (Host: \(probe.host)) answered \(code) for \(Int(timeout)) s")
+        case .noResponse(let why):
+            throw .healthCheck("GET \(probe.path) got no answer within \(Int(timeout)) s (\(why))")
+        }
+    }
+
+    /// Stops the instance's master (SIGTERM, SIGKILL after `grace`) and removes its pid file.
+    func stop(_ record: InstanceRecord, grace: Double) async {
+        if let master = liveMaster(record) {
+            logger.info("stopping instance", metadata: ["instance": "\(record.instance)", "pid": "\(master.pid)"])
+            await master.stopMaster(uid: record.uid, pidFile: record.pidFile, grace: grace)
+        }
+        removePidFile(record)
+    }
+
+    /// The last lines of the instance's error log, with the app's secrets masked.
+    func errorLogTail(_ record: InstanceRecord, secrets: [String], lines: Int = 30) -> String {
+        guard let logs = try? DirectoryHandle.open(record.appDirectory).directory("logs"),
+              let bytes = try? logs.read(record.errorLogName, limit: 16 * 1024, ownedBy: record.uid)
+        else { return "(no error log)" }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+        return Redaction.mask(tail, secrets: secrets)
+    }
+
+    private func removePidFile(_ record: InstanceRecord) {
+        try? DirectoryHandle.open(record.appDirectory).directory("run").unlink(record.instance + ".pid")
+    }
+}

@@ -1,0 +1,89 @@
+import DZSpool
+import DZSystem
+import Foundation
+
+/// What this host knows of one running app server (a gunicorn master and its workers): the JSON file
+/// `<instancesRoot>/<project>/<instance>.json` (mode 0600, root's). The supervisor relaunches a dead master from
+/// `argv` exactly, so records live where no app can write.
+public struct InstanceRecord: Sendable, Equatable, Codable {
+    public enum State: String, Sendable, Codable {
+        /// A deploy is launching it and checking its health: the supervisor leaves it alone.
+        case starting
+        /// Serving; the supervisor relaunches it if its master dies.
+        case running
+        /// `stop_instances` is stopping it.
+        case stopping
+        /// It crashed too often; the supervisor no longer relaunches it.
+        case failed
+    }
+
+    /// `<bundle>.<appserver>.<port>`.
+    public var instance: String
+    public var project: String
+    public var bundle: String
+    public var appserver: String
+    public var address: String
+    public var port: Int
+    /// The master's pid (the host's, as gunicorn writes it to `pidFile`); 0 before it is known.
+    public var pid: Int32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var user: String
+    /// Whether processes switch to `uid` (dz runs as root).
+    public var switchesUser: Bool
+    public var workers: Int
+    public var wsgi: String
+    /// The launch command, sandbox and all.
+    public var argv: [String]
+    /// The sandbox part of `argv` (bwrap, setpriv and their options), which the app's hooks run in too.
+    public var sandbox: [String]
+    /// `<appsRoot>/<project>`.
+    public var appDirectory: String
+    /// `<appDirectory>/run/<instance>.pid`, written by gunicorn.
+    public var pidFile: String
+    /// When the deploy launched it (RFC 3339).
+    public var started: String
+    public var restarts: Int
+    /// When the supervisor relaunched it lately (seconds since the epoch), for the crash-loop limit.
+    public var recentRestarts: [Double]
+    public var job: String?
+    /// The deploy task that made it: a retried task finds its instance by this.
+    public var task: String?
+    public var state: State
+
+    enum CodingKeys: String, CodingKey {
+        case instance, project, bundle, appserver, address, port, pid, uid, gid, user, workers, wsgi, argv, sandbox
+        case started, restarts, job, task, state
+        case switchesUser = "switches_user", appDirectory = "app_directory", pidFile = "pid_file"
+        case recentRestarts = "recent_restarts"
+    }
+
+    /// The app's user as the record names it.
+    var appUser: AppUser { AppUser(name: user, uid: uid, gid: gid, switches: switchesUser) }
+
+    /// `<appDirectory>/<bundle>`.
+    var bundleDirectory: String { appDirectory + "/" + bundle }
+
+    /// The error log gunicorn writes: `<appDirectory>/logs/<instance>.error.log`.
+    var errorLogName: String { instance + ".error.log" }
+
+    /// Pretty, sorted JSON.
+    func encoded() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return Array(try encoder.encode(self)) + [10]
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> InstanceRecord {
+        try JSONDecoder().decode(InstanceRecord.self, from: Data(bytes))
+    }
+
+    /// The output fields `deploy` returns.
+    func output(adopted: Bool) -> [String: JSONValue] {
+        [
+            "instance": .string(instance), "appserver": .string(appserver), "address": .string(address),
+            "port": .int(Int64(port)), "bundle": .string(bundle), "project": .string(project), "user": .string(user),
+            "pid": .int(Int64(pid)), "workers": .int(Int64(workers)), "adopted": .bool(adopted),
+        ]
+    }
+}

@@ -1,0 +1,140 @@
+import DZAgent
+import DZSpool
+import DZSystem
+import Foundation
+
+/// The whole environment of an app's processes (gunicorn and its hooks), written as `KEY=VALUE` lines to
+/// `<bundle>/dz/runtime.env` (mode 0400, the app's user's) and read back, as root, at every launch: nothing of the
+/// agent's own environment reaches the app.
+///
+/// It holds `DJANGO_SETTINGS_MODULE=dz_settings`, `DZ_DATABASE_URL`, `DZ_HOSTNAMES`, `DZ_SECRET_KEY`,
+/// `LANG=C.UTF-8`, `PATH=<bundle>/venv/bin:/usr/local/bin:/usr/bin:/bin`, and the deploy's own `environment`
+/// entries. Those may not set `DZ_*`, `DJANGO_SETTINGS_MODULE` or `PATH`, nor anything the dynamic loader or the
+/// C library reads (`LD_*`, `GCONV_PATH`, `MALLOC_*`, ...): the environment passes through root's `bwrap` and
+/// `setpriv` on its way to the app. The same rule filters the file when it is read, since the app could rewrite it.
+public struct RuntimeEnvironment: Sendable, Equatable {
+    public static let fileName = "runtime.env"
+
+    public private(set) var variables: [String: String]
+
+    public init(variables: [String: String]) { self.variables = variables }
+
+    /// The environment of a deploy.
+    init(bundleDirectory: String, database: AppDatabase?, hostnames: [Hostname], secretKey: String?,
+         extra: [String: String])
+    {
+        variables = extra
+        variables["DJANGO_SETTINGS_MODULE"] = SettingsOverride.moduleName
+        variables["LANG"] = variables["LANG"] ?? "C.UTF-8"
+        variables["PATH"] = bundleDirectory + "/venv/bin:/usr/local/bin:/usr/bin:/bin"
+        variables["DZ_HOSTNAMES"] = hostnames.map(\.rawValue).joined(separator: ",")
+        if let database { variables["DZ_DATABASE_URL"] = database.url }
+        if let secretKey, !secretKey.isEmpty { variables["DZ_SECRET_KEY"] = secretKey }
+    }
+
+    /// The checked `environment` argument of a deploy: an object of strings, keys `[A-Z_][A-Z0-9_]*`, none of
+    /// them reserved, values without newlines or NUL.
+    static func extra(_ value: JSONValue?) throws(TaskFailure) -> [String: String] {
+        guard let value, value != .null else { return [:] }
+        guard case .object(let object) = value else {
+            throw .badArgs("argument \"environment\" must be an object of strings, not \(value.typeName)")
+        }
+        var result: [String: String] = [:]
+        for (key, entry) in object {
+            guard isWellFormedKey(key) else {
+                throw .badArgs("environment variable names are [A-Z_][A-Z0-9_]*, not \"\(String(key.prefix(60)))\"")
+            }
+            guard !isReserved(key), isSafeForLoader(key) else {
+                throw .badArgs("environment variable \(key) is set by dz or not allowed")
+            }
+            guard case .string(let text) = entry else {
+                throw .badArgs("environment variable \(key) must be a string, not \(entry.typeName)")
+            }
+            guard !text.utf8.contains(where: { $0 == 0 || $0 == 10 || $0 == 13 }) else {
+                throw .badArgs("environment variable \(key) contains a newline or NUL")
+            }
+            result[key] = text
+        }
+        return result
+    }
+
+    /// `KEY=VALUE` lines in key order.
+    var text: String {
+        variables.keys.sorted().map { $0 + "=" + variables[$0]! + "\n" }.joined()
+    }
+
+    /// Parses `KEY=VALUE` lines, keeping only well-formed keys that are safe to pass through root's programs.
+    init(parsing bytes: [UInt8]) {
+        var variables: [String: String] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            let key = String(line[..<equals])
+            guard Self.isWellFormedKey(key), Self.isSafeForLoader(key) else { continue }
+            variables[key] = String(line[line.index(after: equals)...])
+        }
+        self.variables = variables
+    }
+
+    /// The values to mask in anything shown (the secret key, the database password, secret-looking entries).
+    var secrets: [String] {
+        var found = Redaction.secrets(in: variables.mapValues { .string($0) })
+        if let url = variables["DZ_DATABASE_URL"], let password = Self.password(inURL: url), password.count >= 4 {
+            found.append(password)
+            if let decoded = password.removingPercentEncoding, decoded.count >= 4 { found.append(decoded) }
+            found.append(url)
+        }
+        return found.sorted { $0.count > $1.count }
+    }
+
+    /// Writes the file into the bundle's `dz/` directory, mode 0400, owned by the app's user.
+    func write(appDirectory: DirectoryHandle, bundle: String, user: AppUser) throws(DeployError) {
+        do {
+            let dz = try appDirectory.directory(components: [bundle, "dz"])
+            try dz.replaceFile(Self.fileName, bytes: Array(text.utf8), mode: 0o400, owner: user.owner)
+        } catch {
+            throw .filesystem("write", path: appDirectory.path + "/" + bundle + "/dz/" + Self.fileName, error)
+        }
+    }
+
+    /// Reads the file of `bundle` in the app's directory: a regular file of the app's user, reached without
+    /// following any link.
+    static func read(appDirectory: String, bundle: String, user: AppUser) throws(DeployError) -> RuntimeEnvironment {
+        let path = appDirectory + "/" + bundle + "/dz/" + fileName
+        do {
+            let dz = try DirectoryHandle.open(appDirectory).directory(components: [bundle, "dz"])
+            return RuntimeEnvironment(parsing: try dz.read(fileName, limit: 1 << 20, ownedBy: user.uid))
+        } catch {
+            throw .filesystem("read", path: path, error)
+        }
+    }
+
+    static func isWellFormedKey(_ key: String) -> Bool {
+        let bytes = Array(key.utf8)
+        guard (1...128).contains(bytes.count), !(48...57).contains(bytes[0]) else { return false }
+        return bytes.allSatisfy { (65...90).contains($0) || (48...57).contains($0) || $0 == UInt8(ascii: "_") }
+    }
+
+    static func isReserved(_ key: String) -> Bool {
+        key.hasPrefix("DZ_") || key == "DJANGO_SETTINGS_MODULE" || key == "PATH"
+    }
+
+    /// False for what glibc drops for setuid programs (`UNSECURE_ENVVARS`) and for every `LD_*`.
+    static func isSafeForLoader(_ key: String) -> Bool {
+        !key.hasPrefix("LD_") && !key.hasPrefix("MALLOC_") && !loaderVariables.contains(key)
+    }
+
+    private static let loaderVariables: Set<String> = [
+        "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "NIS_PATH",
+        "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TMPDIR", "TZDIR",
+    ]
+
+    /// The password of a `scheme://user:password@host/...` URL, still percent-encoded.
+    private static func password(inURL url: String) -> String? {
+        guard let schemeEnd = url.range(of: "://") else { return nil }
+        let rest = url[schemeEnd.upperBound...]
+        guard let at = rest.lastIndex(of: "@") else { return nil }
+        let userInfo = rest[..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return nil }
+        return String(userInfo[userInfo.index(after: colon)...])
+    }
+}

@@ -1,0 +1,119 @@
+import DZSystem
+import Foundation
+
+/// How a command of an app is run: as the app's user, and with bubblewrap in a private mount namespace that shows
+/// the system read-only (`/usr`, `/lib`, `/lib64`, `/bin`, `/etc`), the bundle's Python installation read-only,
+/// the app's own directory writable, a private `/tmp`, fresh `/proc` and `/dev`, and nothing else: not the spool,
+/// not other apps, not dz's data directory.
+///
+/// The network and the process ids are shared with the host, and bwrap is not tied to its parent: gunicorn
+/// daemonises out of it, the proxy reaches it on the host's address, and the pid in its pid file is the host's.
+/// Parent directories of what is bound appear as empty mode-0711 directories, so the app's user can reach its
+/// own directory without listing anything.
+public struct Sandbox: Sendable, Equatable {
+    public let isolation: AppServerSettings.Isolation
+    public let user: AppUser
+    /// The app's directory, bound read-write at its own path.
+    public let appDirectory: String
+    /// Host directories shown read-only at their own paths (the Python installation the venv links to).
+    public let readOnly: [String]
+    /// Host directories bound read-write at another path: `(host path, path the app sees)`.
+    public let writable: [Binding]
+
+    public struct Binding: Sendable, Equatable {
+        public var source: String
+        public var destination: String
+    }
+
+    static let systemDirectories = ["/usr", "/lib", "/lib64", "/bin", "/etc"]
+
+    /// `isolation` must be resolved already (`.bubblewrap` or `.none`).
+    public init(isolation: AppServerSettings.Isolation, user: AppUser, appDirectory: String, readOnly: [String] = [],
+                writable: [Binding] = [])
+    {
+        self.isolation = isolation == .auto ? .none : isolation
+        self.user = user
+        self.appDirectory = appDirectory
+        self.readOnly = readOnly.filter { !Self.isUnderSystemDirectory($0) }
+        self.writable = writable
+    }
+
+    /// `command` (its first element an absolute path) wrapped to run as the app, in `workingDirectory`.
+    public func command(_ command: [String], workingDirectory: String? = nil) -> [String] {
+        var prefix: [String] = []
+        if isolation == .bubblewrap {
+            prefix = [Subprocess.locate("bwrap") ?? "/usr/bin/bwrap"]
+            for directory in Self.systemDirectories where FileSystem.exists(directory) {
+                prefix += ["--ro-bind", directory, directory]
+            }
+            // /tmp first: binds below it come after, or the tmpfs would hide them.
+            prefix += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--unshare-ipc"]
+            var made = Set(Self.systemDirectories + ["/", "/proc", "/dev", "/tmp"])
+            func parents(of path: String) {
+                var current = ""
+                for component in path.split(separator: "/").dropLast() {
+                    current += "/" + component
+                    if made.insert(current).inserted, !Self.isUnderSystemDirectory(current) {
+                        prefix += ["--perms", "0711", "--dir", current]
+                    }
+                }
+            }
+            for directory in readOnly {
+                parents(of: directory)
+                prefix += ["--ro-bind", directory, directory]
+                made.insert(directory)
+            }
+            parents(of: appDirectory)
+            prefix += ["--bind", appDirectory, appDirectory]
+            made.insert(appDirectory)
+            for binding in writable {
+                parents(of: binding.destination)
+                prefix += ["--bind", binding.source, binding.destination]
+                made.insert(binding.destination)
+            }
+            if let workingDirectory { prefix += ["--chdir", workingDirectory] }
+            prefix.append("--")
+        }
+        if user.switches {
+            prefix += ["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups",
+                       "--no-new-privs", "--"]
+        }
+        return prefix + command
+    }
+
+    /// Checks what the app's user needs outside a sandbox: every directory above the app's directory and the
+    /// Python installation must be searchable by anyone.
+    func checkReachable(interpreter: String) throws(DeployError) {
+        guard isolation == .none, user.switches else { return }
+        for path in [appDirectory, interpreter] where !DirectoryHandle.isReachableByAnyone(path) {
+            throw .launch("\(path) is in a directory that the app's user \(user.name) cannot enter; run with "
+                + "--isolation bubblewrap, or make its parent directories searchable (chmod o+x)")
+        }
+    }
+
+    /// The installation directory of the Python a venv links to (`home` in `pyvenv.cfg` is its `bin`), or nil
+    /// when it is under a system directory the sandbox shows anyway.
+    static func pythonInstallation(venv: String) -> (prefix: String?, interpreter: String?) {
+        guard let bytes = try? FileIO.readAll(venv + "/pyvenv.cfg") else { return (nil, nil) }
+        var home: String?
+        var version: String?
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2 else { continue }
+            if parts[0] == "home" { home = parts[1] }
+            if parts[0] == "version" || parts[0] == "version_info" { version = version ?? parts[1] }
+        }
+        guard let home, home.hasPrefix("/") else { return (nil, nil) }
+        let minor = version.map { $0.split(separator: ".").prefix(2).joined(separator: ".") } ?? "3"
+        let interpreter = home + "/python" + minor
+        var prefix = home
+        while prefix.count > 1, prefix.hasSuffix("/") { prefix.removeLast() }
+        if prefix.hasSuffix("/bin") { prefix.removeLast(4) }
+        if prefix.isEmpty || isUnderSystemDirectory(prefix) { return (nil, interpreter) }
+        return (prefix, interpreter)
+    }
+
+    static func isUnderSystemDirectory(_ path: String) -> Bool {
+        systemDirectories.contains { path == $0 || path.hasPrefix($0 + "/") }
+    }
+}

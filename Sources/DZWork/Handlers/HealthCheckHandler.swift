@@ -1,0 +1,64 @@
+import DZAgent
+import DZSpool
+import DZSystem
+
+/// `health_check` (queue `appserver_<id>`): checks that a running instance serves its app, as a client would
+/// reach it: `GET health_path` with the app's first host name as `Host`, until an answer below 500 or the time
+/// limit. build_and_deploy runs it on every new instance after the migrations and before the proxy switches, so
+/// that a page that needs the new tables is checked against them.
+///
+/// Arguments: `project`, `instance` (an instance on this host), `hostnames` (at least one), optional
+/// `health_path` (default `/`) and `health_timeout_s` (default 60). An unhealthy instance is left running (the
+/// job's compensation stops every new instance); the task fails, not retryably (kind `health-check`), with the
+/// end of the instance's error log, secrets masked. Output: `instance`, `healthy`.
+public struct HealthCheckHandler: TaskHandler {
+    public let name = "health_check"
+    public let settings: AppServerSettings
+
+    public init(settings: AppServerSettings) {
+        self.settings = settings
+    }
+
+    public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
+        let project = try context.project()
+        let instance = try context.string("instance")
+        guard TaskID.isValid(instance) else { throw TaskFailure.badArgs("instance ids are [A-Za-z0-9._-]") }
+        let hostnames: [Hostname]
+        do { hostnames = try Hostname.list(context.args["hostnames"]) } catch {
+            throw TaskFailure.badArgs(error.description)
+        }
+        guard let host = hostnames.first else { throw TaskFailure.badArgs("hostnames: give at least one") }
+        let path = try context.optionalString("health_path") ?? "/"
+        guard DeployArguments.isRequestPath(path) else {
+            throw TaskFailure.badArgs("health_path must start with / and hold only visible ASCII characters")
+        }
+        let timeout = try context.number("health_timeout_s", default: 60)
+        guard (1...3600).contains(timeout) else { throw TaskFailure.badArgs("health_timeout_s must be from 1 to 3600") }
+        do {
+            return try await check(project, instance, host: host.concreteName, path: path, timeout: timeout,
+                                   context)
+        } catch {
+            throw error.taskFailure
+        }
+    }
+
+    private func check(_ project: ProjectID, _ instance: String, host: String, path: String, timeout: Double,
+                       _ context: TaskContext) async throws(DeployError) -> [String: JSONValue]
+    {
+        guard let record = try InstanceDirectory(root: settings.instancesRoot)
+            .record(project: project.rawValue, instance: instance) else {
+            throw .unknownInstance(instance)
+        }
+        let launcher = InstanceLauncher(logger: context.logger)
+        let probe = HealthProbe(address: record.address, port: record.port, host: host, path: path)
+        do {
+            try await launcher.awaitHealthy(record, probe: probe, timeout: timeout)
+        } catch {
+            let environment = try? RuntimeEnvironment.read(appDirectory: record.appDirectory, bundle: record.bundle,
+                                                           user: record.appUser)
+            let tail = launcher.errorLogTail(record, secrets: environment?.secrets ?? [])
+            throw .healthCheck(error.description + "\nerror log:\n" + tail)
+        }
+        return ["instance": .string(instance), "healthy": .bool(true)]
+    }
+}

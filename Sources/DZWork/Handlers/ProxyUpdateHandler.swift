@@ -1,0 +1,101 @@
+import DZAgent
+import DZSpool
+import DZSystem
+import Logging
+
+/// `proxy_update` (queue `proxy`): points this host's nginx at a project's app servers and serves the bundle's
+/// static files itself.
+///
+/// Arguments (see `ProxyUpdateRequest`): `project`, `bundle`, optional `sha256`, `hostnames`, `upstreams`
+/// (`[{"address": "127.0.0.1", "port": 10001}]`), `static` (`[{"url": "/static/", "path": "static"}]`, may be
+/// empty) and optional `client_max_body_size` (default `20m`).
+///
+/// Steps: fetch the bundle and keep its static directories (`StaticFiles`, skipped when they are here already);
+/// then, holding `SitesLock`, write `<sites>/dz_<project>.conf` (`SiteFile`: atomic, the replaced file kept) and
+/// run `nginx -t`. A refused configuration puts the previous file back (or removes the new one) and fails with kind
+/// `nginx-config`, not retryable, carrying nginx's message. Otherwise `nginx -s reload` (kind `nginx-reload`,
+/// retryable, when it fails) and the static files of older bundles are removed, all but the previous one.
+///
+/// Output: `site` (the file), `bundle`, `hostnames`, `upstreams`, `urls` (`http://<name>[:<port>]/` for each name
+/// that is not a wildcard), `static` (each `url`, `path` and the `directory` served), `removed_static` (bundles
+/// whose static files were removed).
+public struct ProxyUpdateHandler: TaskHandler {
+    public let name = "proxy_update"
+    public let workspace: Workspace
+    public let store: any BundleStore
+    public let settings: ProxySettings
+    /// Seconds to wait for another proxy change on this host before failing (retryably, kind `busy`).
+    public var lockTimeout: Double = 600
+
+    public init(workspace: Workspace, store: any BundleStore, settings: ProxySettings) {
+        self.workspace = workspace
+        self.store = store
+        self.settings = settings
+    }
+
+    public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
+        let request = try ProxyUpdateRequest(context)
+        do throws(ProxyError) {
+            return try await update(request, logger: context.logger)
+        } catch {
+            throw error.taskFailure
+        }
+    }
+
+    private func update(_ request: ProxyUpdateRequest, logger: Logger) async throws(ProxyError) -> [String: JSONValue] {
+        try settings.validate()
+        let site = try NginxSite(project: request.project, bundle: request.bundle, hostnames: request.hostnames,
+                                 upstreams: request.upstreams, staticMappings: request.staticMappings,
+                                 clientMaxBodySize: request.clientMaxBodySize, settings: settings)
+        let text = site.render()
+        let files = StaticFiles(root: settings.staticRoot)
+        let staged: StaticFiles.Staged? =
+            if request.staticMappings.isEmpty
+                || files.isComplete(project: request.project, bundle: request.bundle, mappings: request.staticMappings)
+            {
+                nil
+            } else {
+                try await files.stage(project: request.project, bundle: request.bundle, sha256: request.sha256,
+                                      mappings: request.staticMappings, from: store, logger: logger)
+            }
+        defer { staged?.discard() }
+
+        let lock = try await SitesLock.acquire(directory: settings.sitesDirectory, timeout: lockTimeout)
+        defer { lock.unlock() }
+        try StaticFiles.step("mkdir", settings.logsDirectory) { () throws(Errno) in
+            try FileSystem.makeDirectories(settings.logsDirectory, mode: 0o755)
+        }
+        let installed = try staged.map { (staged) throws(ProxyError) in
+            try files.install(staged, project: request.project, bundle: request.bundle)
+        }
+        let siteFile = SiteFile(directory: settings.sitesDirectory, project: request.project)
+        let hadPrevious = try siteFile.replace(with: text)
+        let nginx = NginxController(settings: settings)
+        do {
+            try await nginx.test()
+        } catch {
+            logger.warning("nginx refused the new site: putting the previous one back",
+                           metadata: ["site": "\(siteFile.path)", "error": "\(error)"])
+            try siteFile.restore(hadPrevious: hadPrevious)
+            if installed == .new { await files.remove(project: request.project, bundle: request.bundle) }
+            throw error
+        }
+        try await nginx.reload()
+        logger.info("site updated", metadata: ["site": "\(siteFile.path)", "bundle": "\(request.bundle)",
+                                               "upstreams": "\(request.upstreams.map(\.endpoint))"])
+        files.markDeployed(project: request.project, bundle: request.bundle)
+        let removed = await files.prune(project: request.project, keeping: request.bundle)
+        return [
+            "site": .string(siteFile.path),
+            "bundle": .string(request.bundle),
+            "hostnames": .array(request.hostnames.map { .string($0.rawValue) }),
+            "upstreams": .array(request.upstreams.map(\.json)),
+            "urls": .array(site.urls.map { .string($0) }),
+            "static": .array(request.staticMappings.map { mapping in
+                .object(["url": .string(mapping.url), "path": .string(mapping.path),
+                         "directory": .string(site.staticDirectory + "/" + mapping.path)])
+            }),
+            "removed_static": .array(removed.map { .string($0) }),
+        ]
+    }
+}

@@ -1,0 +1,94 @@
+import DZAgent
+import DZSpool
+import DZSystem
+import Logging
+
+/// `stop_instances` (queue `appserver_<id>`): stops instances of a project on this appserver.
+///
+/// Arguments: `project`, `instances` (an array of instance ids; ids this host does not know are reported in
+/// `missing`, not an error); optional `grace_s` (default 30: how long gunicorn may finish its requests after
+/// SIGTERM before SIGKILL) and `remove_bundles` (default true: delete the directory of a bundle that no remaining
+/// instance of the project uses).
+///
+/// Each record is first marked `stopping` (so the supervisor leaves it alone), then its master is stopped, then
+/// the record is deleted. Output: `stopped`, `missing`, `removed_bundles`.
+public struct StopInstancesHandler: TaskHandler {
+    public let name = "stop_instances"
+    public let settings: AppServerSettings
+
+    public init(settings: AppServerSettings) {
+        self.settings = settings
+    }
+
+    public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
+        let project = try context.project()
+        guard case .array(let items)? = context.args["instances"] else {
+            throw TaskFailure.badArgs("argument \"instances\" must be an array of instance ids")
+        }
+        var instances: [String] = []
+        for item in items {
+            guard let id = item.stringValue, TaskID.isValid(id) else {
+                throw TaskFailure.badArgs("instance ids are [A-Za-z0-9._-], not \(String(item.jsonText.prefix(80)))")
+            }
+            if !instances.contains(id) { instances.append(id) }
+        }
+        let grace = try context.number("grace_s", default: 30)
+        guard (0...3600).contains(grace) else { throw TaskFailure.badArgs("grace_s must be from 0 to 3600") }
+        let removeBundles: Bool
+        switch context.args["remove_bundles"] {
+        case nil, .null?: removeBundles = true
+        case .bool(let value)?: removeBundles = value
+        case let other?: throw TaskFailure.badArgs("remove_bundles must be a boolean, not \(other.typeName)")
+        }
+
+        do {
+            return try await stop(project, instances, grace: grace, removeBundles: removeBundles, context.logger)
+        } catch let error as DeployError {
+            throw error.taskFailure
+        }
+    }
+
+    private func stop(_ project: ProjectID, _ instances: [String], grace: Double, removeBundles: Bool,
+                      _ logger: Logger) async throws -> [String: JSONValue]
+    {
+        let records = InstanceDirectory(root: settings.instancesRoot)
+        let launcher = InstanceLauncher(logger: logger)
+        var stopped: [String] = []
+        var missing: [String] = []
+        var bundles: Set<String> = []
+        for instance in instances {
+            guard let record = try await records.update(project: project.rawValue, instance: instance,
+                                                        { $0.state = .stopping }) else {
+                missing.append(instance)
+                continue
+            }
+            await Task { await launcher.stop(record, grace: grace) }.value
+            try records.remove(project: project.rawValue, instance: instance)
+            logger.info("instance stopped", metadata: ["instance": "\(instance)"])
+            stopped.append(instance)
+            bundles.insert(record.bundle)
+        }
+        var removed: [String] = []
+        if removeBundles {
+            let held = try await records.lock(project.rawValue)
+            defer { held.unlock() }
+            let inUse = Set(records.records(project: project.rawValue, logger: logger).map(\.bundle))
+            for bundle in bundles.sorted() where !inUse.contains(bundle) {
+                guard (try? BundleNames.bundle(bundle, of: project)) != nil else { continue }
+                let directory = settings.appDirectory(project.rawValue) + "/" + bundle
+                guard FileSystem.exists(directory) else { continue }
+                // rm never follows a link it meets, so nothing outside the bundle's directory can go.
+                let outcome = try? await Subprocess.run(["rm", "-rf", "--one-file-system", "--", directory],
+                                                        environment: ["PATH": "/usr/bin:/bin", "LANG": "C"],
+                                                        timeout: 600)
+                if outcome?.succeeded == true {
+                    removed.append(bundle)
+                } else {
+                    logger.warning("cannot remove bundle directory", metadata: ["directory": "\(directory)"])
+                }
+            }
+        }
+        return ["stopped": .array(stopped.map { .string($0) }), "missing": .array(missing.map { .string($0) }),
+                "removed_bundles": .array(removed.map { .string($0) })]
+    }
+}

@@ -1,0 +1,134 @@
+import DZSpool
+
+/// One project's nginx site, rendered as the text of `<sites>/dz_<project>.conf`: an `upstream dz_<project>` of the
+/// app servers, and a `server` that answers the project's host names, serves each static URL prefix from the
+/// bundle's files and proxies everything else to the upstream.
+///
+/// Every value is checked when the site is made (`Hostname`, `UpstreamServer`, `StaticMapping`, `BodySizeLimit`,
+/// `NginxToken` for directories, `ProjectID` and the bundle's name), so `render()` only joins plain tokens: no
+/// argument can add a directive, a block or a variable to the file.
+public struct NginxSite: Sendable, Equatable {
+    public let project: ProjectID
+    /// The bundle whose static files are served (and named in the file's header).
+    public let bundle: String
+    /// The `server_name`s, wildcards (`*.example.com`) included, in the task's order.
+    public let hostnames: [Hostname]
+    /// The app servers, in the task's order.
+    public let upstreams: [UpstreamServer]
+    /// The URL prefixes served from the bundle's directories.
+    public let staticMappings: [StaticMapping]
+    /// The directory holding the bundle's static directories: each mapping is served from `<this>/<path>/`.
+    public let staticDirectory: String
+    public let clientMaxBodySize: BodySizeLimit
+    /// `listen [ADDRESS:]PORT`.
+    public let listenPort: Int
+    public let listenAddress: String?
+    /// Where the site's `dz_<project>.access.log` and `dz_<project>.error.log` go.
+    public let logsDirectory: String
+
+    /// Idle connections to the app servers each nginx worker keeps open.
+    public static let keepaliveConnections = 16
+
+    /// A site from checked values; throws `ProxyError.invalid` for a bundle of another project, no host name, no
+    /// upstream or a URL mapped twice, and `.badSettings` for a port, address or directory nginx could misread.
+    public init(project: ProjectID, bundle: String, hostnames: [Hostname], upstreams: [UpstreamServer],
+                staticMappings: [StaticMapping] = [], staticDirectory: String,
+                clientMaxBodySize: BodySizeLimit = .standard, listenPort: Int = 80, listenAddress: String? = nil,
+                logsDirectory: String) throws(ProxyError)
+    {
+        guard bundle.hasPrefix("bundle_" + project.rawValue + "_"), TaskID.isValid(bundle) else {
+            throw .invalid(field: "bundle", "\"\(NginxToken.printable(bundle))\" is not a bundle of project \(project)")
+        }
+        guard !hostnames.isEmpty else { throw .invalid(field: "hostnames", "needs at least one host name") }
+        guard !upstreams.isEmpty else { throw .invalid(field: "upstreams", "needs at least one server") }
+        guard Set(staticMappings.map(\.url)).count == staticMappings.count else {
+            throw .invalid(field: "static", "a url is mapped twice")
+        }
+        guard (1...65535).contains(listenPort) else { throw .badSettings("the listen port \(listenPort) is out of range") }
+        if let listenAddress, UpstreamServer.literalAddress(listenAddress) == nil {
+            throw .badSettings("the listen address \"\(NginxToken.printable(listenAddress))\" is not an IP address")
+        }
+        for (name, path) in [("static directory", staticDirectory), ("logs directory", logsDirectory)]
+            where !NginxToken.isSafePath(path) || !path.hasPrefix("/")
+        {
+            throw .badSettings("the \(name) \"\(NginxToken.printable(path))\" must be an absolute path of letters, "
+                + "digits and /._~+@:,=-")
+        }
+        self.project = project
+        self.bundle = bundle
+        self.hostnames = hostnames
+        self.upstreams = upstreams
+        self.staticMappings = staticMappings
+        self.staticDirectory = staticDirectory
+        self.clientMaxBodySize = clientMaxBodySize
+        self.listenPort = listenPort
+        self.listenAddress = listenAddress
+        self.logsDirectory = logsDirectory
+    }
+
+    /// The site of `project` on a host with `settings`, its static files in `StaticFiles`' directory of the bundle.
+    public init(project: ProjectID, bundle: String, hostnames: [Hostname], upstreams: [UpstreamServer],
+                staticMappings: [StaticMapping], clientMaxBodySize: BodySizeLimit = .standard,
+                settings: ProxySettings) throws(ProxyError)
+    {
+        try self.init(project: project, bundle: bundle, hostnames: hostnames, upstreams: upstreams,
+                      staticMappings: staticMappings,
+                      staticDirectory: StaticFiles.directory(root: settings.staticRoot, project: project, bundle: bundle),
+                      clientMaxBodySize: clientMaxBodySize, listenPort: settings.listenPort,
+                      listenAddress: settings.listenAddress, logsDirectory: settings.logsDirectory)
+    }
+
+    /// `dz_<project>`: the upstream's name, and the stem of the site's file and logs.
+    public var name: String { "dz_" + project.rawValue }
+
+    /// `dz_<project>.conf`.
+    public var fileName: String { name + ".conf" }
+
+    /// `http://<name>/` (with `:<port>` unless it is 80) for every host name that is not a wildcard.
+    public var urls: [String] {
+        let port = listenPort == 80 ? "" : ":" + String(listenPort)
+        return hostnames.filter { !$0.isWildcard }.map { "http://" + $0.rawValue + port + "/" }
+    }
+
+    /// The site file's text.
+    public func render() -> String {
+        var lines = [
+            "# \(fileName): written by dz (proxy_update) for project \(project), bundle \(bundle).",
+            "# Do not edit: the next proxy_update of \(project) replaces this file and remove_proxy_conf removes it.",
+            "",
+            "upstream \(name) {",
+        ]
+        lines += upstreams.map { "    server \($0.endpoint) max_fails=2 fail_timeout=10s;" }
+        lines += ["    keepalive \(Self.keepaliveConnections);", "}", "", "server {"]
+        if let listenAddress {
+            lines.append("    listen \(UpstreamServer.bracketed(listenAddress)):\(listenPort);")
+        } else {
+            lines.append("    listen \(listenPort);")
+        }
+        lines += [
+            "    server_name \(hostnames.map(\.rawValue).joined(separator: " "));",
+            "    client_max_body_size \(clientMaxBodySize);",
+            "    access_log \(logsDirectory)/\(name).access.log;",
+            "    error_log \(logsDirectory)/\(name).error.log;",
+        ]
+        for mapping in staticMappings {
+            // ^~: a static prefix wins over any regular expression location; both ends keep their slash.
+            lines += ["", "    location ^~ \(mapping.url) {", "        alias \(staticDirectory)/\(mapping.path)/;", "    }"]
+        }
+        lines += [
+            "",
+            "    location / {",
+            "        proxy_pass http://\(name);",
+            "        proxy_http_version 1.1;",
+            "        proxy_set_header Connection \"\";",
+            "        proxy_set_header Host $host;",
+            "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+            "        proxy_set_header X-Forwarded-Proto $scheme;",
+            "        proxy_set_header X-Real-IP $remote_addr;",
+            "        proxy_next_upstream error timeout http_502 http_503;",
+            "    }",
+            "}",
+        ]
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,67 @@
+import DZSpool
+
+/// A URL prefix nginx serves from a directory of the bundle instead of proxying it: `{"url": "/static/", "path":
+/// "static"}` serves `/static/css/site.css` from `<bundle>/static/css/site.css`.
+///
+/// The URL is `/[A-Za-z0-9._~/-]*/`: it starts and ends with a slash (so that `alias` never joins a name to a
+/// directory without one), is not `/` itself (that is the app's), and has no empty, `.` or `..` segment. The path
+/// is relative to the bundle's top, of the same bytes, with no `.` or `..` component and not the top itself: only
+/// what is meant to be public leaves the bundle.
+public struct StaticMapping: Sendable, Hashable {
+    /// The URL prefix, with its leading and trailing slash.
+    public let url: String
+    /// The directory in the bundle, without leading or trailing slash: `static`, `public/assets`.
+    public let path: String
+
+    /// Checks both; a trailing slash of `path` is dropped.
+    public init(url: String, path: String) throws(ProxyError) {
+        guard url.utf8.count >= 3, url.utf8.count <= 200, url.hasPrefix("/"), url.hasSuffix("/"),
+              url.utf8.allSatisfy(NginxToken.isURLByte)
+        else {
+            throw .invalid(field: "static", "url \"\(NginxToken.printable(url))\" must look like /static/: a slash, "
+                + "letters, digits or ._~/- and a final slash")
+        }
+        let segments = url.dropFirst().dropLast().split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
+            throw .invalid(field: "static", "url \"\(NginxToken.printable(url))\" has an empty, . or .. segment")
+        }
+        var trimmed = Substring(path)
+        while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        let components = trimmed.split(separator: "/", omittingEmptySubsequences: false)
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 200, !trimmed.hasPrefix("/"),
+              trimmed.utf8.allSatisfy(NginxToken.isURLByte),
+              components.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." })
+        else {
+            throw .invalid(field: "static", "path \"\(NginxToken.printable(path))\" must be a directory inside the "
+                + "bundle such as static: relative, no . or .. components, letters, digits or ._~/-")
+        }
+        self.url = url
+        self.path = String(trimmed)
+    }
+
+    /// The mapping as a task's output gives it back.
+    public var json: JSONValue { .object(["url": .string(url), "path": .string(path)]) }
+
+    /// The mappings of a task argument: a JSON array (possibly empty, or absent) of `{"url", "path"}` objects, each
+    /// URL at most once.
+    static func list(_ value: JSONValue?) throws(ProxyError) -> [StaticMapping] {
+        guard let value, value != .null else { return [] }
+        guard case .array(let items) = value else {
+            throw .invalid(field: "static", "must be an array of {\"url\", \"path\"} objects, not \(value.typeName)")
+        }
+        var mappings: [StaticMapping] = []
+        for item in items {
+            guard case .object(let fields) = item, case .string(let url)? = fields["url"],
+                  case .string(let path)? = fields["path"]
+            else {
+                throw .invalid(field: "static", "each entry must be an object with \"url\" and \"path\" strings")
+            }
+            let mapping = try StaticMapping(url: url, path: path)
+            guard !mappings.contains(where: { $0.url == mapping.url }) else {
+                throw .invalid(field: "static", "url \(mapping.url) is mapped twice")
+            }
+            mappings.append(mapping)
+        }
+        return mappings
+    }
+}

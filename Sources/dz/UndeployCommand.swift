@@ -1,0 +1,38 @@
+import ArgumentParser
+import DZSpool
+
+struct UndeployCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "undeploy",
+        abstract: "Take an app off line: remove its site, stop its instances, keep its database unless asked.",
+        discussion: "Submits an undeploy job and waits for it. Exit 0 when it succeeded, 1 when it failed.")
+
+    @OptionGroup var options: SpoolOptions
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(name: .long, help: ArgumentHelp("The project id.", valueName: "project"))
+    var project: String
+
+    @Flag(name: .customLong("drop-data"), help: "Drop the app's database too (it is kept by default).")
+    var dropData = false
+
+    @Flag(name: .customLong("no-wait"), help: "Print the job id and return at once.")
+    var noWait = false
+
+    func validate() throws {
+        guard ProjectID.isValid(project) else {
+            throw ValidationError("invalid project id \"\(project)\": use [a-z][a-z0-9_]*, at most 30 characters")
+        }
+    }
+
+    func run() async throws {
+        let spool = try options.makeSpool()
+        let params: [String: JSONValue] = dropData ? ["drop_data": .string("true")] : [:]
+        let id = try JobSubmission.submit("undeploy", project: project, params: params, spool: spool)
+        print("job \(id): undeploy of \(project)")
+        guard !noWait else { return }
+        let job = try await JobWaiter(spool: spool, database: database, jobID: id).run()
+        let stopped = (job.result?["stopped"]?.arrayValue ?? []).compactMap(\.stringValue)
+        print("stopped \(stopped.count) instance(s)" + (job.result?["database_dropped"] == .bool(true) ? "; database dropped" : ""))
+    }
+}

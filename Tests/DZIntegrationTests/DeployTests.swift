@@ -1,0 +1,327 @@
+import DZSpool
+import DZSystem
+import DZTestSupport
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+
+extension Integration {
+    /// The main job end to end: `dz deploy` of examples/hello through a real coordinator and one agent per role
+    /// (builder: build,database; frontend: proxy; app1 and app2: appservers), with nginx, PostgreSQL, gunicorn
+    /// and git for real. One cluster for the whole story, since every deploy after the first reuses the builder's
+    /// virtualenv: first deploy, redeploy under load, a failed migration, a failed health check, undeploy.
+    @Suite(.serialized) struct DeployTests {
+        static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/hello").path
+        static let hostname = "hello.test"
+
+        final class Cluster {
+            let spool: TestSpool
+            let postgres: PostgresCluster
+            let nginx: NginxServer
+            let repository: String
+            var coordinator: DZProcess?
+
+            init() async throws {
+                spool = try TestSpool()
+                // Apps run as their own users and nginx's workers as nobody: the scratch directory (0700 from
+                // mkdtemp) must be searchable by them.
+                chmod(spool.directory, 0o755)
+                postgres = try await PostgresCluster.start()
+                do {
+                    nginx = try await NginxServer.start()
+                } catch {
+                    await postgres.stop()
+                    throw error
+                }
+                repository = spool.directory + "/hello"
+            }
+
+            func start() async throws {
+                coordinator = try await JobTests.Cluster.startCoordinator(spool)
+                let common = ["--rescan", "500ms", "--no-fsync", "--bundle-store", "file://" + spool.directory + "/store"]
+                let roles: [(String, String, [String])] = [
+                    ("builder", "build,database",
+                     ["--allow-local-sources", "--db-engine", "postgresql", "--pg-admin-host", "127.0.0.1",
+                      "--pg-admin-port", String(postgres.port), "--pg-admin-passfile", postgres.adminPassfile]),
+                    ("frontend", "proxy",
+                     ["--nginx-prefix", nginx.prefix, "--nginx-conf", nginx.confPath,
+                      "--nginx-sites", nginx.sitesDirectory, "--proxy-port", String(nginx.port),
+                      "--proxy-address", "127.0.0.1"]),
+                    ("app1", "appserver_app1", []),
+                    ("app2", "appserver_app2", []),
+                ]
+                for (host, queues, extra) in roles {
+                    _ = try await spool.startAgent(host: host, queues: queues,
+                                                   common + ["--data-dir", spool.directory + "/var-" + host] + extra)
+                }
+            }
+
+            /// A git repository of examples/hello, as a user's would be.
+            func makeRepository() async throws {
+                try FileManager.default.copyItem(atPath: DeployTests.example, toPath: repository)
+                try await git(["init", "-q", "--initial-branch=main"])
+                try await commit("hello")
+            }
+
+            func git(_ arguments: [String]) async throws {
+                let outcome = try await Subprocess.run(
+                    ["git", "-c", "user.email=t@dz.invalid", "-c", "user.name=t"] + arguments,
+                    environment: ["PATH": "/usr/bin:/bin", "HOME": spool.directory, "GIT_CONFIG_NOSYSTEM": "1"],
+                    workingDirectory: repository, timeout: 60)
+                guard outcome.succeeded else { throw SetupFailure("git \(arguments): \(outcome.tail())") }
+            }
+
+            func commit(_ message: String) async throws {
+                try await git(["add", "-A"])
+                try await git(["commit", "-qm", message])
+            }
+
+            func write(_ text: String, to relative: String) throws {
+                try text.write(toFile: repository + "/" + relative, atomically: true, encoding: .utf8)
+            }
+
+            /// `dz deploy` of the repository; returns the job id and the command's result.
+            func deploy(_ extra: [String] = []) async throws -> (job: String, result: CommandResult) {
+                let result = try await spool.dz(["deploy", repository, "--project", "hello", "--hostname",
+                                                 DeployTests.hostname, "--instances", "2", "--workers", "1"] + extra,
+                                                timeout: 900)
+                let first = result.stdout.split(separator: "\n").first ?? ""
+                guard first.hasPrefix("job "), let id = first.dropFirst(4).split(separator: ":").first else {
+                    throw SetupFailure("dz deploy printed no job id: \(result)")
+                }
+                return (String(id), result)
+            }
+
+            func show(_ id: String) async throws -> [String: JSONValue] {
+                let result = try await spool.dz(["job", "show", id, "--json"])
+                guard result.status == 0, let job = try JSONValue.parse(Array(result.stdout.utf8)).objectValue else {
+                    throw SetupFailure("dz job show \(id): \(result)")
+                }
+                return job
+            }
+
+            /// `GET path` through nginx with the app's Host header: the status and the body.
+            func get(_ path: String = "/", host: String = DeployTests.hostname) async throws -> (Int, String) {
+                try await DeployTests.get("http://127.0.0.1:\(nginx.port)" + path, host: host)
+            }
+
+            func stop() async {
+                // The instances outlive their agents by design: undeploy them, then stop everything else.
+                _ = try? await spool.dz(["undeploy", "--project", "hello"], timeout: 120)
+                spool.killAll()
+                await nginx.stop()
+                await postgres.stop()
+                spool.cleanUp()
+            }
+        }
+
+        static func get(_ url: String, host: String) async throws -> (Int, String) {
+            let outcome = try await Subprocess.run(
+                ["curl", "-sS", "--max-time", "10", "-H", "Host: " + host, "-H", "Connection: close",
+                 "-w", "\n%{http_code}", url], timeout: 20)
+            let text = outcome.stdoutText
+            guard let newline = text.lastIndex(of: "\n"), let code = Int(text[text.index(after: newline)...]) else {
+                return (0, outcome.tail())
+            }
+            return (code, String(text[..<newline]))
+        }
+
+        static func steps(_ job: [String: JSONValue]) -> [String: [String: JSONValue]] {
+            JobTests.steps(job)
+        }
+
+        /// Whether something accepts connections on 127.0.0.1:port.
+        static func listening(_ port: Int) -> Bool {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return false }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            return withUnsafePointer(to: &address) { pointer in
+                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+                }
+            }
+        }
+
+        static func instances(_ job: [String: JSONValue]) -> [(instance: String, port: Int, user: String, pid: Int)] {
+            steps(job).filter { $0.key.hasPrefix("deploy.") && $0.value["state"] == .string("succeeded") }
+                .sorted { $0.key < $1.key }
+                .compactMap { _, step in
+                    guard let output = step["output"]?.objectValue, let instance = output["instance"]?.stringValue,
+                          let port = output["port"]?.intValue else { return nil }
+                    return (instance, Int(port), output["user"]?.stringValue ?? "", Int(output["pid"]?.intValue ?? 0))
+                }
+        }
+
+        /// Requests through nginx in a loop until cancelled: how many, and the ones that failed.
+        final class LoadClient: Sendable {
+            let counts = Mutex<(total: Int, failures: [String])>((0, []))
+
+            func run(port: Int) async {
+                while !Task.isCancelled {
+                    let (code, body) = (try? await DeployTests.get("http://127.0.0.1:\(port)/",
+                                                                    host: DeployTests.hostname)) ?? (0, "curl failed")
+                    counts.withLock { counts in
+                        counts.total += 1
+                        if code != 200 { counts.failures.append("\(code): \(body.prefix(200))") }
+                    }
+                }
+            }
+        }
+
+        @Test(.timeLimit(.minutes(30)))
+        func buildAndDeployTheExampleThenRedeployFailAndUndeploy() async throws {
+            let cluster = try await Cluster()
+            do {
+                try await cluster.start()
+                try await cluster.makeRepository()
+                try await story(cluster)
+            } catch {
+                await cluster.stop()
+                throw error
+            }
+            await cluster.stop()
+        }
+
+        func story(_ cluster: Cluster) async throws {
+            // 1. The first deploy: a page through nginx by Host header, its static file from nginx, the database
+            //    on PostgreSQL with the migration applied, the app under its own user.
+            let (firstJob, first) = try await cluster.deploy()
+            #expect(first.status == 0, "\(first)")
+            #expect(first.stdout.contains("http://\(Self.hostname):\(cluster.nginx.port)/"), "the URL: \(first.stdout)")
+            let firstShown = try await cluster.show(firstJob)
+            #expect(firstShown["state"] == .string("succeeded"), "\(firstShown)")
+            let old = Self.instances(firstShown)
+            #expect(old.count == 2)
+            let (code, page) = try await cluster.get()
+            #expect(code == 200)
+            #expect(page.contains("Hello from dz"))
+            #expect(page.contains("0 greetings"), "the view read the (empty) table on PostgreSQL")
+            let (cssCode, css) = try await cluster.get("/static/greetings/style.css")
+            #expect(cssCode == 200)
+            let expectedCSS = try String(contentsOfFile: Self.example + "/greetings/static/greetings/style.css",
+                                         encoding: .utf8)
+            #expect(css == expectedCSS, "served by nginx from the bundle")
+            let (wrongHost, _) = try await cluster.get(host: "other.test")
+            #expect(wrongHost == 404, "another name reaches nginx's default server, not the app")
+            let tables = try await cluster.postgres.query(
+                "SELECT count(*) FROM pg_tables WHERE tablename = 'greetings_greeting'", database: "app_hello")
+            #expect(tables.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "migrated on PostgreSQL")
+            for instance in old {
+                #expect(instance.user == "dz_hello")
+                let status = (try? String(contentsOfFile: "/proc/\(instance.pid)/status", encoding: .utf8)) ?? ""
+                let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?
+                    .split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first
+                #expect(uid != nil && uid != "0", "gunicorn runs as the app's user, not root: \(instance)")
+            }
+
+            // 2. Redeploy a code change while a client loops requests: none fails, the new page is served after
+            //    the job, the old instances are gone.
+            let template = "greetings/templates/greetings/index.html"
+            let original = try String(contentsOfFile: cluster.repository + "/" + template, encoding: .utf8)
+            try cluster.write(original.replacingOccurrences(of: "<h1>Hello from dz</h1>",
+                                                            with: "<h1>Hello again from dz</h1>"), to: template)
+            try await cluster.commit("v2")
+            let client = LoadClient()
+            let port = cluster.nginx.port
+            let load = Task { await client.run(port: port) }
+            let (secondJob, second) = try await cluster.deploy()
+            _ = try? await cluster.get() // at least one request after the switch
+            load.cancel()
+            await load.value
+            let (total, failures) = client.counts.withLock { ($0.total, $0.failures) }
+            #expect(second.status == 0, "\(second)")
+            #expect(total > 10, "the client kept asking during the redeploy: \(total) requests")
+            #expect(failures.isEmpty, "\(failures.count) of \(total) requests failed: \(failures.prefix(5))")
+            print("redeploy under load: \(total) requests, \(failures.count) failed")
+            let (_, newPage) = try await cluster.get()
+            #expect(newPage.contains("Hello again from dz"))
+            let secondShown = try await cluster.show(secondJob)
+            let retired = Self.steps(secondShown).filter { $0.key.hasPrefix("retire_old") }
+            #expect(!retired.isEmpty && retired.values.allSatisfy { $0["state"] == .string("succeeded") })
+            for instance in old {
+                #expect(!Self.listening(instance.port), "the old instance \(instance.instance) is stopped")
+            }
+            let current = Self.instances(secondShown)
+
+            // 3. A failing migration: the job fails before the switch, the new instances are stopped, the
+            //    current version keeps serving.
+            try cluster.write("""
+                from django.db import migrations
+
+
+                def fail(apps, schema_editor):
+                    raise RuntimeError("this migration fails on purpose")
+
+
+                class Migration(migrations.Migration):
+                    dependencies = [("greetings", "0001_initial")]
+                    operations = [migrations.RunPython(fail)]
+
+                """, to: "greetings/migrations/0002_fails.py")
+            try await cluster.commit("a failing migration")
+            let (migrationJob, migration) = try await cluster.deploy()
+            #expect(migration.status == 1, "\(migration)")
+            let migrationShown = try await cluster.show(migrationJob)
+            let migrationSteps = Self.steps(migrationShown)
+            #expect(migrationSteps["post_deploy_hooks"]?["state"] == .string("failed"))
+            #expect(migrationSteps["post_deploy_hooks"]?["error"]?.stringValue?.contains("fails on purpose") == true)
+            #expect(migrationSteps["proxy_update"] == nil, "traffic never switched")
+            for instance in Self.instances(migrationShown) {
+                #expect(!Self.listening(instance.port), "the new instance \(instance.instance) was stopped")
+            }
+            let (afterMigration, stillServed) = try await cluster.get()
+            #expect(afterMigration == 200 && stillServed.contains("Hello again from dz"))
+            try await cluster.git(["rm", "-q", "greetings/migrations/0002_fails.py"])
+            try await cluster.commit("no failing migration")
+
+            // 4. A failing health check (the view raises): the deploy step fails, the current version serves.
+            let views = try String(contentsOfFile: cluster.repository + "/greetings/views.py", encoding: .utf8)
+            try cluster.write(views + "\n\ndef index(request):\n    raise RuntimeError(\"broken on purpose\")\n",
+                              to: "greetings/views.py")
+            try await cluster.commit("a broken view")
+            let (healthJob, health) = try await cluster.deploy(["--param", "health_timeout_s=15"])
+            #expect(health.status == 1, "\(health)")
+            let healthSteps = Self.steps(try await cluster.show(healthJob))
+            #expect(healthSteps.filter { $0.key.hasPrefix("deploy.") }.values
+                .contains { $0["error_kind"] == .string("health-check") }, "\(healthSteps)")
+            let (afterHealth, servedAgain) = try await cluster.get()
+            #expect(afterHealth == 200 && servedAgain.contains("Hello again from dz"))
+            for instance in current {
+                #expect(Self.listening(instance.port), "the serving instance \(instance.instance) still runs")
+            }
+
+            // 5. Undeploy: the site is gone, the instances stopped, the database kept.
+            let undeploy = try await cluster.spool.dz(["undeploy", "--project", "hello"], timeout: 300)
+            #expect(undeploy.status == 0, "\(undeploy)")
+            let (gone, _) = try await cluster.get()
+            #expect(gone == 404, "the site is removed from nginx")
+            for instance in current {
+                #expect(!Self.listening(instance.port), "\(instance.instance) is stopped")
+            }
+            let kept = try await cluster.postgres.query("SELECT count(*) FROM pg_database WHERE datname = 'app_hello'")
+            #expect(kept.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "the database is kept")
+        }
+
+        @Test func hostileNamesAreRefusedBeforeAnythingRuns() async throws {
+            let spool = try TestSpool()
+            defer { spool.cleanUp() }
+            for arguments in [["deploy", "/tmp/x", "--project", "../etc"], ["deploy", "/tmp/x", "--project", "a;b"],
+                              ["deploy", "/tmp/x", "--project", "ok", "--hostname", "evil.test;include /etc"],
+                              ["deploy", "/tmp/x", "--project", "ok", "--hostname", "a b"],
+                              ["undeploy", "--project", "Robert'); DROP TABLE"]] {
+                let result = try await spool.dz(arguments)
+                #expect(result.status == 64, "\(arguments): \(result)")
+            }
+            #expect(spool.names("jobs", "new").isEmpty, "no job was submitted")
+        }
+    }
+}

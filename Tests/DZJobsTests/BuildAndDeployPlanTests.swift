@@ -1,0 +1,194 @@
+import DZJobs
+import DZSpool
+import DZStore
+import DZSystem
+import Testing
+
+/// build_and_deploy and undeploy driven by hand through the planner, with the zoomdb facts given directly.
+@Suite struct BuildAndDeployPlanTests {
+    let facts: [String: JSONValue] = [
+        "secret_key": .string("s3cret"),
+        "instances": .object(["app1": .int(3)]),
+        "database": .object(["engine": .string("postgresql"), "name": .string("shop"), "user": .string("shop"),
+                             "password": .string("pw"), "host": .string("127.0.0.1"), "port": .int(5432)]),
+        "active": .array([
+            .object(["appserver": .string("app1"), "instance": .string("old.app1.10001")]),
+            .object(["appserver": .string("app3"), "instance": .string("old.app3.10001")]),
+            .object(["appserver": .string("app1"), "instance": .string("old.app1.10002")]),
+        ]),
+    ]
+
+    func settle(_ planner: JobPlanner, _ job: JobRecord, _ steps: [StepRecord]) -> (JobRecord, [StepRecord]) {
+        var job = job
+        var steps = steps
+        while true {
+            let plan = planner.plan(job, steps: steps, facts: facts)
+            steps += plan.newSteps.map { step in
+                var dispatched = step
+                if dispatched.state == .dispatching { dispatched.state = .dispatched }
+                return dispatched
+            }
+            let changed = plan.job != job || !plan.newSteps.isEmpty
+            job = plan.job
+            if !changed { return (job, steps) }
+        }
+    }
+
+    func succeed(_ steps: inout [StepRecord], _ name: String, _ output: [String: JSONValue] = [:]) {
+        guard let index = steps.firstIndex(where: { $0.name == name }) else {
+            Issue.record("no step \(name)")
+            return
+        }
+        steps[index].state = .succeeded
+        steps[index].output = output
+    }
+
+    func args(_ steps: [StepRecord], _ name: String) throws -> [String: JSONValue] {
+        let step = try #require(steps.first { $0.name == name })
+        return try TaskFile(parsing: Array(step.taskFile.utf8), stem: step.taskID).args
+    }
+
+    func running(_ steps: [StepRecord]) -> [String] {
+        steps.filter { $0.state == .dispatched }.map(\.name).sorted()
+    }
+
+    /// Runs build_and_deploy up to its deploy steps, two instances placed on app1 and app2.
+    func deployed(_ params: [String: JSONValue] = [:]) -> (JobPlanner, JobRecord, [StepRecord]) {
+        let planner = JobPlanner(kind: BuildAndDeployJob.kind, queueWait: 60)
+        let job = JobRecord(id: "J9", kind: "build_and_deploy", project: "shop",
+                            params: ["source": .string("git://x/shop"), "instances": .string("2")]
+                                .merging(params) { $1 },
+                            issuedBy: nil, issuedAt: .now())
+        var (settled, steps) = settle(planner, job, [])
+        succeed(&steps, "check_repo", ["zoombuild_cfg": .string("[project]\n")])
+        (settled, steps) = settle(planner, settled, steps)
+        succeed(&steps, "build_bundle", [
+            "bundle": .string("bundle_shop_1"), "wsgi": .string("shop.wsgi"), "num_workers": .int(3),
+            "static": .array([.object(["url": .string("/static/"), "path": .string("static")])]),
+            "hostnames": .array([]),
+        ])
+        (settled, steps) = settle(planner, settled, steps)
+        succeed(&steps, "create_database", ["engine": .string("postgresql"), "name": .string("shop"),
+                                            "user": .string("shop"), "password": .string("***")])
+        succeed(&steps, "bundle_upload", ["bundle": .string("bundle_shop_1"), "sha256": .string("abc")])
+        (settled, steps) = settle(planner, settled, steps)
+        succeed(&steps, "placement", ["appservers": .array([.string("app1"), .string("app2")])])
+        (settled, steps) = settle(planner, settled, steps)
+        return (planner, settled, steps)
+    }
+
+    @Test func placementAsksForTheInstancesWithTheRunningCounts() throws {
+        let planner = JobPlanner(kind: BuildAndDeployJob.kind, queueWait: 60)
+        var (job, steps) = settle(planner, JobRecord(id: "J1", kind: "build_and_deploy", project: "shop",
+                                                     params: ["source": .string("s"), "instances": .string("3")],
+                                                     issuedBy: nil, issuedAt: .now()), [])
+        for name in ["check_repo", "build_bundle"] {
+            succeed(&steps, name, ["bundle": .string("bundle_shop_1")])
+            (job, steps) = settle(planner, job, steps)
+        }
+        #expect(running(steps) == ["bundle_upload", "create_database"])
+        succeed(&steps, "create_database")
+        succeed(&steps, "bundle_upload", ["bundle": .string("bundle_shop_1")])
+        (job, steps) = settle(planner, job, steps)
+        let placement = try args(steps, "placement")
+        #expect(placement["count"] == .int(3))
+        #expect(placement["instances"] == .object(["app1": .int(3)]))
+    }
+
+    @Test func deployGoesToEachPlacedAppserverWithWhatTheAppNeeds() throws {
+        let (_, _, steps) = deployed(["hostnames": .string("shop.example.com, *.shop.example.com")])
+        #expect(running(steps) == ["deploy.0", "deploy.1"])
+        #expect(steps.filter { $0.definition == "deploy" }.map(\.queue) == ["appserver_app1", "appserver_app2"])
+        let deploy = try args(steps, "deploy.1")
+        #expect(deploy["appserver"] == .string("app2"))
+        #expect(deploy["bundle"] == .string("bundle_shop_1"))
+        #expect(deploy["sha256"] == .string("abc"))
+        #expect(deploy["wsgi"] == .string("shop.wsgi"))
+        #expect(deploy["workers"] == .int(3), "the config's num_workers")
+        #expect(deploy["secret_key"] == .string("s3cret"))
+        #expect(deploy["hostnames"] == .array([.string("shop.example.com"), .string("*.shop.example.com")]))
+        #expect(deploy["database"]?["password"] == .string("pw"), "the recorded password, not the output's mask")
+        #expect(deploy["health"] == .string("live"), "health_check comes after the migrations")
+    }
+
+    @Test func hooksRunOnTheFirstInstanceThenTheProxySwitchesThenTheOldAreRetired() throws {
+        var (planner, job, steps) = deployed()
+        succeed(&steps, "deploy.0", ["appserver": .string("app1"), "instance": .string("new.app1.10005"),
+                                     "address": .string("10.0.0.1"), "port": .int(10005)])
+        succeed(&steps, "deploy.1", ["appserver": .string("app2"), "instance": .string("new.app2.10001"),
+                                     "address": .string("10.0.0.2"), "port": .int(10001)])
+        (job, steps) = settle(planner, job, steps)
+        #expect(running(steps) == ["post_deploy_hooks"])
+        #expect(steps.first { $0.name == "post_deploy_hooks" }?.queue == "appserver_app1")
+        #expect(try args(steps, "post_deploy_hooks")["instance"] == .string("new.app1.10005"))
+        succeed(&steps, "post_deploy_hooks")
+        (job, steps) = settle(planner, job, steps)
+        #expect(running(steps) == ["health_check.0", "health_check.1"])
+        #expect(steps.filter { $0.definition == "health_check" }.map(\.queue) == ["appserver_app1", "appserver_app2"])
+        #expect(try args(steps, "health_check.1")["instance"] == .string("new.app2.10001"))
+        succeed(&steps, "health_check.0")
+        succeed(&steps, "health_check.1")
+        (job, steps) = settle(planner, job, steps)
+        let proxy = try args(steps, "proxy_update")
+        #expect(proxy["upstreams"] == .array([
+            .object(["address": .string("10.0.0.1"), "port": .int(10005)]),
+            .object(["address": .string("10.0.0.2"), "port": .int(10001)]),
+        ]))
+        #expect(proxy["hostnames"] == .array([.string("shop.localhost")]), "the default host name")
+        #expect(proxy["static"]?.arrayValue?.count == 1)
+        #expect(running(steps) == ["proxy_update"], "nothing is retired before the switch")
+        succeed(&steps, "proxy_update", ["urls": .array([.string("http://shop.localhost/")])])
+        (job, steps) = settle(planner, job, steps)
+        let retire = steps.filter { $0.definition == "retire_old" }
+        #expect(retire.map(\.queue) == ["appserver_app1", "appserver_app3"])
+        #expect(try args(steps, retire[0].name)["instances"]
+                == .array([.string("old.app1.10001"), .string("old.app1.10002")]))
+        for step in retire { succeed(&steps, step.name, ["stopped": .array([])]) }
+        (job, steps) = settle(planner, job, steps)
+        #expect(job.state == .succeeded)
+        #expect(job.result?["urls"] == .array([.string("http://shop.localhost/")]))
+        #expect(job.result?["instances"]?.arrayValue?.count == 2)
+    }
+
+    @Test func aFailedMigrationStopsTheNewInstancesAndLeavesTheOld() throws {
+        var (planner, job, steps) = deployed()
+        succeed(&steps, "deploy.0", ["appserver": .string("app1"), "instance": .string("new.app1.10005")])
+        succeed(&steps, "deploy.1", ["appserver": .string("app2"), "instance": .string("new.app2.10001")])
+        (job, steps) = settle(planner, job, steps)
+        let index = try #require(steps.firstIndex { $0.name == "post_deploy_hooks" })
+        steps[index].state = .failed
+        steps[index].errorKind = "migrate"
+        steps[index].error = "no such column"
+        (job, steps) = settle(planner, job, steps)
+        let undo = steps.filter(\.compensation)
+        #expect(undo.map(\.queue) == ["appserver_app1", "appserver_app2"])
+        #expect(try args(steps, undo[0].name)["instances"] == .array([.string("new.app1.10005")]))
+        #expect(!steps.contains { $0.definition == "proxy_update" || $0.definition == "retire_old" })
+        for step in undo { succeed(&steps, step.name) }
+        (job, steps) = settle(planner, job, steps)
+        #expect(job.state == .failed)
+        #expect(job.error?.contains("migrate") == true)
+    }
+
+    @Test func undeployRemovesTheSiteFirstAndKeepsTheDatabaseUnlessAsked() throws {
+        for dropData in [false, true] {
+            let planner = JobPlanner(kind: UndeployJob.kind, queueWait: 60)
+            var (job, steps) = settle(planner, JobRecord(id: "U1", kind: "undeploy", project: "shop",
+                                                         params: dropData ? ["drop_data": .string("true")] : [:],
+                                                         issuedBy: nil, issuedAt: .now()), [])
+            #expect(running(steps) == ["remove_proxy_conf"])
+            succeed(&steps, "remove_proxy_conf", ["removed": .bool(true)])
+            (job, steps) = settle(planner, job, steps)
+            #expect(steps.filter { $0.definition == "stop_instances" }.map(\.queue) == ["appserver_app1", "appserver_app3"])
+            for step in steps where step.definition == "stop_instances" { succeed(&steps, step.name) }
+            (job, steps) = settle(planner, job, steps)
+            #expect(steps.contains { $0.definition == "drop_database" && $0.state == .dispatched } == dropData)
+            if dropData {
+                succeed(&steps, "drop_database", ["dropped": .bool(true)])
+                (job, steps) = settle(planner, job, steps)
+            }
+            #expect(job.state == .succeeded)
+            #expect(job.result?["database_dropped"] == .bool(dropData))
+        }
+    }
+}

@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import DZAgent
+import DZSpool
+import DZSystem
+@testable import DZWork
+import Foundation
+import Logging
+import Testing
+
+/// The real examples/hello bundle, built once per test run (pip takes a while) and stored in a `DirectoryStore`,
+/// and a fresh appserver data directory per test.
+enum DeployFixture {
+    struct Built: Sendable {
+        let root: String
+        let store: DirectoryStore
+        let bundle: String
+        let sha256: String
+    }
+
+    static let project = try! ProjectID("hello")
+
+    /// The shared build: made by the first test that asks.
+    static func built() async throws -> Built {
+        try await shared.value
+    }
+
+    private static let shared = Task<Built, any Error> {
+        var template = Array("/tmp/dz-deploy-XXXXXX".utf8CString)
+        let root = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        // The app's user must reach the data directories when there is no sandbox.
+        try FileSystem.setMode(root, 0o755)
+        let repository = root + "/hello"
+        try FileManager.default.copyItem(atPath: BundleBuilderTests.example, toPath: repository)
+        try await FixtureSupport.commitAll(in: repository)
+        let workspace = Workspace(root: root + "/build")
+        let config = try ZoombuildConfig.parse("[project]\ndjango_settings_module = hello.settings\n"
+            + "requirements_files = requirements.txt\ndatabase_type = sqlite\n")
+        let request = BundleBuilder.Request(project: project, source: try SourceURL(repository), revision: nil,
+                                            config: config)
+        let built = try await BundleBuilder(workspace: workspace).build(request, logger: Logger(label: "test"))
+        let store = DirectoryStore(root: root + "/store")
+        let key = project.rawValue + "/" + built.name + ".tar.zst"
+        _ = try await store.put(file: built.archivePath, key: key)
+        _ = try await store.put(file: BundleArchive.manifestPath(for: built.archivePath), key: key + ".manifest.json")
+        return Built(root: root, store: store, bundle: built.name, sha256: built.manifest.archiveSHA256 ?? "")
+    }
+
+    /// A fresh data directory (and settings) for one test, under the shared root.
+    struct Scratch: Sendable {
+        let root: String
+        let workspace: Workspace
+        let settings: AppServerSettings
+
+        init(under parent: String, name: String) throws {
+            let stem = name.prefix { $0.isLetter || $0.isNumber }
+            root = parent + "/" + stem + "-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+            try FileSystem.makeDirectories(root + "/data", mode: 0o755)
+            workspace = Workspace(root: root + "/data")
+            settings = AppServerSettings(workspace: workspace, ports: 23100...23999)
+        }
+
+        /// Stops every instance still recorded, then removes the directory.
+        func cleanUp() async {
+            let records = InstanceDirectory(root: settings.instancesRoot).records()
+            let launcher = InstanceLauncher(logger: Logger(label: "test"))
+            for record in records { await launcher.stop(record, grace: 2) }
+            _ = try? await Subprocess.run(["rm", "-rf", "--", root], timeout: 120)
+        }
+    }
+
+    /// Runs `body` with a fresh scratch data directory under `parent` (the shared build's root by default), then
+    /// stops whatever it left running and removes the directory, whether `body` threw or not.
+    static func withScratch<T>(under parent: String? = nil, name: String = #function,
+                               _ body: (Scratch) async throws -> T) async throws -> T
+    {
+        var under = parent
+        if under == nil { under = try await built().root }
+        let scratch = try Scratch(under: under ?? "/tmp", name: name)
+        let result: Result<T, any Error>
+        do { result = .success(try await body(scratch)) } catch { result = .failure(error) }
+        await scratch.cleanUp()
+        return try result.get()
+    }
+
+    static func context(_ task: String, _ args: [String: JSONValue], queue: String = "appserver_t1",
+                        id: String = "t-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)) throws -> TaskContext
+    {
+        TaskContext(task: TaskFile(id: try TaskID(id), task: task, args: args, job: "job1"),
+                    queue: try QueueName(queue), host: try HostID("test"), logger: Logger(label: "test"))
+    }
+
+    /// The arguments of a deploy of the built bundle.
+    static func deployArguments(_ built: Built, database: AppDatabase? = nil, wsgi: String = "hello.wsgi",
+                                healthPath: String = "/dz-health") -> [String: JSONValue]
+    {
+        var args: [String: JSONValue] = [
+            "project": .string(project.rawValue), "bundle": .string(built.bundle), "appserver": .string("t1"),
+            "wsgi": .string(wsgi), "hostnames": .array([.string("hello.example.com"), .string("*.hello.test")]),
+            "sha256": .string(built.sha256), "workers": .int(1),
+            "secret_key": .string("a-secret-key-for-tests-0123456789"), "health_path": .string(healthPath),
+            "health_timeout_s": .int(60), "environment": .object(["HELLO_GREETING": .string("hi")]),
+        ]
+        if let database { args["database"] = .object(database.output) }
+        return args
+    }
+
+    /// `GET path` with `Host: host`: the status, or nil without an HTTP answer.
+    static func status(port: Int, host: String = "hello.example.com", path: String = "/") async -> Int? {
+        if case .status(let code) = await HealthProbe(address: "127.0.0.1", port: port, host: host, path: path).probe() {
+            return code
+        }
+        return nil
+    }
+
+    /// Polls `condition` every 50 ms until it holds or `timeout` seconds pass.
+    static func eventually(timeout: Double = 30, _ condition: () async -> Bool) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
+        return await condition()
+    }
+
+    /// The uid of `/proc/<pid>/status`, or nil.
+    static func uid(of pid: Int32) -> UInt32? {
+        AppProcess(pid: pid).status()?.realUID
+    }
+
+    /// The gunicorn masters of the instance whose pid file is `pidFile`: processes naming it after `--pid` whose
+    /// parent does not (workers name it too).
+    static func masters(pidFile: String) -> [Int32] {
+        var parents: [Int32: Int32] = [:]
+        for pid in ((try? FileSystem.names(in: "/proc")) ?? []).compactMap({ Int32($0) }) {
+            let process = AppProcess(pid: pid)
+            guard let status = process.status(), status.state != "Z" else { continue }
+            let arguments = process.arguments
+            guard let index = arguments.firstIndex(of: "--pid"), index + 1 < arguments.count,
+                  arguments[index + 1] == pidFile else { continue }
+            parents[pid] = status.parent
+        }
+        return parents.filter { parents[$0.value] == nil }.map(\.key).sorted()
+    }
+}

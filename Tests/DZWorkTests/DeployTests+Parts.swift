@@ -1,0 +1,98 @@
+import DZAgent
+import DZSpool
+import DZSystem
+@testable import DZWork
+import Foundation
+import Testing
+
+extension DeployTests {
+    /// The pieces of deploying that need no process: names, quoting, URLs, settings.
+    @Suite struct Parts {
+        @Test func appUsersAreNamedAfterTheProjectWithinThirtyTwoCharacters() throws {
+            #expect(AppUser.userName(for: try ProjectID("hello")) == "dz_hello")
+            let long = try ProjectID(String(repeating: "a", count: 30))
+            let name = AppUser.userName(for: long)
+            #expect(name.count == 32 && name.hasPrefix("dz_aaaa"))
+            #expect(name != AppUser.userName(for: try ProjectID(String(repeating: "a", count: 29) + "b")))
+            #expect(name == AppUser.userName(for: long), "the same on every host")
+        }
+
+        @Test func procfileCommandsSplitWithoutAShell() throws {
+            let procfile = "web: gunicorn hello.wsgi\n# release: no\nrelease: python manage.py say 'hello world' \"a \\\"b\\\"\" c\\ d\n"
+            let release = try #require(try ProcfileCommand.find("release", in: procfile))
+            #expect(release.arguments == ["python", "manage.py", "say", "hello world", "a \"b\"", "c d"])
+            #expect(release.argv(bundleDirectory: "/b").prefix(2) == ["/b/venv/bin/python", "manage.py"])
+            #expect(try ProcfileCommand.find("release", in: "web: x\n") == nil)
+            for bad in ["release: a; rm -rf /", "release: a | b", "release: echo $HOME", "release: a && b",
+                        "release: `id`", "release: 'open", "release:   "] {
+                #expect(throws: ProcfileCommand.Failure.self, "\(bad)") { try ProcfileCommand.find("release", in: bad) }
+            }
+        }
+
+        @Test func databaseURLsEncodeThePasswordAndKeepSQLitePathsAbsolute() throws {
+            let project = try ProjectID("hello")
+            let postgres = try AppDatabase(deployArgument: .object([
+                "engine": .string("postgresql"), "host": .string("db.internal"), "port": .int(5433),
+                "name": .string("app_hello"), "user": .string("app_hello"), "password": .string("p@ss:w/rd%"),
+            ]), project: project)
+            #expect(postgres.url == "postgresql://app_hello:p%40ss%3Aw%2Frd%25@db.internal:5433/app_hello")
+            let sqlite = try AppDatabase(deployArgument: .object([
+                "engine": .string("sqlite"), "name": .string("/var/lib/dz/apps/hello/db.sqlite3"),
+            ]), project: project)
+            #expect(sqlite.url == "sqlite:////var/lib/dz/apps/hello/db.sqlite3")
+            let environment = RuntimeEnvironment(bundleDirectory: "/a/b", database: postgres,
+                                                 hostnames: [try Hostname("x.example.com")], secretKey: "k3y-value",
+                                                 extra: ["GREETING": "hi"])
+            #expect(environment.variables["PATH"] == "/a/b/venv/bin:/usr/local/bin:/usr/bin:/bin")
+            #expect(environment.variables["DJANGO_SETTINGS_MODULE"] == "dz_settings")
+            let masked = Redaction.mask(environment.text, secrets: environment.secrets)
+            #expect(!masked.contains("p@ss") && !masked.contains("p%40ss") && !masked.contains("k3y-value"))
+            #expect(masked.contains("GREETING=hi"))
+        }
+
+        @Test func aRewrittenRuntimeFileCannotReachTheLoader() {
+            let parsed = RuntimeEnvironment(parsing: Array("A=1\nLD_PRELOAD=/x.so\nGCONV_PATH=/x\nlower=1\nB=x=y\n".utf8))
+            #expect(parsed.variables == ["A": "1", "B": "x=y"])
+        }
+
+        @Test func settingsFallBackToTheEnvironmentAndCheckTheirValues() throws {
+            let workspace = Workspace(root: "/srv/dz")
+            let defaults = try AppServerSettings.resolve(workspace: workspace, environment: [:])
+            #expect(defaults.appsRoot == "/srv/dz/apps" && defaults.instancesRoot == "/srv/dz/instances")
+            #expect(defaults.address == "127.0.0.1" && defaults.ports == 10000...19999 && defaults.isolation == .auto)
+            let fromEnvironment = try AppServerSettings.resolve(
+                workspace: workspace, environment: ["DZ_APPS_ROOT": "/apps", "DZ_APP_ADDRESS": "::1",
+                                                    "DZ_APP_PORTS": "2000-2010", "DZ_ISOLATION": "none"])
+            #expect(fromEnvironment.appsRoot == "/apps" && fromEnvironment.address == "::1")
+            #expect(fromEnvironment.ports == 2000...2010 && fromEnvironment.isolation == .none)
+            let flags = try AppServerSettings.resolve(address: "10.0.0.5", ports: "3000", workspace: workspace,
+                                                      environment: ["DZ_APP_ADDRESS": "::1"])
+            #expect(flags.address == "10.0.0.5" && flags.ports == 3000...3000)
+            for (address, ports, isolation) in [("localhost", nil, nil), (nil, "20-10", nil), (nil, "1-70000", nil),
+                                                (nil, nil, "chroot")] as [(String?, String?, String?)] {
+                #expect(throws: DeployError.self) {
+                    try AppServerSettings.resolve(address: address, ports: ports, isolation: isolation,
+                                                  workspace: workspace, environment: [:])
+                }
+            }
+        }
+
+        @Test func theSandboxBindsTheAppAndHidesTheRest() throws {
+            let user = AppUser(name: "dz_hello", uid: 990, gid: 990, switches: true)
+            let sandbox = Sandbox(isolation: .bubblewrap, user: user, appDirectory: "/srv/dz/apps/hello",
+                                  readOnly: ["/opt/python/3.11", "/usr/lib/python3"])
+            let command = sandbox.command(["/srv/dz/apps/hello/b/venv/bin/python", "-V"])
+            let text = command.joined(separator: " ")
+            #expect(text.contains("--ro-bind /opt/python/3.11 /opt/python/3.11"))
+            #expect(!text.contains("/usr/lib/python3"), "already shown with /usr")
+            #expect(text.contains("--perms 0711 --dir /srv --perms 0711 --dir /srv/dz --perms 0711 --dir /srv/dz/apps "
+                + "--bind /srv/dz/apps/hello /srv/dz/apps/hello"))
+            #expect(text.contains("--tmpfs /tmp") && !text.contains("--unshare-pid") && !text.contains("--die-with-parent"))
+            #expect(text.hasSuffix("-- /usr/bin/setpriv --reuid=990 --regid=990 --clear-groups --no-new-privs -- "
+                + "/srv/dz/apps/hello/b/venv/bin/python -V"))
+            let plain = Sandbox(isolation: .none, user: AppUser(name: "me", uid: 1000, gid: 1000, switches: false),
+                                appDirectory: "/a")
+            #expect(plain.command(["/bin/true"]) == ["/bin/true"])
+        }
+    }
+}

@@ -1,0 +1,282 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import DZAgent
+import DZSpool
+import DZSystem
+@testable import DZWork
+import Foundation
+import Logging
+import Testing
+
+/// Real deploys of examples/hello: gunicorn daemonised in bubblewrap as the app's own user, HTTP through the
+/// Host header, migrate as a hook, the supervisor, stop_instances; and the refusals.
+@Suite(.serialized) struct DeployTests {
+    static let asRoot = getuid() == 0
+
+    @Test(.timeLimit(.minutes(15)))
+    func deployServesThePageAsTheAppUserAndHooksMigrate() async throws {
+        let built = try await DeployFixture.built()
+        try await DeployFixture.withScratch { scratch in
+            let database = try SQLiteProvisioner(workspace: scratch.workspace).create(DeployFixture.project)
+            let deploy = DeployHandler(workspace: scratch.workspace, store: built.store, settings: scratch.settings)
+            let context = try DeployFixture.context("deploy", DeployFixture.deployArguments(built, database: database))
+            let output = try await deploy.run(context)
+            let port = Int(try #require(output["port"]?.intValue))
+            let pid = Int32(try #require(output["pid"]?.intValue))
+            let instance = try #require(output["instance"]?.stringValue)
+            #expect(output["adopted"] == .bool(false))
+            #expect(instance == "\(built.bundle).t1.\(port)")
+            #expect(scratch.settings.ports.contains(port))
+
+            let expectedUID = Self.asRoot ? try #require(AppUser.lookup("dz_hello")).uid : getuid()
+            #expect(output["user"] == .string(Self.asRoot ? "dz_hello" : (AppUser.lookup(uid: getuid()) ?? "")))
+            #expect(DeployFixture.uid(of: pid) == expectedUID, "the master runs as the app's user")
+
+            let bundleDirectory = scratch.settings.appDirectory("hello") + "/" + built.bundle
+            let runtime = try FileManager.default.attributesOfItem(atPath: bundleDirectory + "/dz/runtime.env")
+            #expect((runtime[.posixPermissions] as? Int) == 0o400)
+            #expect((runtime[.ownerAccountID] as? NSNumber)?.uint32Value == expectedUID)
+            let recordPath = scratch.settings.instancesRoot + "/hello/" + instance + ".json"
+            let record = try #require(try InstanceDirectory(root: scratch.settings.instancesRoot)
+                .record(project: "hello", instance: instance))
+            #expect(record.state == .running && record.pid == pid && record.job == "job1")
+            #expect((try FileManager.default.attributesOfItem(atPath: recordPath)[.posixPermissions] as? Int) == 0o600)
+            #expect(!String(decoding: try FileIO.readAll(recordPath), as: UTF8.self).contains("a-secret-key-for-tests"),
+                    "no secret in the record")
+
+            // Django answers for its host names only (a wildcard's too), and the page needs its table.
+            #expect(await DeployFixture.status(port: port, host: "not-served.example.com") == 400)
+            #expect(await DeployFixture.status(port: port, host: "www.hello.test", path: "/dz-health") == 404)
+
+            let hooks = PostDeployHooksHandler(settings: scratch.settings)
+            let hooked = try await hooks.run(try DeployFixture.context("post_deploy_hooks", [
+                "project": .string("hello"), "instance": .string(instance),
+            ]))
+            #expect(hooked["migrated"] == .bool(true))
+            #expect(hooked["release"] == .null, "the example's Procfile has no release command")
+            #expect(hooked["output"]?.stringValue?.contains("Applying greetings.0001_initial") == true,
+                    "\(hooked["output"] ?? .null)")
+            let tables = try await Subprocess.run([
+                "python3", "-c",
+                "import sqlite3, sys; print(sorted(r[0] for r in sqlite3.connect(sys.argv[1]).execute("
+                    + "\"select name from sqlite_master where type='table'\")))",
+                database.name,
+            ], timeout: 60)
+            #expect(tables.stdoutText.contains("greetings_greeting"), "\(tables.stdoutText) \(tables.tail())")
+            let databaseOwner = try FileManager.default.attributesOfItem(atPath: database.name)[.ownerAccountID]
+            #expect((databaseOwner as? NSNumber)?.uint32Value == expectedUID, "the app owns its database")
+            #expect(await DeployFixture.status(port: port) == 200, "the page answers once migrated")
+
+            // A retried task finds its healthy instance instead of starting another.
+            let retried = try await deploy.run(context)
+            #expect(retried["adopted"] == .bool(true))
+            #expect(retried["instance"] == .string(instance))
+            #expect(DeployFixture.masters(pidFile: record.pidFile) == [pid])
+
+            let stop = StopInstancesHandler(settings: scratch.settings)
+            let stopped = try await stop.run(try DeployFixture.context("stop_instances", [
+                "project": .string("hello"), "instances": .array([.string(instance), .string("bundle_hello_x.t1.1")]),
+                "grace_s": .int(10),
+            ]))
+            #expect(stopped["stopped"] == .array([.string(instance)]))
+            #expect(stopped["missing"] == .array([.string("bundle_hello_x.t1.1")]))
+            #expect(DeployFixture.masters(pidFile: record.pidFile).isEmpty)
+            #expect(!AppProcess(pid: pid).isLive(as: expectedUID))
+            #expect(!FileSystem.exists(bundleDirectory), "the bundle no instance uses is removed")
+            #expect(try InstanceDirectory(root: scratch.settings.instancesRoot)
+                .record(project: "hello", instance: instance) == nil)
+            #expect(await DeployFixture.status(port: port) == nil)
+        }
+    }
+
+    @Test func aDeployOnAnotherAppserversQueueIsRefused() async throws {
+        try await DeployFixture.withScratch(under: "/tmp") { scratch in
+            let deploy = DeployHandler(workspace: scratch.workspace, store: DirectoryStore(root: scratch.root + "/store"),
+                                       settings: scratch.settings)
+            var args = DeployFixture.deployArguments(Self.placeholder)
+            args["appserver"] = .string("t2")
+            do {
+                _ = try await deploy.run(try DeployFixture.context("deploy", args, queue: "appserver_t1"))
+                Issue.record("a deploy for t2 ran on t1's queue")
+            } catch let failure as TaskFailure {
+                #expect(failure.kind == "wrong-appserver")
+                #expect(!failure.retryable)
+            }
+            #expect(!FileSystem.exists(scratch.settings.appsRoot), "nothing happened")
+        }
+    }
+
+    @Test func hostileArgumentsAreRejectedBeforeAnythingHappens() async throws {
+        try await DeployFixture.withScratch(under: "/tmp") { scratch in
+            let deploy = DeployHandler(workspace: scratch.workspace, store: DirectoryStore(root: scratch.root + "/store"),
+                                       settings: scratch.settings)
+            let base = DeployFixture.deployArguments(Self.placeholder)
+            func strings(_ items: String...) -> JSONValue { .array(items.map { .string($0) }) }
+            func object(_ items: [String: JSONValue]) -> JSONValue { .object(items) }
+            let hostile: [(String, JSONValue)] = [
+                ("project", .string("../etc")), ("project", .string("Hello")), ("bundle", .string("bundle_other_1")),
+                ("bundle", .string("../../x")), ("appserver", .string("t1/../x")), ("appserver", .int(1)),
+                ("hostnames", strings("evil.example.com;rm -rf /")), ("hostnames", strings()),
+                ("hostnames", strings("ok.example.com", "bad host")), ("wsgi", .string("hello.wsgi; rm -rf /")),
+                ("wsgi", .string("-c")), ("wsgi", .string("hello.wsgi:app:x")), ("wsgi", .string("os.system('id')")),
+                ("environment", object(["LD_PRELOAD": .string("/tmp/x.so")])),
+                ("environment", object(["DZ_SECRET_KEY": .string("x")])), ("environment", object(["PATH": .string("/tmp")])),
+                ("environment", object(["lower": .string("x")])), ("environment", object(["A": .string("line\nB=2")])),
+                ("environment", object(["A": .int(1)])), ("environment", .string("A=1")),
+                ("workers", .int(0)), ("workers", .int(33)), ("workers", .string("many")),
+                ("health_path", .string("nope")), ("health_path", .string("/a b")), ("sha256", .string("xyz")),
+                ("secret_key", .string("a\nb")), ("health_timeout_s", .int(0)),
+                ("database", object(["engine": .string("sqlite"), "name": .string("/tmp/apps/hello/../../etc/db.sqlite3")])),
+                ("database", object(["engine": .string("sqlite"), "name": .string("relative/apps/hello/db.sqlite3")])),
+                ("database", object(["engine": .string("sqlite"), "name": .string("/srv/apps/other/db.sqlite3")])),
+                ("database", object(["engine": .string("postgresql"), "name": .string("hello"), "user": .string("u"),
+                                     "host": .string("h/../x")])),
+                ("database", object(["engine": .string("mysql"), "name": .string("hello")])),
+                ("database", .string("sqlite")),
+            ]
+            for (key, value) in hostile {
+                var args = base
+                args[key] = value
+                do {
+                    _ = try await deploy.run(try DeployFixture.context("deploy", args))
+                    Issue.record("\(key) = \(value.jsonText) was accepted")
+                } catch let failure as TaskFailure {
+                    #expect(failure.kind == "bad-args", "\(key) = \(value.jsonText): \(failure)")
+                }
+            }
+            #expect(!FileSystem.exists(scratch.settings.appsRoot), "nothing was created")
+            #expect(!FileSystem.exists(scratch.settings.instancesRoot))
+
+            let hooks = PostDeployHooksHandler(settings: scratch.settings)
+            for args: [String: JSONValue] in [
+                ["project": .string("hello"), "instance": .string("../x")], ["project": .string("hello")],
+                ["project": .string("hello"), "instance": .string("a"), "migrate": .string("yes")],
+            ] {
+                await #expect(throws: TaskFailure.self) {
+                    try await hooks.run(try DeployFixture.context("post_deploy_hooks", args))
+                }
+            }
+            let stop = StopInstancesHandler(settings: scratch.settings)
+            for args: [String: JSONValue] in [
+                ["project": .string("hello"), "instances": strings("../../x")], ["project": .string("hello")],
+                ["project": .string("hello"), "instances": .string("a")],
+            ] {
+                await #expect(throws: TaskFailure.self) {
+                    try await stop.run(try DeployFixture.context("stop_instances", args))
+                }
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(10)))
+    func aBadWSGIModuleFailsTheHealthCheckAndLeavesNothingRunning() async throws {
+        let built = try await DeployFixture.built()
+        try await DeployFixture.withScratch { scratch in
+            let deploy = DeployHandler(workspace: scratch.workspace, store: built.store, settings: scratch.settings)
+            let args = DeployFixture.deployArguments(built, wsgi: "hello.nosuchmodule")
+            do {
+                _ = try await deploy.run(try DeployFixture.context("deploy", args))
+                Issue.record("a deploy of a missing WSGI module succeeded")
+            } catch let failure as TaskFailure {
+                #expect(failure.kind == "health-check", "\(failure)")
+                #expect(!failure.retryable)
+                #expect(failure.message.contains("nosuchmodule"), "the error log's tail: \(failure.message)")
+                #expect(!failure.message.contains("a-secret-key-for-tests"))
+            }
+            #expect(InstanceDirectory(root: scratch.settings.instancesRoot).records().isEmpty, "no record")
+            let anyLeft = ((try? FileSystem.names(in: "/proc")) ?? []).compactMap { Int32($0) }.contains { pid in
+                AppProcess(pid: pid).arguments.contains { $0.hasPrefix(scratch.settings.appsRoot) }
+            }
+            #expect(!anyLeft, "no process of this appserver is left")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(10)))
+    func theSupervisorRelaunchesAKilledMasterAndAdoptsALiveOne() async throws {
+        let built = try await DeployFixture.built()
+        try await DeployFixture.withScratch { scratch in
+            let deploy = DeployHandler(workspace: scratch.workspace, store: built.store, settings: scratch.settings)
+            let output = try await deploy.run(try DeployFixture.context("deploy", DeployFixture.deployArguments(built)))
+            let instance = try #require(output["instance"]?.stringValue)
+            let port = Int(try #require(output["port"]?.intValue))
+            let records = InstanceDirectory(root: scratch.settings.instancesRoot)
+            let first = try #require(try records.record(project: "hello", instance: instance))
+
+            // A new agent's supervisor adopts what runs, and starts nothing.
+            let supervisor = InstanceSupervisor(settings: scratch.settings, logger: Logger(label: "test"))
+            #expect(await supervisor.adoptLiveInstances() == [instance])
+            let quiet = await supervisor.check()
+            #expect(quiet.healthy == [instance] && quiet.relaunched.isEmpty)
+            #expect(DeployFixture.masters(pidFile: first.pidFile) == [first.pid])
+
+            kill(first.pid, SIGKILL)
+            #expect(await DeployFixture.eventually { !AppProcess(pid: first.pid).isLive(as: first.uid) })
+            let round = await supervisor.check()
+            #expect(round.relaunched == [instance])
+            let second = try #require(try records.record(project: "hello", instance: instance))
+            #expect(second.pid != first.pid && second.pid > 0)
+            #expect(second.restarts == 1 && second.state == .running)
+            #expect(second.argv == first.argv, "relaunched with the same command")
+            #expect(DeployFixture.uid(of: second.pid) == first.uid)
+            #expect(await DeployFixture.eventually {
+                await DeployFixture.status(port: port, path: "/dz-health") == 404
+            })
+            #expect((await supervisor.check()).healthy == [instance])
+            #expect(DeployFixture.masters(pidFile: first.pidFile) == [second.pid], "exactly one master")
+
+            // Past the crash-loop limit it gives up.
+            kill(second.pid, SIGKILL)
+            #expect(await DeployFixture.eventually { !AppProcess(pid: second.pid).isLive(as: first.uid) })
+            let strict = InstanceSupervisor(settings: scratch.settings, maxRestarts: 1, logger: Logger(label: "test"))
+            #expect((await strict.check()).failed == [instance])
+            #expect(try records.record(project: "hello", instance: instance)?.state == .failed)
+            #expect(DeployFixture.masters(pidFile: first.pidFile).isEmpty)
+        }
+    }
+
+    @Test(.enabled(if: DeployTests.asRoot && Subprocess.locate("bwrap") != nil), .timeLimit(.minutes(10)))
+    func theSandboxShowsTheAppItsOwnDirectoryOnly() async throws {
+        try await DeployFixture.withScratch(under: "/tmp") { scratch in
+            let user = try await AppUser.ensure(for: DeployFixture.project, logger: Logger(label: "test"))
+            let app = AppDirectory(settings: scratch.settings, project: DeployFixture.project, user: user)
+            try app.prepare()
+            try "mine\n".write(toFile: app.path + "/mine.txt", atomically: false, encoding: .utf8)
+            let other = scratch.settings.appDirectory("other")
+            try FileSystem.makeDirectories(other, mode: 0o755)
+            try "theirs\n".write(toFile: other + "/secret.txt", atomically: false, encoding: .utf8)
+            let spool = scratch.root + "/spool/new"
+            try FileSystem.makeDirectories(spool, mode: 0o755)
+            try "{}\n".write(toFile: spool + "/task.json", atomically: false, encoding: .utf8)
+            try FileSystem.setMode(spool + "/task.json", 0o644)
+            try FileSystem.setMode(other + "/secret.txt", 0o644)
+
+            let sandbox = Sandbox(isolation: scratch.settings.effectiveIsolation, user: user, appDirectory: app.path)
+            #expect(sandbox.isolation == .bubblewrap)
+            func run(_ command: [String]) async throws -> Subprocess.Outcome {
+                try await Subprocess.run(sandbox.command(command), environment: ["PATH": "/usr/bin:/bin"], timeout: 60)
+            }
+            let identity = try await run(["/usr/bin/id", "-u"])
+            #expect(identity.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) == String(user.uid))
+            #expect(try await run(["/bin/cat", app.path + "/mine.txt"]).stdoutText == "mine\n")
+            let here = try await Subprocess.run(sandbox.command(["/bin/pwd"]), environment: ["PATH": "/usr/bin:/bin"],
+                                                workingDirectory: app.path + "/logs", timeout: 60)
+            #expect(here.stdoutText == app.path + "/logs\n", "commands keep their working directory")
+            #expect(try await run(["/bin/sh", "-c", "echo x > " + app.path + "/written.txt"]).succeeded,
+                    "its own directory is writable")
+            #expect(!(try await run(["/bin/cat", other + "/secret.txt"]).succeeded), "another app is out of sight")
+            #expect(!(try await run(["/bin/ls", other]).succeeded))
+            #expect(!(try await run(["/bin/cat", spool + "/task.json"]).succeeded), "the spool is out of sight")
+            #expect(!(try await run(["/bin/ls", scratch.workspace.root]).stdoutText.contains("instances")))
+            #expect(!(try await run(["/bin/sh", "-c", "echo x > /etc/dz-test"]).succeeded), "the system is read-only")
+            // Without the sandbox the app's user could read the spool: the file is world-readable.
+            #expect(try await Subprocess.run(["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)",
+                                              "--clear-groups", "--", "/bin/cat", spool + "/task.json"]).succeeded)
+        }
+    }
+
+    /// Arguments checks need no build: a made-up bundle of the right shape.
+    static let placeholder = DeployFixture.Built(
+        root: "/nonexistent", store: DirectoryStore(root: "/nonexistent"),
+        bundle: "bundle_hello_2026-01-01-00.00.00", sha256: String(repeating: "a", count: 64))
+}
