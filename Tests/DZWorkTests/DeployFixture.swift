@@ -7,6 +7,7 @@ import DZSystem
 @testable import DZWork
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 /// The real examples/hello bundle, built once per test run (pip takes a while) and stored in a `DirectoryStore`,
@@ -21,14 +22,51 @@ enum DeployFixture {
 
     static let project = try! ProjectID("hello")
 
-    /// The shared build: made by the first test that asks.
+    /// The shared build: made by the first test that asks, removed when the suite ends (`DeployFixture.Scope`).
     static func built() async throws -> Built {
-        try await shared.value
+        let task = shared.withLock { task in
+            if let task { return task }
+            let made = Task<Built, any Error> { try await build() }
+            task = made
+            return made
+        }
+        return try await task.value
     }
 
-    private static let shared = Task<Built, any Error> {
+    private static let shared = Mutex<Task<Built, any Error>?>(nil)
+
+    /// Removes the shared build, if a test made it.
+    static func removeBuilt() async {
+        guard let task = shared.withLock({ task in defer { task = nil }; return task }),
+              let built = try? await task.value else { return }
+        _ = try? await Subprocess.run(["rm", "-rf", "--", built.root], timeout: 120)
+    }
+
+    /// A suite trait that removes the shared build once the suite has run.
+    struct Scope: SuiteTrait, TestScoping {
+        var isRecursive: Bool { false }
+
+        func provideScope(for test: Test, testCase: Test.Case?,
+                          performing function: @Sendable () async throws -> Void) async throws
+        {
+            do { try await function() } catch {
+                await DeployFixture.removeBuilt()
+                throw error
+            }
+            await DeployFixture.removeBuilt()
+        }
+    }
+
+    private static func build() async throws -> Built {
         var template = Array("/tmp/dz-deploy-XXXXXX".utf8CString)
         let root = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
+        do { return try await build(in: root) } catch {
+            _ = try? await Subprocess.run(["rm", "-rf", "--", root], timeout: 120)
+            throw error
+        }
+    }
+
+    private static func build(in root: String) async throws -> Built {
         // The app's user must reach the data directories when there is no sandbox.
         try FileSystem.setMode(root, 0o755)
         let repository = root + "/hello"

@@ -11,7 +11,7 @@ import Testing
 
 /// Real deploys of examples/hello: gunicorn daemonised in bubblewrap as the app's own user, HTTP through the
 /// Host header, migrate as a hook, the supervisor, stop_instances; and the refusals.
-@Suite(.serialized) struct DeployTests {
+@Suite(.serialized, DeployFixture.Scope()) struct DeployTests {
     static let asRoot = getuid() == 0
 
     @Test(.timeLimit(.minutes(15)))
@@ -232,6 +232,58 @@ import Testing
             #expect((await strict.check()).failed == [instance])
             #expect(try records.record(project: "hello", instance: instance)?.state == .failed)
             #expect(DeployFixture.masters(pidFile: first.pidFile).isEmpty)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(10)))
+    func aFailingMigrationFailsTheHooksWithItsOutputMasked() async throws {
+        let built = try await DeployFixture.built()
+        try await DeployFixture.withScratch { scratch in
+            // A database file that is not a database: the site starts (the health check's 404 needs no database),
+            // and migrate fails.
+            let database = try SQLiteProvisioner(workspace: scratch.workspace).create(DeployFixture.project)
+            try FileSystem.unlink(database.name)
+            try FileIO.create(database.name, bytes: Array(String(repeating: "not sqlite ", count: 200).utf8),
+                              sync: false)
+            let deploy = DeployHandler(workspace: scratch.workspace, store: built.store, settings: scratch.settings)
+            let output = try await deploy.run(try DeployFixture.context(
+                "deploy", DeployFixture.deployArguments(built, database: database)))
+            let instance = try #require(output["instance"]?.stringValue)
+            let hooks = PostDeployHooksHandler(settings: scratch.settings)
+            do {
+                _ = try await hooks.run(try DeployFixture.context("post_deploy_hooks", [
+                    "project": .string("hello"), "instance": .string(instance), "timeout_s": .int(120),
+                ]))
+                Issue.record("migrate into a file that is not a database succeeded")
+            } catch let failure as TaskFailure {
+                #expect(failure.kind == "migrate" && !failure.retryable)
+                #expect(failure.message.contains("not a database"), "\(failure.message)")
+                #expect(!failure.message.contains("a-secret-key-for-tests"))
+            }
+            await #expect(throws: TaskFailure.self) {
+                try await hooks.run(try DeployFixture.context("post_deploy_hooks", [
+                    "project": .string("hello"), "instance": .string("bundle_hello_x.t1.1"),
+                ]))
+            }
+        }
+    }
+
+    @Test func aSQLiteDatabaseOutsideThisAppserversDirectoryIsRefused() async throws {
+        try await DeployFixture.withScratch(under: "/tmp") { scratch in
+            let user = AppUser(name: "me", uid: getuid(), gid: getgid(), switches: false)
+            let app = AppDirectory(settings: scratch.settings, project: DeployFixture.project, user: user)
+            let handle = try app.prepare()
+            let elsewhere = scratch.root + "/other-host/apps/hello"
+            try FileSystem.makeDirectories(elsewhere)
+            let database = AppDatabase(engine: .sqlite, name: elsewhere + "/db.sqlite3", justCreated: false)
+            #expect(throws: DeployError.self) { try app.adoptSQLite(database, handle: handle) }
+            #expect(DeployError.database("x").taskFailure.retryable == false)
+            // The same directory through a link is this host's: bound at the path the app is given.
+            try FileSystem.symlink(target: scratch.workspace.root, at: scratch.root + "/link")
+            let linked = AppDatabase(engine: .sqlite, name: scratch.root + "/link/apps/hello/db.sqlite3",
+                                     justCreated: false)
+            let binding = try app.adoptSQLite(linked, handle: handle)
+            #expect(binding == Sandbox.Binding(source: app.path, destination: scratch.root + "/link/apps/hello"))
         }
     }
 

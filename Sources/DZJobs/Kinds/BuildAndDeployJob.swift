@@ -124,7 +124,8 @@ public enum BuildAndDeployJob {
         if let configured = context.outputs["build_bundle"]?.first?["hostnames"]?.arrayValue, !configured.isEmpty {
             return configured
         }
-        return [.string((context.project ?? "app") + ".localhost")]
+        // Project ids may hold `_`, which host names may not.
+        return [.string((context.project ?? "app").replacingOccurrences(of: "_", with: "-") + ".localhost")]
     }
 
     static func deployArguments(_ context: JobContext) throws(JobError) -> [String: JSONValue] {

@@ -56,15 +56,28 @@ struct AppProcess: Sendable, Equatable {
         return arguments.joined(separator: " ").hasPrefix("gunicorn: master [\(instance)]")
     }
 
-    /// Whether any live process of `uid` names `pidFile` after `--pid`: gunicorn, before it has written the file.
-    static func anyNaming(pidFile: String, uid: UInt32) -> Bool {
-        ((try? FileSystem.names(in: "/proc")) ?? []).compactMap { Int32($0) }.contains { pid in
-            let process = AppProcess(pid: pid)
-            guard process.isLive(as: uid) else { return false }
-            let arguments = process.arguments
-            guard let index = arguments.firstIndex(of: "--pid"), index + 1 < arguments.count else { return false }
-            return arguments[index + 1] == pidFile
+    /// The live processes of `uid` that belong to the instance whose pid file is `pidFile`: its master and its
+    /// workers (forked from the master, they carry the same command line, or `gunicorn: worker [<instance>]`).
+    static func ofInstance(pidFile: String, uid: UInt32) -> [AppProcess] {
+        let instance = pidFile.split(separator: "/").last.map { String($0.dropLast(".pid".count)) } ?? ""
+        return ((try? FileSystem.names(in: "/proc")) ?? []).compactMap { Int32($0) }.map(AppProcess.init).filter {
+            guard $0.isLive(as: uid) else { return false }
+            let arguments = $0.arguments
+            if let index = arguments.firstIndex(of: "--pid"), index + 1 < arguments.count {
+                return arguments[index + 1] == pidFile
+            }
+            let title = arguments.joined(separator: " ")
+            return title.hasPrefix("gunicorn: master [\(instance)]") || title.hasPrefix("gunicorn: worker [\(instance)]")
         }
+    }
+
+    /// Kills what is left of an instance whose master is gone: workers that have not yet noticed keep the
+    /// listening socket and would keep a relaunched master from binding its port.
+    static func killLeftovers(pidFile: String, uid: UInt32) async {
+        let left = ofInstance(pidFile: pidFile, uid: uid)
+        guard !left.isEmpty else { return }
+        for process in left { process.signal(SIGKILL, ifRunningAs: uid) }
+        _ = await AppProcess(pid: 0).waitUntilGone(left, uid: uid, timeout: 10)
     }
 
     /// The live processes whose parent is this one and that run as `uid`: a master's workers.

@@ -16,6 +16,9 @@ struct DeployArguments: Sendable {
     var secretKey: String?
     var healthPath: String
     var healthTimeout: Double
+    /// What counts as up: `.healthy` (below 500, the default) or `.answering` (any HTTP response: the app loads
+    /// and serves its host name, though its pages may still need migrations).
+    var health: HealthProbe.Requirement
 
     init(_ context: TaskContext) throws(TaskFailure) {
         project = try context.project()
@@ -52,6 +55,11 @@ struct DeployArguments: Sendable {
         }
         healthTimeout = try context.number("health_timeout_s", default: 60)
         guard (1...3600).contains(healthTimeout) else { throw .badArgs("health_timeout_s must be from 1 to 3600") }
+        switch try context.optionalString("health") {
+        case nil, "healthy"?: health = .healthy
+        case "live"?: health = .answering
+        case let other?: throw .badArgs("health must be healthy or live, not \"\(String(other.prefix(40)))\"")
+        }
     }
 
     /// `a.b.c` or `a.b.c:name` of Python identifiers (ASCII): what gunicorn imports, and never an option.

@@ -9,6 +9,14 @@ struct HealthProbe: Sendable {
     let host: String
     let path: String
 
+    /// What a check waits for.
+    enum Requirement: Sendable {
+        /// An HTTP status below 500.
+        case healthy
+        /// Any HTTP response.
+        case answering
+    }
+
     enum Result: Sendable, Equatable {
         case status(Int)
         /// No HTTP response: why (connection refused, timed out, not HTTP).
@@ -17,6 +25,14 @@ struct HealthProbe: Sendable {
         var isHealthy: Bool {
             if case .status(let code) = self { return code < 500 }
             return false
+        }
+
+        func meets(_ requirement: Requirement) -> Bool {
+            switch (self, requirement) {
+            case (.status(let code), .healthy): code < 500
+            case (.status, .answering): true
+            case (.noResponse, _): false
+            }
         }
     }
 

@@ -41,8 +41,9 @@ struct InstanceLauncher: Sendable {
     func start(_ record: InstanceRecord) async throws(DeployError) -> Int32? {
         let environment = try RuntimeEnvironment.read(appDirectory: record.appDirectory, bundle: record.bundle,
                                                       user: record.appUser)
-        // A pid file left by a master that died would name a pid that may be reused: gunicorn refuses to start
-        // when that pid is alive.
+        // Workers of a master that died still hold the port; a pid file it left names a pid that may be reused,
+        // and gunicorn refuses to start when that pid is alive.
+        await AppProcess.killLeftovers(pidFile: record.pidFile, uid: record.uid)
         removePidFile(record)
         let outcome: Subprocess.Outcome
         do {
@@ -63,7 +64,7 @@ struct InstanceLauncher: Sendable {
             let waited = Timestamp.now() - started
             if waited >= pidFileTimeout || Task.isCancelled { return nil }
             // Nothing of it runs any more (gunicorn exited at once): no pid file will come.
-            if waited > 1, !AppProcess.anyNaming(pidFile: record.pidFile, uid: record.uid) { return nil }
+            if waited > 1, AppProcess.ofInstance(pidFile: record.pidFile, uid: record.uid).isEmpty { return nil }
             try? await Task.sleep(nanoseconds: 50_000_000)
         }
     }
@@ -87,14 +88,18 @@ struct InstanceLauncher: Sendable {
         return nil
     }
 
-    /// Waits until the instance answers healthily, until `timeout` seconds pass, or until its master dies.
-    func awaitHealthy(_ record: InstanceRecord, probe: HealthProbe, timeout: Double) async throws(DeployError) {
+    /// Waits until the instance answers as `requirement` asks (healthily by default), until `timeout` seconds
+    /// pass, or until its master dies; returns the HTTP status it answered with.
+    @discardableResult
+    func awaitHealthy(_ record: InstanceRecord, probe: HealthProbe, timeout: Double,
+                      requirement: HealthProbe.Requirement = .healthy) async throws(DeployError) -> Int
+    {
         let deadline = Timestamp.now() + timeout
         var last = HealthProbe.Result.noResponse("not checked")
         while Timestamp.now() < deadline {
             if Task.isCancelled { throw .healthCheck("cancelled during the health check") }
             last = await probe.probe(timeout: min(5, max(1, deadline - Timestamp.now())))
-            if last.isHealthy { return }
+            if last.meets(requirement), case .status(let code) = last { return code }
             guard liveMaster(record) != nil else {
                 throw .healthCheck("gunicorn exited before \(probe.path) answered")
             }
@@ -114,6 +119,7 @@ struct InstanceLauncher: Sendable {
             logger.info("stopping instance", metadata: ["instance": "\(record.instance)", "pid": "\(master.pid)"])
             await master.stopMaster(uid: record.uid, pidFile: record.pidFile, grace: grace)
         }
+        await AppProcess.killLeftovers(pidFile: record.pidFile, uid: record.uid)
         removePidFile(record)
     }
 

@@ -128,6 +128,7 @@ public struct InstanceSupervisor: Service {
         let now = Timestamp.now().seconds
         record.recentRestarts = record.recentRestarts.filter { now - $0 < window }
         guard record.recentRestarts.count < maxRestarts else {
+            await AppProcess.killLeftovers(pidFile: record.pidFile, uid: record.uid)
             record.state = .failed
             save(record)
             logger.error("instance keeps crashing: no more relaunches", metadata: metadata.merging([

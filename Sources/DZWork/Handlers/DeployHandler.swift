@@ -9,11 +9,13 @@ import Logging
 /// unless it came through `appserver_<appserver>`), `wsgi` (`module.path[:callable]`), `hostnames` (at least
 /// one); optional `sha256` (of the archive; else the stored manifest's), `database` (the object
 /// `create_database` returned), `workers` (1-32, default 2), `environment` (an object of strings),
-/// `secret_key`, `health_path` (default `/`), `health_timeout_s` (default 60).
+/// `secret_key`, `health_path` (default `/`), `health_timeout_s` (default 60), `health` (`healthy`, the default,
+/// or `live`: any HTTP answer will do, for a deploy whose pages need migrations that run after it).
 ///
 /// Steps: the app's user (`AppUser`), its directory (`AppDirectory`), the bundle (`BundleInstaller`), the
 /// runtime environment (`RuntimeEnvironment`), a port and an instance record (state `starting`), gunicorn in the
-/// app's sandbox (`InstanceLauncher`), then `GET health_path` until a response below 500. An instance that does
+/// app's sandbox (`InstanceLauncher`), then `GET health_path` until a response below 500 (any response with
+/// `health` `live`). An instance that does
 /// not become healthy is stopped and its record removed; the task fails (kind `health-check`) with the tail of
 /// its error log. A retried task whose instance is up and healthy returns it (`adopted: true`) instead of
 /// starting another.
@@ -87,7 +89,8 @@ public struct DeployHandler: TaskHandler {
                 throw DeployError.launch("instance \(record.instance) was stopped while it started")
             }
             record = started
-            try await launcher.awaitHealthy(record, probe: probe(record, arguments), timeout: arguments.healthTimeout)
+            try await launcher.awaitHealthy(record, probe: probe(record, arguments), timeout: arguments.healthTimeout,
+                                            requirement: arguments.health)
             guard let running = try await records.update(project: project.rawValue, instance: record.instance,
                                                          { $0.state = .running }) else {
                 throw DeployError.launch("instance \(record.instance) was stopped while it started")
@@ -120,7 +123,7 @@ public struct DeployHandler: TaskHandler {
         if earlier.state == .running || earlier.state == .starting, earlier.bundle == arguments.bundle,
            launcher.liveMaster(earlier) != nil,
            (try? await launcher.awaitHealthy(earlier, probe: probe(earlier, arguments),
-                                             timeout: arguments.healthTimeout)) != nil,
+                                             timeout: arguments.healthTimeout, requirement: arguments.health)) != nil,
            let adopted = try await records.update(project: earlier.project, instance: earlier.instance, {
                $0.state = .running
                if let master = launcher.liveMaster($0) { $0.pid = master.pid }

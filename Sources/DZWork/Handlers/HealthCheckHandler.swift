@@ -10,7 +10,7 @@ import DZSystem
 /// Arguments: `project`, `instance` (an instance on this host), `hostnames` (at least one), optional
 /// `health_path` (default `/`) and `health_timeout_s` (default 60). An unhealthy instance is left running (the
 /// job's compensation stops every new instance); the task fails, not retryably (kind `health-check`), with the
-/// end of the instance's error log, secrets masked. Output: `instance`, `healthy`.
+/// end of the instance's error log, secrets masked. Output: `instance`, `status` (the HTTP status it answered with).
 public struct HealthCheckHandler: TaskHandler {
     public let name = "health_check"
     public let settings: AppServerSettings
@@ -52,13 +52,13 @@ public struct HealthCheckHandler: TaskHandler {
         let launcher = InstanceLauncher(logger: context.logger)
         let probe = HealthProbe(address: record.address, port: record.port, host: host, path: path)
         do {
-            try await launcher.awaitHealthy(record, probe: probe, timeout: timeout)
+            let status = try await launcher.awaitHealthy(record, probe: probe, timeout: timeout)
+            return ["instance": .string(instance), "status": .int(Int64(status))]
         } catch {
             let environment = try? RuntimeEnvironment.read(appDirectory: record.appDirectory, bundle: record.bundle,
                                                            user: record.appUser)
             let tail = launcher.errorLogTail(record, secrets: environment?.secrets ?? [])
             throw .healthCheck(error.description + "\nerror log:\n" + tail)
         }
-        return ["instance": .string(instance), "healthy": .bool(true)]
     }
 }
