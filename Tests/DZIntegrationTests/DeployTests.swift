@@ -88,7 +88,8 @@ extension Integration {
             /// `dz deploy` of the repository; returns the job id and the command's result.
             func deploy(_ extra: [String] = []) async throws -> (job: String, result: CommandResult) {
                 let result = try await spool.dz(["deploy", repository, "--project", "hello", "--hostname",
-                                                 DeployTests.hostname, "--instances", "2", "--workers", "1"] + extra,
+                                                 DeployTests.hostname, "--instances", "2", "--workers", "1",
+                                                 "--db-engine", "postgresql"] + extra,
                                                 timeout: 900)
                 let first = result.stdout.split(separator: "\n").first ?? ""
                 guard first.hasPrefix("job "), let id = first.dropFirst(4).split(separator: ":").first else {
@@ -98,7 +99,14 @@ extension Integration {
             }
 
             func show(_ id: String) async throws -> [String: JSONValue] {
-                let result = try await spool.dz(["job", "show", id, "--json"])
+                let process = try DZProcess(label: "job-show", arguments: ["job", "show", "--spool", spool.root, id, "--json"],
+                                            logDirectory: spool.logDirectory)
+                guard await process.waitForExit(timeout: 60) else {
+                    process.kill()
+                    throw SetupFailure("dz job show \(id) did not exit")
+                }
+                let result = CommandResult(status: process.exitStatus ?? -1, stdout: process.standardOutput,
+                                           stderr: process.standardError)
                 guard result.status == 0, let job = try JSONValue.parse(Array(result.stdout.utf8)).objectValue else {
                     throw SetupFailure("dz job show \(id): \(result)")
                 }
@@ -169,6 +177,8 @@ extension Integration {
                 while !Task.isCancelled {
                     let (code, body) = (try? await DeployTests.get("http://127.0.0.1:\(port)/",
                                                                     host: DeployTests.hostname)) ?? (0, "curl failed")
+                    // A request cut short by the end of the loop is no answer of the server's.
+                    if Task.isCancelled { break }
                     counts.withLock { counts in
                         counts.total += 1
                         if code != 200 { counts.failures.append("\(code): \(body.prefix(200))") }
@@ -291,8 +301,12 @@ extension Integration {
             let (healthJob, health) = try await cluster.deploy(["--param", "health_timeout_s=15"])
             #expect(health.status == 1, "\(health)")
             let healthSteps = Self.steps(try await cluster.show(healthJob))
-            #expect(healthSteps.filter { $0.key.hasPrefix("deploy.") }.values
+            #expect(healthSteps.filter { $0.key.hasPrefix("health_check.") }.values
                 .contains { $0["error_kind"] == .string("health-check") }, "\(healthSteps)")
+            #expect(healthSteps["proxy_update"] == nil, "traffic never switched")
+            for instance in Self.instances(try await cluster.show(healthJob)) {
+                #expect(!Self.listening(instance.port), "the unhealthy instance \(instance.instance) was stopped")
+            }
             let (afterHealth, servedAgain) = try await cluster.get()
             #expect(afterHealth == 200 && servedAgain.contains("Hello again from dz"))
             for instance in current {

@@ -41,6 +41,7 @@ import Testing
         }
         steps[index].state = .succeeded
         steps[index].output = output
+        steps[index].host = "builder"
     }
 
     func args(_ steps: [StepRecord], _ name: String) throws -> [String: JSONValue] {
@@ -82,10 +83,11 @@ import Testing
         var (job, steps) = settle(planner, JobRecord(id: "J1", kind: "build_and_deploy", project: "shop",
                                                      params: ["source": .string("s"), "instances": .string("3")],
                                                      issuedBy: nil, issuedAt: .now()), [])
-        for name in ["check_repo", "build_bundle"] {
-            succeed(&steps, name, ["bundle": .string("bundle_shop_1")])
-            (job, steps) = settle(planner, job, steps)
-        }
+        succeed(&steps, "check_repo", ["zoombuild_cfg": .string("[project]\n")])
+        (job, steps) = settle(planner, job, steps)
+        succeed(&steps, "build_bundle", ["bundle": .string("bundle_shop_1"), "database_engine": .string("sqlite")])
+        (job, steps) = settle(planner, job, steps)
+        #expect(try args(steps, "create_database")["engine"] == .string("sqlite"), "the engine the bundle was built for")
         #expect(running(steps) == ["bundle_upload", "create_database"])
         succeed(&steps, "create_database")
         succeed(&steps, "bundle_upload", ["bundle": .string("bundle_shop_1")])
@@ -184,7 +186,7 @@ import Testing
             (job, steps) = settle(planner, job, steps)
             #expect(steps.contains { $0.definition == "drop_database" && $0.state == .dispatched } == dropData)
             if dropData {
-                succeed(&steps, "drop_database", ["dropped": .bool(true)])
+                succeed(&steps, "drop_database.0", ["dropped": .bool(true)])
                 (job, steps) = settle(planner, job, steps)
             }
             #expect(job.state == .succeeded)

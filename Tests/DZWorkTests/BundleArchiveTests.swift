@@ -77,6 +77,20 @@ import Testing
 
     // MARK: Round trip
 
+    @Test func extractingOnlySomeDirectoriesWritesJustThem() async throws {
+        try await withScratch { scratch in
+            let source = scratch + "/build"
+            try makeSampleTree(source)
+            let archive = scratch + "/bundle.tar.zst"
+            let final = try BundleArchive.create(from: source, to: archive, manifest: sampleManifest())
+            let out = scratch + "/out"
+            #expect(try BundleArchive.extract(archive, into: out, only: ["bin"]) == final.inner)
+            #expect(try SHA256Digest.file(at: out + "/bin/run.sh") == SHA256Digest.file(at: source + "/bin/run.sh"))
+            #expect(!FileSystem.exists(out + "/data"), "entries outside bin/ are not written")
+            #expect(!FileSystem.exists(out + "/empty.txt"))
+        }
+    }
+
     @Test func roundTripKeepsTreeModesAndLinks() async throws {
         try await withScratch { scratch in
             let source = scratch + "/build"

@@ -24,6 +24,20 @@ public struct BundleBuilder: Sendable {
         public var vcs: SourceCheckout.VCS = .git
         public var config: ZoombuildConfig
         public var staticFailure: StaticFailurePolicy = .error
+        /// The app database's engine when the job names one (`postgresql` or `sqlite`), over the config's
+        /// `database_type`: it decides the database driver the bundle gets.
+        public var databaseEngine: AppDatabase.Engine?
+
+        /// The engine the app's database will have: the one asked for, else the config's, else nil (the
+        /// database host decides).
+        public var effectiveDatabaseEngine: AppDatabase.Engine? {
+            if let databaseEngine { return databaseEngine }
+            switch config.databaseType {
+            case .postgresql?, .postgis?, .postgresql84?, .postgresqlGIS?: return .postgresql
+            case .sqlite?: return .sqlite
+            case .mysql?, nil: return nil
+            }
+        }
 
         public init(project: ProjectID, source: SourceURL, revision: String?, config: ZoombuildConfig) {
             self.project = project
@@ -100,9 +114,9 @@ public struct BundleBuilder: Sendable {
             }
             files.append((path, String(decoding: bytes, as: UTF8.self)))
         }
-        let driver: String? = switch request.config.databaseType {
-        case .postgresql?, .postgis?, .postgresql84?, .postgresqlGIS?: "psycopg2-binary"
-        case .mysql?: "mysqlclient"
+        let driver: String? = switch (request.effectiveDatabaseEngine, request.config.databaseType) {
+        case (.postgresql?, _): "psycopg2-binary"
+        case (nil, .mysql?): "mysqlclient"
         default: nil
         }
         let requirements = RequirementSet(projectFiles: files, extra: request.config.extraRequirements,

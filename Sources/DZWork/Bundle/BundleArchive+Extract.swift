@@ -16,15 +16,21 @@ extension BundleArchive {
     /// restored (everything belongs to the caller); modes are masked to 0755 (files keep their execute bits),
     /// with the owner always able to read and write; modification times are kept, so Python's cached bytecode
     /// stays valid.
+    ///
+    /// With `only` (relative directory paths such as `static`), just the entries under them are written (the
+    /// proxy needs a bundle's static files, not its virtualenv); every entry is still checked against the rules
+    /// and the manifest.
     @discardableResult
-    public static func extract(_ archivePath: String, into directory: String) throws(BundleArchiveError)
-        -> BundleManifest
+    public static func extract(_ archivePath: String, into directory: String, only: [String]? = nil)
+        throws(BundleArchiveError) -> BundleManifest
     {
-        try ArchiveLocale.utf8 { () throws(BundleArchiveError) in try extractArchive(archivePath, into: directory) }
+        try ArchiveLocale.utf8 { () throws(BundleArchiveError) in
+            try extractArchive(archivePath, into: directory, only: only)
+        }
     }
 
-    private static func extractArchive(_ archivePath: String, into directory: String) throws(BundleArchiveError)
-        -> BundleManifest
+    private static func extractArchive(_ archivePath: String, into directory: String, only: [String]?)
+        throws(BundleArchiveError) -> BundleManifest
     {
         let name = lastComponent(of: directory)
         let realParent = try resolve(parent(of: directory))
@@ -38,7 +44,7 @@ extension BundleArchive {
         SourceTree.remove(partial)
         do throws(BundleArchiveError) {
             try step("create", partial) { () throws(Errno) in try FileSystem.makeDirectory(partial, mode: 0o755) }
-            let manifest = try extractEntries(archivePath, into: partial)
+            let manifest = try extractEntries(archivePath, into: partial, only: only)
             do throws(Errno) {
                 try FileSystem.renameNoReplace(partial, target)
             } catch .fileExists, .directoryNotEmpty {
@@ -54,9 +60,14 @@ extension BundleArchive {
         }
     }
 
-    private static func extractEntries(_ archivePath: String, into partial: String)
+    private static func extractEntries(_ archivePath: String, into partial: String, only: [String]?)
         throws(BundleArchiveError) -> BundleManifest
     {
+        let wanted = only?.map { $0.split(separator: "/").joined(separator: "/") }
+        func isWanted(_ path: String) -> Bool {
+            guard let wanted else { return true }
+            return wanted.contains { path == $0 || path.hasPrefix($0 + "/") }
+        }
         let reader = try ArchiveReader(opening: archivePath)
         let disk = try DiskWriter(into: partial)
         let (manifest, first, manifestBytes) = try firstManifest(reader)
@@ -90,6 +101,8 @@ extension BundleArchive {
             let path = parts.joined(separator: "/")
             guard let listed = expected.removeValue(forKey: path) else { throw .refused(entry: name, .notInManifest) }
             try check(kind, against: listed)
+            // Skipped entries' data is skipped by the next header read; the archive's own hash was checked.
+            guard isWanted(path) else { continue }
             try write(entry, kind: kind, mode: mode, path: path, listed: listed, from: reader, to: disk)
         }
         if let missing = expected.keys.min() {

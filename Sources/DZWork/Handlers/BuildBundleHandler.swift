@@ -8,7 +8,8 @@ import DZSystem
 /// Output: the bundle's name, archive path, SHA-256 and size, the revision, Python and Django versions, whether
 /// the virtualenv was reused, the time of each stage, warnings; and what deploying it needs: `wsgi` (the
 /// application gunicorn serves), `static` (`[{url, path}]` the proxy serves from the bundle), and the config's
-/// `num_workers` and `hostnames`.
+/// `num_workers` and `hostnames`, `database_engine` (the `db_engine` argument, else the config's
+/// `database_type`; the bundle has the matching driver) and `postgis`.
 public struct BuildBundleHandler: TaskHandler {
     public let name = "build_bundle"
     public let builder: BundleBuilder
@@ -35,6 +36,12 @@ public struct BuildBundleHandler: TaskHandler {
             }
             request.staticFailure = parsed
         }
+        if let engine = try context.optionalString("db_engine") {
+            guard let known = AppDatabase.Engine(rawValue: engine) else {
+                throw TaskFailure.badArgs("db_engine must be postgresql or sqlite")
+            }
+            request.databaseEngine = known
+        }
         let built: BundleBuilder.Built
         do { built = try await builder.build(request, logger: context.logger) } catch {
             throw TaskFailure(kind: error.kind, message: error.message, retryable: error.retryable)
@@ -57,6 +64,8 @@ public struct BuildBundleHandler: TaskHandler {
             "static": .array(built.staticMap.map { .object(["url": .string($0.url), "path": .string($0.path)]) }),
             "num_workers": config.numWorkers.map { .int(Int64($0)) } ?? .null,
             "hostnames": .array(config.hostnames.map { .string($0) }),
+            "database_engine": request.effectiveDatabaseEngine.map { .string($0.rawValue) } ?? .null,
+            "postgis": .bool(config.databaseType?.requiresPostGIS == true),
         ]
     }
 }

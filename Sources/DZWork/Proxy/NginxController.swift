@@ -21,11 +21,19 @@ public struct NginxController: Sendable {
         return Self.message(outcome)
     }
 
-    /// Runs `nginx -s reload`; throws `ProxyError.reload` with nginx's message when it fails (nginx not running,
-    /// its pid file missing, a configuration it cannot read).
+    /// Runs `nginx -s reload` and waits (at most `settings.commandTimeout`) until every worker of the previous
+    /// configuration has stopped taking connections (see `NginxWorkers`), so that the caller may stop the old
+    /// upstreams; throws `ProxyError.reload` with nginx's message when it fails (nginx not running, its pid file
+    /// missing, a configuration it cannot read).
     public func reload() async throws(ProxyError) {
+        let workers = NginxWorkers(conf: settings.conf)
+        let old = workers.accepting()
         let outcome = try await run(["-s", "reload"], what: "reloading nginx")
         guard outcome.succeeded else { throw .reload(Self.message(outcome)) }
+        if !(await workers.waitUntilRetired(old, timeout: settings.commandTimeout)) {
+            throw .reload("the workers of the previous configuration still take connections after "
+                + "\(Int(settings.commandTimeout)) s")
+        }
     }
 
     private func run(_ arguments: [String], what: String) async throws(ProxyError) -> Subprocess.Outcome {

@@ -2,14 +2,14 @@ import DZSystem
 
 /// Out of a whole extracted bundle, only its static directories, readable by nginx's workers.
 extension StaticFiles {
-    /// Extracts the archive, moves the mapped directories to `<work>/static` and makes them readable by all;
+    /// Extracts the mapped directories of the archive, moves them to `<work>/static` and makes them readable by all;
     /// returns how many directories were kept.
     static func keepStatic(archive: String, work: String, bundle: String, mappings: [StaticMapping])
         throws(ProxyError) -> Int
     {
         let extracted = work + "/bundle"
         let manifest: BundleManifest
-        do { manifest = try BundleArchive.extract(archive, into: extracted) } catch {
+        do { manifest = try BundleArchive.extract(archive, into: extracted, only: mappings.map(\.path)) } catch {
             throw .bundle("\(bundle): \(error)")
         }
         try? FileSystem.unlink(archive)

@@ -1,0 +1,57 @@
+import DZSystem
+
+/// The worker processes of one running nginx, as `/proc` shows them, so that a reload can be waited for.
+///
+/// `nginx -s reload` only signals the master and returns; the master then starts new workers and tells the old
+/// ones to stop, and an old worker keeps taking new connections until it has been told (its title then reads
+/// `nginx: worker process is shutting down`). Until every old worker is told, a request can still reach the
+/// upstreams of the previous configuration, which the deploy is about to stop.
+struct NginxWorkers: Sendable {
+    /// The `-c` configuration the master was started with, to tell it from other nginx masters on the host; nil
+    /// for the host's default nginx.
+    let conf: String?
+
+    /// The pids of the workers that still accept new connections.
+    func accepting() -> Set<Int32> {
+        let processes = ((try? FileSystem.names(in: "/proc")) ?? []).compactMap(Int32.init)
+        var masters = Set<Int32>()
+        var workers: [(pid: Int32, parent: Int32)] = []
+        for pid in processes {
+            let title = Self.commandLine(pid)
+            if title.hasPrefix("nginx: master process") {
+                if let conf, !title.contains(conf) { continue }
+                masters.insert(pid)
+            } else if title.hasPrefix("nginx: worker process"), !title.contains("shutting down"),
+                      let parent = Self.parent(pid)
+            {
+                workers.append((pid, parent))
+            }
+        }
+        return Set(workers.filter { masters.contains($0.parent) }.map(\.pid))
+    }
+
+    /// Waits until none of `old` still accepts connections (each has exited or is shutting down), for at most
+    /// `timeout` seconds; false when some still does.
+    func waitUntilRetired(_ old: Set<Int32>, timeout: Double) async -> Bool {
+        let deadline = Timestamp.now() + timeout
+        while true {
+            if old.isDisjoint(with: accepting()) { return true }
+            if Timestamp.now() > deadline || Task.isCancelled { return false }
+            try? await Task.sleep(nanoseconds: 20_000_000)
+        }
+    }
+
+    private static func commandLine(_ pid: Int32) -> String {
+        guard case .contents(let bytes, _)? = try? FileIO.read("/proc/\(pid)/cmdline", limit: 4096) else { return "" }
+        return String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+    }
+
+    /// The parent pid, from `/proc/<pid>/stat` (the field after the parenthesised name).
+    private static func parent(_ pid: Int32) -> Int32? {
+        guard case .contents(let bytes, _)? = try? FileIO.read("/proc/\(pid)/stat", limit: 4096),
+              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard fields.count > 1 else { return nil }
+        return Int32(String(decoding: fields[1], as: UTF8.self))
+    }
+}
