@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZJobs
 import DZSpool
 import DZStore
 import DZSystem
@@ -29,6 +30,7 @@ struct JobShowCommand: ParsableCommand {
         if json {
             var object = job.jsonObject
             object["steps"] = .array(steps.map { .object($0.jsonObject) })
+            if let timing = JobTiming(job, steps) { object["timing"] = .object(timing.jsonObject) }
             object["log"] = .array(log.map { .object(["ts": .string($0.time.rfc3339), "level": .string($0.level.rawValue),
                                                       "message": .string($0.message)]) })
             print(JSONValue.object(object).jsonText)
@@ -39,8 +41,9 @@ struct JobShowCommand: ParsableCommand {
         print("state    \(job.state.rawValue)" + (job.state == .running ? job.stopping.map { " (\($0.rawValue))" } ?? "" : ""))
         if !job.params.isEmpty { print("params   \(JSONValue.object(job.params).jsonText)") }
         print("issued   \(job.issuedAt.rfc3339)" + (job.issuedBy.map { " by \($0)" } ?? ""))
-        if let finished = job.finished, let started = job.started {
-            print("took     \(format1(finished - started))s")
+        if let timing = JobTiming(job, steps) {
+            print("took     \(format1(timing.total))s: a step ran during \(format1(timing.busy))s (steps' sum "
+                  + "\(format1(timing.stepsSum))s); queues and coordinator \(format1(timing.overhead))s")
         }
         if let error = job.error { print("error    \(error)") }
         if let result = job.result {

@@ -194,3 +194,26 @@ import Testing
         }
     }
 }
+
+/// Where a job's time went.
+@Suite struct JobTimingTests {
+    @Test func overlappingStepsCountOnceAndTheGapsAreOverhead() throws {
+        let t0 = Timestamp.now()
+        func at(_ seconds: Double) -> Timestamp { Timestamp(nanoseconds: t0.nanoseconds + Int64(seconds * 1e9)) }
+        var job = JobRecord(id: "J", kind: "k", project: nil, params: [:], issuedBy: nil, issuedAt: t0)
+        #expect(JobTiming(job, []) == nil, "no timing while the job runs")
+        job.started = at(0)
+        job.finished = at(10)
+        func step(_ name: String, _ from: Double, _ to: Double) -> StepRecord {
+            var step = StepRecord(job: "J", name: name, definition: name, ordinal: 0, queue: "q", task: "t",
+                                  taskID: "J." + name, taskFile: "{}", compensation: false, maxAttempts: 1, deadline: nil)
+            step.started = at(from)
+            step.finished = at(to)
+            return step
+        }
+        let timing = try #require(JobTiming(job, [step("a", 1, 3), step("b", 2, 5), step("c", 6, 9)]))
+        #expect(abs(timing.stepsSum - 8) < 1e-6)
+        #expect(abs(timing.busy - 7) < 1e-6)
+        #expect(abs(timing.overhead - 3) < 1e-6)
+    }
+}
