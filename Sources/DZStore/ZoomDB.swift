@@ -29,6 +29,10 @@ public final class ZoomDB: @unchecked Sendable {
         let version = Int(try database.query("PRAGMA user_version").first?.int("user_version") ?? 0)
         guard version < ZoomSchema.migrations.count else { return }
         try database.transaction {
+            // Read again under the write lock: another process (the coordinator and a command starting together)
+            // may have migrated since.
+            let version = Int(try database.query("PRAGMA user_version").first?.int("user_version") ?? 0)
+            guard version < ZoomSchema.migrations.count else { return }
             for index in version..<ZoomSchema.migrations.count {
                 try database.execute(ZoomSchema.migrations[index])
             }

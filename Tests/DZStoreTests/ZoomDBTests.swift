@@ -131,4 +131,16 @@ import Testing
         #expect(try ZoomDB(path: path).secretKey(of: "shop") == key)
         #expect(try db.secretKey(of: "blog") != key)
     }
+
+    @Test func processesOpeningANewZoomDBTogetherMigrateItOnce() async throws {
+        for _ in 0..<10 {
+            let path = temporaryPath()
+            defer { cleanup(path) }
+            try FileSystem.makeDirectories(String(path.dropLast("/zoomdb.sqlite3".count)), mode: 0o700)
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<4 { group.addTask { try ZoomDB(path: path).schemaVersion } }
+                for try await version in group { #expect(version == 2) }
+            }
+        }
+    }
 }
