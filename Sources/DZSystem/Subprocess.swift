@@ -139,6 +139,9 @@ private final class Child: Sendable {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         if let workingDirectory { posix_spawn_file_actions_addchdir_np(&actions, workingDirectory) }
+        // Nothing else of ours reaches the child: descriptors this process inherited without close-on-exec (from
+        // a service manager, a test harness) would live on in daemons it starts, such as an app's gunicorn.
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -87,7 +87,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Appservers: auto, bubblewrap or none (default: $DZ_ISOLATION, else auto: bubblewrap when bwrap is installed and the agent runs as root).", valueName: "mode"))
     var isolation: String?
 
-    @Option(name: .long, help: ArgumentHelp("Appservers: seconds between checks that every instance runs.", valueName: "duration"))
+    @Option(name: .long, help: ArgumentHelp("Appservers: time between checks that every instance runs.", valueName: "duration"))
     var supervise: String = "5s"
 
     @Option(name: .long, help: ArgumentHelp("Proxy: the nginx program (default: $DZ_NGINX, else nginx).", valueName: "path"))
@@ -131,8 +131,14 @@ struct AgentCommand: AsyncParsableCommand {
         if queueNames.isEmpty { throw ValidationError("-Q: name at least one queue") }
         do { _ = try databaseSettings() } catch let error as DatabaseError { throw ValidationError(error.description) }
         do { _ = try storageLocation() } catch let error as BundleStoreError { throw ValidationError(error.description) }
-        do { _ = try appServerSettings() } catch let error as DeployError { throw ValidationError(error.description) }
-        do { _ = try proxySettings() } catch let error as ProxyError { throw ValidationError(error.description) }
+        // Each role's settings are checked where the role is served: a build host's data directory need not be
+        // fit for an nginx configuration.
+        if servesAppserver {
+            do { _ = try appServerSettings() } catch let error as DeployError { throw ValidationError(error.description) }
+        }
+        if servesProxy {
+            do { _ = try proxySettings() } catch let error as ProxyError { throw ValidationError(error.description) }
+        }
         guard try duration(supervise, "--supervise") >= 0.1 else { throw ValidationError("--supervise must be at least 100ms") }
         for name in queueNames where name == QueueName.results.rawValue || name == QueueName.jobs.rawValue {
             throw ValidationError("-Q: the \(name) queue is served by `dz coordinator`, not by agents")
@@ -149,6 +155,9 @@ struct AgentCommand: AsyncParsableCommand {
                                      adminUser: pgAdminUser, adminPassfile: pgAdminPassfile, appHost: pgAppHost,
                                      appPort: pgAppPort, environment: ProcessInfo.processInfo.environment)
     }
+
+    private var servesAppserver: Bool { queueNames.contains { $0.hasPrefix("appserver_") } }
+    private var servesProxy: Bool { queueNames.contains("proxy") }
 
     private var workspace: Workspace {
         Workspace(root: Workspace.rootPath(explicit: dataDir, environment: ProcessInfo.processInfo.environment))
@@ -185,20 +194,21 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.drain = drain
         var logger = Logger(label: "dz.agent")
         logger[metadataKey: "host"] = "\(spool.host)"
-        let appServer = try appServerSettings()
+        let appServer = servesAppserver ? try appServerSettings() : AppServerSettings(workspace: workspace)
+        let proxy = servesProxy ? try proxySettings() : ProxySettings(workspace: workspace)
         let agent = Agent(spool: spool, configuration: configuration,
                           registry: WorkHandlers.registry(workspace: workspace, spool: spool,
                                                           allowLocalSources: allowLocalSources,
                                                           database: try databaseSettings(),
                                                           bundleStore: try storageLocation(),
-                                                          appServer: appServer, proxy: try proxySettings()),
+                                                          appServer: appServer, proxy: proxy),
                           logger: logger,
                           version: DZCommand.version)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup),
         ]
         // An appserver keeps its instances running: they outlive the agent, which adopts them when it starts.
-        if configuration.queues.contains(where: { $0.rawValue.hasPrefix("appserver_") }), !drain {
+        if servesAppserver, !drain {
             var supervisorLogger = logger
             supervisorLogger[metadataKey: "service"] = "supervisor"
             services.append(.init(service: InstanceSupervisor(settings: appServer, interval: try duration(supervise, "--supervise"),

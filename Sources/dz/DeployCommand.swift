@@ -10,7 +10,7 @@ struct DeployCommand: AsyncParsableCommand {
         abstract: "Deploy a Django project from its repository: check it, build it, run it behind the proxy.",
         discussion: """
             Submits a build_and_deploy job (check_repo, build_bundle, create_database and bundle_upload, \
-            placement, deploy, post_deploy_hooks, proxy_update, retire_old), accepting check_repo's primary \
+            placement, deploy, post_deploy_hooks, health_check, proxy_update, retire_old), accepting check_repo's primary \
             guesses unless --config gives a zoombuild.cfg, waits for it with progress, and prints the URLs. \
             A coordinator and agents for every queue must be running on the spool. Exit 0 when the app is \
             deployed, 1 when the job failed (the previous version, if any, keeps serving).

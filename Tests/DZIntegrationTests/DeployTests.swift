@@ -25,6 +25,7 @@ extension Integration {
             let nginx: NginxServer
             let repository: String
             var coordinator: DZProcess?
+            var agents: [String: DZProcess] = [:]
 
             init() async throws {
                 spool = try TestSpool()
@@ -52,13 +53,31 @@ extension Integration {
                      ["--nginx-prefix", nginx.prefix, "--nginx-conf", nginx.confPath,
                       "--nginx-sites", nginx.sitesDirectory, "--proxy-port", String(nginx.port),
                       "--proxy-address", "127.0.0.1"]),
-                    ("app1", "appserver_app1", []),
-                    ("app2", "appserver_app2", []),
+                    // Two appservers on one host, one address: each its own ports, as two hosts would have.
+                    ("app1", "appserver_app1", Cluster.appserverFlags("app1")),
+                    ("app2", "appserver_app2", Cluster.appserverFlags("app2")),
                 ]
                 for (host, queues, extra) in roles {
-                    _ = try await spool.startAgent(host: host, queues: queues,
-                                                   common + ["--data-dir", spool.directory + "/var-" + host] + extra)
+                    agents[host] = try await spool.startAgent(host: host, queues: queues,
+                                                              common + ["--data-dir", spool.directory + "/var-" + host] + extra)
                 }
+            }
+
+            /// Stops appserver `host`'s agent with SIGTERM and starts it again with the same settings.
+            func restartAppserver(_ host: String) async throws {
+                guard let agent = agents[host] else { throw SetupFailure("no agent \(host)") }
+                agent.send(SIGTERM)
+                guard await agent.waitForExit(timeout: 120) else {
+                    throw SetupFailure("agent \(host) did not stop within 120 s of SIGTERM:\n\(agent.errorTail)")
+                }
+                agents[host] = try await spool.startAgent(
+                    host: host, queues: "appserver_" + host,
+                    ["--rescan", "500ms", "--no-fsync", "--bundle-store", "file://" + spool.directory + "/store",
+                     "--data-dir", spool.directory + "/var-" + host] + Cluster.appserverFlags(host))
+            }
+
+            static func appserverFlags(_ host: String) -> [String] {
+                ["--supervise", "500ms", "--app-ports", host == "app1" ? "21000-21999" : "22000-22999"]
             }
 
             /// A git repository of examples/hello, as a user's would be.
@@ -232,6 +251,50 @@ extension Integration {
                     .split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first
                 #expect(uid != nil && uid != "0", "gunicorn runs as the app's user, not root: \(instance)")
             }
+
+            // 1b. Supervision: a killed master is started again by its appserver's agent; an agent restarted while
+            //     its instance runs adopts it (the same master keeps serving, no second one starts).
+            let victim = old[0]
+            let appserver = String(victim.instance.split(separator: ".").dropLast().last ?? "app1")
+            let record = cluster.spool.directory + "/var-\(appserver)/instances/hello/\(victim.instance).json"
+            func recordedPID() -> Int? {
+                guard let data = FileManager.default.contents(atPath: record),
+                      let object = try? JSONValue.parse(Array(data)).objectValue else { return nil }
+                return object["pid"]?.intValue.map(Int.init)
+            }
+            #expect(recordedPID() == victim.pid)
+            kill(pid_t(victim.pid), SIGKILL)
+            // The killed master's workers keep the listening socket for a while: wait for the new master.
+            let relaunched = try await waitUntil(timeout: 60, every: 0.2) {
+                guard let pid = recordedPID(), pid != victim.pid else { return false }
+                return FileSystem.exists("/proc/\(pid)") && Self.listening(victim.port)
+            }
+            #expect(relaunched, "the supervisor relaunched \(victim.instance)")
+            // Settled: the supervisor has finished the relaunch, the instance answers, and its agent has looked at
+            // it again since.
+            let finished = await waitUntil(timeout: 60, every: 0.2) {
+                cluster.agents[appserver]?.standardError.contains("instance relaunched") == true
+            }
+            #expect(finished, "the supervisor logged the relaunch")
+            var answering = false
+            for _ in 0..<100 where !answering {
+                answering = (try? await Self.get("http://127.0.0.1:\(victim.port)/", host: Self.hostname))?.0 == 200
+                if !answering { try await Task.sleep(nanoseconds: 200_000_000) }
+            }
+            #expect(answering, "the relaunched instance serves the page")
+            try await Task.sleep(nanoseconds: 1_500_000_000)
+            let master = recordedPID()
+            try await cluster.restartAppserver(appserver)
+            let adopted = await waitUntil(timeout: 30, every: 0.2) {
+                cluster.agents[appserver]?.standardError.contains("instance adopted") == true
+            }
+            #expect(adopted, "the restarted agent adopted the running instance")
+            try await Task.sleep(nanoseconds: 2_000_000_000) // four supervision rounds of the new agent
+            #expect(recordedPID() == master, "the same master serves: no second one was started")
+            #expect(master.map { FileSystem.exists("/proc/\($0)") } == true)
+            #expect(Self.listening(victim.port))
+            let (afterRestart, _) = try await cluster.get()
+            #expect(afterRestart == 200)
 
             // 2. Redeploy a code change while a client loops requests: none fails, the new page is served after
             //    the job, the old instances are gone.

@@ -16,6 +16,17 @@ import Testing
         #expect(outcome.stdoutText == "$(id) ; rm -rf / a b\n")
     }
 
+    @Test func theChildInheritsOnlyItsStandardDescriptors() async throws {
+        // A descriptor of ours without close-on-exec, as a service manager or a test harness leaves them.
+        let fd = open("/dev/null", O_RDONLY)
+        try #require(fd > 2)
+        defer { close(fd) }
+        let outcome = try await Subprocess.run(["ls", "/proc/self/fd"])
+        let descriptors = outcome.stdoutText.split(separator: "\n").compactMap { Int32($0) }
+        #expect(!descriptors.contains(fd), "inherited: \(descriptors)")
+        #expect(descriptors.filter { $0 > 2 }.count <= 1, "only ls's own directory handle: \(descriptors)")
+    }
+
     @Test func feedsStandardInput() async throws {
         let outcome = try await Subprocess.run(["cat"], input: Array("hello\n".utf8))
         #expect(outcome.stdoutText == "hello\n")

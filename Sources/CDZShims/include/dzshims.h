@@ -26,6 +26,8 @@ int pipe2(int pipefd[2], int flags);
 
 /* posix_spawn_file_actions_addchdir_np is a GNU extension (glibc 2.29). */
 int posix_spawn_file_actions_addchdir_np(posix_spawn_file_actions_t *actions, const char *path);
+/* posix_spawn_file_actions_addclosefrom_np is a GNU extension (glibc 2.34). */
+int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 /* The W* status macros are not importable. */
 static inline int dz_wexitstatus(int status) { return WEXITSTATUS(status); }

@@ -27,8 +27,9 @@ public enum BuildAndDeployJob {
                     if let instances = context.facts["instances"] { args["instances"] = instances }
                     return args
                 },
+                // Time limits above the longest health_timeout_s a job may give (3600 s).
                 StepDefinition("deploy", after: ["placement"], task: "deploy", queue: try! QueueName("build"),
-                               maxAttempts: 2, backoffSeconds: 2, timeoutSeconds: 900)
+                               maxAttempts: 2, backoffSeconds: 2, timeoutSeconds: 3900)
                 { context throws(JobError) in try deployArguments(context) }
                     .fannedOut { context throws(JobError) in
                         try context.output(of: "placement")["appservers"]?.arrayValue ?? []
@@ -58,7 +59,7 @@ public enum BuildAndDeployJob {
                     try DeploySteps.appserverQueue(try firstInstance(context)["appserver"]?.stringValue)
                 },
                 StepDefinition("health_check", after: ["post_deploy_hooks"], task: "health_check",
-                               queue: try! QueueName("build"), maxAttempts: 1, timeoutSeconds: 900)
+                               queue: try! QueueName("build"), maxAttempts: 1, timeoutSeconds: 3700)
                 { context throws(JobError) in
                     guard let project = context.project, let instance = context.item?["instance"] else {
                         throw JobError("health_check needs a project and an instance")
@@ -151,6 +152,9 @@ public enum BuildAndDeployJob {
         // Up is enough here: the pages may need the migrations that post_deploy_hooks runs next; health_check
         // asks for a healthy answer after them.
         args["health"] = .string("live")
+        if let timeout = context.param("health_timeout_s"), let seconds = Double(timeout) {
+            args["health_timeout_s"] = .double(seconds)
+        }
         return args
     }
 

@@ -20,6 +20,8 @@ public enum DeployError: Error, Sendable, Equatable, CustomStringConvertible {
     case launch(String)
     /// The app started but did not answer in time, with the tail of its error log.
     case healthCheck(String)
+    /// gunicorn could not listen on its port: another process (another appserver on this host) took it first.
+    case portInUse(String)
     /// A post-deploy hook (`migrate` or `release`) failed, with its output's tail.
     case hook(kind: String, String)
     /// No such instance on this host.
@@ -35,6 +37,8 @@ public enum DeployError: Error, Sendable, Equatable, CustomStringConvertible {
         case .database(let message): message
         case .launch(let message): message
         case .healthCheck(let message): message
+        case .portInUse(let endpoint): "gunicorn could not listen on \(endpoint): the port is in use (by another "
+            + "appserver's instance on this host? give each one its own --app-ports or --app-address)"
         case .hook(_, let message): message
         case .unknownInstance(let instance): "no instance \(instance) on this host"
         }
@@ -51,6 +55,8 @@ public enum DeployError: Error, Sendable, Equatable, CustomStringConvertible {
         case .database: TaskFailure(kind: "database", message: description, retryable: false)
         case .launch: TaskFailure(kind: "launch", message: description, retryable: false)
         case .healthCheck: TaskFailure(kind: "health-check", message: description, retryable: false)
+        // Another attempt takes another port.
+        case .portInUse: TaskFailure(kind: "launch", message: description, retryable: true)
         case .hook(let kind, _): TaskFailure(kind: kind, message: description, retryable: false)
         case .unknownInstance: TaskFailure(kind: "not-found", message: description, retryable: false)
         }

@@ -59,6 +59,7 @@ struct InstanceLauncher: Sendable {
         let started = Timestamp.now()
         while true {
             if let pid = pidFromFile(record), AppProcess(pid: pid).isMaster(uid: record.uid, pidFile: record.pidFile) {
+                try await awaitListening(record, master: pid, since: started)
                 return pid
             }
             let waited = Timestamp.now() - started
@@ -121,6 +122,32 @@ struct InstanceLauncher: Sendable {
         }
         await AppProcess.killLeftovers(pidFile: record.pidFile, uid: record.uid)
         removePidFile(record)
+    }
+
+    /// Waits until the master logs that it listens (`Listening at: ... (<pid>)`, gunicorn's line once its socket
+    /// is bound). A master that cannot bind retries for a few seconds and exits: an answer on the port would then
+    /// come from whoever holds it, so the health check alone cannot tell.
+    private func awaitListening(_ record: InstanceRecord, master pid: Int32, since started: Timestamp)
+        async throws(DeployError)
+    {
+        let endpoint = record.address.contains(":") ? "[\(record.address)]:\(record.port)" : "\(record.address):\(record.port)"
+        let line = Array("Listening at: http://\(endpoint) (\(pid))".utf8)
+        while true {
+            if let logs = try? DirectoryHandle.open(record.appDirectory).directory("logs"),
+               let bytes = try? logs.read(record.errorLogName, limit: 1 << 20, ownedBy: record.uid),
+               bytes.count >= line.count,
+               (0...(bytes.count - line.count)).contains(where: { bytes[$0..<($0 + line.count)].elementsEqual(line) })
+            {
+                return
+            }
+            let master = AppProcess(pid: pid)
+            if !master.isMaster(uid: record.uid, pidFile: record.pidFile) { throw .portInUse(endpoint) }
+            if Task.isCancelled || Timestamp.now() - started > pidFileTimeout {
+                await master.stopMaster(uid: record.uid, pidFile: record.pidFile, grace: 5)
+                throw .portInUse(endpoint)
+            }
+            try? await Task.sleep(nanoseconds: 50_000_000)
+        }
     }
 
     /// The last lines of the instance's error log, with the app's secrets masked.

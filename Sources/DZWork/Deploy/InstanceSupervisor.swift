@@ -143,6 +143,9 @@ public struct InstanceSupervisor: Service {
         record.pid = 0
         do {
             record.pid = try await launcher.start(record) ?? 0
+            if record.pid > 0 {
+                logger.info("instance relaunched", metadata: metadata.merging(["pid": "\(record.pid)"]) { $1 })
+            }
         } catch {
             logger.error("instance relaunch failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         }

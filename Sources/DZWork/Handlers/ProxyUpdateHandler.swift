@@ -80,7 +80,20 @@ public struct ProxyUpdateHandler: TaskHandler {
             if installed == .new { await files.remove(project: request.project, bundle: request.bundle) }
             throw error
         }
-        try await nginx.reload()
+        do {
+            if !(try await nginx.reload()) {
+                logger.warning("nginx reloaded, but workers of the previous configuration still took connections at the end of the wait",
+                               metadata: ["site": "\(siteFile.path)"])
+            }
+        } catch {
+            // nginx still serves the previous configuration: the file on disk must say so too, or the next reload
+            // (any other app's) would switch to instances this job's compensation is about to stop.
+            logger.warning("nginx did not reload: putting the previous site back",
+                           metadata: ["site": "\(siteFile.path)", "error": "\(error)"])
+            try siteFile.restore(hadPrevious: hadPrevious)
+            if installed == .new { await files.remove(project: request.project, bundle: request.bundle) }
+            throw error
+        }
         logger.info("site updated", metadata: ["site": "\(siteFile.path)", "bundle": "\(request.bundle)",
                                                "upstreams": "\(request.upstreams.map(\.endpoint))"])
         files.markDeployed(project: request.project, bundle: request.bundle)

@@ -24,16 +24,16 @@ public struct NginxController: Sendable {
     /// Runs `nginx -s reload` and waits (at most `settings.commandTimeout`) until every worker of the previous
     /// configuration has stopped taking connections (see `NginxWorkers`), so that the caller may stop the old
     /// upstreams; throws `ProxyError.reload` with nginx's message when it fails (nginx not running, its pid file
-    /// missing, a configuration it cannot read).
-    public func reload() async throws(ProxyError) {
+    /// missing, a configuration it cannot read). Returns false when old workers still took connections at the
+    /// end of the wait: the reload happened (the new configuration serves new workers), but not every old worker
+    /// had been told yet.
+    @discardableResult
+    public func reload() async throws(ProxyError) -> Bool {
         let workers = NginxWorkers(conf: settings.conf)
         let old = workers.accepting()
         let outcome = try await run(["-s", "reload"], what: "reloading nginx")
         guard outcome.succeeded else { throw .reload(Self.message(outcome)) }
-        if !(await workers.waitUntilRetired(old, timeout: settings.commandTimeout)) {
-            throw .reload("the workers of the previous configuration still take connections after "
-                + "\(Int(settings.commandTimeout)) s")
-        }
+        return await workers.waitUntilRetired(old, timeout: settings.commandTimeout)
     }
 
     private func run(_ arguments: [String], what: String) async throws(ProxyError) -> Subprocess.Outcome {
