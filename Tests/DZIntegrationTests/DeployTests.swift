@@ -163,20 +163,7 @@ extension Integration {
         }
 
         /// Whether something accepts connections on 127.0.0.1:port.
-        static func listening(_ port: Int) -> Bool {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            guard fd >= 0 else { return false }
-            defer { close(fd) }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            return withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-                }
-            }
-        }
+        static func listening(_ port: Int) -> Bool { FreePort.isListening(port) }
 
         static func instances(_ job: [String: JSONValue]) -> [(instance: String, port: Int, user: String, pid: Int)] {
             steps(job).filter { $0.key.hasPrefix("deploy.") && $0.value["state"] == .string("succeeded") }

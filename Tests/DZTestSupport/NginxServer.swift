@@ -69,7 +69,7 @@ public struct NginxServer: Sendable {
             }
             var lastError = ""
             for _ in 0..<3 {
-                let server = NginxServer(nginx: nginx, prefix: prefix, port: try freePort())
+                let server = NginxServer(nginx: nginx, prefix: prefix, port: try FreePort.loopback())
                 try? FileSystem.unlink(server.confPath)
                 try FileIO.create(server.confPath, bytes: Array(server.configuration().utf8), mode: 0o644, sync: false)
                 let outcome = try await Subprocess.run(server.command([]), timeout: 60)
@@ -182,30 +182,12 @@ public struct NginxServer: Sendable {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = loopback(port: port)
+        var address = FreePort.loopbackAddress(port: port)
         return withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
-    }
-
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, closed).
-    ///
-    /// The corresponding C functions are `socket`, `bind`, `getsockname` and `close`.
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failure.failed("socket: \(Errno(rawValue: errno))") }
-        defer { close(fd) }
-        var address = loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
-            }
-        }
-        guard bound else { throw Failure.failed("bind 127.0.0.1:0: \(Errno(rawValue: errno))") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     private static func findNginx() throws -> String {
@@ -253,14 +235,6 @@ public struct NginxServer: Sendable {
             """
     }
 
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return address
-    }
-
     /// One blocking HTTP/1.0 exchange, with `timeout` on each send and receive.
     private static func request(_ path: String, host: String, port: Int, timeout: Double) throws -> Reply {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
@@ -269,7 +243,7 @@ public struct NginxServer: Sendable {
         var limit = timeval(tv_sec: Int(timeout), tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var address = loopback(port: port)
+        var address = FreePort.loopbackAddress(port: port)
         let connected = withUnsafePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0

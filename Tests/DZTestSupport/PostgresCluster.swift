@@ -83,7 +83,7 @@ public struct PostgresCluster: Sendable {
             try FileSystem.unlink(root + "/pg/pwfile")
             var lastError: (any Error)?
             for _ in 0..<3 {
-                let port = try freePort()
+                let port = try FreePort.loopback()
                 do {
                     try await run(["runuser", "-u", "postgres", "--", binaries + "/pg_ctl", "-D", root + "/pg/data",
                                    "-l", root + "/pg/log", "-w", "-t", "60", "-o",
@@ -138,26 +138,6 @@ public struct PostgresCluster: Sendable {
         guard outcome.succeeded else { throw Failure.failed("\(step): \(outcome.ending): \(outcome.tail(10))") }
     }
 
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, closed).
-    ///
-    /// The corresponding C functions are `socket`, `bind`, `getsockname` and `close`.
-    private static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure.failed("socket: \(Errno(rawValue: errno))") }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { generic in
-                bind(fd, generic, length) == 0 && getsockname(fd, generic, &length) == 0
-            }
-        }
-        guard bound else { throw Failure.failed("bind 127.0.0.1:0: \(Errno(rawValue: errno))") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 }
 
 /// Runs a suite inside one real PostgreSQL cluster (`PostgresCluster.current`), started before its first test and

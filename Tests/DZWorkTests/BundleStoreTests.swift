@@ -1,6 +1,7 @@
 import DZSystem
 @testable import DZWork
 import Foundation
+import DZTestSupport
 import Testing
 
 /// Bundle storage: key and location rules, the directory store on a temporary directory, and the S3 store against a
@@ -378,7 +379,7 @@ import Testing
     }
 
     @Test func s3UnreachableEndpointIsATransportError() async throws {
-        let port = try S3Emulator.freeLoopbackPort()
+        let port = try FreePort.loopback()
         let store = S3Store(location: try S3Location(
             bucket: "dz-bundles", endpoint: "http://127.0.0.1:\(port)",
             credentials: S3Credentials(accessKeyID: "a", secretAccessKey: "b"),

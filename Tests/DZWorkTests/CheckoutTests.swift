@@ -1,6 +1,7 @@
 import DZSystem
 @testable import DZWork
 import Foundation
+import DZTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -93,7 +94,7 @@ struct GitScratch {
         try await scratch.git(["submodule", "add", "-q", "file://" + secret, "vendor/secret"], in: app)
         try await scratch.git(["commit", "-qm", "add submodule"], in: app)
         try await scratch.git(["config", "daemon.uploadpack", "true"], in: app)
-        let port = try GitDaemon.freePort()
+        let port = try FreePort.loopback()
         let daemon = Task {
             try await Subprocess.run(["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", "--port=\(port)",
                                       "--base-path=\(scratch.root)", "--export-all", scratch.root],
@@ -205,7 +206,7 @@ struct GitScratch {
         defer { scratch.remove() }
         let origin = try await scratch.repository("served", commits: ["over git://"])
         try await scratch.git(["config", "daemon.uploadpack", "true"], in: origin)
-        let port = try GitDaemon.freePort()
+        let port = try FreePort.loopback()
         // Run by Subprocess, so that cancelling the task kills the daemon's whole process group.
         let daemon = Task {
             try await Subprocess.run(["git", "daemon", "--reuseaddr", "--listen=127.0.0.1", "--port=\(port)",
@@ -225,23 +226,3 @@ struct GitScratch {
     }
 }
 
-enum GitDaemon {
-    /// A TCP port on 127.0.0.1 that nothing listens on right now.
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        guard bound == 0 else { throw CheckoutError.filesystem("bind failed") }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-}

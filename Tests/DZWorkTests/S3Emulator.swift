@@ -5,6 +5,7 @@ import DZSystem
 @testable import DZWork
 import Foundation
 import Synchronization
+import DZTestSupport
 import Testing
 
 /// A real S3 emulator for the storage tests: `moto_server` (PyPI `moto[server]`) on a free port of 127.0.0.1, in
@@ -30,7 +31,7 @@ struct S3Emulator {
     {
         let moto = try #require(Subprocess.locate("moto_server"),
                                 "moto_server is not installed: pip install 'moto[server]' (the S3 tests need it)")
-        let port = try freeLoopbackPort()
+        let port = try FreePort.loopback()
         var environment = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
                            "HOME": NSTemporaryDirectory(), "LANG": "C.UTF-8"]
         if checkingSignatures { environment["INITIAL_NO_AUTH_ACTION_COUNT"] = "\(unsignedRequests)" }
@@ -106,49 +107,11 @@ struct S3Emulator {
                 Issue.record("moto_server exited before listening: \(ending)")
                 throw CancellationError()
             }
-            if canConnect(port: port) { return }
+            if FreePort.isListening(port) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         Issue.record("moto_server did not listen on 127.0.0.1:\(port) within 30 s")
         throw CancellationError()
-    }
-
-    /// Whether a TCP connection to 127.0.0.1:`port` succeeds.
-    private static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = loopback(port: port)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
-    }
-
-    /// A TCP port on 127.0.0.1 that nothing listens on right now.
-    static func freeLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        try #require(fd >= 0, "socket: \(Errno(rawValue: errno))")
-        defer { close(fd) }
-        var address = loopback(port: 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        try #require(bound == 0, "bind: \(Errno(rawValue: errno))")
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func loopback(port: Int) -> sockaddr_in {
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = UInt16(port).bigEndian
-        return address
     }
 }
 
