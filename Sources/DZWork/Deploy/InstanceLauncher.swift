@@ -134,7 +134,7 @@ struct InstanceLauncher: Sendable {
         let line = Array("Listening at: http://\(endpoint) (\(pid))".utf8)
         while true {
             if let logs = try? DirectoryHandle.open(record.appDirectory).directory("logs"),
-               let bytes = try? logs.read(record.errorLogName, limit: 1 << 20, ownedBy: record.uid),
+               let bytes = try? logs.read(record.errorLogName, limit: 64 << 10, ownedBy: record.uid),
                bytes.count >= line.count,
                (0...(bytes.count - line.count)).contains(where: { bytes[$0..<($0 + line.count)].elementsEqual(line) })
             {
