@@ -50,7 +50,7 @@ public struct JobBenchmark: Sendable {
         processes.append(try AgentProcess(coordinatorOn: root, executable: executable, fsync: false))
         defer { processes.forEach { $0.stop() } }
         let dbPath = root + "/zoomdb/zoomdb.sqlite3"
-        var deadline = Timestamp.now() + 30
+        let deadline = Timestamp.now() + 30
         while !FileSystem.exists(dbPath) || spool.heartbeats().count < agents {
             guard Timestamp.now() < deadline else { throw JobError("the coordinator or agents did not start") }
             usleep(20_000)

@@ -12,6 +12,25 @@ extension Integration {
             try #require(exited && agent.exitStatus == 0, "the --drain agent: \(agent.errorTail)")
         }
 
+        @Test func hostsShowsEachAgentAndExits1WithoutAny() async throws {
+            let spool = try TestSpool()
+            defer { spool.cleanUp() }
+            let none = try await spool.dz(["hosts"])
+            #expect(none.status == 1, "\(none)")
+            _ = try await spool.startAgent(host: "web1", queues: "build,appserver_web1", ["--heartbeat", "100ms"])
+            let found = await waitUntil(timeout: 30) { !spool.names("hosts", "").filter { $0.hasPrefix("web1@") }.isEmpty }
+            #expect(found)
+            let result = try await spool.dz(["hosts", "--json"])
+            #expect(result.status == 0, "\(result)")
+            let hosts = try #require(try JSONValue.parse(Array(result.stdout.utf8)).arrayValue)
+            let web = try #require(hosts.first { $0["host"] == .string("web1") })
+            #expect(web["state"] == .string("up"))
+            #expect(web["appservers"] == .array([.string("web1")]))
+            #expect(web["disk_available"]?.intValue != nil)
+            let table = try await spool.dz(["hosts"])
+            #expect(table.stdout.contains("INODES FREE") && table.stdout.contains("web1"), "\(table)")
+        }
+
         @Test func initCreatesTheStandardQueues() async throws {
             let spool = try TestSpool(initialize: false)
             defer { spool.cleanUp() }

@@ -252,7 +252,7 @@ extension Integration {
             #expect(recordedPID() == victim.pid)
             kill(pid_t(victim.pid), SIGKILL)
             // The killed master's workers keep the listening socket for a while: wait for the new master.
-            let relaunched = try await waitUntil(timeout: 60, every: 0.2) {
+            let relaunched = await waitUntil(timeout: 60, every: 0.2) {
                 guard let pid = recordedPID(), pid != victim.pid else { return false }
                 return FileSystem.exists("/proc/\(pid)") && Self.listening(victim.port)
             }

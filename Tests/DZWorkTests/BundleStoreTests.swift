@@ -443,7 +443,7 @@ private func mibPerSecond(_ bytes: Int, _ duration: Duration) -> String {
 /// Writes `size` pseudo-random bytes (incompressible, different every call) to a new file at `path`.
 private func writeRandomFile(_ path: String, size: Int) throws {
     let file = try FileHandle(forWritingTo: {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         return URL(fileURLWithPath: path)
     }())
     defer { try? file.close() }
