@@ -46,7 +46,7 @@ extension ZoomDB {
     /// The project's Django `SECRET_KEY`, made on first use (50 random characters) and kept in the zoomdb so that
     /// every instance of the app on every appserver signs sessions with the same key.
     public func secretKey(of project: String) throws -> String {
-        try upsertProject(project, sourceURL: nil, title: nil)
+        // Read first: the coordinator asks on every planning pass of a deploy, and only the first may write.
         if let key = try database.query("SELECT secret_key FROM projects WHERE id = ?", [project]).first?
             .string("secret_key"), !key.isEmpty
         {
@@ -55,6 +55,7 @@ extension ZoomDB {
         // 64 characters: every byte maps to one without bias.
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")
         let key = String(Host.randomBytes(50).map { alphabet[Int($0) % alphabet.count] })
+        try upsertProject(project, sourceURL: nil, title: nil)
         try database.query("UPDATE projects SET secret_key = ? WHERE id = ?", [key, project])
         return key
     }

@@ -21,6 +21,13 @@ extension TaskContext {
         return url
     }
 
+    /// The task's `instance` argument: an instance id as `deploy` made it (`[A-Za-z0-9._-]`).
+    func instance() throws(TaskFailure) -> String {
+        let instance = try string("instance")
+        guard TaskID.isValid(instance) else { throw .badArgs("instance ids are [A-Za-z0-9._-]") }
+        return instance
+    }
+
     /// The task's `vcs` argument: `git` (the default) or `hg`.
     func vcs() throws(TaskFailure) -> SourceCheckout.VCS {
         let name = try optionalString("vcs") ?? "git"

@@ -133,8 +133,8 @@ extension Integration {
             }
 
             /// `GET path` through nginx with the app's Host header: the status and the body.
-            func get(_ path: String = "/", host: String = DeployTests.hostname) async throws -> (Int, String) {
-                try await DeployTests.get("http://127.0.0.1:\(nginx.port)" + path, host: host)
+            func get(_ path: String = "/", host: String = DeployTests.hostname) async -> (Int, String) {
+                await DeployTests.get(path, host: host, port: nginx.port)
             }
 
             func stop() async {
@@ -147,15 +147,15 @@ extension Integration {
             }
         }
 
-        static func get(_ url: String, host: String) async throws -> (Int, String) {
-            let outcome = try await Subprocess.run(
-                ["curl", "-sS", "--max-time", "10", "-H", "Host: " + host, "-H", "Connection: close",
-                 "-w", "\n%{http_code}", url], timeout: 20)
-            let text = outcome.stdoutText
-            guard let newline = text.lastIndex(of: "\n"), let code = Int(text[text.index(after: newline)...]) else {
-                return (0, outcome.tail())
+        /// `GET path` on 127.0.0.1:`port`, one connection per request: the status and the body, or 0 and why
+        /// there was no answer.
+        static func get(_ path: String, host: String, port: Int) async -> (Int, String) {
+            do {
+                let reply = try await NginxServer.get(path, host: host, port: port)
+                return (reply.status, reply.body)
+            } catch {
+                return (0, "\(error)")
             }
-            return (code, String(text[..<newline]))
         }
 
         static func steps(_ job: [String: JSONValue]) -> [String: [String: JSONValue]] {
@@ -181,8 +181,7 @@ extension Integration {
 
             func run(port: Int) async {
                 while !Task.isCancelled {
-                    let (code, body) = (try? await DeployTests.get("http://127.0.0.1:\(port)/",
-                                                                    host: DeployTests.hostname)) ?? (0, "curl failed")
+                    let (code, body) = await DeployTests.get("/", host: DeployTests.hostname, port: port)
                     // A request cut short by the end of the loop is no answer of the server's.
                     if Task.isCancelled { break }
                     counts.withLock { counts in
@@ -217,16 +216,16 @@ extension Integration {
             #expect(firstShown["state"] == .string("succeeded"), "\(firstShown)")
             let old = Self.instances(firstShown)
             #expect(old.count == 2)
-            let (code, page) = try await cluster.get()
+            let (code, page) = await cluster.get()
             #expect(code == 200)
             #expect(page.contains("Hello from dz"))
             #expect(page.contains("0 greetings"), "the view read the (empty) table on PostgreSQL")
-            let (cssCode, css) = try await cluster.get("/static/greetings/style.css")
+            let (cssCode, css) = await cluster.get("/static/greetings/style.css")
             #expect(cssCode == 200)
             let expectedCSS = try String(contentsOfFile: Self.example + "/greetings/static/greetings/style.css",
                                          encoding: .utf8)
             #expect(css == expectedCSS, "served by nginx from the bundle")
-            let (wrongHost, _) = try await cluster.get(host: "other.test")
+            let (wrongHost, _) = await cluster.get(host: "other.test")
             #expect(wrongHost == 404, "another name reaches nginx's default server, not the app")
             let tables = try await cluster.postgres.query(
                 "SELECT count(*) FROM pg_tables WHERE tablename = 'greetings_greeting'", database: "app_hello")
@@ -265,7 +264,7 @@ extension Integration {
             #expect(finished, "the supervisor logged the relaunch")
             var answering = false
             for _ in 0..<100 where !answering {
-                answering = (try? await Self.get("http://127.0.0.1:\(victim.port)/", host: Self.hostname))?.0 == 200
+                answering = await Self.get("/", host: Self.hostname, port: victim.port).0 == 200
                 if !answering { try await Task.sleep(nanoseconds: 200_000_000) }
             }
             #expect(answering, "the relaunched instance serves the page")
@@ -280,7 +279,7 @@ extension Integration {
             #expect(recordedPID() == master, "the same master serves: no second one was started")
             #expect(master.map { FileSystem.exists("/proc/\($0)") } == true)
             #expect(Self.listening(victim.port))
-            let (afterRestart, _) = try await cluster.get()
+            let (afterRestart, _) = await cluster.get()
             #expect(afterRestart == 200)
 
             // 2. Redeploy a code change while a client loops requests: none fails, the new page is served after
@@ -294,7 +293,7 @@ extension Integration {
             let port = cluster.nginx.port
             let load = Task { await client.run(port: port) }
             let (secondJob, second) = try await cluster.deploy()
-            _ = try? await cluster.get() // at least one request after the switch
+            _ = await cluster.get() // at least one request after the switch
             load.cancel()
             await load.value
             let (total, failures) = client.counts.withLock { ($0.total, $0.failures) }
@@ -302,7 +301,7 @@ extension Integration {
             #expect(total > 10, "the client kept asking during the redeploy: \(total) requests")
             #expect(failures.isEmpty, "\(failures.count) of \(total) requests failed: \(failures.prefix(5))")
             print("redeploy under load: \(total) requests, \(failures.count) failed")
-            let (_, newPage) = try await cluster.get()
+            let (_, newPage) = await cluster.get()
             #expect(newPage.contains("Hello again from dz"))
             let secondShown = try await cluster.show(secondJob)
             let retired = Self.steps(secondShown).filter { $0.key.hasPrefix("retire_old") }
@@ -338,7 +337,7 @@ extension Integration {
             for instance in Self.instances(migrationShown) {
                 #expect(!Self.listening(instance.port), "the new instance \(instance.instance) was stopped")
             }
-            let (afterMigration, stillServed) = try await cluster.get()
+            let (afterMigration, stillServed) = await cluster.get()
             #expect(afterMigration == 200 && stillServed.contains("Hello again from dz"))
             try await cluster.git(["rm", "-q", "greetings/migrations/0002_fails.py"])
             try await cluster.commit("no failing migration")
@@ -357,7 +356,7 @@ extension Integration {
             for instance in Self.instances(try await cluster.show(healthJob)) {
                 #expect(!Self.listening(instance.port), "the unhealthy instance \(instance.instance) was stopped")
             }
-            let (afterHealth, servedAgain) = try await cluster.get()
+            let (afterHealth, servedAgain) = await cluster.get()
             #expect(afterHealth == 200 && servedAgain.contains("Hello again from dz"))
             for instance in current {
                 #expect(Self.listening(instance.port), "the serving instance \(instance.instance) still runs")
@@ -366,7 +365,7 @@ extension Integration {
             // 5. Undeploy: the site is gone, the instances stopped, the database kept.
             let undeploy = try await cluster.spool.dz(["undeploy", "--project", "hello"], timeout: 300)
             #expect(undeploy.status == 0, "\(undeploy)")
-            let (gone, _) = try await cluster.get()
+            let (gone, _) = await cluster.get()
             #expect(gone == 404, "the site is removed from nginx")
             for instance in current {
                 #expect(!Self.listening(instance.port), "\(instance.instance) is stopped")

@@ -78,7 +78,7 @@ public struct NginxServer: Sendable {
                     if outcome.stderrText.contains("Address already in use") { continue }
                     throw Failure.failed("nginx did not start: \(lastError)")
                 }
-                guard try await poll(timeout: 20, { server.masterPID() != nil && canConnect(port: server.port) }) else {
+                guard try await poll(timeout: 20, { server.masterPID() != nil && FreePort.isListening(server.port) }) else {
                     await server.stop()
                     throw Failure.failed("nginx started but does not listen on 127.0.0.1:\(server.port)")
                 }
@@ -157,8 +157,13 @@ public struct NginxServer: Sendable {
 
     /// `GET path` with `Host: host` over HTTP/1.0 to this nginx, on a thread of its own.
     public func get(_ path: String, host: String, timeout: Double = 10) async throws -> Reply {
-        let port = port
-        return try await withCheckedThrowingContinuation { continuation in
+        try await Self.get(path, host: host, port: port, timeout: timeout)
+    }
+
+    /// `GET path` with `Host: host` over HTTP/1.0 (a connection of its own) to 127.0.0.1:`port`: nginx, or an
+    /// app's instance directly.
+    public static func get(_ path: String, host: String, port: Int, timeout: Double = 10) async throws -> Reply {
+        try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(with: Result { try Self.request(path, host: host, port: port, timeout: timeout) })
             }
@@ -172,21 +177,6 @@ public struct NginxServer: Sendable {
             if try await condition() { return true }
             if ContinuousClock.now >= deadline { return false }
             try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
-    /// Whether something accepts TCP connections on 127.0.0.1:`port` now.
-    ///
-    /// The corresponding C functions are `socket`, `connect` and `close`.
-    public static func canConnect(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = FreePort.loopbackAddress(port: port)
-        return withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
         }
     }
 

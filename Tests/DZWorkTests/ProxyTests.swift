@@ -692,7 +692,7 @@ private struct ProxyHost: Sendable {
                 }
             }
             for port in ports {
-                let listening = try await NginxServer.poll(timeout: 30) { NginxServer.canConnect(port: port) }
+                let listening = try await NginxServer.poll(timeout: 30) { FreePort.isListening(port) }
                 try #require(listening, "the app on port \(port) did not start")
             }
             try await body(ports)

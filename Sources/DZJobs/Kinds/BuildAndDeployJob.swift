@@ -67,9 +67,7 @@ public enum BuildAndDeployJob {
                     var args: [String: JSONValue] = ["project": .string(project), "instance": instance,
                                                      "hostnames": .array(hostnames(context))]
                     if let path = context.param("health_path") { args["health_path"] = .string(path) }
-                    if let timeout = context.param("health_timeout_s"), let seconds = Double(timeout) {
-                        args["health_timeout_s"] = .double(seconds)
-                    }
+                    if let seconds = healthTimeout(context) { args["health_timeout_s"] = .double(seconds) }
                     return args
                 }
                 .fannedOut { context in (context.outputs["deploy"] ?? []).map { .object($0) } }
@@ -112,6 +110,9 @@ public enum BuildAndDeployJob {
         return number
     }
 
+    /// The `health_timeout_s` parameter: deploy waits that long for a live answer, health_check for a healthy one.
+    static func healthTimeout(_ context: JobContext) -> Double? { context.param("health_timeout_s").flatMap(Double.init) }
+
     static func firstInstance(_ context: JobContext) throws(JobError) -> [String: JSONValue] {
         guard let first = context.outputs["deploy"]?.first else { throw JobError("no instance was deployed") }
         return first
@@ -152,9 +153,7 @@ public enum BuildAndDeployJob {
         // Up is enough here: the pages may need the migrations that post_deploy_hooks runs next; health_check
         // asks for a healthy answer after them.
         args["health"] = .string("live")
-        if let timeout = context.param("health_timeout_s"), let seconds = Double(timeout) {
-            args["health_timeout_s"] = .double(seconds)
-        }
+        if let seconds = healthTimeout(context) { args["health_timeout_s"] = .double(seconds) }
         return args
     }
 

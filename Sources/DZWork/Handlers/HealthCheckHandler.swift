@@ -21,8 +21,7 @@ public struct HealthCheckHandler: TaskHandler {
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
         let project = try context.project()
-        let instance = try context.string("instance")
-        guard TaskID.isValid(instance) else { throw TaskFailure.badArgs("instance ids are [A-Za-z0-9._-]") }
+        let instance = try context.instance()
         let hostnames: [Hostname]
         do { hostnames = try Hostname.list(context.args["hostnames"]) } catch {
             throw TaskFailure.badArgs(error.description)

@@ -23,8 +23,7 @@ public struct PostDeployHooksHandler: TaskHandler {
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
         let project = try context.project()
-        let instance = try context.string("instance")
-        guard TaskID.isValid(instance) else { throw TaskFailure.badArgs("instance ids are [A-Za-z0-9._-]") }
+        let instance = try context.instance()
         let migrate = try flag(context, "migrate")
         let release = try flag(context, "release")
         let timeout = try context.number("timeout_s", default: 600)

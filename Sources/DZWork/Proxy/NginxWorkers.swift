@@ -17,12 +17,13 @@ struct NginxWorkers: Sendable {
         var masters = Set<Int32>()
         var workers: [(pid: Int32, parent: Int32)] = []
         for pid in processes {
-            let title = Self.commandLine(pid)
+            let process = AppProcess(pid: pid)
+            let title = process.arguments.joined(separator: " ")
             if title.hasPrefix("nginx: master process") {
                 if let conf, !title.contains(conf) { continue }
                 masters.insert(pid)
             } else if title.hasPrefix("nginx: worker process"), !title.contains("shutting down"),
-                      let parent = Self.parent(pid)
+                      let parent = process.status()?.parent
             {
                 workers.append((pid, parent))
             }
@@ -39,19 +40,5 @@ struct NginxWorkers: Sendable {
             if Timestamp.now() > deadline || Task.isCancelled { return false }
             try? await Task.sleep(nanoseconds: 20_000_000)
         }
-    }
-
-    private static func commandLine(_ pid: Int32) -> String {
-        guard case .contents(let bytes, _)? = try? FileIO.read("/proc/\(pid)/cmdline", limit: 4096) else { return "" }
-        return String(decoding: bytes.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-    }
-
-    /// The parent pid, from `/proc/<pid>/stat` (the field after the parenthesised name).
-    private static func parent(_ pid: Int32) -> Int32? {
-        guard case .contents(let bytes, _)? = try? FileIO.read("/proc/\(pid)/stat", limit: 4096),
-              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-        guard fields.count > 1 else { return nil }
-        return Int32(String(decoding: fields[1], as: UTF8.self))
     }
 }
