@@ -286,7 +286,7 @@ extension Integration {
             //    the job, the old instances are gone.
             let template = "greetings/templates/greetings/index.html"
             let original = try String(contentsOfFile: cluster.repository + "/" + template, encoding: .utf8)
-            try cluster.write(original.replacingOccurrences(of: "<h1>Hello from dz</h1>",
+            try cluster.write(original.replacingOccurrences(of: "<h1>{{ greeting }}</h1>",
                                                             with: "<h1>Hello again from dz</h1>"), to: template)
             try await cluster.commit("v2")
             let client = LoadClient()
