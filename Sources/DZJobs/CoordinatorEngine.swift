@@ -202,6 +202,14 @@ final class CoordinatorEngine: @unchecked Sendable {
             }
             try db.update(plan.job)
             if plan.job.state != job.state, plan.job.state.isFinal {
+                if let onFinish = kind.onFinish {
+                    let planner = JobPlanner(kind: kind, queueWait: configuration.queueWait)
+                    do {
+                        try onFinish(plan.job, planner.context(plan.job, try db.steps(of: jobID), facts: facts), db)
+                    } catch {
+                        try db.log(jobID, .error, "could not record what the job came to: \(error)")
+                    }
+                }
                 spool.audit.record("job-\(plan.job.state.rawValue)", [("job", jobID), ("kind", job.kind)])
             }
         }

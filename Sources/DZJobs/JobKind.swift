@@ -17,6 +17,10 @@ public struct JobKind: Sendable {
     /// database, its secret key), read by the coordinator each time it plans the job and given to the steps as
     /// `JobContext.facts`, so that the planner itself stays pure.
     public var facts: (@Sendable (JobRecord, ZoomDB) throws -> [String: JSONValue])?
+    /// Records what the job came to (a release) once it has ended, whichever way, in the same transaction as its
+    /// final state. The job record given is the final one; the context holds every step's output and the facts.
+    /// A failure to record is logged on the job as an error; the job's state stands.
+    public var onFinish: (@Sendable (JobRecord, JobContext, ZoomDB) throws -> Void)?
 
     public init(name: String, summary: String, steps: [StepDefinition],
                 result: (@Sendable (JobContext) -> [String: JSONValue])? = nil)

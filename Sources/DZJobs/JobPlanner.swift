@@ -164,7 +164,7 @@ public struct JobPlanner: Sendable {
                               queue: queue.rawValue, task: taskName, taskID: taskID,
                               taskFile: String(decoding: file.encoded(), as: UTF8.self),
                               compensation: definition.compensation, maxAttempts: maxAttempts,
-                              deadline: now + policy.worstCaseSeconds + queueWait)
+                              deadline: now + policy.worstCaseSeconds + (definition.queueWaitSeconds ?? queueWait))
         }
     }
 

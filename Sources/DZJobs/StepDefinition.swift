@@ -29,6 +29,9 @@ public struct StepDefinition: Sendable {
     /// Records what a succeeded instance produced (config guesses, a bundle, a deployment) in the zoomdb, in the
     /// same transaction as the step's new state. Throwing fails the step.
     public var onSuccess: (@Sendable (JobRecord, StepRecord, ZoomDB) throws -> Void)?
+    /// How long the step's task may wait in its queue before the coordinator withdraws it, instead of the
+    /// coordinator's `--queue-wait` (a step sent to a host that may be gone).
+    public var queueWaitSeconds: Double?
 
     public init(
         _ name: String, after: [String] = [], task: String, queue: QueueName,

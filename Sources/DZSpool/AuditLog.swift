@@ -126,6 +126,12 @@ public enum Logfmt {
 public enum Redaction {
     static let secretWords = ["pass", "secret", "token", "key", "credential", "auth"]
 
+    /// Whether a name (an argument, an environment variable) looks like it holds a secret.
+    public static func looksSecret(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return secretWords.contains { lower.contains($0) }
+    }
+
     /// The string values of `args` whose keys look secret (recursively), longest first.
     public static func secrets(in args: [String: JSONValue]) -> [String] {
         var found: [String] = []

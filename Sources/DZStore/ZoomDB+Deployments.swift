@@ -60,3 +60,12 @@ extension ZoomDB {
         return key
     }
 }
+
+extension ZoomDB {
+    /// The projects with running instances on `appserver`.
+    public func projects(withInstancesOn appserver: String) throws -> [String] {
+        try database.query("""
+            SELECT DISTINCT project FROM deployments WHERE appserver = ? AND deactivated IS NULL ORDER BY project
+            """, [appserver]).compactMap { $0.string("project") }
+    }
+}

@@ -40,6 +40,9 @@ public final class ZoomDB: @unchecked Sendable {
         }
     }
 
+    /// The schema version this dz migrates a zoomdb to.
+    public static var latestSchemaVersion: Int { ZoomSchema.migrations.count }
+
     public var schemaVersion: Int {
         Int((try? database.query("PRAGMA user_version").first?.int("user_version")) ?? 0)
     }

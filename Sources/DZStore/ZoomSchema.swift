@@ -128,5 +128,40 @@ enum ZoomSchema {
         CREATE INDEX deployments_project ON deployments(project, deactivated);
         ALTER TABLE projects ADD COLUMN secret_key TEXT;
         """,
+        // 3: the app's life after its first deploy: releases (what each deploy put live, so that a rollback or a
+        //    restart can redeploy it without building), the app's environment (`dz config`), and the wanted
+        //    formation (instances, workers: `dz scale`).
+        """
+        CREATE TABLE releases (
+            id INTEGER PRIMARY KEY,
+            project TEXT NOT NULL,
+            number INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            description TEXT,
+            bundle TEXT NOT NULL,
+            sha256 TEXT,
+            revision TEXT,
+            wsgi TEXT NOT NULL,
+            static TEXT NOT NULL DEFAULT '[]',
+            hostnames TEXT NOT NULL DEFAULT '[]',
+            config_version INTEGER NOT NULL DEFAULT 0,
+            instances INTEGER,
+            workers INTEGER,
+            result TEXT NOT NULL,
+            job TEXT UNIQUE,
+            issued_by TEXT,
+            created TEXT NOT NULL,
+            UNIQUE (project, number)
+        );
+        CREATE TABLE app_environment (
+            project TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (project, name)
+        );
+        ALTER TABLE projects ADD COLUMN config_version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE projects ADD COLUMN instances INTEGER;
+        ALTER TABLE projects ADD COLUMN workers INTEGER;
+        """,
     ]
 }

@@ -85,7 +85,8 @@ import Testing
                                                      issuedBy: nil, issuedAt: .now()), [])
         succeed(&steps, "check_repo", ["zoombuild_cfg": .string("[project]\n")])
         (job, steps) = settle(planner, job, steps)
-        succeed(&steps, "build_bundle", ["bundle": .string("bundle_shop_1"), "database_engine": .string("sqlite")])
+        succeed(&steps, "build_bundle", ["bundle": .string("bundle_shop_1"), "wsgi": .string("shop.wsgi"),
+                                         "database_engine": .string("sqlite")])
         (job, steps) = settle(planner, job, steps)
         #expect(try args(steps, "create_database")["engine"] == .string("sqlite"), "the engine the bundle was built for")
         #expect(running(steps) == ["bundle_upload", "create_database"])

@@ -19,16 +19,16 @@ import Testing
         let path = temporaryPath()
         defer { cleanup(path) }
         let db = try ZoomDB(path: path)
-        #expect(db.schemaVersion == 2)
+        #expect(db.schemaVersion == ZoomDB.latestSchemaVersion)
         #expect(try FileSystem.status(path).isRegular)
         let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         let again = try ZoomDB(path: path)
-        #expect(again.schemaVersion == 2)
+        #expect(again.schemaVersion == ZoomDB.latestSchemaVersion)
         let tables = try db.database.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .compactMap { $0.string("name") }
         for table in ["app_databases", "appservers", "bundles", "config_guesses", "deployments", "job_log", "jobs",
-                      "projects", "steps", "virtual_hostnames"] {
+                      "projects", "steps", "virtual_hostnames", "releases", "app_environment"] {
             #expect(tables.contains(table), "missing table \(table)")
         }
     }
@@ -139,7 +139,7 @@ import Testing
             try FileSystem.makeDirectories(String(path.dropLast("/zoomdb.sqlite3".count)), mode: 0o700)
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for _ in 0..<4 { group.addTask { try ZoomDB(path: path).schemaVersion } }
-                for try await version in group { #expect(version == 2) }
+                for try await version in group { #expect(version == ZoomDB.latestSchemaVersion) }
             }
         }
     }

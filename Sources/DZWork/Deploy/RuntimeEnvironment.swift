@@ -34,7 +34,7 @@ public struct RuntimeEnvironment: Sendable, Equatable {
 
     /// The checked `environment` argument of a deploy: an object of strings, keys `[A-Z_][A-Z0-9_]*`, none of
     /// them reserved, values without newlines or NUL.
-    static func extra(_ value: JSONValue?) throws(TaskFailure) -> [String: String] {
+    public static func extra(_ value: JSONValue?) throws(TaskFailure) -> [String: String] {
         guard let value, value != .null else { return [:] }
         guard case .object(let object) = value else {
             throw .badArgs("argument \"environment\" must be an object of strings, not \(value.typeName)")

@@ -1,0 +1,237 @@
+import DZSpool
+import DZStore
+
+/// The steps every deploying job shares once it knows what to put live (a `ReleaseSpec`): placement ->
+/// deploy (one per instance, on the chosen appservers: installed, started, answering HTTP) -> post_deploy_hooks
+/// (migrate and the release command, on the first new instance, before any traffic reaches it) -> health_check
+/// (every new instance answers its first host name below 500) -> proxy_update (the switch) -> retire_old (stop
+/// the project's previous instances, only after the switch; a failure is a warning). When a step fails,
+/// `stop_new_instances` stops what the job started: the old version keeps serving.
+enum ReleaseSteps {
+    typealias Spec = @Sendable (JobContext) throws(JobError) -> ReleaseSpec
+
+    /// The steps, the first (placement) running after `after`. `hooks` adds arguments to post_deploy_hooks.
+    static func steps(after: [String], spec: @escaping Spec,
+                      hooks: @escaping @Sendable (JobContext) -> [String: JSONValue] = { _ in [:] })
+        -> [StepDefinition]
+    {
+        [
+            placement(after: after) { context throws(JobError) in
+                let release = try spec(context)
+                try checkHostnames(release.hostnames, context)
+                return release.instances
+            },
+            deploy(spec: spec),
+            StepDefinition("post_deploy_hooks", after: ["deploy"], task: "post_deploy_hooks",
+                           queue: try! QueueName("build"), maxAttempts: 1, timeoutSeconds: 1800)
+            { context throws(JobError) in
+                guard let project = context.project,
+                      let instance = try firstInstance(context)["instance"] else {
+                    throw JobError("post_deploy_hooks needs a deployed instance")
+                }
+                return ["project": .string(project), "instance": instance].merging(hooks(context)) { $1 }
+            }
+            .routed { context throws(JobError) in
+                try DeploySteps.appserverQueue(try firstInstance(context)["appserver"]?.stringValue)
+            },
+            healthCheck(after: ["post_deploy_hooks"], spec: spec),
+            StepDefinition("proxy_update", after: ["health_check"], task: "proxy_update",
+                           queue: try! QueueName("proxy"), maxAttempts: 3, backoffSeconds: 2, timeoutSeconds: 600)
+            { context throws(JobError) in
+                try proxyArguments(context, try spec(context), upstreams: context.outputs["deploy"] ?? [])
+            },
+            DeploySteps.stop("retire_old", after: ["proxy_update"], failure: .warn, select: DeploySteps.active),
+            DeploySteps.stop("stop_new_instances", compensation: true) { context in context.outputs["deploy"] ?? [] },
+        ]
+    }
+
+    /// `placement` of `count` new instances, never on the appserver named by the job parameter `exclude` (if
+    /// given). An `optional` placement of none is a no-op (and is named
+    /// `placement.0` when it runs, as fanned-out steps are).
+    static func placement(after: [String], optional: Bool = false, exclude: String? = nil,
+                          count: @escaping @Sendable (JobContext) throws(JobError) -> Int) -> StepDefinition
+    {
+        let step = StepDefinition("placement", after: after, task: "placement", queue: try! QueueName("build"),
+                       maxAttempts: 5, backoffSeconds: 3, timeoutSeconds: 60)
+        { context throws(JobError) in
+            var args: [String: JSONValue] = ["count": .int(Int64(try count(context)))]
+            if let instances = context.facts["instances"] { args["instances"] = instances }
+            if let exclude = exclude.flatMap({ context.param($0) }) { args["exclude"] = .array([.string(exclude)]) }
+            return args
+        }
+        return optional ? step.fannedOut { context throws(JobError) in try count(context) > 0 ? [.null] : [] } : step
+    }
+
+    /// `deploy` of `spec`'s bundle on each appserver placement chose, the started instances recorded.
+    static func deploy(spec: @escaping Spec) -> StepDefinition {
+        // Time limits above the longest health_timeout_s a job may give (3600 s).
+        StepDefinition("deploy", after: ["placement"], task: "deploy", queue: try! QueueName("build"),
+                       maxAttempts: 2, backoffSeconds: 2, timeoutSeconds: 3900)
+        { context throws(JobError) in try deployArguments(context, try spec(context)) }
+            .fannedOut { context in context.outputs["placement"]?.first?["appservers"]?.arrayValue ?? [] }
+            .routed { context throws(JobError) in try DeploySteps.appserverQueue(context.item?.stringValue) }
+            .recording(recordDeployment)
+    }
+
+    /// `health_check` on every instance `deploy` started.
+    static func healthCheck(after: [String], spec: @escaping Spec) -> StepDefinition {
+        StepDefinition("health_check", after: after, task: "health_check", queue: try! QueueName("build"),
+                       maxAttempts: 1, timeoutSeconds: 3700)
+        { context throws(JobError) in
+            guard let project = context.project, let instance = context.item?["instance"] else {
+                throw JobError("health_check needs a project and an instance")
+            }
+            var args: [String: JSONValue] = ["project": .string(project), "instance": instance,
+                                             "hostnames": .array(try spec(context).hostnames.map { .string($0) })]
+            if let path = context.param("health_path") { args["health_path"] = .string(path) }
+            if let seconds = healthTimeout(context) { args["health_timeout_s"] = .double(seconds) }
+            return args
+        }
+        .fannedOut { context in (context.outputs["deploy"] ?? []).map { .object($0) } }
+        .routed { context throws(JobError) in try DeploySteps.appserverQueue(context.item?["appserver"]?.stringValue) }
+    }
+
+    /// Records a started instance in the zoomdb's deployments.
+    @Sendable static func recordDeployment(_ job: JobRecord, _ step: StepRecord, _ db: ZoomDB) throws {
+        guard let project = job.project, let output = step.output,
+              let instance = output["instance"]?.stringValue,
+              let appserver = output["appserver"]?.stringValue,
+              let bundle = output["bundle"]?.stringValue else { return }
+        try db.recordDeployment(DeploymentRecord(
+            project: project, bundle: bundle, appserver: appserver, instance: instance,
+            host: output["address"]?.stringValue, port: output["port"]?.intValue.map(Int.init),
+            user: output["user"]?.stringValue, job: job.id))
+        try db.log(job.id, .info, "instance \(instance) started on appserver \(appserver)")
+    }
+
+    /// What every deploying kind reads from the zoomdb: `DeploySteps.facts` with the secrets, plus the app's
+    /// environment and config version, its host names, its formation, its current release (`current`) and the
+    /// host names other projects own (`taken_hostnames`).
+    static func facts(_ job: JobRecord, _ db: ZoomDB) throws -> [String: JSONValue] {
+        var facts = try DeploySteps.facts(job, db, secrets: true)
+        guard let project = job.project else { return facts }
+        facts["environment"] = .object(try db.environment(of: project).mapValues { .string($0) })
+        facts["config_version"] = .int(Int64(try db.configVersion(of: project)))
+        facts["hostnames"] = .array(try db.hostnames(of: project).map { .string($0) })
+        let formation = try db.formation(of: project)
+        var wanted: [String: JSONValue] = [:]
+        if let instances = formation.instances { wanted["instances"] = .int(Int64(instances)) }
+        if let workers = formation.workers { wanted["workers"] = .int(Int64(workers)) }
+        facts["formation"] = .object(wanted)
+        if let current = try db.currentRelease(of: project) { facts["current"] = .object(current.jsonObject) }
+        facts["taken_hostnames"] = .object(try db.hostnameOwners(except: project).mapValues { .string($0) })
+        return facts
+    }
+
+    /// Records the release when the job ends (if it got as far as knowing its bundle) and, when it succeeded,
+    /// the formation and host names it put live.
+    static func recordRelease(kind: String, spec: @escaping Spec,
+                              description: @escaping @Sendable (JobContext) -> String? = { _ in nil })
+        -> @Sendable (JobRecord, JobContext, ZoomDB) throws -> Void
+    {
+        { job, context, db in
+            guard let project = job.project, let release = try? spec(context) else { return }
+            let number = try db.recordRelease(release.record(job, kind: kind, description: description(context)))
+            try db.log(job.id, .info, "release \(number) of \(project): \(job.state.rawValue)")
+            if job.state == .succeeded {
+                try db.setFormation(of: project, instances: release.instances, workers: release.workers)
+                try db.setHostnames(of: project, release.hostnames)
+            }
+        }
+    }
+
+    /// The result every deploying kind reports.
+    static func result(_ context: JobContext, spec: Spec) -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        if let proxy = context.outputs["proxy_update"]?.first { result["urls"] = proxy["urls"] }
+        if let release = try? spec(context) {
+            result["bundle"] = .string(release.bundle)
+            if let revision = release.revision { result["revision"] = .string(revision) }
+        }
+        result["instances"] = .array((context.outputs["deploy"] ?? []).map { output in
+            .object(output.filter { ["instance", "appserver", "address", "port"].contains($0.key) })
+        })
+        result["retired"] = .array((context.outputs["retire_old"] ?? []).flatMap { $0["stopped"]?.arrayValue ?? [] })
+        return result
+    }
+
+    // MARK: Arguments
+
+    static func deployArguments(_ context: JobContext, _ release: ReleaseSpec) throws(JobError) -> [String: JSONValue] {
+        guard let project = context.project, let appserver = context.item?.stringValue else {
+            throw JobError("deploy needs a project and an appserver")
+        }
+        var args: [String: JSONValue] = [
+            "project": .string(project), "appserver": .string(appserver), "bundle": .string(release.bundle),
+            "wsgi": .string(release.wsgi), "hostnames": .array(release.hostnames.map { .string($0) }),
+            "workers": .int(Int64(release.workers)),
+        ]
+        if let sha256 = release.sha256 { args["sha256"] = .string(sha256) }
+        if !release.environment.isEmpty { args["environment"] = .object(release.environment) }
+        // The database as recorded in the zoomdb: create_database's recorded output keeps only a mask of the
+        // password.
+        if let database = context.facts["database"] { args["database"] = database }
+        if let key = context.facts["secret_key"] { args["secret_key"] = key }
+        // Up is enough here: the pages may need the migrations that post_deploy_hooks runs next; health_check
+        // asks for a healthy answer after them.
+        args["health"] = .string("live")
+        if let seconds = healthTimeout(context) { args["health_timeout_s"] = .double(seconds) }
+        return args
+    }
+
+    /// proxy_update's arguments: the site of `release` sending traffic to `upstreams` (instance outputs or
+    /// deployment facts, each with `address` and `port`).
+    static func proxyArguments(_ context: JobContext, _ release: ReleaseSpec,
+                               upstreams instances: [[String: JSONValue]]) throws(JobError) -> [String: JSONValue]
+    {
+        guard let project = context.project else { throw JobError("proxy_update needs a project") }
+        let upstreams: [JSONValue] = instances.compactMap { instance in
+            guard let address = instance["address"], let port = instance["port"] else { return nil }
+            return .object(["address": address, "port": port])
+        }
+        guard !upstreams.isEmpty else { throw JobError("no instance to send traffic to") }
+        var args: [String: JSONValue] = [
+            "project": .string(project), "bundle": .string(release.bundle),
+            "hostnames": .array(release.hostnames.map { .string($0) }), "upstreams": .array(upstreams),
+            "static": release.staticFiles,
+        ]
+        if let sha256 = release.sha256 { args["sha256"] = .string(sha256) }
+        if let size = release.clientMaxBodySize { args["client_max_body_size"] = .string(size) }
+        return args
+    }
+
+    // MARK: Helpers
+
+    /// A host name another project has is refused before anything starts.
+    static func checkHostnames(_ hostnames: [String], _ context: JobContext) throws(JobError) {
+        let taken = context.facts["taken_hostnames"]?.objectValue ?? [:]
+        for hostname in hostnames {
+            if let owner = taken[hostname]?.stringValue {
+                throw JobError("host name \(hostname) belongs to project \(owner): remove it there first")
+            }
+        }
+    }
+
+    static func count(_ context: JobContext, _ key: String, default value: Int) throws(JobError) -> Int {
+        guard let text = context.param(key) else { return value }
+        guard let number = Int(text), (1...32).contains(number) else {
+            throw JobError("\(key) must be a whole number from 1 to 32, not \(text.prefix(20))")
+        }
+        return number
+    }
+
+    /// The `health_timeout_s` parameter: deploy waits that long for a live answer, health_check for a healthy one.
+    static func healthTimeout(_ context: JobContext) -> Double? { context.param("health_timeout_s").flatMap(Double.init) }
+
+    static func firstInstance(_ context: JobContext) throws(JobError) -> [String: JSONValue] {
+        guard let first = context.outputs["deploy"]?.first else { throw JobError("no instance was deployed") }
+        return first
+    }
+
+    /// A comma-separated list, blanks dropped.
+    static func list(_ text: String) -> [String] {
+        text.split(separator: ",").map { String($0).filter { $0 != " " } }.filter { !$0.isEmpty }
+    }
+
+    static func strings(_ value: JSONValue?) -> [String] { (value?.arrayValue ?? []).compactMap(\.stringValue) }
+}

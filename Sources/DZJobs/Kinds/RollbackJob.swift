@@ -1,0 +1,86 @@
+import DZSpool
+import DZStore
+
+/// `rollback`: deploys the bundle of an earlier succeeded release again, through the same release steps as
+/// build_and_deploy (placement, deploy, hooks, health check, the proxy switch, retire_old), without building.
+/// The code goes back; the environment (`dz config`), the host names and the formation stay as they are now.
+///
+/// Parameters: `to` (a release number; default the newest succeeded release before the current one whose
+/// bundle differs), `allow_schema_mismatch` (`true` to deploy even though the database has migrations the
+/// target bundle does not know). post_deploy_hooks checks the schema first (`check_schema`): by default a
+/// database ahead of the target's migrations fails the rollback before any traffic moves, saying which
+/// migrations to reverse (`dz manage --project P -- migrate APP TARGET` on the current release).
+public enum RollbackJob {
+    public static let kind: JobKind = {
+        let spec: ReleaseSteps.Spec = { context throws(JobError) in try ReleaseSpec.redeploying("target", context) }
+        var kind = JobKind(name: "rollback", summary: "deploy an earlier release's bundle again, without building",
+                           steps: ReleaseSteps.steps(after: [], spec: spec) { context in
+                               ["check_schema": .bool(true),
+                                "allow_schema_mismatch": .bool(context.param("allow_schema_mismatch") == "true")]
+                           })
+        { context in
+            var result = ReleaseSteps.result(context, spec: spec)
+            result["rolled_back_to"] = context.facts["target"]?["number"] ?? .null
+            return result
+        }
+        kind.needsProject = true
+        kind.facts = { job, db in
+            var facts = try ReleaseSteps.facts(job, db)
+            switch try target(job, db) {
+            case .success(let release): facts["target"] = .object(release.jsonObject)
+            case .failure(let error): facts["target_error"] = .string(error.message)
+            }
+            return facts
+        }
+        kind.onFinish = ReleaseSteps.recordRelease(kind: "rollback", spec: spec) { context in
+            context.facts["target"]?["number"]?.intValue.map { "rollback to release \($0)" }
+        }
+        return kind
+    }()
+
+    /// The release to roll back to: the `to` parameter, else the newest succeeded release before the current one
+    /// with another bundle. Its bundle must still be stored.
+    static func target(_ job: JobRecord, _ db: ZoomDB) throws -> Result<ReleaseRecord, JobError> {
+        guard let project = job.project else { return .failure(JobError("rollback needs --project")) }
+        let releases = try db.releases(of: project)
+        let chosen: ReleaseRecord
+        if let text = job.params["to"].flatMap({ JSONValueText.string($0) }) {
+            guard let number = Int(text), number > 0 else {
+                return .failure(JobError("to must be a release number, not \(text.prefix(20))"))
+            }
+            guard let release = releases.first(where: { $0.number == number }) else {
+                return .failure(JobError("project \(project) has no release \(number): see `dz releases --project \(project)`"))
+            }
+            guard release.succeeded else {
+                return .failure(JobError("release \(number) of \(project) \(release.result): only a succeeded release can be rolled back to"))
+            }
+            chosen = release
+        } else {
+            let succeeded = releases.filter(\.succeeded)
+            guard let current = succeeded.first else {
+                return .failure(JobError("project \(project) has no succeeded release to roll back from"))
+            }
+            guard let previous = succeeded.dropFirst().first(where: { $0.bundle != current.bundle }) else {
+                return .failure(JobError("project \(project) has no earlier release with other code than release \(current.number)"))
+            }
+            chosen = previous
+        }
+        if let stored = try db.bundles(of: project).first(where: { $0.name == chosen.bundle }), stored.deleted != nil {
+            return .failure(JobError("the bundle of release \(chosen.number) (\(chosen.bundle)) was deleted from the store"))
+        }
+        return .success(chosen)
+    }
+}
+
+/// A parameter's text, whatever its JSON type.
+enum JSONValueText {
+    static func string(_ value: JSONValue) -> String? {
+        switch value {
+        case .string(let text): text
+        case .int(let number): String(number)
+        case .double(let number): String(number)
+        case .bool(let flag): String(flag)
+        default: nil
+        }
+    }
+}
