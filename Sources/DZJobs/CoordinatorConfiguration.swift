@@ -5,6 +5,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var rescanInterval: Double = 2
     /// Slack on top of a step's worst case before it is given up (time spent waiting in a queue).
     public var queueWait: Double = 3600
+    /// When set, an appserver with instances whose heartbeat is older than this many seconds is recovered: a
+    /// `recover` job per project with instances there (see `RecoverJob`). Off by default.
+    public var recoverAfter: Double?
 
     public init(databasePath: String) { self.databasePath = databasePath }
 }

@@ -18,7 +18,11 @@ final class CoordinatorEngine: @unchecked Sendable {
         self.catalog = catalog
         self.logger = logger
         db = try ZoomDB(path: configuration.databasePath)
+        lostAppservers = configuration.recoverAfter.map { LostAppservers(limit: $0) }
     }
+
+    private let lostAppservers: LostAppservers?
+    private var lastLostCheck = Timestamp(nanoseconds: 0)
 
     /// At start: takes back its own interrupted intake, drops the tasks of steps recorded but maybe not dropped,
     /// and processes whatever waits.
@@ -47,6 +51,37 @@ final class CoordinatorEngine: @unchecked Sendable {
             for name in names { handle(name, in: queue) }
         }
         checkDeadlines()
+        if lostAppservers != nil, Timestamp.now() - lastLostCheck >= 5 {
+            lastLostCheck = .now()
+            do { try recoverLostAppservers() } catch {
+                logger.error("checking for lost appservers failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Submits a `recover` job for each project with instances on a lost appserver, unless one for the same
+    /// project and appserver runs or was submitted within the limit (a failed recovery is tried again after
+    /// that long, not in a loop).
+    private func recoverLostAppservers() throws {
+        guard let watch = lostAppservers else { return }
+        let appservers = Set(try db.activeInstanceCounts().keys)
+        let lost = watch.lost(among: appservers, heartbeats: spool.heartbeats())
+        guard !lost.isEmpty else { return }
+        let recent = try db.jobs(limit: 1000).filter {
+            $0.kind == "recover" && ($0.state == .running || Timestamp.now() - $0.issuedAt < watch.limit)
+        }
+        for appserver in lost {
+            for project in try db.projects(withInstancesOn: appserver) {
+                guard !recent.contains(where: {
+                    $0.project == project && $0.params["appserver"]?.stringValue == appserver
+                }) else { continue }
+                let request = JobRequest.submit(id: JobRequest.newJobID(), kind: "recover", project: project,
+                                                params: ["appserver": .string(appserver)], issuedBy: "coordinator")
+                try spool.drop(try request.taskFile(host: spool.host), into: .jobs)
+                logger.notice("appserver lost: recovering", metadata: ["appserver": "\(appserver)",
+                                                                       "project": "\(project)"])
+            }
+        }
     }
 
     func handle(_ name: String, in queue: QueueName) {

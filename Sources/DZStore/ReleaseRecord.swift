@@ -21,6 +21,8 @@ public struct ReleaseRecord: Sendable, Equatable {
     public var configVersion: Int
     public var instances: Int?
     public var workers: Int?
+    /// nginx's request body limit for the site, when the job gave one.
+    public var clientMaxBodySize: String?
     /// The job's final state: `succeeded`, `failed` or `cancelled`.
     public var result: String
     public var job: String?
@@ -30,7 +32,7 @@ public struct ReleaseRecord: Sendable, Equatable {
     public init(project: String, number: Int = 0, kind: String, description: String? = nil, bundle: String,
                 sha256: String? = nil, revision: String? = nil, wsgi: String, staticFiles: JSONValue = .array([]),
                 hostnames: [String], configVersion: Int, instances: Int? = nil, workers: Int? = nil,
-                result: String, job: String? = nil, issuedBy: String? = nil, created: Timestamp = .now())
+                clientMaxBodySize: String? = nil, result: String, job: String? = nil, issuedBy: String? = nil, created: Timestamp = .now())
     {
         self.project = project
         self.number = number
@@ -45,6 +47,7 @@ public struct ReleaseRecord: Sendable, Equatable {
         self.configVersion = configVersion
         self.instances = instances
         self.workers = workers
+        self.clientMaxBodySize = clientMaxBodySize
         self.result = result
         self.job = job
         self.issuedBy = issuedBy
@@ -66,6 +69,7 @@ public struct ReleaseRecord: Sendable, Equatable {
         configVersion = Int(row.int("config_version") ?? 0)
         instances = row.int("instances").map(Int.init)
         workers = row.int("workers").map(Int.init)
+        clientMaxBodySize = row.string("client_max_body_size")
         result = row.string("result") ?? ""
         job = row.string("job")
         issuedBy = row.string("issued_by")
@@ -87,6 +91,7 @@ public struct ReleaseRecord: Sendable, Equatable {
         if let description { object["description"] = .string(description) }
         if let instances { object["instances"] = .int(Int64(instances)) }
         if let workers { object["workers"] = .int(Int64(workers)) }
+        if let clientMaxBodySize { object["client_max_body_size"] = .string(clientMaxBodySize) }
         if let job { object["job"] = .string(job) }
         if let issuedBy { object["issued_by"] = .string(issuedBy) }
         return object
@@ -102,7 +107,8 @@ public struct ReleaseRecord: Sendable, Equatable {
                   hostnames: (object["hostnames"]?.arrayValue ?? []).compactMap(\.stringValue),
                   configVersion: Int(object["config_version"]?.intValue ?? 0),
                   instances: object["instances"]?.intValue.map(Int.init),
-                  workers: object["workers"]?.intValue.map(Int.init), result: object["result"]?.stringValue ?? "",
+                  workers: object["workers"]?.intValue.map(Int.init),
+                  clientMaxBodySize: object["client_max_body_size"]?.stringValue, result: object["result"]?.stringValue ?? "",
                   job: object["job"]?.stringValue, issuedBy: object["issued_by"]?.stringValue)
     }
 }

@@ -15,12 +15,13 @@ extension ZoomDB {
         let number = Int(last) + 1
         try database.query("""
             INSERT INTO releases (project, number, kind, description, bundle, sha256, revision, wsgi, static,
-                                  hostnames, config_version, instances, workers, result, job, issued_by, created)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                  hostnames, config_version, instances, workers, client_max_body_size, result, job,
+                                  issued_by, created)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [release.project, number, release.kind, release.description, release.bundle, release.sha256,
                   release.revision, release.wsgi, release.staticFiles.jsonText,
                   JSONValue.array(release.hostnames.map { .string($0) }).jsonText, release.configVersion,
-                  release.instances, release.workers, release.result, release.job, release.issuedBy,
+                  release.instances, release.workers, release.clientMaxBodySize, release.result, release.job, release.issuedBy,
                   release.created.rfc3339])
         return number
     }

@@ -147,6 +147,7 @@ enum ZoomSchema {
             config_version INTEGER NOT NULL DEFAULT 0,
             instances INTEGER,
             workers INTEGER,
+            client_max_body_size TEXT,
             result TEXT NOT NULL,
             job TEXT UNIQUE,
             issued_by TEXT,

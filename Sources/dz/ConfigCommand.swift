@@ -9,6 +9,5 @@ struct ConfigCommand: AsyncParsableCommand {
             The environment is kept in the zoomdb (never in a task's audit line) and put live by a config job: \
             a new release of the current bundle whose instances start with it. See dz(1).
             """,
-        subcommands: [ConfigShowCommand.self, ConfigSetCommand.self, ConfigUnsetCommand.self],
-        defaultSubcommand: ConfigShowCommand.self)
+        subcommands: [ConfigShowCommand.self, ConfigSetCommand.self, ConfigUnsetCommand.self])
 }

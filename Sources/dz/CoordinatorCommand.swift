@@ -24,12 +24,20 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(name: .customLong("queue-wait"), help: ArgumentHelp("Slack on a step's worst case before it is given up.", valueName: "duration"))
     var queueWait: String = "1h"
 
+    @Option(name: .customLong("recover-after"), help: ArgumentHelp(
+        "Recover an appserver with instances once its heartbeat is this old (off by default; e.g. 5m).",
+        valueName: "duration"))
+    var recoverAfter: String?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
 
     func validate() throws {
         guard try duration(rescan, "--rescan") >= 0.05 else { throw ValidationError("--rescan must be at least 50ms") }
         _ = try duration(queueWait, "--queue-wait")
+        if let recoverAfter, try duration(recoverAfter, "--recover-after") < 30 {
+            throw ValidationError("--recover-after must be at least 30s: an agent restarting must not look lost")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
     }
 
@@ -40,6 +48,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
         configuration.rescanInterval = try duration(rescan, "--rescan")
         configuration.queueWait = try duration(queueWait, "--queue-wait")
+        configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after") }
         var logger = Logger(label: "dz.coordinator")
         logger[metadataKey: "host"] = "\(spool.host)"
         let coordinator = Coordinator(spool: spool, configuration: configuration, logger: logger)

@@ -237,10 +237,12 @@ final class TestSpool {
 
     // MARK: running dz
 
-    /// `dz <subcommand> --spool <root> <rest...>`: the spool option goes right after the subcommand.
+    /// `dz <args...> --spool <root>`: the spool option goes after the subcommands and their arguments.
     func arguments(_ args: [String], via spoolRoot: String?) -> [String] {
-        guard let first = args.first else { return [] }
-        return [first, "--spool", spoolRoot ?? root] + args.dropFirst()
+        // After the subcommands (`config set`), before a `--` that ends dz's options.
+        let spool = ["--spool", spoolRoot ?? root]
+        guard let dash = args.firstIndex(of: "--") else { return args + spool }
+        return Array(args[..<dash]) + spool + Array(args[dash...])
     }
 
     /// Starts `dz` with `args` on this spool (or through another view of it); killed at `cleanUp()`.

@@ -3,8 +3,9 @@ import DZStore
 
 /// `build`: the first half of build_and_deploy. check_repo -> build_bundle -> [create_database || bundle_upload].
 /// Parameters: `source` (required), `rev`, `vcs`, `zoombuild_cfg` (the file's text; default: the one check_repo
-/// proposes), `collectstatic` (`error` or `warn`), `db_engine` (`postgresql` or `sqlite`; default: the config's `database_type`, else the database
-/// host's), `postgis` (`true`). The bundle and the app database are recorded in the zoomdb.
+/// proposes), `collectstatic` (`error` or `warn`), `db_engine` (`postgresql` or `sqlite`; default, in
+/// build_and_deploy: the engine of the app's database as recorded; else the config's `database_type`, else the
+/// database host's), `postgis` (`true`). The bundle and the app database are recorded in the zoomdb.
 public enum BuildJob {
     public static let kind: JobKind = {
         var kind = JobKind(
@@ -27,16 +28,21 @@ public enum BuildJob {
                     if let commit = checked["revision"]?["commit"]?.stringValue { args["rev"] = .string(commit) }
                     if let policy = context.param("collectstatic") { args["collectstatic"] = .string(policy) }
                     if let vcs = context.param("vcs") { args["vcs"] = .string(vcs) }
-                    if let engine = context.param("db_engine") { args["db_engine"] = .string(engine) }
+                    if let engine = context.param("db_engine") ?? recordedEngine(context) {
+                        args["db_engine"] = .string(engine)
+                    }
                     return args
                 },
                 StepDefinition("create_database", after: ["build_bundle"], task: "create_database",
                                queue: try! QueueName("database"), maxAttempts: 3) { context throws(JobError) in
                     guard let project = context.project else { throw JobError("build needs --project") }
-                    // The engine the bundle was built for (its driver): the parameter, else the config's.
+                    // The engine the bundle was built for (its driver): the parameter, else the app's database's
+                    // as recorded, else the config's.
                     let built = try context.output(of: "build_bundle")
                     var args: [String: JSONValue] = ["project": .string(project)]
-                    if let engine = context.param("db_engine") ?? built["database_engine"]?.stringValue {
+                    if let engine = context.param("db_engine") ?? recordedEngine(context)
+                        ?? built["database_engine"]?.stringValue
+                    {
                         args["engine"] = .string(engine)
                     }
                     if context.param("postgis") == "true" || built["postgis"] == .bool(true) { args["postgis"] = .bool(true) }
@@ -85,4 +91,10 @@ public enum BuildJob {
         kind.needsProject = true
         return kind
     }()
+
+    /// The engine of the app's database as the zoomdb records it (a fact of deploying kinds): a redeploy keeps
+    /// the database it has rather than the config's default.
+    static func recordedEngine(_ context: JobContext) -> String? {
+        context.facts["database"]?["engine"]?.stringValue
+    }
 }

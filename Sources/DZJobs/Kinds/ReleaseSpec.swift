@@ -42,7 +42,7 @@ struct ReleaseSpec: Sendable {
                                                 ?? release.workers ?? 2),
             environment: context.facts["environment"]?.objectValue ?? [:],
             configVersion: Int(context.facts["config_version"]?.intValue ?? 0),
-            clientMaxBodySize: context.param("client_max_body_size"))
+            clientMaxBodySize: context.param("client_max_body_size") ?? release.clientMaxBodySize)
     }
 
     /// The release record of a job that deployed this spec and ended in `job.state`.
@@ -50,7 +50,7 @@ struct ReleaseSpec: Sendable {
         ReleaseRecord(project: job.project ?? "", kind: kind, description: description, bundle: bundle,
                       sha256: sha256, revision: revision, wsgi: wsgi, staticFiles: staticFiles, hostnames: hostnames,
                       configVersion: configVersion, instances: instances, workers: workers,
-                      result: job.state.rawValue, job: job.id, issuedBy: job.issuedBy,
+                      clientMaxBodySize: clientMaxBodySize, result: job.state.rawValue, job: job.id, issuedBy: job.issuedBy,
                       created: job.finished ?? .now())
     }
 }

@@ -153,7 +153,10 @@ public struct DeployHandler: TaskHandler {
             throw DeployError.launch("no free port in \(settings.ports.lowerBound)-\(settings.ports.upperBound) on "
                 + settings.address)
         }
-        let instance = arguments.bundle + "." + arguments.appserver + "." + String(port)
+        // Ports are reused once free: the start time (milliseconds, base 36) keeps every instance id ever made
+        // distinct, so that the zoomdb's record of a stopped instance is never taken for a new one's.
+        let started = String(UInt64(Timestamp.now().nanoseconds / 1_000_000), radix: 36)
+        let instance = arguments.bundle + "." + arguments.appserver + "." + String(port) + "." + started
         guard TaskID.isValid(instance) else {
             throw TaskFailure.badArgs("the instance id \(instance) would be longer than \(TaskID.maxLength) characters")
         }
