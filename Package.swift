@@ -101,6 +101,6 @@ let package = Package(
             dependencies: ["DZWork", "DZAgent", "DZSpool", "DZSystem", "DZTestSupport"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "DZIntegrationTests", dependencies: ["DZSpool", "DZTestSupport"]),
+        .testTarget(name: "DZIntegrationTests", dependencies: ["DZSpool", "DZStore", "DZTestSupport"]),
     ]
 )

@@ -10,6 +10,17 @@ public struct BundleRecord: Sendable, Equatable {
     public var storageURL: String?
     public var created: Timestamp
     public var deleted: Timestamp?
+
+    init(row: SQLiteRow) {
+        project = row.string("project") ?? ""
+        name = row.string("name") ?? ""
+        codeRevision = row.string("code_revision")
+        sha256 = row.string("sha256")
+        size = row.int("size")
+        storageURL = row.string("storage_url")
+        created = row.string("created").flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(nanoseconds: 0)
+        deleted = row.string("deleted").flatMap { Timestamp(rfc3339: $0) }
+    }
 }
 
 /// An app's database, as create_database reported it. The password is kept here (the zoomdb is 0600) so that
@@ -47,14 +58,15 @@ extension ZoomDB {
             """, [project, name, codeRevision, sha256, size, storageURL, time.rfc3339])
     }
 
+    /// The project's bundles, deleted ones included, oldest first.
     public func bundles(of project: String) throws -> [BundleRecord] {
-        try database.query("SELECT * FROM bundles WHERE project = ? ORDER BY created", [project]).map { row in
-            BundleRecord(project: row.string("project") ?? "", name: row.string("name") ?? "",
-                         codeRevision: row.string("code_revision"), sha256: row.string("sha256"),
-                         size: row.int("size"), storageURL: row.string("storage_url"),
-                         created: row.string("created").flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(nanoseconds: 0),
-                         deleted: row.string("deleted").flatMap { Timestamp(rfc3339: $0) })
-        }
+        try database.query("SELECT * FROM bundles WHERE project = ? ORDER BY created, id", [project])
+            .map(BundleRecord.init(row:))
+    }
+
+    /// The bundle named `name`, of whichever project, or nil when the zoomdb has no record of it.
+    public func bundle(named name: String) throws -> BundleRecord? {
+        try database.query("SELECT * FROM bundles WHERE name = ?", [name]).first.map(BundleRecord.init(row:))
     }
 
     /// Marks bundles deleted from the store.

@@ -23,6 +23,7 @@ public enum WorkHandlers {
             .adding(DeleteVersionsHandler(store: store))
             .adding(DeployHandler(workspace: workspace, store: store, settings: appServer))
             .adding(StopInstancesHandler(settings: appServer))
+            .adding(ScaleWorkersHandler(settings: appServer))
             .adding(PostDeployHooksHandler(settings: appServer))
             .adding(HealthCheckHandler(settings: appServer))
             .adding(ProxyUpdateHandler(workspace: workspace, store: store, settings: proxy))

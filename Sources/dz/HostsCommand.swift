@@ -64,14 +64,7 @@ struct HostsCommand: ParsableCommand {
     /// `12.3G (40%)`: what is free, and its share of the total.
     private func bytes(_ free: UInt64?, of total: UInt64?) -> String {
         guard let free else { return "-" }
-        let units = ["B", "K", "M", "G", "T"]
-        var value = Double(free)
-        var unit = 0
-        while value >= 1024, unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        let text = format1(value) + units[unit]
+        let text = sizeText(free)
         guard let total, total > 0 else { return text }
         return text + " (\(Int((Double(free) / Double(total) * 100).rounded()))%)"
     }

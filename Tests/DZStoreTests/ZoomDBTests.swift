@@ -121,6 +121,28 @@ import Testing
         #expect(try db.activeDeployments(of: "shop").first?.jsonObject["port"] == .int(10001))
     }
 
+    @Test func bundlesAreFoundByNameWithTheirProjectAndMarkedDeleted() throws {
+        let path = temporaryPath()
+        defer { cleanup(path) }
+        let db = try ZoomDB(path: path)
+        let early = Timestamp(nanoseconds: 1_000_000_000)
+        try db.recordBundle(project: "shop", name: "bundle_shop_2", codeRevision: "bbb", sha256: "22", size: 2048,
+                            storageURL: "file:///s/shop/bundle_shop_2.tar.zst")
+        try db.recordBundle(project: "shop", name: "bundle_shop_1", codeRevision: "aaa", sha256: "11", size: 1024,
+                            storageURL: nil, at: early)
+        try db.recordBundle(project: "blog", name: "bundle_blog_1", codeRevision: nil, sha256: nil, size: nil,
+                            storageURL: nil)
+        #expect(try db.bundles(of: "shop").map(\.name) == ["bundle_shop_1", "bundle_shop_2"], "oldest first")
+        let found = try #require(try db.bundle(named: "bundle_blog_1"))
+        #expect(found.project == "blog" && found.size == nil && found.deleted == nil)
+        #expect(try db.bundle(named: "bundle_shop_1")?.created == early)
+        #expect(try db.bundle(named: "bundle_shop_1")?.codeRevision == "aaa")
+        #expect(try db.bundle(named: "bundle_shop_9") == nil)
+        try db.markBundlesDeleted(["bundle_shop_1"])
+        #expect(try db.bundle(named: "bundle_shop_1")?.deleted != nil)
+        #expect(try db.bundles(of: "shop").map { $0.deleted == nil } == [false, true], "kept, marked deleted")
+    }
+
     @Test func secretKeyIsMadeOnceAndKept() throws {
         let path = temporaryPath()
         defer { cleanup(path) }

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
 import DZSystem
 
 /// A process of an app, as `/proc` shows it. The pid in a pid file is the app's to write, so dz never signals a
@@ -76,7 +73,7 @@ struct AppProcess: Sendable, Equatable {
     static func killLeftovers(pidFile: String, uid: UInt32) async {
         let left = ofInstance(pidFile: pidFile, uid: uid)
         guard !left.isEmpty else { return }
-        for process in left { process.signal(SIGKILL, ifRunningAs: uid) }
+        for process in left { process.signal(.kill, ifRunningAs: uid) }
         _ = await AppProcess(pid: 0).waitUntilGone(left, uid: uid, timeout: 10)
     }
 
@@ -88,13 +85,12 @@ struct AppProcess: Sendable, Equatable {
         }
     }
 
-    /// Sends `signal` if the process still runs as `uid`.
-    ///
-    /// The corresponding C function is `kill`.
+    /// Sends `signal` if the process still runs as `uid`; false when it does not or the signal could not be sent.
     @discardableResult
-    func signal(_ signal: Int32, ifRunningAs uid: UInt32) -> Bool {
+    func signal(_ signal: Signal, ifRunningAs uid: UInt32) -> Bool {
         guard isLive(as: uid) else { return false }
-        return kill(pid, signal) == 0
+        do { try signal.send(to: pid) } catch { return false }
+        return true
     }
 
     /// Stops a gunicorn master gracefully: SIGTERM (gunicorn lets workers finish their requests), then, if it is
@@ -103,9 +99,9 @@ struct AppProcess: Sendable, Equatable {
     func stopMaster(uid: UInt32, pidFile: String, grace: Double) async {
         guard isMaster(uid: uid, pidFile: pidFile) else { return }
         let workers = children(uid: uid)
-        signal(SIGTERM, ifRunningAs: uid)
+        signal(.terminate, ifRunningAs: uid)
         if await waitUntilGone([self] + workers, uid: uid, timeout: grace) { return }
-        for process in [self] + workers { process.signal(SIGKILL, ifRunningAs: uid) }
+        for process in [self] + workers { process.signal(.kill, ifRunningAs: uid) }
         _ = await waitUntilGone([self] + workers, uid: uid, timeout: 10)
     }
 

@@ -26,6 +26,12 @@ public enum DeployError: Error, Sendable, Equatable, CustomStringConvertible {
     case hook(kind: String, String)
     /// No such instance on this host.
     case unknownInstance(String)
+    /// Instances this host does not know, with the message naming them.
+    case notFound(String)
+    /// The instance is recorded but its gunicorn master is not running (or it is not in state `running`).
+    case notRunning(String)
+    /// gunicorn's workers did not reach the number asked for in time.
+    case workers(String)
 
     public var description: String {
         switch self {
@@ -41,6 +47,9 @@ public enum DeployError: Error, Sendable, Equatable, CustomStringConvertible {
             + "appserver's instance on this host? give each one its own --app-ports or --app-address)"
         case .hook(_, let message): message
         case .unknownInstance(let instance): "no instance \(instance) on this host"
+        case .notFound(let message): message
+        case .notRunning(let message): message
+        case .workers(let message): message
         }
     }
 
@@ -59,6 +68,9 @@ public enum DeployError: Error, Sendable, Equatable, CustomStringConvertible {
         case .portInUse: TaskFailure(kind: "launch", message: description, retryable: true)
         case .hook(let kind, _): TaskFailure(kind: kind, message: description, retryable: false)
         case .unknownInstance: TaskFailure(kind: "not-found", message: description, retryable: false)
+        case .notFound: TaskFailure(kind: "not-found", message: description, retryable: false)
+        case .notRunning: TaskFailure(kind: "not-running", message: description, retryable: false)
+        case .workers: TaskFailure(kind: "workers", message: description, retryable: false)
         }
     }
 }

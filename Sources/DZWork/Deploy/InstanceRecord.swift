@@ -67,6 +67,18 @@ public struct InstanceRecord: Sendable, Equatable, Codable {
     /// The error log gunicorn writes: `<appDirectory>/logs/<instance>.error.log`.
     var errorLogName: String { instance + ".error.log" }
 
+    /// The record with `workers` changed, in `argv` too (the value after the gunicorn command's `--workers`), so
+    /// that a master the supervisor relaunches starts with as many.
+    func settingWorkers(_ workers: Int) -> InstanceRecord {
+        var record = self
+        record.workers = workers
+        let command = record.argv.indices.dropFirst(min(sandbox.count, record.argv.count))
+        if let flag = command.first(where: { record.argv[$0] == "--workers" }), flag + 1 < record.argv.count {
+            record.argv[flag + 1] = String(workers)
+        }
+        return record
+    }
+
     /// Pretty, sorted JSON.
     func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()

@@ -22,16 +22,7 @@ public struct StopInstancesHandler: TaskHandler {
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
         let project = try context.project()
-        guard case .array(let items)? = context.args["instances"] else {
-            throw TaskFailure.badArgs("argument \"instances\" must be an array of instance ids")
-        }
-        var instances: [String] = []
-        for item in items {
-            guard let id = item.stringValue, TaskID.isValid(id) else {
-                throw TaskFailure.badArgs("instance ids are [A-Za-z0-9._-], not \(String(item.jsonText.prefix(80)))")
-            }
-            if !instances.contains(id) { instances.append(id) }
-        }
+        let instances = try context.instances()
         let grace = try context.number("grace_s", default: 30)
         guard (0...3600).contains(grace) else { throw TaskFailure.badArgs("grace_s must be from 0 to 3600") }
         let removeBundles: Bool
