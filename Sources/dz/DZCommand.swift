@@ -18,6 +18,7 @@ struct DZCommand: AsyncParsableCommand {
             InitCommand.self, SendCommand.self, DropCommand.self, AgentCommand.self, StatusCommand.self,
             RequeueCommand.self, HistoryCommand.self, GCCommand.self, BenchCommand.self, CoordinatorCommand.self,
             JobCommand.self, ProjectCommand.self, DeployCommand.self, UndeployCommand.self, HostsCommand.self,
+            LogsCommand.self,
         ]
     )
 }
