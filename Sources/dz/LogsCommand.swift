@@ -13,8 +13,9 @@ struct LogsCommand: AsyncParsableCommand {
             and prints each file's last lines, each prefixed by its source: `<appserver>/<instance> error | ` (the \
             app's output and gunicorn's messages), `<appserver>/<instance> access | `, `proxy/<project> access | `. \
             With --instance, only that instance's two logs. With -f, asks again every --interval for the lines \
-            written since, until SIGINT or SIGTERM. Exit 0; 1 when the job failed (an unknown instance) or found no \
-            log at all; 75 when a job did not finish within --timeout.
+            written since, until SIGINT or SIGTERM. A host that does not answer within --timeout is named on \
+            standard error and the others' lines are shown. Exit 0; 1 when the job failed (an unknown instance) or \
+            found no log at all; 75 when a job did not finish within --timeout.
             """)
 
     @OptionGroup var options: SpoolOptions
@@ -37,7 +38,7 @@ struct LogsCommand: AsyncParsableCommand {
     var interval = "2s"
 
     @Option(name: .long, help: ArgumentHelp("How long to wait for each logs job.", valueName: "duration"))
-    var timeout = "60s"
+    var timeout = "30s"
 
     func validate() throws {
         guard ProjectID.isValid(project) else {
@@ -58,6 +59,7 @@ struct LogsCommand: AsyncParsableCommand {
         guard follow else {
             let report = try await reader.read(since: [:])
             Self.show(report, following: false)
+            if !report.complete { throw ExitStatus.temporaryFailure }
             if report.files.isEmpty, report.unanswered.isEmpty {
                 complain("no logs of \(project): no instance and no site log")
                 throw ExitStatus.notFound

@@ -110,4 +110,21 @@ import Testing
         #expect(LogsReport.since(positions).objectValue?["dz_shop.access.log"]
             == .object(["offset": .int(9), "inode": .int(5)]))
     }
+
+    @Test func aPartialResultHoldsWhatTheAnsweringHostsReturned() {
+        var steps = plan([:]).newSteps
+        let index = steps.firstIndex { $0.name == "read_site_log.0" }!
+        steps[index].state = .succeeded
+        steps[index].output = [
+            "queue": .string("proxy"), "source": .string("site"), "missing": .array([]),
+            "files": .array([.object(["name": .string("dz_shop.access.log"), "stream": .string("access"),
+                                      "lines": .array([.string("GET / 200")]), "offset": .int(9), "inode": .int(5)])]),
+        ]
+        let job = JobRecord(id: "J1", kind: "logs", project: "shop", params: [:], issuedBy: nil, issuedAt: .now())
+        let report = LogsReport(result: LogsJob.partialResult(job, steps: steps, facts: facts), project: "shop",
+                                complete: false)
+        #expect(report.labelledLines == ["proxy/shop access | GET / 200"])
+        #expect(report.unanswered == ["appserver_app1", "appserver_app3"], "the appservers have not answered yet")
+        #expect(!report.complete)
+    }
 }

@@ -12,7 +12,8 @@ import DZStore
 /// gets the entries of its own files).
 ///
 /// Result: `files` (every file read, each with the `queue` that read it; see `read_logs` in dz(1)), `missing`
-/// (instances an appserver no longer has) and `unanswered` (queues whose step failed).
+/// (instances an appserver no longer has) and `unanswered` (queues whose step failed). A host whose agent is down
+/// leaves its step waiting in its queue until the step's deadline: `partialResult` gives what the others returned.
 public enum LogsJob {
     public static let kind: JobKind = {
         var kind = JobKind(
@@ -48,6 +49,14 @@ public enum LogsJob {
         kind.facts = { job, db in try DeploySteps.facts(job, db, secrets: false) }
         return kind
     }()
+
+    /// What a logs job has gathered so far, from its succeeded steps, as its result would say it (the queues still
+    /// silent in `unanswered`): for a reader that stops waiting for a host that does not answer.
+    public static func partialResult(_ job: JobRecord, steps: [StepRecord], facts: [String: JSONValue])
+        -> [String: JSONValue]
+    {
+        result(JobPlanner(kind: kind).context(job, steps, facts: facts))
+    }
 
     /// The project's active instances the job reads: all, or the one named by `instance`.
     static func selected(_ context: JobContext) throws(JobError) -> [[String: JSONValue]] {

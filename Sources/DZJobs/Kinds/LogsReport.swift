@@ -33,11 +33,14 @@ public struct LogsReport: Sendable, Equatable {
     public var files: [File]
     /// Instances an appserver did not have any more.
     public var missing: [String]
-    /// Queues whose step failed: their logs are not in `files`.
+    /// Queues whose step failed (or had not answered yet, in a partial report): their logs are not in `files`.
     public var unanswered: [String]
+    /// False for a report made from a job that had not finished (`LogsJob.partialResult`).
+    public var complete = true
 
     /// Reads a `logs` job's result for `project`.
-    public init(result: [String: JSONValue], project: String) {
+    public init(result: [String: JSONValue], project: String, complete: Bool = true) {
+        self.complete = complete
         files = (result["files"]?.arrayValue ?? []).compactMap(\.objectValue).compactMap { object in
             guard let name = object["name"]?.stringValue, let queue = object["queue"]?.stringValue else { return nil }
             let source = queue.hasPrefix("appserver_") ? String(queue.dropFirst("appserver_".count)) : queue

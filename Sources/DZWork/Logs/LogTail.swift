@@ -55,6 +55,11 @@ struct LogTail: Sendable {
         if read.lowerBound > base {
             // The window starts after `base`, maybe inside a line: drop up to the first line start (the extra byte
             // read before the window is a newline when the window starts a line).
+            guard !bytes.isEmpty else {
+                // The file shrank between its status and the read: nothing now, the next read sees why.
+                return LogExcerpt(name: name, lines: [], offset: base, size: size, inode: inode, restarted: restarted,
+                                  skippedBytes: 0)
+            }
             guard let first = bytes.firstIndex(of: newline) else {
                 // One line longer than the whole window: what the window holds of it, cut.
                 let text = Self.clean(bytes.dropFirst(), secrets: secrets)
