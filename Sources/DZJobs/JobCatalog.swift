@@ -9,7 +9,8 @@ public struct JobCatalog: Sendable {
     /// Every kind dz ships.
     public static let standard = JobCatalog([SelftestJob.kind, CheckRepoJob.kind, BuildJob.kind, BuildAndDeployJob.kind,
                                              UndeployJob.kind, DeleteVersionsJob.kind, RollbackJob.kind,
-                                             ConfigJob.kind, HostnamesJob.kind, ScaleJob.kind, RecoverJob.kind])
+                                             ConfigJob.kind, HostnamesJob.kind, ScaleJob.kind, RecoverJob.kind,
+                                             LogsJob.kind])
 
     public func kind(_ name: String) -> JobKind? { kinds[name] }
     public var names: [String] { kinds.keys.sorted() }

@@ -29,6 +29,7 @@ public enum WorkHandlers {
             .adding(ProxyUpdateHandler(workspace: workspace, store: store, settings: proxy))
             .adding(RemoveProxyConfHandler(workspace: workspace, settings: proxy))
             .adding(PlacementHandler(spool: spool))
+            .adding(ReadLogsHandler(appServer: appServer, proxy: proxy))
     }
 
     /// The task names dz knows (for `dz send` and `dz drop` to check against).

@@ -12,11 +12,14 @@ struct JobWaiter {
     let database: DatabaseOptions
     let jobID: String
     var timeout: Double? = nil
+    /// No progress and no final line on standard output (`dz logs` prints only log lines); a job that did not
+    /// succeed is still reported on standard error.
+    var quiet = false
 
     /// Returns the job once it succeeded; throws the exit status otherwise.
     @discardableResult
     func run() async throws -> JobRecord {
-        let terminal = isatty(STDOUT_FILENO) == 1
+        let terminal = !quiet && isatty(STDOUT_FILENO) == 1
         let start = Timestamp.now()
         var lastStates: [String: StepRecord.State] = [:]
         var announcedWaiting = false
@@ -35,7 +38,7 @@ struct JobWaiter {
                 let pending = spool.isPending(jobID, in: .jobs)
                 if pending {
                     missingSince = nil
-                    if !announcedWaiting {
+                    if !announcedWaiting, !quiet {
                         print("job \(jobID): waiting for the coordinator")
                         announcedWaiting = true
                     }
@@ -61,7 +64,7 @@ struct JobWaiter {
                 line += "  \(format1(elapsed))s"
                 print("\r\u{1B}[K" + String(line.prefix(200)), terminator: "")
                 fflush(nil)
-            } else {
+            } else if !quiet {
                 for step in steps where lastStates[step.name] != step.state {
                     lastStates[step.name] = step.state
                     print("\(Timestamp.now().rfc3339) \(step.name) \(step.state.rawValue)"
@@ -71,7 +74,12 @@ struct JobWaiter {
             }
             if job.state.isFinal {
                 if terminal { print("") }
-                print("job \(jobID) \(job.state.rawValue) in \(format1(elapsed))s" + (job.error.map { ": \($0)" } ?? ""))
+                let line = "job \(jobID) \(job.state.rawValue) in \(format1(elapsed))s" + (job.error.map { ": \($0)" } ?? "")
+                if !quiet {
+                    print(line)
+                } else if job.state != .succeeded {
+                    complain(line)
+                }
                 if job.state != .succeeded { throw ExitStatus.notFound }
                 return job
             }

@@ -97,29 +97,37 @@ final class DirectoryHandle: Sendable {
 
     /// Reads the regular file `name`, at most its last `limit` bytes; with `ownedBy`, only a file of that user
     /// (`EPERM` otherwise), so that an app cannot make dz read another's file through a hard link.
+    func read(_ name: String, limit: Int, ownedBy uid: UInt32? = nil) throws(Errno) -> [UInt8] {
+        try read(name, ownedBy: uid) { status in max(0, Int(status.st_size) - limit)..<Int(status.st_size) }.bytes
+    }
+
+    /// Reads the bytes `range` picks, from the file's status, of the regular file `name` (a symbolic link, a FIFO
+    /// or a device is refused with `ELOOP` or `EPERM`); with `ownedBy`, only a file of that user (`EPERM`
+    /// otherwise). Returns the status and the bytes read, fewer than asked when the file shrank meanwhile.
     ///
     /// The corresponding C functions are `openat(O_NOFOLLOW | O_NONBLOCK)`, `fstat`, `pread`.
-    func read(_ name: String, limit: Int, ownedBy uid: UInt32? = nil) throws(Errno) -> [UInt8] {
+    func read(_ name: String, ownedBy uid: UInt32? = nil, range: (stat) -> Range<Int>) throws(Errno)
+        -> (status: stat, bytes: [UInt8])
+    {
         let fd = try retrying { openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
         defer { _ = Glibc.close(fd) }
         var st = stat()
         _ = try retrying { fstat(fd, &st) }
         guard st.st_mode & S_IFMT == S_IFREG else { throw .notPermitted }
         if let uid, st.st_uid != uid { throw .notPermitted }
-        let size = Int(st.st_size)
-        let start = max(0, size - limit)
-        var buffer = [UInt8](repeating: 0, count: size - start)
+        let wanted = range(st).clamped(to: 0..<max(0, Int(st.st_size)))
+        var buffer = [UInt8](repeating: 0, count: wanted.count)
         var filled = 0
         while filled < buffer.count {
             let count = try retrying {
                 buffer.withUnsafeMutableBytes { raw in
-                    pread(fd, raw.baseAddress! + filled, raw.count - filled, off_t(start + filled))
+                    pread(fd, raw.baseAddress! + filled, raw.count - filled, off_t(wanted.lowerBound + filled))
                 }
             }
             if count == 0 { break }
             filled += count
         }
-        return Array(buffer[0..<filled])
+        return (st, Array(buffer[0..<filled]))
     }
 
     /// Replaces `name` with a file holding `bytes`, of `owner` and `mode`: written under a new hidden name that

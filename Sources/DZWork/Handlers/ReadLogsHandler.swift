@@ -1,0 +1,165 @@
+import DZAgent
+import DZSpool
+import DZSystem
+import Logging
+
+/// `read_logs` (queues `appserver_<id>` and `proxy`): the end of a project's logs on this host, for `dz logs`.
+///
+/// Arguments: `project`; `source`, `instances` (the default: each instance's gunicorn logs, on an appserver) or
+/// `site` (the site's nginx access log, on the proxy); optional `instances` (ids; default every instance recorded
+/// for the project on this host; ids not recorded here come back in `missing`), `lines` (1 to 1000, default 100)
+/// and `since` (an object from file name to `{"offset": N, "inode": N}` or a bare offset, as a previous read
+/// returned them: only the lines after it come back; names of other files are ignored).
+///
+/// Only whitelisted files are read, their paths made here from checked ids, never taken from the arguments:
+/// `<apps-root>/<project>/logs/<instance>.error.log` and `.access.log` of the instances the host's records name,
+/// reached from the apps root one component at a time without following a link, and only when the file is a
+/// regular file of the app's user; and `<logs-dir>/dz_<project>.access.log` of the proxy's settings, not followed if
+/// a link. At most 256 KiB is read per task (split between its files) and each line is cut to 4 KiB, so the output
+/// stays small. The app's secrets (secret key, database password) are masked in its lines.
+///
+/// Output: `source`, `queue`, `files` (per file: `name`, `stream` (`error` or `access`), `instance` for an
+/// instance's, then `lines`, `offset`, `size`, `inode`, `restarted`, `skipped_bytes`, or `error` when it is missing
+/// or refused) and `missing`. Fails only with `bad-args`.
+public struct ReadLogsHandler: TaskHandler {
+    public let name = "read_logs"
+    public let appServer: AppServerSettings
+    public let proxy: ProxySettings
+
+    /// The bytes read per task, shared between its files; one file gets at most this much too.
+    public static let byteBudget = 256 << 10
+    /// The least a file gets of the budget, however many there are.
+    static let minimumFileBytes = 4 << 10
+
+    public init(appServer: AppServerSettings, proxy: ProxySettings) {
+        self.appServer = appServer
+        self.proxy = proxy
+    }
+
+    public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
+        let project = try context.project()
+        let lineCount = try context.number("lines", default: 100)
+        guard lineCount.rounded() == lineCount, (1...Double(LogTail.maxLines)).contains(lineCount) else {
+            throw TaskFailure.badArgs("lines must be a whole number from 1 to \(LogTail.maxLines)")
+        }
+        let since = try Self.positions(context.args["since"])
+        let tail = LogTail(lines: Int(lineCount), byteLimit: Self.byteBudget, since: nil)
+        var output: [String: JSONValue] = ["queue": .string(context.queue.rawValue)]
+        switch try context.optionalString("source") ?? "instances" {
+        case "instances":
+            let wanted = try Self.instanceIDs(context.args["instances"])
+            let (files, missing) = instanceLogs(project, wanted: wanted, tail: tail, since: since, context.logger)
+            output["source"] = .string("instances")
+            output["files"] = .array(files.map { .object($0) })
+            output["missing"] = .array(missing.map { .string($0) })
+        case "site":
+            output["source"] = .string("site")
+            output["files"] = .array([.object(siteLog(project, tail: tail, since: since))])
+            output["missing"] = .array([])
+        case let other:
+            throw TaskFailure.badArgs("source must be instances or site, not \"\(String(other.prefix(40)))\"")
+        }
+        return output
+    }
+
+    /// The error and access logs of the project's instances recorded on this host (those of `wanted` only, when
+    /// given), and the wanted ids not recorded here.
+    private func instanceLogs(_ project: ProjectID, wanted: [String]?, tail: LogTail, since: [String: LogTail.Position],
+                              _ logger: Logger) -> ([[String: JSONValue]], [String])
+    {
+        var records = InstanceDirectory(root: appServer.instancesRoot).records(project: project.rawValue, logger: logger)
+            .filter { $0.project == project.rawValue && TaskID.isValid($0.instance) }
+        var missing: [String] = []
+        if let wanted {
+            missing = wanted.filter { id in !records.contains { $0.instance == id } }
+            records = records.filter { wanted.contains($0.instance) }
+        }
+        let share = Self.share(files: records.count * 2)
+        var logs: DirectoryHandle?
+        var logsProblem = "missing"
+        do {
+            logs = try DirectoryHandle.open(appServer.appsRoot).directory(components: [project.rawValue, "logs"])
+        } catch {
+            logsProblem = LogTail.problem(error)
+        }
+        var files: [[String: JSONValue]] = []
+        var secretsOfBundle: [String: [String]] = [:]
+        for record in records {
+            let secrets = secretsOfBundle[record.bundle] ?? {
+                let found = (try? RuntimeEnvironment.read(appDirectory: appServer.appDirectory(project.rawValue),
+                                                         bundle: record.bundle, user: record.appUser))?.secrets ?? []
+                secretsOfBundle[record.bundle] = found
+                return found
+            }()
+            for stream in ["error", "access"] {
+                let name = record.instance + "." + stream + ".log"
+                var reading = tail
+                reading.byteLimit = share
+                reading.since = since[name]
+                let excerpt = logs.map { reading.read(name, in: $0, ownedBy: record.uid, secrets: secrets) }
+                    ?? LogExcerpt(name: name, problem: logsProblem)
+                files.append(excerpt.jsonObject(["instance": .string(record.instance), "stream": .string(stream)]))
+            }
+        }
+        return (files, missing)
+    }
+
+    /// The site's access log, `<logs-dir>/dz_<project>.access.log`.
+    private func siteLog(_ project: ProjectID, tail: LogTail, since: [String: LogTail.Position]) -> [String: JSONValue] {
+        let name = Self.siteLogName(project)
+        var reading = tail
+        reading.byteLimit = Self.share(files: 1)
+        reading.since = since[name]
+        let excerpt: LogExcerpt
+        do {
+            excerpt = reading.read(name, in: try DirectoryHandle.open(proxy.logsDirectory), ownedBy: nil, secrets: [])
+        } catch {
+            excerpt = LogExcerpt(name: name, problem: LogTail.problem(error))
+        }
+        return excerpt.jsonObject(["stream": .string("access")])
+    }
+
+    /// `dz_<project>.access.log`, as `NginxSite` names it.
+    static func siteLogName(_ project: ProjectID) -> String { "dz_" + project.rawValue + ".access.log" }
+
+    /// Each file's part of the byte budget.
+    static func share(files: Int) -> Int { max(minimumFileBytes, byteBudget / max(1, files)) }
+
+    /// The `instances` argument: nil when absent, else checked ids.
+    static func instanceIDs(_ value: JSONValue?) throws(TaskFailure) -> [String]? {
+        guard let value, value != .null else { return nil }
+        guard case .array(let items) = value else {
+            throw .badArgs("argument \"instances\" must be an array of instance ids")
+        }
+        var ids: [String] = []
+        for item in items {
+            guard let id = item.stringValue, TaskID.isValid(id) else {
+                throw .badArgs("instance ids are [A-Za-z0-9._-], not \(String(item.jsonText.prefix(80)))")
+            }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return ids
+    }
+
+    /// The `since` argument: file name to position.
+    static func positions(_ value: JSONValue?) throws(TaskFailure) -> [String: LogTail.Position] {
+        guard let value, value != .null else { return [:] }
+        guard case .object(let entries) = value, entries.count <= 1000 else {
+            throw .badArgs("argument \"since\" must be an object of at most 1000 file names to positions")
+        }
+        var positions: [String: LogTail.Position] = [:]
+        for (name, entry) in entries {
+            var offset = entry.intValue
+            var inode: UInt64?
+            if case .object(let fields) = entry {
+                offset = fields["offset"]?.intValue
+                inode = fields["inode"]?.intValue.map { UInt64(bitPattern: $0) }
+            }
+            guard let offset, offset >= 0 else {
+                throw .badArgs("since[\"\(String(name.prefix(80)))\"] must be an offset or {\"offset\": N, \"inode\": N}")
+            }
+            positions[name] = LogTail.Position(offset: Int(offset), inode: inode)
+        }
+        return positions
+    }
+}
