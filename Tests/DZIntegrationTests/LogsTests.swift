@@ -17,9 +17,9 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(20)))
         func logsShowALineTheAppPrintedAndTheSiteAccessLog() async throws {
-            let cluster = try await Cluster()
+            let cluster = try await Cluster(appPorts: ["app1": "23000-23999", "app2": "24000-24999"])
             do {
-                try await Self.start(cluster)
+                try await cluster.start()
                 try await cluster.makeRepository()
                 try await story(cluster)
             } catch {
@@ -84,9 +84,7 @@ extension Integration {
             #expect(silent.stderr.contains("no answer from appserver_app2"), "\(silent)")
             #expect(silent.stdout.contains("app1/") && silent.stdout.contains("proxy/hello access | "), "\(silent)")
             #expect(!silent.stdout.contains("app2/"), "\(silent)")
-            cluster.agents["app2"] = try await cluster.spool.startAgent(
-                host: "app2", queues: "appserver_app2",
-                Self.common(cluster) + ["--data-dir", cluster.spool.directory + "/var-app2"] + Self.appserver("app2"))
+            try await cluster.restartAppserver("app2") // already stopped: started again with its settings
             let back = try await cluster.spool.dz(["logs", "--project", "hello"], timeout: 120)
             #expect(back.status == 0 && back.stdout.contains("app2/"), "\(back)")
             let cancelled = cluster.spool.records(event: "cancel-requested")
@@ -121,37 +119,6 @@ extension Integration {
             follower.send(SIGTERM)
             #expect(await follower.waitForExit(timeout: 60), "SIGTERM ends dz logs -f")
             #expect(follower.exitStatus == 0, "\(follower.ending): \(follower.errorTail)")
-        }
-
-        /// `Cluster.start()` with this suite's own app ports (23000-23999 and 24000-24999), so that it never shares
-        /// a port with DeployTests when suites of several checkouts run at once.
-        static func start(_ cluster: Cluster) async throws {
-            cluster.coordinator = try await JobTests.Cluster.startCoordinator(cluster.spool)
-            let spool = cluster.spool
-            let common = Self.common(cluster)
-            let nginx = cluster.nginx
-            let roles: [(String, String, [String])] = [
-                ("builder", "build,database",
-                 ["--allow-local-sources", "--db-engine", "postgresql", "--pg-admin-host", "127.0.0.1",
-                  "--pg-admin-port", String(cluster.postgres.port), "--pg-admin-passfile", cluster.postgres.adminPassfile]),
-                ("frontend", "proxy",
-                 ["--nginx-prefix", nginx.prefix, "--nginx-conf", nginx.confPath, "--nginx-sites", nginx.sitesDirectory,
-                  "--proxy-port", String(nginx.port), "--proxy-address", "127.0.0.1"]),
-                ("app1", "appserver_app1", appserver("app1")),
-                ("app2", "appserver_app2", appserver("app2")),
-            ]
-            for (host, queues, extra) in roles {
-                cluster.agents[host] = try await spool.startAgent(
-                    host: host, queues: queues, common + ["--data-dir", spool.directory + "/var-" + host] + extra)
-            }
-        }
-
-        static func common(_ cluster: Cluster) -> [String] {
-            ["--rescan", "500ms", "--no-fsync", "--bundle-store", "file://" + cluster.spool.directory + "/store"]
-        }
-
-        static func appserver(_ host: String) -> [String] {
-            ["--supervise", "500ms", "--app-ports", host == "app1" ? "23000-23999" : "24000-24999"]
         }
     }
 }
