@@ -8,7 +8,7 @@ public struct JobCatalog: Sendable {
 
     /// Every kind dz ships.
     public static let standard = JobCatalog([SelftestJob.kind, CheckRepoJob.kind, BuildJob.kind, BuildAndDeployJob.kind,
-                                             UndeployJob.kind, DeleteVersionsJob.kind])
+                                             UndeployJob.kind, DeleteVersionsJob.kind, ManageJob.kind])
 
     public func kind(_ name: String) -> JobKind? { kinds[name] }
     public var names: [String] { kinds.keys.sorted() }

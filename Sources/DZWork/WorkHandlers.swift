@@ -24,6 +24,7 @@ public enum WorkHandlers {
             .adding(DeployHandler(workspace: workspace, store: store, settings: appServer))
             .adding(StopInstancesHandler(settings: appServer))
             .adding(PostDeployHooksHandler(settings: appServer))
+            .adding(ManagePyHandler(settings: appServer))
             .adding(HealthCheckHandler(settings: appServer))
             .adding(ProxyUpdateHandler(workspace: workspace, store: store, settings: proxy))
             .adding(RemoveProxyConfHandler(workspace: workspace, settings: proxy))

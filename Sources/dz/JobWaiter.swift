@@ -5,18 +5,28 @@ import DZSystem
 import Foundation
 @preconcurrency import Glibc
 
-/// Follows a job until it ends: a progress line redrawn in place on a terminal, plain lines otherwise.
-/// Exit: 0 when the job succeeded, 1 when it failed or was cancelled (or is unknown).
+/// Follows a job until it ends: a progress line redrawn in place on a terminal, plain lines otherwise (none when
+/// `quiet`). Exit: 0 when the job succeeded, 1 when it failed or was cancelled (or is unknown).
 struct JobWaiter {
     let spool: Spool
     let database: DatabaseOptions
     let jobID: String
     var timeout: Double? = nil
+    /// No progress on standard output (for commands whose output is someone else's, like `dz manage`).
+    var quiet = false
 
     /// Returns the job once it succeeded; throws the exit status otherwise.
     @discardableResult
     func run() async throws -> JobRecord {
-        let terminal = isatty(STDOUT_FILENO) == 1
+        let (job, _) = try await wait()
+        if job.state != .succeeded { throw ExitStatus.notFound }
+        return job
+    }
+
+    /// Returns the job and its steps once it ended, however it ended; throws the exit status when it cannot be
+    /// followed (unknown, or still running after `timeout`).
+    func wait() async throws -> (JobRecord, [StepRecord]) {
+        let terminal = !quiet && isatty(STDOUT_FILENO) == 1
         let start = Timestamp.now()
         var lastStates: [String: StepRecord.State] = [:]
         var announcedWaiting = false
@@ -35,7 +45,7 @@ struct JobWaiter {
                 let pending = spool.isPending(jobID, in: .jobs)
                 if pending {
                     missingSince = nil
-                    if !announcedWaiting {
+                    if !announcedWaiting, !quiet {
                         print("job \(jobID): waiting for the coordinator")
                         announcedWaiting = true
                     }
@@ -61,7 +71,7 @@ struct JobWaiter {
                 line += "  \(format1(elapsed))s"
                 print("\r\u{1B}[K" + String(line.prefix(200)), terminator: "")
                 fflush(nil)
-            } else {
+            } else if !quiet {
                 for step in steps where lastStates[step.name] != step.state {
                     lastStates[step.name] = step.state
                     print("\(Timestamp.now().rfc3339) \(step.name) \(step.state.rawValue)"
@@ -71,9 +81,10 @@ struct JobWaiter {
             }
             if job.state.isFinal {
                 if terminal { print("") }
-                print("job \(jobID) \(job.state.rawValue) in \(format1(elapsed))s" + (job.error.map { ": \($0)" } ?? ""))
-                if job.state != .succeeded { throw ExitStatus.notFound }
-                return job
+                if !quiet {
+                    print("job \(jobID) \(job.state.rawValue) in \(format1(elapsed))s" + (job.error.map { ": \($0)" } ?? ""))
+                }
+                return (job, steps)
             }
             try await Task.sleep(nanoseconds: 200_000_000)
         }

@@ -26,8 +26,12 @@ extension Integration {
             let repository: String
             var coordinator: DZProcess?
             var agents: [String: DZProcess] = [:]
+            /// Each appserver's --app-ports: every suite that starts a cluster gives its own ranges, so that suites
+            /// running at once do not take each other's ports.
+            let appPorts: [String: String]
 
-            init() async throws {
+            init(appPorts: [String: String] = ["app1": "21000-21999", "app2": "22000-22999"]) async throws {
+                self.appPorts = appPorts
                 spool = try TestSpool()
                 // Apps run as their own users and nginx's workers as nobody: the scratch directory (0700 from
                 // mkdtemp) must be searchable by them.
@@ -54,8 +58,8 @@ extension Integration {
                       "--nginx-sites", nginx.sitesDirectory, "--proxy-port", String(nginx.port),
                       "--proxy-address", "127.0.0.1"]),
                     // Two appservers on one host, one address: each its own ports, as two hosts would have.
-                    ("app1", "appserver_app1", Cluster.appserverFlags("app1")),
-                    ("app2", "appserver_app2", Cluster.appserverFlags("app2")),
+                    ("app1", "appserver_app1", appserverFlags("app1")),
+                    ("app2", "appserver_app2", appserverFlags("app2")),
                 ]
                 for (host, queues, extra) in roles {
                     agents[host] = try await spool.startAgent(host: host, queues: queues,
@@ -73,11 +77,11 @@ extension Integration {
                 agents[host] = try await spool.startAgent(
                     host: host, queues: "appserver_" + host,
                     ["--rescan", "500ms", "--no-fsync", "--bundle-store", "file://" + spool.directory + "/store",
-                     "--data-dir", spool.directory + "/var-" + host] + Cluster.appserverFlags(host))
+                     "--data-dir", spool.directory + "/var-" + host] + appserverFlags(host))
             }
 
-            static func appserverFlags(_ host: String) -> [String] {
-                ["--supervise", "500ms", "--app-ports", host == "app1" ? "21000-21999" : "22000-22999"]
+            func appserverFlags(_ host: String) -> [String] {
+                ["--supervise", "500ms", "--app-ports", appPorts[host] ?? "21000-21999"]
             }
 
             /// A git repository of examples/hello, as a user's would be.
