@@ -152,6 +152,22 @@ import Testing
         #expect(job.result?["instances"]?.arrayValue?.count == 2)
     }
 
+    @Test func theSchemaCheckParametersReachTheHooksOnlyWhenTrue() throws {
+        for (params, expected) in [([:], [nil, nil]),
+                                   (["check_schema": JSONValue.string("true")], [true, nil]),
+                                   (["check_schema": .string("true"), "allow_schema_mismatch": .string("true")],
+                                    [true, true]),
+                                   (["check_schema": .string("no")], [nil, nil])] as [([String: JSONValue], [Bool?])] {
+            var (planner, job, steps) = deployed(params)
+            succeed(&steps, "deploy.0", ["appserver": .string("app1"), "instance": .string("new.app1.10005")])
+            succeed(&steps, "deploy.1", ["appserver": .string("app2"), "instance": .string("new.app2.10001")])
+            (job, steps) = settle(planner, job, steps)
+            let hooks = try args(steps, "post_deploy_hooks")
+            #expect(hooks["check_schema"] == expected[0].map(JSONValue.bool), "\(params)")
+            #expect(hooks["allow_schema_mismatch"] == expected[1].map(JSONValue.bool), "\(params)")
+        }
+    }
+
     @Test func aFailedMigrationStopsTheNewInstancesAndLeavesTheOld() throws {
         var (planner, job, steps) = deployed()
         succeed(&steps, "deploy.0", ["appserver": .string("app1"), "instance": .string("new.app1.10005")])

@@ -12,7 +12,8 @@ import DZStore
 /// Parameters: those of `build` (`source`, `rev`, `vcs`, `zoombuild_cfg`, `collectstatic`, `db_engine`,
 /// `postgis`), and `instances` (how many, default 1), `workers` (gunicorn workers per instance, default the
 /// config's `num_workers`, else 2), `hostnames` (comma-separated; default the config's, else
-/// `<project>.localhost`), `client_max_body_size`, `health_path`, `health_timeout_s`.
+/// `<project>.localhost`), `client_max_body_size`, `health_path`, `health_timeout_s`, `check_schema` and
+/// `allow_schema_mismatch` (`true` passes them on to post_deploy_hooks).
 /// Result: `urls`, `bundle`, `instances` (appserver, address, port of each).
 public enum BuildAndDeployJob {
     public static let kind: JobKind = {
@@ -53,7 +54,12 @@ public enum BuildAndDeployJob {
                           let instance = try firstInstance(context)["instance"] else {
                         throw JobError("post_deploy_hooks needs a deployed instance")
                     }
-                    return ["project": .string(project), "instance": instance]
+                    var args: [String: JSONValue] = ["project": .string(project), "instance": instance]
+                    // The schema check a rollback asks for (see PostDeployHooksHandler).
+                    for key in ["check_schema", "allow_schema_mismatch"] where context.param(key) == "true" {
+                        args[key] = .bool(true)
+                    }
+                    return args
                 }
                 .routed { context throws(JobError) in
                     try DeploySteps.appserverQueue(try firstInstance(context)["appserver"]?.stringValue)
