@@ -83,7 +83,9 @@ struct ManageCommand: AsyncParsableCommand {
             complain("the output was longer: only the last 32 KiB of each stream are shown (job \(id))")
         }
         if job.state == .succeeded { return }
-        if let status = ManageJob.commandStatus(output) {
+        // A command that exited 0 in a job that failed all the same (its output could not be recorded) is dz's
+        // failure, not the command's.
+        if let status = ManageJob.commandStatus(output), status != 0 {
             throw ExitCode(status)
         }
         complain("job \(id) \(job.state.rawValue)" + (job.error.map { ": \($0)" } ?? ""))
