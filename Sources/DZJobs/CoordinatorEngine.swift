@@ -149,6 +149,11 @@ final class CoordinatorEngine: @unchecked Sendable {
             // What was secret in the output (a database password) has been recorded where it belongs; the step's
             // own copy, which `dz job show` prints, keeps only a mask.
             step.output = step.output.map(Redaction.maskedOutput)
+        } catch let failure as StepFailure {
+            // The step's own verdict on its output (a command's exit status): the output stays as it was.
+            step.state = .failed
+            step.errorKind = failure.kind
+            step.error = failure.message
         } catch {
             step.state = .failed
             step.errorKind = "record"

@@ -10,7 +10,7 @@ public struct JobCatalog: Sendable {
     public static let standard = JobCatalog([SelftestJob.kind, CheckRepoJob.kind, BuildJob.kind, BuildAndDeployJob.kind,
                                              UndeployJob.kind, DeleteVersionsJob.kind, RollbackJob.kind,
                                              ConfigJob.kind, HostnamesJob.kind, ScaleJob.kind, RecoverJob.kind,
-                                             LogsJob.kind])
+                                             LogsJob.kind, ManageJob.kind])
 
     public func kind(_ name: String) -> JobKind? { kinds[name] }
     public var names: [String] { kinds.keys.sorted() }

@@ -27,7 +27,8 @@ public struct StepDefinition: Sendable {
     /// Runs only once the job stops (failing or cancelled), to undo what its steps did.
     public var compensation: Bool
     /// Records what a succeeded instance produced (config guesses, a bundle, a deployment) in the zoomdb, in the
-    /// same transaction as the step's new state. Throwing fails the step.
+    /// same transaction as the step's new state. Throwing fails the step (a `StepFailure` with its own kind and
+    /// message, keeping the output).
     public var onSuccess: (@Sendable (JobRecord, StepRecord, ZoomDB) throws -> Void)?
     /// How long the step's task may wait in its queue before the coordinator withdraws it, instead of the
     /// coordinator's `--queue-wait` (a step sent to a host that may be gone).

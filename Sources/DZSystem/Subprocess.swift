@@ -22,6 +22,8 @@ public enum Subprocess {
         public var ending: Ending
         public var stdout: [UInt8]
         public var stderr: [UInt8]
+        /// Bytes of output and error read but not kept (past `outputLimit`).
+        public var dropped: Int = 0
 
         public var succeeded: Bool { ending == .exited(0) }
         public var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
@@ -32,6 +34,14 @@ public enum Subprocess {
             let text = stderr.isEmpty ? stdoutText : stderrText
             return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
         }
+    }
+
+    /// Which part of a stream is kept when it is longer than `outputLimit`.
+    public enum Kept: Sendable {
+        /// The first bytes (the default): a command's early messages.
+        case head
+        /// The last bytes: where a command says how it ended.
+        case tail
     }
 
     public enum Failure: Error, Equatable, CustomStringConvertible {
@@ -65,16 +75,18 @@ public enum Subprocess {
     ///   - input: written to the child's standard input, which is then closed (default: /dev/null).
     ///   - timeout: seconds before the process group gets SIGTERM, and `killGrace` later SIGKILL.
     ///   - outputLimit: bytes kept of each of standard output and error (the rest is read and dropped).
+    ///   - kept: whether the first or the last `outputLimit` bytes of each stream are kept.
     public static func run(
         _ arguments: [String], environment: [String: String]? = nil, workingDirectory: String? = nil,
-        input: [UInt8]? = nil, timeout: Double = 600, killGrace: Double = 5, outputLimit: Int = 4 << 20
+        input: [UInt8]? = nil, timeout: Double = 600, killGrace: Double = 5, outputLimit: Int = 4 << 20,
+        kept: Kept = .head
     ) async throws -> Outcome {
         guard let program = arguments.first, !program.isEmpty else { throw Failure.notFound("(empty command)") }
         let environment = environment ?? ProcessInfo.processInfo.environment
         guard let executable = locate(program, path: environment["PATH"]) else { throw Failure.notFound(program) }
         let child = try Child(executable: executable, arguments: arguments, environment: environment,
                               workingDirectory: workingDirectory, hasInput: input != nil)
-        let collected = OutputCollector(limit: outputLimit)
+        let collected = OutputCollector(limit: outputLimit, kept: kept)
         let exited = ExitSignal()
         child.startThreads(input: input, collector: collected, exited: exited)
 
@@ -94,8 +106,8 @@ public enum Subprocess {
         }
         // A grandchild that escaped the group could hold the pipes open: never wait for it past the exit.
         _ = await Task { await child.readersDone.wait(timeout: 5) }.value
-        let (stdout, stderr) = collected.contents
-        return Outcome(ending: ending, stdout: stdout, stderr: stderr)
+        let (stdout, stderr, dropped) = collected.contents
+        return Outcome(ending: ending, stdout: stdout, stderr: stderr, dropped: dropped)
     }
 
     /// Sends `signal` to the process group `pgid`.
@@ -230,25 +242,59 @@ private final class Child: Sendable {
     }
 }
 
-/// Standard output and error gathered from the reader threads, each kept up to a limit.
+/// Standard output and error gathered from the reader threads, each kept up to a limit: its first bytes, or its
+/// last (trimmed once twice the limit, so that a long stream costs no copy per read).
 private final class OutputCollector: Sendable {
     enum Stream { case out, err }
-    private let buffers = Mutex<(out: [UInt8], err: [UInt8])>(([], []))
-    private let limit: Int
+    private struct Buffers {
+        var out: [UInt8] = []
+        var err: [UInt8] = []
+        var dropped = 0
+    }
 
-    init(limit: Int) { self.limit = limit }
+    private let buffers = Mutex<Buffers>(Buffers())
+    private let limit: Int
+    private let kept: Subprocess.Kept
+
+    init(limit: Int, kept: Subprocess.Kept) {
+        self.limit = max(0, limit)
+        self.kept = kept
+    }
 
     func append(_ bytes: ArraySlice<UInt8>, to stream: Stream) {
-        let limit = self.limit
+        let (limit, kept) = (self.limit, self.kept)
         buffers.withLock { buffers in
-            switch stream {
-            case .out: if buffers.out.count < limit { buffers.out += bytes.prefix(limit - buffers.out.count) }
-            case .err: if buffers.err.count < limit { buffers.err += bytes.prefix(limit - buffers.err.count) }
+            var dropped = 0
+            func add(_ buffer: inout [UInt8]) {
+                switch kept {
+                case .head:
+                    let room = max(0, limit - buffer.count)
+                    buffer += bytes.prefix(room)
+                    dropped = bytes.count - min(room, bytes.count)
+                case .tail:
+                    buffer += bytes
+                    if buffer.count > 2 * limit {
+                        dropped = buffer.count - limit
+                        buffer.removeFirst(dropped)
+                    }
+                }
             }
+            switch stream {
+            case .out: add(&buffers.out)
+            case .err: add(&buffers.err)
+            }
+            buffers.dropped += dropped
         }
     }
 
-    var contents: ([UInt8], [UInt8]) { buffers.withLock { ($0.out, $0.err) } }
+    var contents: ([UInt8], [UInt8], Int) {
+        let limit = self.limit
+        return buffers.withLock { buffers in
+            let out = Array(buffers.out.suffix(limit))
+            let err = Array(buffers.err.suffix(limit))
+            return (out, err, buffers.dropped + buffers.out.count - out.count + buffers.err.count - err.count)
+        }
+    }
 }
 
 /// Something that happens once (after `count` firings), awaitable with a time limit: a child's exit, its

@@ -25,6 +25,7 @@ public enum WorkHandlers {
             .adding(StopInstancesHandler(settings: appServer))
             .adding(ScaleWorkersHandler(settings: appServer))
             .adding(PostDeployHooksHandler(settings: appServer))
+            .adding(ManagePyHandler(settings: appServer))
             .adding(HealthCheckHandler(settings: appServer))
             .adding(ProxyUpdateHandler(workspace: workspace, store: store, settings: proxy))
             .adding(RemoveProxyConfHandler(workspace: workspace, settings: proxy))

@@ -17,7 +17,7 @@ struct DZCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, SendCommand.self, DropCommand.self, AgentCommand.self, StatusCommand.self,
             RequeueCommand.self, HistoryCommand.self, GCCommand.self, BenchCommand.self, CoordinatorCommand.self,
-            JobCommand.self, ProjectCommand.self, DeployCommand.self, UndeployCommand.self, HostsCommand.self,
+            JobCommand.self, ProjectCommand.self, DeployCommand.self, UndeployCommand.self, ManageCommand.self, HostsCommand.self,
             ReleasesCommand.self, RollbackCommand.self, ConfigCommand.self, ScaleCommand.self, HostnamesCommand.self,
             RecoverCommand.self, BundlesCommand.self, LogsCommand.self,
         ]

@@ -5,20 +5,37 @@ import DZSystem
 import Foundation
 @preconcurrency import Glibc
 
-/// Follows a job until it ends: a progress line redrawn in place on a terminal, plain lines otherwise.
-/// Exit: 0 when the job succeeded, 1 when it failed or was cancelled (or is unknown).
+/// Follows a job until it ends: a progress line redrawn in place on a terminal, plain lines otherwise (none when
+/// `quiet`). Exit: 0 when the job succeeded, 1 when it failed or was cancelled (or is unknown).
 struct JobWaiter {
     let spool: Spool
     let database: DatabaseOptions
     let jobID: String
     var timeout: Double? = nil
-    /// No progress and no final line on standard output (`dz logs` prints only log lines); a job that did not
-    /// succeed is still reported on standard error.
+    /// No progress and no final line on standard output (`dz logs` and `dz manage` print only what they
+    /// fetched); `run()` still reports a job that did not succeed on standard error.
     var quiet = false
 
     /// Returns the job once it succeeded; throws the exit status otherwise.
     @discardableResult
     func run() async throws -> JobRecord {
+        let (job, _) = try await wait()
+        if job.state != .succeeded {
+            if quiet { complain(summary(job)) }
+            throw ExitStatus.notFound
+        }
+        return job
+    }
+
+    /// The final line: the job, how it ended, in how long, and why.
+    func summary(_ job: JobRecord) -> String {
+        let elapsed = (job.finished ?? .now()) - (job.started ?? job.issuedAt)
+        return "job \(jobID) \(job.state.rawValue) in \(format1(elapsed))s" + (job.error.map { ": \($0)" } ?? "")
+    }
+
+    /// Returns the job and its steps once it ended, however it ended; throws the exit status when it cannot be
+    /// followed (unknown, or still running after `timeout`).
+    func wait() async throws -> (JobRecord, [StepRecord]) {
         let terminal = !quiet && isatty(STDOUT_FILENO) == 1
         let start = Timestamp.now()
         var lastStates: [String: StepRecord.State] = [:]
@@ -74,14 +91,8 @@ struct JobWaiter {
             }
             if job.state.isFinal {
                 if terminal { print("") }
-                let line = "job \(jobID) \(job.state.rawValue) in \(format1(elapsed))s" + (job.error.map { ": \($0)" } ?? "")
-                if !quiet {
-                    print(line)
-                } else if job.state != .succeeded {
-                    complain(line)
-                }
-                if job.state != .succeeded { throw ExitStatus.notFound }
-                return job
+                if !quiet { print(summary(job)) }
+                return (job, steps)
             }
             try await Task.sleep(nanoseconds: 200_000_000)
         }

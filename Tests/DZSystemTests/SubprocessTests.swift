@@ -69,6 +69,15 @@ import Testing
     @Test func outputIsCappedButDrained() async throws {
         let outcome = try await Subprocess.run(["sh", "-c", "head -c 300000 /dev/zero"], outputLimit: 1000)
         #expect(outcome.stdout.count == 1000)
+        #expect(outcome.dropped == 299_000)
         #expect(outcome.succeeded)
+    }
+
+    @Test func theEndOfALongOutputCanBeKeptInstead() async throws {
+        let outcome = try await Subprocess.run(["sh", "-c", "seq 1 100000; echo last >&2"], outputLimit: 20,
+                                               kept: .tail)
+        #expect(outcome.stdoutText == "\n99998\n99999\n100000\n")
+        #expect(outcome.stderrText == "last\n")
+        #expect(outcome.dropped == Array((1...100_000).map(String.init).joined(separator: "\n").utf8).count + 1 - 20)
     }
 }

@@ -4,15 +4,19 @@ import DZSystem
 import Logging
 
 /// `post_deploy_hooks` (queue `appserver_<id>`): runs a new deploy's one-off commands next to one of its
-/// instances, as the app's user, in the app's sandbox and with the instance's runtime environment:
-/// `python -m django migrate --noinput`, then the Procfile's `release:` command if the project has one (split into
-/// arguments, never given to a shell; see `ProcfileCommand`). Both run in `<bundle>/src`.
+/// instances, as the app's user, in the app's sandbox and with the instance's runtime environment (see
+/// `ManagePy`): with `check_schema`, first a check that the database is not ahead of the bundle (`SchemaCheck`);
+/// then `python -m django migrate --noinput`, then the Procfile's `release:` command if the project has one (split
+/// into arguments, never given to a shell; see `ProcfileCommand`). All run in `<bundle>/src`.
 ///
 /// Arguments: `project`, `instance` (an instance on this host); optional `migrate` and `release` (default true),
-/// `timeout_s` (each command's time limit, default 600). A failing command fails the task (kind `migrate` or
-/// `release`, not retryable) with the end of its output, secrets masked.
+/// `check_schema` and `allow_schema_mismatch` (default false), `timeout_s` (each command's time limit, default
+/// 600). A failing command fails the task (kind `migrate`, `release` or `schema-check`, not retryable) with the end
+/// of its output, secrets masked. A database ahead of the bundle fails it (kind `schema-mismatch`, not retryable)
+/// unless `allow_schema_mismatch`, which skips migrate and the release command instead.
 ///
-/// Output: `migrated`, `release` (the command run, or null), `output` (the end of the commands' output, masked).
+/// Output: `migrated`, `release` (the command run, or null), `schema_ahead` (the migrations the database is ahead
+/// by, `app.name`, or null without `check_schema`), `output` (the end of the commands' output, masked).
 public struct PostDeployHooksHandler: TaskHandler {
     public let name = "post_deploy_hooks"
     public let settings: AppServerSettings
@@ -21,80 +25,75 @@ public struct PostDeployHooksHandler: TaskHandler {
         self.settings = settings
     }
 
+    struct Options {
+        var migrate = true
+        var release = true
+        var checkSchema = false
+        var allowSchemaMismatch = false
+        var timeout = 600.0
+    }
+
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
         let project = try context.project()
         let instance = try context.instance()
-        let migrate = try flag(context, "migrate")
-        let release = try flag(context, "release")
-        let timeout = try context.number("timeout_s", default: 600)
-        guard (1...86_400).contains(timeout) else { throw TaskFailure.badArgs("timeout_s must be from 1 to 86400") }
+        var options = Options()
+        options.migrate = try flag(context, "migrate", default: true)
+        options.release = try flag(context, "release", default: true)
+        options.checkSchema = try flag(context, "check_schema", default: false)
+        options.allowSchemaMismatch = try flag(context, "allow_schema_mismatch", default: false)
+        options.timeout = try context.number("timeout_s", default: 600)
+        guard (1...86_400).contains(options.timeout) else {
+            throw TaskFailure.badArgs("timeout_s must be from 1 to 86400")
+        }
         do {
-            return try await runHooks(project, instance, migrate: migrate, release: release, timeout: timeout,
-                                      context.logger)
+            return try await runHooks(project, instance, options, context.logger)
         } catch {
             throw error.taskFailure
         }
     }
 
-    private func runHooks(_ project: ProjectID, _ instance: String, migrate: Bool, release: Bool, timeout: Double,
-                          _ logger: Logger) async throws(DeployError) -> [String: JSONValue]
+    private func runHooks(_ project: ProjectID, _ instance: String, _ options: Options, _ logger: Logger)
+        async throws(DeployError) -> [String: JSONValue]
     {
-        guard let record = try InstanceDirectory(root: settings.instancesRoot)
-            .record(project: project.rawValue, instance: instance) else {
-            throw .unknownInstance(instance)
-        }
-        let user = record.appUser
-        let environment = try RuntimeEnvironment.read(appDirectory: record.appDirectory, bundle: record.bundle,
-                                                      user: user)
-        let secrets = environment.secrets
+        let runner = try ManagePy(settings: settings, project: project, instance: instance)
+        let record = runner.record
         var transcript = ""
+        var schemaAhead: JSONValue = .null
+        var skip = false
+        if options.checkSchema {
+            let check = try await SchemaCheck.run(runner, project: project.rawValue, timeout: options.timeout,
+                                                  logger: logger)
+            schemaAhead = .array(check.ahead.map { .string($0) })
+            if !check.ahead.isEmpty {
+                guard options.allowSchemaMismatch else {
+                    throw .hook(kind: "schema-mismatch", check.refusal(project: project.rawValue))
+                }
+                skip = true
+                transcript += "schema_mismatch: [" + check.ahead.joined(separator: ", ")
+                    + "]: allowed; migrate and the release command skipped\n"
+            }
+        }
         var migrated = false
-        if migrate {
-            let command = [record.bundleDirectory + "/venv/bin/python", "-m", "django", "migrate", "--noinput"]
-            transcript += try await run(command, kind: "migrate", record: record, environment: environment,
-                                        timeout: timeout, secrets: secrets, logger: logger)
+        if options.migrate, !skip {
+            transcript += try await runner.runChecked(runner.django(["migrate", "--noinput"]), timeout: options.timeout,
+                                                      kind: "migrate", logger: logger)
             migrated = true
         }
         var releaseCommand: ProcfileCommand?
-        if release {
+        if options.release, !skip {
             releaseCommand = try procfileRelease(record)
             if let releaseCommand {
-                transcript += try await run(releaseCommand.argv(bundleDirectory: record.bundleDirectory),
-                                            kind: "release", record: record, environment: environment,
-                                            timeout: timeout, secrets: secrets, logger: logger)
+                transcript += try await runner.runChecked(releaseCommand.argv(bundleDirectory: record.bundleDirectory),
+                                                          timeout: options.timeout, kind: "release", logger: logger)
             }
         }
         return Redaction.maskedOutput([
             "migrated": .bool(migrated),
             "release": releaseCommand.map { .string(Redaction.mask($0.arguments.joined(separator: " "),
-                                                                   secrets: secrets)) } ?? .null,
-            "output": .string(Self.tail(transcript, lines: 40)),
+                                                                   secrets: runner.secrets)) } ?? .null,
+            "schema_ahead": schemaAhead,
+            "output": .string(ManagePy.tail(transcript, lines: 40)),
         ])
-    }
-
-    /// Runs one hook in the instance's sandbox; returns its masked output, or fails with its tail.
-    private func run(_ command: [String], kind: String, record: InstanceRecord, environment: RuntimeEnvironment,
-                     timeout: Double, secrets: [String], logger: Logger) async throws(DeployError) -> String
-    {
-        logger.info("running hook", metadata: ["hook": "\(kind)", "instance": "\(record.instance)"])
-        let outcome: Subprocess.Outcome
-        do {
-            outcome = try await Subprocess.run(record.sandbox + command, environment: environment.variables,
-                                               workingDirectory: record.bundleDirectory + "/src", timeout: timeout)
-        } catch {
-            throw .hook(kind: kind, "cannot run \(kind): \(error)")
-        }
-        let output = Redaction.mask(outcome.stdoutText + outcome.stderrText, secrets: secrets)
-        guard outcome.succeeded else {
-            let why: String = switch outcome.ending {
-            case .timedOut: "ran past its time limit of \(Int(timeout)) s"
-            case .cancelled: "was cancelled"
-            case .signalled(let signal): "was killed by signal \(signal)"
-            case .exited(let code): "exited with status \(code)"
-            }
-            throw .hook(kind: kind, "\(kind) \(why):\n" + Self.tail(output, lines: 25))
-        }
-        return output
     }
 
     /// The `release:` command of the project's Procfile (`<bundle>/src/Procfile`, the app's file), or nil.
@@ -114,15 +113,11 @@ public struct PostDeployHooksHandler: TaskHandler {
         }
     }
 
-    private func flag(_ context: TaskContext, _ key: String) throws(TaskFailure) -> Bool {
+    private func flag(_ context: TaskContext, _ key: String, default value: Bool) throws(TaskFailure) -> Bool {
         switch context.args[key] {
-        case nil, .null?: true
-        case .bool(let value)?: value
+        case nil, .null?: value
+        case .bool(let given)?: given
         case let other?: throw .badArgs("argument \"\(key)\" must be a boolean, not \(other.typeName)")
         }
-    }
-
-    static func tail(_ text: String, lines: Int) -> String {
-        text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
     }
 }
