@@ -11,7 +11,8 @@ import Testing
 extension Integration {
     /// The app's life after its first deploy, end to end on the same kind of cluster as `DeployTests` (real
     /// coordinator, builder, nginx, PostgreSQL, two appservers): releases, config, host names, scale, a rollback
-    /// refused over a migration then done under load, and the recovery of a lost appserver.
+    /// refused over a migration, then done under load once `dz manage` reversed it, and the recovery of a lost
+    /// appserver.
     @Suite(.serialized) struct LifecycleTests {
         typealias Cluster = DeployTests.Cluster
 
@@ -162,10 +163,15 @@ extension Integration {
             let (_, stillV2) = await cluster.get()
             #expect(stillV2.contains("Version two"))
 
+            // The documented way: reverse the migration on the current release, then roll back.
+            let reversed = try await dz(cluster, ["manage", "--project", "hello", "--", "migrate", "greetings", "0001"])
+            #expect(reversed.status == 0, "\(reversed)")
+            #expect(reversed.stdout.contains("Unapplying greetings.0002_noop"), "\(reversed)")
+
             let client = DeployTests.LoadClient()
             let port = cluster.nginx.port
             let load = Task { await client.run(port: port) }
-            let rolledBack = try await dz(cluster, ["rollback", "--project", "hello", "--allow-schema-mismatch"])
+            let rolledBack = try await dz(cluster, ["rollback", "--project", "hello"])
             _ = await cluster.get()
             load.cancel()
             await load.value
