@@ -15,10 +15,13 @@ public struct Benchmark: Sendable {
     public var agentCounts: [Int]
     public var concurrency: Int
     public var trickle: Int
+    /// How many times each throughput row is measured (the report gives the median and the spread).
+    public var repeats: Int
 
     public init(executable: String, directory: String, tasks: Int = 5000, fsyncTasks: Int = 1000,
-                agentCounts: [Int] = [1, 4], concurrency: Int = 4, trickle: Int = 200)
+                agentCounts: [Int] = [1, 4], concurrency: Int = 4, trickle: Int = 200, repeats: Int = 3)
     {
+        self.repeats = max(1, repeats)
         self.executable = executable
         self.directory = directory
         self.tasks = tasks
@@ -28,14 +31,23 @@ public struct Benchmark: Sendable {
         self.trickle = trickle
     }
 
-    /// One row of the report.
+    /// One measurement of a row of the report.
+    public struct Run: Sendable {
+        public var enqueueSeconds: Double
+        public var totalSeconds: Double
+    }
+
+    /// One row of the report: every run of it, reported by the median.
     public struct Row: Sendable {
         public var agents: Int
         public var fsync: Bool
         public var tasks: Int
-        public var enqueueSeconds: Double
-        public var totalSeconds: Double
-        public var perSecond: Double { Double(tasks) / totalSeconds }
+        public var runs: [Run]
+        /// Round trips per second of each run, slowest first.
+        public var rates: [Double] { runs.map { Double(tasks) / $0.totalSeconds }.sorted() }
+        public var perSecond: Double { rates.percentile(0.5) }
+        public var enqueuePerSecond: Double { runs.map { Double(tasks) / $0.enqueueSeconds }.sorted().percentile(0.5) }
+        public var totalSeconds: Double { runs.map(\.totalSeconds).sorted().percentile(0.5) }
     }
 
     public struct Latency: Sendable {
@@ -45,20 +57,31 @@ public struct Benchmark: Sendable {
         public var roundTrip: [Double]
     }
 
-    /// Runs every measurement; `progress` receives a line as each one finishes.
+    /// Runs every measurement; `progress` receives a line as each one finishes. The spools of the measurements
+    /// are removed only at the end: deleting thousands of files right before the next measurement slows its
+    /// renames down (ext4 keeps freed inodes busy for a while), which measured the cleanup, not dz.
     public func run(progress: (String) -> Void) throws -> (rows: [Row], latencies: [Latency]) {
+        var spools: [String] = []
+        defer { for root in spools { try? FileManager.default.removeItem(atPath: root) } }
         var rows: [Row] = []
         for fsync in [false, true] {
             for agents in agentCounts {
-                let row = try throughput(agents: agents, fsync: fsync, tasks: fsync ? fsyncTasks : tasks)
-                progress(String(format: "  %d agent(s), fsync %@: %d tasks in %.2f s", agents, fsync ? "on" : "off",
-                                row.tasks, row.totalSeconds))
+                var row = Row(agents: agents, fsync: fsync, tasks: fsync ? fsyncTasks : tasks, runs: [])
+                for _ in 0..<repeats {
+                    let (run, root) = try throughput(agents: agents, fsync: fsync, tasks: row.tasks)
+                    spools.append(root)
+                    row.runs.append(run)
+                    progress(String(format: "  %d agent(s), fsync %@: %d tasks in %.2f s", agents,
+                                    fsync ? "on" : "off", row.tasks, run.totalSeconds))
+                }
                 rows.append(row)
             }
         }
         var latencies: [Latency] = []
         for fsync in [false, true] {
-            latencies.append(try latency(fsync: fsync))
+            let (latency, root) = try latency(fsync: fsync)
+            spools.append(root)
+            latencies.append(latency)
             progress("  latency, fsync \(fsync ? "on" : "off"): \(trickle) drops")
         }
         return (rows, latencies)
@@ -87,9 +110,9 @@ public struct Benchmark: Sendable {
         return agents
     }
 
-    private func throughput(agents count: Int, fsync: Bool, tasks: Int) throws -> Row {
+    /// One throughput run, and its spool's root (for the caller to remove).
+    private func throughput(agents count: Int, fsync: Bool, tasks: Int) throws -> (Run, String) {
         let spool = try freshSpool("tp-\(count)-\(fsync ? "fsync" : "nofsync")", fsync: fsync)
-        defer { try? FileManager.default.removeItem(atPath: spool.root) }
         let watcher = try ResultCounter(spool.path(.results, .new))
         let agents = try startAgents(count, spool, fsync: fsync)
         defer { agents.forEach { $0.stop() } }
@@ -101,13 +124,12 @@ public struct Benchmark: Sendable {
         let enqueued = Timestamp.now()
         try watcher.wait(for: tasks, timeout: 600)
         let end = Timestamp.now()
-        return Row(agents: count, fsync: fsync, tasks: tasks, enqueueSeconds: enqueued - start,
-                   totalSeconds: end - start)
+        return (Run(enqueueSeconds: enqueued - start, totalSeconds: end - start), spool.root)
     }
 
-    private func latency(fsync: Bool) throws -> Latency {
+    /// The latency measurement, and its spool's root (for the caller to remove).
+    private func latency(fsync: Bool) throws -> (Latency, String) {
         let spool = try freshSpool("lat-\(fsync ? "fsync" : "nofsync")", fsync: fsync)
-        defer { try? FileManager.default.removeItem(atPath: spool.root) }
         let watcher = try ResultCounter(spool.path(.results, .new))
         let agents = try startAgents(1, spool, fsync: fsync)
         defer { agents.forEach { $0.stop() } }
@@ -126,7 +148,7 @@ public struct Benchmark: Sendable {
             roundTrip.append(delivered - dropped)
             usleep(2000)
         }
-        return Latency(fsync: fsync, samples: trickle, pickup: pickup, roundTrip: roundTrip)
+        return (Latency(fsync: fsync, samples: trickle, pickup: pickup, roundTrip: roundTrip), spool.root)
     }
 }
 

@@ -32,6 +32,10 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Single drops for the latency measurement.", valueName: "n"))
     var trickle: Int = 200
 
+    @Option(name: .long, help: ArgumentHelp("Runs of each throughput row; the table gives the median and the range.",
+                                            valueName: "n"))
+    var repeats: Int = 3
+
     @Option(name: .long, help: ArgumentHelp("selftest jobs through a coordinator (0: skip).", valueName: "n"))
     var jobs: Int = 200
 
@@ -39,8 +43,8 @@ struct BenchCommand: ParsableCommand {
     var jobsOnly = false
 
     func validate() throws {
-        guard tasks > 0, fsyncTasks > 0, trickle > 0, concurrency > 0, jobs >= 0 else {
-            throw ValidationError("counts must be positive")
+        guard tasks > 0, fsyncTasks > 0, trickle > 0, concurrency > 0, jobs >= 0, (1...20).contains(repeats) else {
+            throw ValidationError("counts must be positive, --repeats from 1 to 20")
         }
         guard !agentCounts.isEmpty, agentCounts.allSatisfy({ (1...64).contains($0) }) else {
             throw ValidationError("--agents: a comma-separated list of counts from 1 to 64")
@@ -72,7 +76,8 @@ struct BenchCommand: ParsableCommand {
 
     private func measureSpool(executable: String, base: String) throws {
         let benchmark = Benchmark(executable: executable, directory: base, tasks: tasks, fsyncTasks: fsyncTasks,
-                                  agentCounts: agentCounts, concurrency: concurrency, trickle: trickle)
+                                  agentCounts: agentCounts, concurrency: concurrency, trickle: trickle,
+                                  repeats: repeats)
         let report: (rows: [Benchmark.Row], latencies: [Benchmark.Latency])
         do {
             report = try benchmark.run { print($0) }
@@ -81,11 +86,12 @@ struct BenchCommand: ParsableCommand {
             throw ExitStatus.systemFailure
         }
         print("")
-        var rows = [["MEASURE", "AGENTS", "FSYNC", "TASKS", "ENQUEUE/S", "SECONDS", "ROUND TRIPS/S"]]
+        var rows = [["MEASURE", "AGENTS", "FSYNC", "TASKS", "RUNS", "ENQUEUE/S", "SECONDS", "ROUND TRIPS/S", "RANGE"]]
         for row in report.rows {
-            rows.append(["round trip", "\(row.agents)", row.fsync ? "on" : "off", "\(row.tasks)",
-                         String(format: "%.0f", Double(row.tasks) / row.enqueueSeconds),
-                         String(format: "%.2f", row.totalSeconds), String(format: "%.0f", row.perSecond)])
+            rows.append(["round trip", "\(row.agents)", row.fsync ? "on" : "off", "\(row.tasks)", "\(row.runs.count)",
+                         String(format: "%.0f", row.enqueuePerSecond), String(format: "%.2f", row.totalSeconds),
+                         String(format: "%.0f", row.perSecond),
+                         String(format: "%.0f-%.0f", row.rates.first ?? 0, row.rates.last ?? 0)])
         }
         printTable(rows)
         print("")

@@ -80,7 +80,10 @@ extension Integration {
             for record in spool.records(event: "finished") { finished[record["task"] ?? "", default: 0] += 1 }
             #expect(Set(finished.keys) == ids)
             let repeated = finished.filter { $0.value != 1 }
-            #expect(repeated.isEmpty, "finished more than once: \(repeated.prefix(5))")
+            let histories = repeated.keys.prefix(3).map { id in
+                spool.auditRecords().filter { $0["task"] == id }.map(\.line).joined(separator: "\n")
+            }
+            #expect(repeated.isEmpty, "finished more than once: \(repeated.prefix(5))\n\(histories.joined(separator: "\n--\n"))")
         }
     }
 }

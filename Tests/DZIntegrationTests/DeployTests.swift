@@ -244,7 +244,8 @@ extension Integration {
             // 1b. Supervision: a killed master is started again by its appserver's agent; an agent restarted while
             //     its instance runs adopts it (the same master keeps serving, no second one starts).
             let victim = old[0]
-            let appserver = String(victim.instance.split(separator: ".").dropLast().last ?? "app1")
+            // <bundle>.<appserver>.<port>.<started>
+            let appserver = String(victim.instance.split(separator: ".").dropLast(2).last ?? "app1")
             let record = cluster.spool.directory + "/var-\(appserver)/instances/hello/\(victim.instance).json"
             func recordedPID() -> Int? {
                 guard let data = FileManager.default.contents(atPath: record),

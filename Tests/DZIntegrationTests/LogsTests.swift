@@ -48,7 +48,7 @@ extension Integration {
             let printed = lines.filter { $0.contains(" error | hello: served the index, 0 greetings") }
             #expect(!printed.isEmpty, "the line the view printed: \(logs)")
             #expect(printed.allSatisfy { line in
-                instances.contains { line.hasPrefix(($0.instance.split(separator: ".").dropLast().last.map(String.init) ?? "")
+                instances.contains { line.hasPrefix(($0.instance.split(separator: ".").dropLast(2).last.map(String.init) ?? "")
                     + "/" + $0.instance + " error | ") }
             }, "labelled <appserver>/<instance> error: \(printed)")
             #expect(lines.contains { $0.hasPrefix("proxy/hello access | ") && $0.contains("GET /?from-logs-test ")
