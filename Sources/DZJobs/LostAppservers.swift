@@ -25,6 +25,7 @@ final class LostAppservers {
                 if heartbeat.updated > (lastSeen[id] ?? Timestamp(nanoseconds: 0)) { lastSeen[id] = heartbeat.updated }
             }
         }
-        return appservers.sorted().filter { now - (lastSeen[$0] ?? started) > limit }
+        // A heartbeat older than the start (its agent died before) counts from the start, as no heartbeat does.
+        return appservers.sorted().filter { now - max(lastSeen[$0] ?? started, started) > limit }
     }
 }

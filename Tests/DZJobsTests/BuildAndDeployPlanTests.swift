@@ -19,39 +19,16 @@ import Testing
     ]
 
     func settle(_ planner: JobPlanner, _ job: JobRecord, _ steps: [StepRecord]) -> (JobRecord, [StepRecord]) {
-        var job = job
-        var steps = steps
-        while true {
-            let plan = planner.plan(job, steps: steps, facts: facts)
-            steps += plan.newSteps.map { step in
-                var dispatched = step
-                if dispatched.state == .dispatching { dispatched.state = .dispatched }
-                return dispatched
-            }
-            let changed = plan.job != job || !plan.newSteps.isEmpty
-            job = plan.job
-            if !changed { return (job, steps) }
-        }
+        HandCoordinator(planner: planner, facts: facts).settle(job, steps)
     }
 
     func succeed(_ steps: inout [StepRecord], _ name: String, _ output: [String: JSONValue] = [:]) {
-        guard let index = steps.firstIndex(where: { $0.name == name }) else {
-            Issue.record("no step \(name)")
-            return
-        }
-        steps[index].state = .succeeded
-        steps[index].output = output
-        steps[index].host = "builder"
+        steps.succeed(name, output)
     }
 
-    func args(_ steps: [StepRecord], _ name: String) throws -> [String: JSONValue] {
-        let step = try #require(steps.first { $0.name == name })
-        return try TaskFile(parsing: Array(step.taskFile.utf8), stem: step.taskID).args
-    }
+    func args(_ steps: [StepRecord], _ name: String) throws -> [String: JSONValue] { try steps.args(name) }
 
-    func running(_ steps: [StepRecord]) -> [String] {
-        steps.filter { $0.state == .dispatched }.map(\.name).sorted()
-    }
+    func running(_ steps: [StepRecord]) -> [String] { steps.running }
 
     /// Runs build_and_deploy up to its deploy steps, two instances placed on app1 and app2.
     func deployed(_ params: [String: JSONValue] = [:]) -> (JobPlanner, JobRecord, [StepRecord]) {
@@ -88,7 +65,6 @@ import Testing
         succeed(&steps, "build_bundle", ["bundle": .string("bundle_shop_1"), "wsgi": .string("shop.wsgi"),
                                          "database_engine": .string("sqlite")])
         (job, steps) = settle(planner, job, steps)
-        #expect(try args(steps, "create_database")["engine"] == .string("sqlite"), "the engine the bundle was built for")
         #expect(running(steps) == ["bundle_upload", "create_database"])
         succeed(&steps, "create_database")
         succeed(&steps, "bundle_upload", ["bundle": .string("bundle_shop_1")])
@@ -96,6 +72,23 @@ import Testing
         let placement = try args(steps, "placement")
         #expect(placement["count"] == .int(3))
         #expect(placement["instances"] == .object(["app1": .int(3)]))
+    }
+
+    @Test func theDatabaseKeepsItsRecordedEngineElseTakesTheOneTheBundleWasBuiltFor() throws {
+        for recorded in [true, false] {
+            let coordinator = HandCoordinator(planner: JobPlanner(kind: BuildAndDeployJob.kind, queueWait: 60),
+                                              facts: recorded ? facts : facts.filter { $0.key != "database" })
+            var (job, steps) = coordinator.settle(JobRecord(id: "J1", kind: "build_and_deploy", project: "shop",
+                                                            params: ["source": .string("s")], issuedBy: nil,
+                                                            issuedAt: .now()), [])
+            steps.succeed("check_repo", ["zoombuild_cfg": .string("[project]\n")])
+            (job, steps) = coordinator.settle(job, steps)
+            #expect(try steps.args("build_bundle")["db_engine"] == (recorded ? .string("postgresql") : nil))
+            steps.succeed("build_bundle", ["bundle": .string("bundle_shop_1"), "wsgi": .string("shop.wsgi"),
+                                           "database_engine": .string("sqlite")])
+            (job, steps) = coordinator.settle(job, steps)
+            #expect(try steps.args("create_database")["engine"] == .string(recorded ? "postgresql" : "sqlite"))
+        }
     }
 
     @Test func deployGoesToEachPlacedAppserverWithWhatTheAppNeeds() throws {

@@ -14,19 +14,7 @@ import Testing
 
     /// Applies plans until nothing new happens; returns the job and all steps.
     func settle(_ job: JobRecord, _ steps: [StepRecord]) -> (JobRecord, [StepRecord]) {
-        var job = job
-        var steps = steps
-        while true {
-            let plan = planner.plan(job, steps: steps)
-            steps += plan.newSteps.map { step in
-                var dispatched = step
-                if dispatched.state == .dispatching { dispatched.state = .dispatched }
-                return dispatched
-            }
-            let changed = plan.job != job || !plan.newSteps.isEmpty
-            job = plan.job
-            if !changed { return (job, steps) }
-        }
+        HandCoordinator(planner: planner).settle(job, steps)
     }
 
     func report(_ steps: inout [StepRecord], _ name: String, _ state: StepRecord.State,

@@ -32,9 +32,14 @@ public enum RecoverJob {
             stopLost,
             DeploySteps.stop("stop_new_instances", compensation: true) { context in context.outputs["deploy"] ?? [] },
         ]) { context in
-            [
+            // Those stop_lost stopped are no longer among the running instances the plan sees.
+            let running = ((try? plan(context).lost) ?? []).compactMap { $0["instance"] }
+            let stopped = (context.outputs["stop_lost"] ?? []).flatMap {
+                ($0["stopped"]?.arrayValue ?? []) + ($0["missing"]?.arrayValue ?? [])
+            }
+            return [
                 "appserver": context.params["appserver"] ?? .null,
-                "lost": .array(((try? plan(context).lost) ?? []).compactMap { $0["instance"] }),
+                "lost": .array(running + stopped.filter { !running.contains($0) }),
                 "started": .array((context.outputs["deploy"] ?? []).map { output in
                     .object(output.filter { ["instance", "appserver", "address", "port"].contains($0.key) })
                 }),
