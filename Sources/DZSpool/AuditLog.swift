@@ -35,9 +35,11 @@ public final class AuditLog: Sendable {
                 state.day = day
                 state.file = open(day: day)
             }
-            do { try state.file?.append(bytes) } catch {
+            do throws(Errno) { try state.file?.append(bytes) } catch {
+                // Part of the line may be in the file (EIO after a short write): writing it again would record the
+                // event twice. Other errors (a file rotated away, a stale NFS handle) wrote nothing: reopen, retry.
                 state.file = open(day: day)
-                try? state.file?.append(bytes)
+                if error != Errno.ioError { try? state.file?.append(bytes) }
             }
         }
     }

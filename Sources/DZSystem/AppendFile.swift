@@ -25,13 +25,24 @@ public final class AppendFile: Sendable {
 
     /// Appends `bytes` with a single `write(2)`.
     public func append(_ bytes: [UInt8]) throws(Errno) {
+        // A short write (a signal, a full disk) is completed, never started over: the bytes already written stay
+        // and only the rest follows, so that a line is never written twice. When the rest cannot be written the
+        // error is EIO, whatever the cause: the caller must not write the bytes again.
         let result: Result<Int, Errno> = fd.withLock { fd in
             bytes.withUnsafeBytes { raw in
-                retryingInterrupts { Glibc.write(fd, raw.baseAddress!, raw.count) }
+                var written = 0
+                while written < raw.count {
+                    let wrote = retryingInterrupts { Glibc.write(fd, raw.baseAddress! + written, raw.count - written) }
+                    switch wrote {
+                    case .success(let count) where count > 0: written += count
+                    case .success: return .failure(Errno.ioError)
+                    case .failure(let error): return .failure(written == 0 ? error : Errno.ioError)
+                    }
+                }
+                return .success(written)
             }
         }
-        let written = try result.get()
-        if written != bytes.count { throw Errno.ioError }
+        _ = try result.get()
     }
 
     /// Closes and opens the path again (after log rotation moved the file away).

@@ -26,7 +26,7 @@ import Testing
             let pid = Int32(try #require(output["pid"]?.intValue))
             let instance = try #require(output["instance"]?.stringValue)
             #expect(output["adopted"] == .bool(false))
-            #expect(instance == "\(built.bundle).t1.\(port)")
+            #expect(instance.hasPrefix("\(built.bundle).t1.\(port)."), "<bundle>.<appserver>.<port>.<started>: \(instance)")
             #expect(scratch.settings.ports.contains(port))
 
             let expectedUID = Self.asRoot ? try #require(AppUser.lookup("dz_hello")).uid : getuid()
