@@ -51,6 +51,9 @@ final class CoordinatorEngine: @unchecked Sendable {
             for name in names { handle(name, in: queue) }
         }
         checkDeadlines()
+        do { try startWaiting() } catch {
+            logger.error("starting waiting jobs failed", metadata: ["error": "\(error)"])
+        }
         if lostAppservers != nil, Timestamp.now() - lastLostCheck >= 5 {
             lastLostCheck = .now()
             do { try recoverLostAppservers() } catch {
@@ -229,6 +232,13 @@ final class CoordinatorEngine: @unchecked Sendable {
         guard let job = try db.job(jobID), job.state == .running else { return }
         guard let kind = catalog.kind(job.kind) else { return }
         let steps = try db.steps(of: jobID)
+        if kind.exclusive, steps.isEmpty, job.stopping == nil, let holder = try exclusiveHolder(before: job) {
+            if waitingLogged.insert(jobID).inserted {
+                try db.log(jobID, .info, "waiting for job \(holder.id) (\(holder.kind)) of project "
+                           + "\(job.project ?? "?") to end: one at a time per project")
+            }
+            return
+        }
         let facts = try kind.facts?(job, db) ?? [:]
         let plan = JobPlanner(kind: kind, queueWait: configuration.queueWait).plan(job, steps: steps, facts: facts)
         for step in plan.newSteps {
@@ -252,6 +262,32 @@ final class CoordinatorEngine: @unchecked Sendable {
                 }
                 spool.audit.record("job-\(plan.job.state.rawValue)", [("job", jobID), ("kind", job.kind)])
             }
+        }
+    }
+
+    /// Jobs that logged that they wait for another (so that they say it once).
+    private var waitingLogged = Set<String>()
+
+    /// The running job of an exclusive kind that `job` must wait for: one of the same project that has started
+    /// (has steps), else the earliest issued before it.
+    private func exclusiveHolder(before job: JobRecord) throws -> JobRecord? {
+        guard let project = job.project else { return nil }
+        let others = try db.jobs(state: .running).filter {
+            $0.id != job.id && $0.project == project && catalog.kind($0.kind)?.exclusive == true
+        }
+        if let started = try others.first(where: { !(try db.steps(of: $0.id)).isEmpty }) { return started }
+        return others.filter { ($0.issuedAt, $0.id) < (job.issuedAt, job.id) }
+            .min { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) }
+    }
+
+    /// Starts the jobs that waited for another of their project that has ended (see `JobKind.exclusive`).
+    private func startWaiting() throws {
+        let waiting = try db.jobs(state: .running).filter {
+            catalog.kind($0.kind)?.exclusive == true && (try? db.steps(of: $0.id))?.isEmpty == true
+        }
+        for job in waiting.sorted(by: { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) }) {
+            try db.transaction { try advance(job.id) }
+            try dispatchPending(of: job.id)
         }
     }
 

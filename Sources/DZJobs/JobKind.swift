@@ -11,6 +11,9 @@ public struct JobKind: Sendable {
     public var requiredParams: [String] = []
     /// Whether a submission must name a project.
     public var needsProject = false
+    /// Whether jobs of this kind change what runs (instances, the site, the database): such jobs run one at a
+    /// time per project, in the order they were issued; a later one waits, with no step, until the earlier ends.
+    public var exclusive = false
     /// The job's result once every step succeeded (default: the output of the last step).
     public var result: @Sendable (JobContext) -> [String: JSONValue]
     /// What the kind's steps need from the zoomdb besides the job (the project's running instances, its

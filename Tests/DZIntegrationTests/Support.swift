@@ -70,6 +70,18 @@ func waitUntil(timeout: Double, every interval: Double = 0.025, _ condition: () 
     }
 }
 
+/// `waitUntil` for a condition that itself waits (runs a `dz` command).
+func eventually(timeout: Double, every interval: Double = 0.2, _ condition: () async throws -> Bool) async rethrows
+    -> Bool
+{
+    let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
+    while true {
+        if try await condition() { return true }
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+    }
+}
+
 // MARK: - Processes
 
 /// What a finished `dz` command printed and how it exited.

@@ -30,6 +30,7 @@ public enum BuildAndDeployJob {
         }
         kind.requiredParams = ["source"]
         kind.needsProject = true
+        kind.exclusive = true
         kind.facts = { job, db in try ReleaseSteps.facts(job, db) }
         kind.onFinish = ReleaseSteps.recordRelease(kind: "build_and_deploy", spec: spec) { context in
             context.outputs["build_bundle"]?.first?["revision"]?.stringValue.map { "build of \($0.prefix(12))" }

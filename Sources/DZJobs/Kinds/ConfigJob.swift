@@ -16,6 +16,7 @@ public enum ConfigJob {
             return result
         }
         kind.needsProject = true
+        kind.exclusive = true
         kind.facts = { job, db in try ReleaseSteps.facts(job, db) }
         kind.onFinish = ReleaseSteps.recordRelease(kind: "config", spec: spec) { context in
             let version = context.facts["config_version"]?.intValue ?? 0

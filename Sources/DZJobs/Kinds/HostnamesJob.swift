@@ -16,6 +16,7 @@ public enum HostnamesJob {
             return result
         }
         kind.needsProject = true
+        kind.exclusive = true
         kind.facts = { job, db in try ReleaseSteps.facts(job, db) }
         kind.onFinish = ReleaseSteps.recordRelease(kind: "hostnames", spec: spec) { context in
             var words: [String] = []

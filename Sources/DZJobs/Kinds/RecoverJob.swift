@@ -46,6 +46,7 @@ public enum RecoverJob {
             ]
         }
         kind.needsProject = true
+        kind.exclusive = true
         kind.requiredParams = ["appserver"]
         kind.facts = { job, db in try ReleaseSteps.facts(job, db) }
         // Marked only when the job ends, so that stop_lost still sees them: whether that host stopped them or

@@ -24,6 +24,7 @@ public enum RollbackJob {
             return result
         }
         kind.needsProject = true
+        kind.exclusive = true
         kind.facts = { job, db in
             var facts = try ReleaseSteps.facts(job, db)
             switch try target(job, db) {

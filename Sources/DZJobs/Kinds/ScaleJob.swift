@@ -60,6 +60,7 @@ public enum ScaleJob {
             return result
         }
         kind.needsProject = true
+        kind.exclusive = true
         kind.facts = { job, db in try ReleaseSteps.facts(job, db) }
         kind.onFinish = { job, context, db in
             guard job.state == .succeeded, let project = job.project, let plan = try? plan(context) else { return }

@@ -33,6 +33,7 @@ public enum UndeployJob {
             ]
         }
         kind.needsProject = true
+        kind.exclusive = true
         kind.facts = { job, db in
             var facts = try DeploySteps.facts(job, db, secrets: false)
             if let project = job.project, let database = try db.appDatabase(of: project) {
