@@ -13,13 +13,7 @@ struct ConfigSetCommand: AsyncParsableCommand {
             succeeded (or nothing changed), 1 when it failed, 64 on a bad name.
             """)
 
-    @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
-    @OptionGroup var project: ProjectOption
-    @OptionGroup var wait: WaitOption
-
-    @Flag(name: .customLong("no-restart"), help: "Only store the change; the next release puts it live.")
-    var noRestart = false
+    @OptionGroup var change: ConfigChangeOptions
 
     @Argument(help: ArgumentHelp("Variables to set.", valueName: "NAME=VALUE"))
     var assignments: [String]
@@ -41,30 +35,15 @@ struct ConfigSetCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let db = try database.open(spool: try options.makeSpool())
+        let db = try change.open()
         let set = try variables()
-        let before = try db.configVersion(of: project.project)
-        let version = try db.changeEnvironment(of: project.project, set: set, unset: [])
+        let before = try db.configVersion(of: change.project.project)
+        let version = try db.changeEnvironment(of: change.project.project, set: set, unset: [])
         guard version != before else {
             print("nothing changed (config version \(version))")
             return
         }
         print("config version \(version): set \(set.keys.sorted().joined(separator: ", "))")
-        try await ConfigSetCommand.apply(project: project.project, change: "set " + set.keys.sorted().joined(separator: ", "),
-                                         noRestart: noRestart, wait: wait, options: options, database: database)
-    }
-
-    /// Submits the config job that puts the stored environment live, unless `noRestart`.
-    static func apply(project: String, change: String, noRestart: Bool, wait: WaitOption, options: SpoolOptions,
-                      database: DatabaseOptions) async throws
-    {
-        guard !noRestart else {
-            print("stored; the next deploy, rollback or `dz config` change puts it live")
-            return
-        }
-        guard let job = try await wait.submit("config", project: project, params: ["change": .string(change)],
-                                              what: "config of \(project)", options: options, database: database)
-        else { return }
-        job.printURLs()
+        try await change.apply(change: "set " + set.keys.sorted().joined(separator: ", "))
     }
 }

@@ -29,7 +29,7 @@ extension Integration {
             /// The ports each appserver gives its instances: suites that deploy have their own ranges.
             let appPorts: [String: String]
 
-            init(appPorts: [String: String] = ["app1": "21000-21999", "app2": "22000-22999"]) async throws {
+            init(appPorts: [String: String]) async throws {
                 self.appPorts = appPorts
                 spool = try TestSpool()
                 // Apps run as their own users and nginx's workers as nobody: the scratch directory (0700 from
@@ -81,6 +81,21 @@ extension Integration {
 
             func appserverFlags(_ host: String) -> [String] {
                 ["--supervise", "500ms", "--app-ports", appPorts[host] ?? "29000-29999"]
+            }
+
+            /// A started cluster with the example's repository, given to `story`, stopped afterwards whatever
+            /// happened.
+            static func with(appPorts: [String: String], _ story: (Cluster) async throws -> Void) async throws {
+                let cluster = try await Cluster(appPorts: appPorts)
+                do {
+                    try await cluster.start()
+                    try await cluster.makeRepository()
+                    try await story(cluster)
+                } catch {
+                    await cluster.stop()
+                    throw error
+                }
+                await cluster.stop()
             }
 
             /// A git repository of examples/hello, as a user's would be.
@@ -197,16 +212,7 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(30)))
         func buildAndDeployTheExampleThenRedeployFailAndUndeploy() async throws {
-            let cluster = try await Cluster()
-            do {
-                try await cluster.start()
-                try await cluster.makeRepository()
-                try await story(cluster)
-            } catch {
-                await cluster.stop()
-                throw error
-            }
-            await cluster.stop()
+            try await Cluster.with(appPorts: ["app1": "21000-21999", "app2": "22000-22999"], story)
         }
 
         func story(_ cluster: Cluster) async throws {

@@ -18,16 +18,7 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(30)))
         func configHostnamesScaleRollbackAndRecover() async throws {
-            let cluster = try await Cluster(appPorts: ["app1": "30000-30999", "app2": "31000-31999"])
-            do {
-                try await cluster.start()
-                try await cluster.makeRepository()
-                try await story(cluster)
-            } catch {
-                await cluster.stop()
-                throw error
-            }
-            await cluster.stop()
+            try await DeployTests.Cluster.with(appPorts: ["app1": "30000-30999", "app2": "31000-31999"], story)
         }
 
         func dz(_ cluster: Cluster, _ arguments: [String], timeout: Double = 600) async throws -> CommandResult {

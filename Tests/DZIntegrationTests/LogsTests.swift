@@ -17,16 +17,7 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(20)))
         func logsShowALineTheAppPrintedAndTheSiteAccessLog() async throws {
-            let cluster = try await Cluster(appPorts: ["app1": "23000-23999", "app2": "24000-24999"])
-            do {
-                try await cluster.start()
-                try await cluster.makeRepository()
-                try await story(cluster)
-            } catch {
-                await cluster.stop()
-                throw error
-            }
-            await cluster.stop()
+            try await DeployTests.Cluster.with(appPorts: ["app1": "23000-23999", "app2": "24000-24999"], story)
         }
 
         func story(_ cluster: Cluster) async throws {

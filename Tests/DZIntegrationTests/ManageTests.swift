@@ -11,16 +11,7 @@ extension Integration {
     @Suite(.serialized) struct ManageTests {
         @Test(.timeLimit(.minutes(20)))
         func manageOutputAndExitCodeReachTheJob() async throws {
-            let cluster = try await DeployTests.Cluster(appPorts: ["app1": "25000-25999", "app2": "26000-26999"])
-            do {
-                try await cluster.start()
-                try await cluster.makeRepository()
-                try await story(cluster)
-            } catch {
-                await cluster.stop()
-                throw error
-            }
-            await cluster.stop()
+            try await DeployTests.Cluster.with(appPorts: ["app1": "25000-25999", "app2": "26000-26999"], story)
         }
 
         /// `dz job <subcommand> --spool <spool> <arguments>`.

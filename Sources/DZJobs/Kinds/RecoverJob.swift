@@ -23,11 +23,8 @@ public enum RecoverJob {
             },
             ReleaseSteps.deploy(spec: spec),
             ReleaseSteps.healthCheck(after: ["deploy"], spec: spec),
-            StepDefinition("proxy_update", after: ["health_check"], task: "proxy_update",
-                           queue: try! QueueName("proxy"), maxAttempts: 3, backoffSeconds: 2, timeoutSeconds: 600)
-            { context throws(JobError) in
-                try ReleaseSteps.proxyArguments(context, try spec(context),
-                                                upstreams: try plan(context).kept + (context.outputs["deploy"] ?? []))
+            ReleaseSteps.proxyUpdate(spec: spec) { context throws(JobError) in
+                try plan(context).kept + (context.outputs["deploy"] ?? [])
             },
             stopLost,
             DeploySteps.stop("stop_new_instances", compensation: true) { context in context.outputs["deploy"] ?? [] },

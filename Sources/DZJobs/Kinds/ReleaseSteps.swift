@@ -35,11 +35,7 @@ enum ReleaseSteps {
                 try DeploySteps.appserverQueue(try firstInstance(context)["appserver"]?.stringValue)
             },
             healthCheck(after: ["post_deploy_hooks"], spec: spec),
-            StepDefinition("proxy_update", after: ["health_check"], task: "proxy_update",
-                           queue: try! QueueName("proxy"), maxAttempts: 3, backoffSeconds: 2, timeoutSeconds: 600)
-            { context throws(JobError) in
-                try proxyArguments(context, try spec(context), upstreams: context.outputs["deploy"] ?? [])
-            },
+            proxyUpdate(spec: spec) { context in context.outputs["deploy"] ?? [] },
             DeploySteps.stop("retire_old", after: ["proxy_update"], failure: .warn, select: DeploySteps.active),
             DeploySteps.stop("stop_new_instances", compensation: true) { context in context.outputs["deploy"] ?? [] },
         ]
@@ -71,6 +67,16 @@ enum ReleaseSteps {
             .fannedOut { context in context.outputs["placement"]?.first?["appservers"]?.arrayValue ?? [] }
             .routed { context throws(JobError) in try DeploySteps.appserverQueue(context.item?.stringValue) }
             .recording(recordDeployment)
+    }
+
+    /// `proxy_update` after the health checks: the site of `spec`'s release sending traffic to `upstreams`.
+    static func proxyUpdate(spec: @escaping Spec,
+                            upstreams: @escaping @Sendable (JobContext) throws(JobError) -> [[String: JSONValue]])
+        -> StepDefinition
+    {
+        StepDefinition("proxy_update", after: ["health_check"], task: "proxy_update", queue: try! QueueName("proxy"),
+                       maxAttempts: 3, backoffSeconds: 2, timeoutSeconds: 600)
+        { context throws(JobError) in try proxyArguments(context, try spec(context), upstreams: try upstreams(context)) }
     }
 
     /// `health_check` on every instance `deploy` started.

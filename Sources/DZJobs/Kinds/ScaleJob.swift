@@ -16,11 +16,8 @@ public enum ScaleJob {
             },
             ReleaseSteps.deploy(spec: spec),
             ReleaseSteps.healthCheck(after: ["deploy"], spec: spec),
-            StepDefinition("proxy_update", after: ["health_check"], task: "proxy_update",
-                           queue: try! QueueName("proxy"), maxAttempts: 3, backoffSeconds: 2, timeoutSeconds: 600)
-            { context throws(JobError) in
-                try ReleaseSteps.proxyArguments(context, try spec(context),
-                                                upstreams: try plan(context).kept + (context.outputs["deploy"] ?? []))
+            ReleaseSteps.proxyUpdate(spec: spec) { context throws(JobError) in
+                try plan(context).kept + (context.outputs["deploy"] ?? [])
             }
             .fannedOut { context throws(JobError) in
                 let plan = try plan(context)
