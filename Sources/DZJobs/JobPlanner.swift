@@ -28,7 +28,8 @@ public struct JobPlanner: Sendable {
         var all = steps
 
         for step in steps where step.state == .failed && !step.compensation && plan.job.stopping == nil {
-            guard kind.step(step.definition)?.failure != .warn else { continue }
+            guard kind.step(step.definition)?.failure != .warn, kind.step(step.definition)?.detached != true
+            else { continue }
             plan.job.stopping = .failing
             plan.job.error = "step \(step.name) failed: \(step.errorKind ?? "error"): \(step.error ?? "")"
             plan.log.append((.error, "stopping: \(plan.job.error!)"))
@@ -56,7 +57,8 @@ public struct JobPlanner: Sendable {
             }
         }
 
-        let unfinished = all.filter { !$0.state.isFinal }
+        // Detached steps are never waited for (see `StepDefinition.detached`).
+        let unfinished = all.filter { !$0.state.isFinal && kind.step($0.definition)?.detached != true }
         if let stopping = plan.job.stopping {
             guard unfinished.allSatisfy(\.compensation) else { return plan }
             for definition in kind.steps where definition.compensation && !instantiated(definition, all) {
@@ -68,7 +70,7 @@ public struct JobPlanner: Sendable {
                     plan.log.append((.error, "compensation \(definition.name) could not start: \(error.message)"))
                 }
             }
-            if all.allSatisfy({ $0.state.isFinal }) {
+            if all.allSatisfy({ $0.state.isFinal || kind.step($0.definition)?.detached == true }) {
                 plan.job.state = stopping == .cancelling ? .cancelled : .failed
                 plan.job.finished = now
                 plan.log.append((.info, "job \(plan.job.state.rawValue)"))
@@ -110,6 +112,7 @@ public struct JobPlanner: Sendable {
     func complete(_ name: String, _ steps: [StepRecord]) -> Bool {
         let instances = steps.filter { $0.definition == name }
         guard !instances.isEmpty else { return false }
+        if kind.step(name)?.detached == true { return true }
         let warns = kind.step(name)?.failure == .warn
         return instances.allSatisfy { $0.state == .succeeded || (warns && $0.state.isFinal) }
     }
@@ -164,7 +167,7 @@ public struct JobPlanner: Sendable {
                               queue: queue.rawValue, task: taskName, taskID: taskID,
                               taskFile: String(decoding: file.encoded(), as: UTF8.self),
                               compensation: definition.compensation, maxAttempts: maxAttempts,
-                              deadline: now + policy.worstCaseSeconds + (definition.queueWaitSeconds ?? queueWait))
+                              deadline: definition.detached ? nil : now + policy.worstCaseSeconds + queueWait)
         }
     }
 

@@ -30,9 +30,10 @@ public struct StepDefinition: Sendable {
     /// same transaction as the step's new state. Throwing fails the step (a `StepFailure` with its own kind and
     /// message, keeping the output).
     public var onSuccess: (@Sendable (JobRecord, StepRecord, ZoomDB) throws -> Void)?
-    /// How long the step's task may wait in its queue before the coordinator withdraws it, instead of the
-    /// coordinator's `--queue-wait` (a step sent to a host that may be gone).
-    public var queueWaitSeconds: Double?
+    /// Dispatched and left: the job goes on and may end without waiting for this step's result, and the step has
+    /// no deadline, so that its task waits in its queue for as long as it takes (a host that may be gone and come
+    /// back). Its result, whenever it comes, is recorded. A detached step's failure is never the job's.
+    public var detached = false
 
     public init(
         _ name: String, after: [String] = [], task: String, queue: QueueName,

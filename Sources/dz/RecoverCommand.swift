@@ -8,9 +8,9 @@ struct RecoverCommand: AsyncParsableCommand {
         abstract: "Move every app instance off a lost appserver onto the healthy ones.",
         discussion: """
             Submits one recover job per project with instances on the appserver (read from the zoomdb) and \
-            waits for them: new instances elsewhere, health-checked, put in the site; the lost ones are asked to \
-            stop (if the host answers within 60 s) and marked stopped. Exit 0 when every job succeeded, 1 when \
-            one failed or there was nothing to recover.
+            waits for them: new instances elsewhere, health-checked, put in the site; the lost ones are marked \
+            stopped, and a stop for them waits in the appserver's queue until it comes back. Exit 0 when every \
+            job succeeded, 1 when one failed or there was nothing to recover.
             """)
 
     @OptionGroup var options: SpoolOptions

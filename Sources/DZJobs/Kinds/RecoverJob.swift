@@ -4,8 +4,9 @@ import DZStore
 /// `recover`: moves a project's instances off an appserver that is gone (parameter `appserver`): placement of as
 /// many new instances on the other healthy appservers -> deploy of the current release -> health_check ->
 /// proxy_update with the project's other instances and the new ones -> `stop_lost`: a stop_instances task on
-/// the lost appserver's queue, in case it is only unreachable; it may wait there 60 s, then it is withdrawn and
-/// the job ends with a warning. When the job succeeds the lost instances are marked deactivated in the zoomdb. `dz recover
+/// the lost appserver's queue, detached: the job does not wait for it, and it waits there for as long as the
+/// appserver is away, so that an appserver that comes back (and whose supervisor relaunches what it ran) stops
+/// the moved instances first thing. When the job succeeds the lost instances are marked deactivated. `dz recover
 /// --appserver ID` submits one such job per project with instances there; the coordinator does it by itself
 /// with `--recover-after`. Not a release: the code, environment and host names stay.
 public enum RecoverJob {
@@ -14,9 +15,7 @@ public enum RecoverJob {
         var stopLost = DeploySteps.stop("stop_lost", after: ["proxy_update"], failure: .warn) { context in
             (try? plan(context).lost) ?? []
         }
-        stopLost.queueWaitSeconds = 60
-        stopLost.maxAttempts = 1
-        stopLost.timeoutSeconds = 120
+        stopLost.detached = true
         var kind = JobKind(name: "recover", summary: "move the app's instances off a lost appserver", steps: [
             ReleaseSteps.placement(after: [], exclude: "appserver") { context throws(JobError) in
                 try plan(context).lost.count
