@@ -35,16 +35,16 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A zoombuild.cfg to use instead of check_repo's guesses.", valueName: "file"))
     var config: String?
 
-    @Option(name: .customLong("hostname"), help: ArgumentHelp("A host name the app answers to (repeatable; default: the config's, else <project>.localhost).", valueName: "name"))
+    @Option(name: .customLong("hostname"), help: ArgumentHelp("A host name the app answers to (repeatable; default: the project's, else the config's, else <project>.localhost).", valueName: "name"))
     var hostnames: [String] = []
 
-    @Option(name: .long, help: ArgumentHelp("How many instances to run (default 1).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("How many instances to run (default: the project's scale, else 1).", valueName: "n"))
     var instances: Int?
 
-    @Option(name: .long, help: ArgumentHelp("gunicorn workers per instance (default: the config's num_workers, else 2).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("gunicorn workers per instance (default: the project's scale, else the config's num_workers, else 2).", valueName: "n"))
     var workers: Int?
 
-    @Option(name: .customLong("db-engine"), help: ArgumentHelp("postgresql or sqlite (default: the database host's).", valueName: "engine"))
+    @Option(name: .customLong("db-engine"), help: ArgumentHelp("postgresql or sqlite (default: the app database's, else the config's, else the database host's).", valueName: "engine"))
     var dbEngine: String?
 
     @Option(name: .customLong("param"), help: ArgumentHelp("Another build_and_deploy parameter (repeatable).", valueName: "key=value"))
