@@ -18,8 +18,9 @@ struct BundlesDeleteCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The project id.", valueName: "project"))
     var project: String
 
-    @Argument(help: ArgumentHelp("The bundles to delete, by name as `dz bundles list` shows them.",
-                                 valueName: "bundle"))
+    @Argument(help: ArgumentHelp(
+        "The bundles to delete, by name as `dz bundles list` shows them, or by release (v3) as `dz releases` does.",
+        valueName: "bundle|release"))
     var bundles: [String]
 
     @Flag(name: .customLong("no-wait"), help: "Print the job id and return at once.")
@@ -31,7 +32,7 @@ struct BundlesDeleteCommand: AsyncParsableCommand {
         }
         guard !bundles.isEmpty else { throw ValidationError("name at least one bundle") }
         for bundle in bundles where !TaskID.isValid(bundle) {
-            throw ValidationError("\"\(bundle)\" is not a bundle name ([A-Za-z0-9._-])")
+            throw ValidationError("\"\(bundle)\" is not a bundle name ([A-Za-z0-9._-]) or a release (v3)")
         }
     }
 

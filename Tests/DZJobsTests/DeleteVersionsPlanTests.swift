@@ -47,6 +47,23 @@ import Testing
         return try TaskFile(parsing: Array(step.taskFile.utf8), stem: step.taskID).args
     }
 
+    @Test func releasesNameTheirBundles() throws {
+        try withZoomDB { db in
+            for (number, bundle) in [(1, "bundle_shop_1"), (2, "bundle_shop_2")] {
+                try db.recordRelease(ReleaseRecord(project: "shop", kind: "build_and_deploy", bundle: bundle,
+                                                   wsgi: "shop.wsgi", hostnames: ["shop.test"], configVersion: 0,
+                                                   result: "succeeded", job: "J\(number)"))
+            }
+            let first = try plan("v1", db)
+            #expect(first.job.stopping == nil, "\(first.job.error ?? "")")
+            #expect(try args(first)["bundles"] == .array([.string("bundle_shop_1")]))
+            let deployed = try plan("2", db)
+            #expect(deployed.job.error?.contains("bundle_shop_2 is deployed") == true, "\(deployed.job.error ?? "")")
+            let unknown = try plan("v9", db)
+            #expect(unknown.job.error?.contains("no bundle v9 of project shop") == true, "\(unknown.job.error ?? "")")
+        }
+    }
+
     @Test func unusedBundlesOfTheProjectAreSentToTheTask() throws {
         try withZoomDB { db in
             let plan = try plan("bundle_shop_1, bundle_shop_3,bundle_shop_1", db)

@@ -8,8 +8,8 @@ import DZStore
 /// Bundles in use are refused: the kind's facts are the bundles of the project's active deployments
 /// (`deployed_bundles`) and what the zoomdb records of each requested bundle (`bundles`: reference -> name and
 /// project). Planning fails, and nothing is deleted, when any requested bundle is deployed or belongs to another
-/// project. Each requested reference is a bundle name; `resolve` is the one place that turns a reference into
-/// the bundle it names, so another kind of reference only changes it.
+/// project. Each requested reference is a bundle name or a release (`v3`); `resolve` is the one place that turns
+/// a reference into the bundle it names.
 public enum DeleteVersionsJob {
     public static let kind: JobKind = {
         var kind = JobKind(
@@ -44,9 +44,15 @@ public enum DeleteVersionsJob {
         return references
     }
 
-    /// The zoomdb's record of the bundle `reference` names (a bundle name), or nil when it has none.
+    /// The zoomdb's record of the bundle `reference` names, or nil when it has none: a bundle name, or a release
+    /// of the project as `dz releases` shows it (`v3`, or `3`), which names that release's bundle.
     static func resolve(_ reference: String, project: String, db: ZoomDB) throws -> BundleRecord? {
-        try db.bundle(named: reference)
+        let digits = reference.hasPrefix("v") ? reference.dropFirst() : Substring(reference)
+        if let number = Int(digits), number > 0 {
+            guard let release = try db.release(of: project, number: number) else { return nil }
+            return try db.bundle(named: release.bundle)
+        }
+        return try db.bundle(named: reference)
     }
 
     static func facts(_ job: JobRecord, _ db: ZoomDB) throws -> [String: JSONValue] {
