@@ -272,20 +272,17 @@ final class CoordinatorEngine: @unchecked Sendable {
     /// (has steps), else the earliest issued before it.
     private func exclusiveHolder(before job: JobRecord) throws -> JobRecord? {
         guard let project = job.project else { return nil }
-        let others = try db.jobs(state: .running).filter {
-            $0.id != job.id && $0.project == project && catalog.kind($0.kind)?.exclusive == true
+        func rival(_ other: JobRecord) -> Bool {
+            other.id != job.id && other.project == project && catalog.kind(other.kind)?.exclusive == true
         }
-        if let started = try others.first(where: { !(try db.steps(of: $0.id)).isEmpty }) { return started }
-        return others.filter { ($0.issuedAt, $0.id) < (job.issuedAt, job.id) }
-            .min { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) }
+        if let started = try db.runningJobs(started: true).first(where: rival) { return started }
+        return try db.runningJobs(started: false).filter(rival)
+            .first { ($0.issuedAt, $0.id) < (job.issuedAt, job.id) }
     }
 
     /// Starts the jobs that waited for another of their project that has ended (see `JobKind.exclusive`).
     private func startWaiting() throws {
-        let waiting = try db.jobs(state: .running).filter {
-            catalog.kind($0.kind)?.exclusive == true && (try? db.steps(of: $0.id))?.isEmpty == true
-        }
-        for job in waiting.sorted(by: { ($0.issuedAt, $0.id) < ($1.issuedAt, $1.id) }) {
+        for job in try db.runningJobs(started: false) where catalog.kind(job.kind)?.exclusive == true {
             try db.transaction { try advance(job.id) }
             try dispatchPending(of: job.id)
         }

@@ -43,12 +43,6 @@ public struct JobContext: Sendable {
 
     /// A string parameter, or `defaultValue`.
     public func param(_ key: String, default defaultValue: String? = nil) -> String? {
-        switch params[key] {
-        case .string(let text)?: text
-        case .int(let number)?: String(number)
-        case .double(let number)?: String(number)
-        case .bool(let flag)?: String(flag)
-        default: defaultValue
-        }
+        params[key]?.parameterText ?? defaultValue
     }
 }

@@ -139,10 +139,8 @@ public enum Redaction {
         var found: [String] = []
         func visit(_ object: [String: JSONValue]) {
             for (key, value) in object {
-                let lower = key.lowercased()
-                let secretKey = secretWords.contains { lower.contains($0) }
                 switch value {
-                case .string(let text) where secretKey && text.count >= 4: found.append(text)
+                case .string(let text) where looksSecret(key) && text.count >= 4: found.append(text)
                 case .object(let inner): visit(inner)
                 default: break
                 }

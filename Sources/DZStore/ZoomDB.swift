@@ -75,6 +75,16 @@ public final class ZoomDB: @unchecked Sendable {
             .map(JobRecord.init(row:))
     }
 
+    /// The running jobs that have dispatched no step yet (`started` false) or have (true), oldest issued first:
+    /// one query, however many jobs run.
+    public func runningJobs(started: Bool) throws -> [JobRecord] {
+        try database.query("""
+            SELECT * FROM jobs WHERE state = 'running'
+              AND \(started ? "" : "NOT ") EXISTS (SELECT 1 FROM steps WHERE steps.job = jobs.id)
+            ORDER BY issued_at, id
+            """).map(JobRecord.init(row:))
+    }
+
     /// How many jobs are in each state.
     public func jobCounts() throws -> [JobRecord.State: Int] {
         var counts: [JobRecord.State: Int] = [:]

@@ -11,8 +11,8 @@ import Testing
 extension Integration {
     /// The app's life after its first deploy, end to end on the same kind of cluster as `DeployTests` (real
     /// coordinator, builder, nginx, PostgreSQL, two appservers): releases, config, host names, scale, a rollback
-    /// refused over a migration, then done under load once `dz manage` reversed it, and the recovery of a lost
-    /// appserver.
+    /// refused over a migration, then done under load once `dz manage` reversed it, the recovery of a lost
+    /// appserver, then config unset, a host name removed and a scale down.
     @Suite(.serialized) struct LifecycleTests {
         typealias Cluster = DeployTests.Cluster
 
@@ -209,6 +209,32 @@ extension Integration {
                     #expect(stopped, "app2's relaunched instance on port \(port) was stopped again")
                 }
             }
+
+            // 7. The way back: a variable unset (stored only), a host name removed (the release that puts both
+            //    live), and a scale down to 1 instance (the other taken out of the site, then stopped).
+            let unset = try await dz(cluster, ["config", "unset", "--project", "hello", "HELLO_GREETING", "--no-restart"])
+            #expect(unset.status == 0 && unset.stdout.contains("unset HELLO_GREETING"), "\(unset)")
+            let unsetShown = try await dz(cluster, ["config", "show", "--project", "hello"])
+            #expect(!unsetShown.stdout.contains("HELLO_GREETING") && unsetShown.stdout.contains("API_TOKEN=***"),
+                    "\(unsetShown)")
+            let removed = try await dz(cluster, ["hostnames", "--project", "hello", "remove", "www.hello.test"])
+            #expect(removed.status == 0, "\(removed)")
+            let (goneCode, _) = await cluster.get(host: "www.hello.test")
+            #expect(goneCode == 404, "the removed name reaches nginx's default server")
+            let (_, plain) = await cluster.get()
+            #expect(plain.contains("Hello from dz") && !plain.contains("Howdy"), "the unset variable is gone: \(plain.prefix(200))")
+            let before = try upstreams(cluster)
+            let down = try await dz(cluster, ["scale", "--project", "hello", "--instances", "1"])
+            #expect(down.status == 0 && down.stdout.contains("stopped"), "\(down)")
+            let after = try upstreams(cluster)
+            #expect(before.count == 2 && after.count == 1, "\(before) -> \(after)")
+            for upstream in before where !after.contains(upstream) {
+                let port = upstream.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) } ?? 0
+                let stopped = await waitUntil(timeout: 30, every: 0.5) { !DeployTests.listening(port) }
+                #expect(stopped, "the instance taken out of the site (\(upstream)) is stopped")
+            }
+            let (oneCode, _) = await cluster.get()
+            #expect(oneCode == 200)
         }
     }
 }

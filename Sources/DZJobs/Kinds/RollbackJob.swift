@@ -45,7 +45,7 @@ public enum RollbackJob {
         guard let project = job.project else { return .failure(JobError("rollback needs --project")) }
         let releases = try db.releases(of: project)
         let chosen: ReleaseRecord
-        if let text = job.params["to"].flatMap({ JSONValueText.string($0) }) {
+        if let text = job.params["to"]?.parameterText {
             guard let number = Int(text), number > 0 else {
                 return .failure(JobError("to must be a release number, not \(text.prefix(20))"))
             }

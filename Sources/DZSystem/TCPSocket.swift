@@ -1,11 +1,10 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
-import DZSystem
 
-/// A TCP socket to or on a numeric IPv4 or IPv6 address: the one place deploying calls the socket functions
-/// (finding a free port, the health check's HTTP request).
-final class TCPSocket: @unchecked Sendable {
+/// A TCP socket to or on a numeric IPv4 or IPv6 address: the one place dz calls the socket functions (an
+/// appserver finding a free port, the health check's HTTP request).
+public final class TCPSocket: @unchecked Sendable {
     // @unchecked: used by one thread at a time (created, used and closed within one call).
     private let fd: Int32
     private let storage: sockaddr_storage
@@ -14,7 +13,7 @@ final class TCPSocket: @unchecked Sendable {
     /// A new socket for `address:port`.
     ///
     /// The corresponding C functions are `inet_pton` and `socket(SOCK_CLOEXEC)`.
-    init(address: String, port: Int) throws(Errno) {
+    public init(address: String, port: Int) throws(Errno) {
         var storage = sockaddr_storage()
         var length: socklen_t
         var v4 = in_addr()
@@ -53,7 +52,7 @@ final class TCPSocket: @unchecked Sendable {
     /// Binds the address with `SO_REUSEADDR`, as gunicorn does: true when the port is free now.
     ///
     /// The corresponding C functions are `setsockopt` and `bind`.
-    func canBind() -> Bool {
+    public func canBind() -> Bool {
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var address = storage
@@ -66,7 +65,7 @@ final class TCPSocket: @unchecked Sendable {
     /// `connect` too).
     ///
     /// The corresponding C functions are `setsockopt(SO_SNDTIMEO, SO_RCVTIMEO)` and `connect`.
-    func connect(timeout: Double) throws(Errno) {
+    public func connect(timeout: Double) throws(Errno) {
         var limit = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - timeout.rounded(.down)) * 1e6))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
@@ -80,7 +79,7 @@ final class TCPSocket: @unchecked Sendable {
     /// Sends all of `bytes`.
     ///
     /// The corresponding C function is `send(MSG_NOSIGNAL)`.
-    func send(_ bytes: [UInt8]) throws(Errno) {
+    public func send(_ bytes: [UInt8]) throws(Errno) {
         var sent = 0
         while sent < bytes.count {
             let count = bytes.withUnsafeBytes { raw in
@@ -97,7 +96,7 @@ final class TCPSocket: @unchecked Sendable {
     /// Receives until `enough` says so, the peer closes, or `limit` bytes have come.
     ///
     /// The corresponding C function is `recv`.
-    func receive(limit: Int, until enough: ([UInt8]) -> Bool) throws(Errno) -> [UInt8] {
+    public func receive(limit: Int, until enough: ([UInt8]) -> Bool) throws(Errno) -> [UInt8] {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while received.count < limit, !enough(received) {
