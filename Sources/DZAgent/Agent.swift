@@ -93,6 +93,7 @@ public struct Agent: Service {
     private func work(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: ShutdownLatch) async {
         while let item = await scheduler.next() {
             await process(item, scheduler, running)
+            await scheduler.finished(item)
             await checkDrained(scheduler, running, shutdown)
         }
     }

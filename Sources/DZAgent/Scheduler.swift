@@ -4,8 +4,10 @@ import HeapModule
 
 /// The names waiting to be claimed, FIFO by name within each queue, taken from the queues in turn.
 ///
-/// Names come from inotify events and rescans; the same name arriving twice is kept once. A name that is not due
-/// yet (future `not_before`, a copy still being written) waits aside until its time.
+/// Names come from inotify events and rescans; the same name arriving twice is kept once. A name handed to a worker
+/// is not handed to another until that worker is done with it: if it shows up again meanwhile (a rescan, a retry
+/// put back into `new/`), it is lined up again then. A name that is not due yet (future `not_before`, a copy still
+/// being written) waits aside until its time.
 actor Scheduler {
     struct Item: Sendable, Hashable {
         var queue: QueueName
@@ -18,6 +20,8 @@ actor Scheduler {
     private var heaps: [QueueName: Heap<String>] = [:]
     private var waiting: [QueueName: Set<String>] = [:]
     private var deferred: [Item: (due: Timestamp, seen: FileFingerprint?)] = [:]
+    /// Names a worker is trying now, and whether they showed up again meanwhile.
+    private var inFlight: [Item: Bool] = [:]
     private var waiters: [CheckedContinuation<Item?, Never>] = []
     private var cursor = 0
     private(set) var closed = false
@@ -42,9 +46,14 @@ actor Scheduler {
             guard entry.due <= .now() || changed else { return }
             deferred[item] = nil
         }
+        if inFlight[item] != nil {
+            inFlight[item] = true
+            return
+        }
         guard waiting[queue]?.insert(name).inserted == true else { return }
         if !waiters.isEmpty {
             waiting[queue]?.remove(name)
+            inFlight[item] = false
             waiters.removeFirst().resume(returning: item)
             return
         }
@@ -56,7 +65,8 @@ actor Scheduler {
         for name in names { add(queue, name) }
     }
 
-    /// The next name to try, or `nil` once closed. Waits while there is none.
+    /// The next name to try, or `nil` once closed. Waits while there is none. The worker calls `finished` when it
+    /// is done with it.
     func next() async -> Item? {
         if closed { return nil }
         if let item = pop() { return item }
@@ -69,10 +79,18 @@ actor Scheduler {
             if let name = heaps[queue]?.popMin() {
                 waiting[queue]?.remove(name)
                 cursor = (cursor + offset + 1) % queues.count
-                return Item(queue: queue, name: name)
+                let item = Item(queue: queue, name: name)
+                inFlight[item] = false
+                return item
             }
         }
         return nil
+    }
+
+    /// A worker is done with `item`: lined up again if it showed up meanwhile.
+    func finished(_ item: Item) {
+        guard let again = inFlight.removeValue(forKey: item) else { return }
+        if again { add(item.queue, item.name) }
     }
 
     /// Keeps `item` aside until `due`; with `seen`, also until its size or mtime differ from it.

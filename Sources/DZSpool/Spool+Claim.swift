@@ -38,7 +38,7 @@ extension Spool {
 
         // A symbolic link is resolved where it was dropped: a relative target means relative to new/.
         let linkTarget = before.kind == .symbolicLink ? try? FileSystem.resolve(source) : nil
-        let name = ClaimName(id: TaskID(unchecked: stem), host: host, pid: pid, leaseSeconds: leaseSeconds)
+        let name = ClaimName.next(id: TaskID(unchecked: stem), host: host, pid: pid, leaseSeconds: leaseSeconds)
         let claimPath = path(queue, .cur) + "/" + name.fileName
         do {
             try FileSystem.rename(source, claimPath)

@@ -97,7 +97,7 @@ extension Spool {
         throws(SpoolError) -> ReapAction?
     {
         let dir = path(queue, .cur)
-        let mine = ClaimName(id: stale.id, host: host, pid: pid, leaseSeconds: leaseSeconds)
+        let mine = ClaimName.next(id: stale.id, host: host, pid: pid, leaseSeconds: leaseSeconds)
         let minePath = dir + "/" + mine.fileName
         do {
             try FileSystem.rename(dir + "/" + stale.fileName, minePath)

@@ -23,7 +23,7 @@ extension Spool {
             return nil
         }
         let source = path(queue, .new) + "/" + fileName
-        let name = ClaimName(id: TaskID(unchecked: stem), host: host, pid: pid, leaseSeconds: 3600)
+        let name = ClaimName.next(id: TaskID(unchecked: stem), host: host, pid: pid, leaseSeconds: 3600)
         let target = path(queue, .cur) + "/" + name.fileName
         do {
             try FileSystem.rename(source, target)

@@ -69,4 +69,18 @@ import Testing
         #expect(got == ["x.json"])
         #expect(await scheduler.next() == nil)
     }
+
+    @Test func aNameBeingTriedIsNotHandedOutTwiceButComesBackIfSeenMeanwhile() async {
+        let scheduler = Scheduler(queues: [build])
+        await scheduler.add(build, "a.json")
+        let item = await scheduler.next()
+        #expect(item?.name == "a.json")
+        await scheduler.add(build, "a.json")
+        #expect(await scheduler.isEmpty, "a worker is trying it: not handed to another")
+        await scheduler.finished(item!)
+        #expect(await scheduler.count == 1, "it showed up again meanwhile: lined up once the worker is done")
+        let again = await scheduler.next()
+        await scheduler.finished(again!)
+        #expect(await scheduler.isEmpty, "not seen again: nothing lined up")
+    }
 }

@@ -15,7 +15,7 @@ import Testing
             Issue.record("not claimed")
             return
         }
-        #expect(temp.names("build", .cur) == ["t1@test-host@\(spool.pid)@30.json"])
+        #expect(temp.names("build", .cur) == ["t1@test-host@\(spool.pid)@30@\(claim.name.serial ?? 0).json"])
         let result = ResultFile(task: claim.task, queue: build, status: .ok, output: ["x": .int(1)],
                                 host: spool.host, pid: spool.pid, started: .now(), finished: .now())
         guard case .settled(let placed) = try spool.finish(claim, result: result) else {
@@ -214,5 +214,32 @@ import Testing
             try? FileSystem.unlink(temp.spool.path(.results, .new) + "/again.json")
         }
         #expect(temp.settled("build", .done) == ["again.json", "again~2.json", "again~3.json"])
+    }
+
+    /// Workers of one process trying the same files at the same moment: one claim per file. The loser's rename
+    /// fails with ENOENT and it then looks for its own target name, which must not be the winner's.
+    @Test func workersOfOneProcessClaimEachFileOnce() async throws {
+        let temp = try TemporarySpool()
+        defer { temp.remove() }
+        let spool = temp.spool
+        let names = (0..<400).map { String(format: "w%04d", $0) }
+        for name in names { try spool.drop(noop(name), into: build) }
+        let claims = await withTaskGroup(of: [String].self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    var mine: [String] = []
+                    for name in names {
+                        if case .claimed(let claim)? = try? spool.claim(name + ".json", in: build, leaseSeconds: 30) {
+                            mine.append(claim.task.id.rawValue)
+                        }
+                    }
+                    return mine
+                }
+            }
+            return await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        #expect(claims.count == names.count)
+        #expect(Set(claims) == Set(names))
+        #expect(temp.names("build", .cur).count == names.count)
     }
 }

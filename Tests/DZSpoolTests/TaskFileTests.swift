@@ -109,12 +109,24 @@ import Testing
     }
 
     @Test func claimNamesRoundTrip() throws {
-        let name = ClaimName(id: try TaskID("t-1.x"), host: try HostID("web.1"), pid: 4242, leaseSeconds: 30)
-        #expect(name.fileName == "t-1.x@web.1@4242@30.json")
+        let name = ClaimName(id: try TaskID("t-1.x"), host: try HostID("web.1"), pid: 4242, leaseSeconds: 30,
+                             serial: 7)
+        #expect(name.fileName == "t-1.x@web.1@4242@30@7.json")
         #expect(ClaimName(fileName: name.fileName) == name)
         #expect(ClaimName(fileName: name.stagedResultName) == nil)
-        #expect(ClaimName(fileName: "t@h@0@30.json") == nil)
+        #expect(ClaimName(fileName: "t@h@0@30@1.json") == nil)
         #expect(ClaimName(fileName: "t@h@1.json") == nil)
+        #expect(ClaimName(fileName: "t@h@1@30@0.json") == nil)
+        #expect(ClaimName(fileName: "t@h@1@30@07.json") == nil)
+        // Names written before serials existed.
+        let old = ClaimName(fileName: "t@h@1@30.json")
+        #expect(old?.serial == nil && old?.leaseSeconds == 30 && old?.fileName == "t@h@1@30.json")
+    }
+
+    @Test func everyClaimNameOfAProcessIsItsOwn() throws {
+        let id = try TaskID("t"), host = try HostID("h")
+        let names = (0..<100).map { _ in ClaimName.next(id: id, host: host, pid: 9, leaseSeconds: 30).fileName }
+        #expect(Set(names).count == 100)
     }
 
     @Test func hostIDFromHostnameIsAlwaysValid() {
