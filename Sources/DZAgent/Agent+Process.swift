@@ -8,7 +8,7 @@ extension Agent {
         let outcome: ClaimOutcome
         do {
             outcome = try spool.claim(item.name, in: item.queue, leaseSeconds: configuration.leaseSeconds,
-                                      settle: configuration.settle)
+                                      settle: configuration.settle, logged: false)
         } catch {
             logger.error("claim failed", metadata: ["queue": "\(item.queue)", "file": "\(item.name)", "error": "\(error)"])
             await scheduler.postpone(item, until: .now() + configuration.rescanInterval)
@@ -30,10 +30,13 @@ extension Agent {
         }
     }
 
-    /// Runs a claimed task's handler within its time limit and settles the claim.
+    /// Runs a claimed task's handler within its time limit and settles the claim. The claim is not logged yet:
+    /// its `claimed` line goes out with `started` in one write.
     func run(_ claim: Claim, _ running: RunningTasks) async {
         let task = claim.task
+        let claimed = spool.claimedEvent(claim)
         guard let handler = registry.handler(for: task.task) else {
+            spool.audit.record(claimed.event, claimed.fields)
             let known = registry.names.joined(separator: ", ")
             do {
                 try spool.reject(claim, BadInput("unknown-task", "unknown task \"\(task.task)\": this agent knows \(known)"))
@@ -45,6 +48,7 @@ extension Agent {
         }
         let started = Timestamp.now()
         if spool.isCancelled(task) {
+            spool.audit.record(claimed.event, claimed.fields)
             do {
                 try report(claim, .error, output: [:], error: Agent.cancelledFailure, started: started)
             } catch {
@@ -54,8 +58,9 @@ extension Agent {
             return
         }
         running.insert(claim)
-        spool.audit.record("started", [("queue", claim.queue.rawValue), ("task", task.id.rawValue),
-                                       ("job", task.job), ("attempt", String(task.attempt))])
+        spool.audit.record([claimed, ("started", [("queue", claim.queue.rawValue), ("task", task.id.rawValue),
+                                                  ("job", task.job), ("attempt", String(task.attempt))])],
+                           at: started)
         var taskLogger = logger
         taskLogger[metadataKey: "task"] = "\(task.id)"
         let context = TaskContext(task: task, queue: claim.queue, host: spool.host, logger: taskLogger)
@@ -113,13 +118,15 @@ extension Agent {
         let masked = error.map { ResultFile.Failure(kind: $0.kind, message: Redaction.mask($0.message, secrets: claim.secrets)) }
         var result = ResultFile(task: claim.task, queue: claim.queue, status: status, output: output, error: masked,
                                 host: spool.host, pid: spool.pid, started: started, finished: .now())
-        if result.encoded().count > TaskFile.maxSize {
+        var encoded = result.encoded()
+        if encoded.count > TaskFile.maxSize {
             result.status = .error
             result.output = [:]
             result.error = ResultFile.Failure(kind: "output-too-large",
                                               message: "the task's output is over \(TaskFile.maxSize) bytes")
+            encoded = result.encoded()
         }
-        if case .leaseLost = try spool.finish(claim, result: result) {
+        if case .leaseLost = try spool.finish(claim, result: result, encoded: encoded) {
             logger.warning("lease lost before the result was reported: result discarded",
                            metadata: ["task": "\(claim.task.id)"])
         }

@@ -35,6 +35,8 @@ public struct Benchmark: Sendable {
     public struct Run: Sendable {
         public var enqueueSeconds: Double
         public var totalSeconds: Double
+        /// The file system's own rate for the same round trips (`RenameFloor`), measured right before.
+        public var floorPerSecond: Double
     }
 
     /// One row of the report: every run of it, reported by the median.
@@ -48,6 +50,12 @@ public struct Benchmark: Sendable {
         public var perSecond: Double { rates.percentile(0.5) }
         public var enqueuePerSecond: Double { runs.map { Double(tasks) / $0.enqueueSeconds }.sorted().percentile(0.5) }
         public var totalSeconds: Double { runs.map(\.totalSeconds).sorted().percentile(0.5) }
+        /// The median of the floor measured before each run.
+        public var floorPerSecond: Double { runs.map(\.floorPerSecond).sorted().percentile(0.5) }
+        /// The median, over the runs, of each run's rate as a share of the floor measured just before it.
+        public var shareOfFloor: Double {
+            runs.map { Double(tasks) / $0.totalSeconds / $0.floorPerSecond }.sorted().percentile(0.5)
+        }
     }
 
     public struct Latency: Sendable {
@@ -110,9 +118,11 @@ public struct Benchmark: Sendable {
         return agents
     }
 
-    /// One throughput run, and its spool's root (for the caller to remove).
+    /// One throughput run, and its spool's root (for the caller to remove); the floor's directory is removed
+    /// with it.
     private func throughput(agents count: Int, fsync: Bool, tasks: Int) throws -> (Run, String) {
         let spool = try freshSpool("tp-\(count)-\(fsync ? "fsync" : "nofsync")", fsync: fsync)
+        let floor = try RenameFloor(directory: spool.root + "/floor", tasks: tasks, fsync: fsync).run()
         let watcher = try ResultCounter(spool.path(.results, .new))
         let agents = try startAgents(count, spool, fsync: fsync)
         defer { agents.forEach { $0.stop() } }
@@ -124,7 +134,7 @@ public struct Benchmark: Sendable {
         let enqueued = Timestamp.now()
         try watcher.wait(for: tasks, timeout: 600)
         let end = Timestamp.now()
-        return (Run(enqueueSeconds: enqueued - start, totalSeconds: end - start), spool.root)
+        return (Run(enqueueSeconds: enqueued - start, totalSeconds: end - start, floorPerSecond: floor), spool.root)
     }
 
     /// The latency measurement, and its spool's root (for the caller to remove).

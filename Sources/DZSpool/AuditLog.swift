@@ -22,26 +22,50 @@ public final class AuditLog: Sendable {
 
     /// Appends one event. Failure to log never stops the work; it is reported on standard error once per file.
     public func record(_ event: String, _ fields: [(String, String?)] = [], at time: Timestamp = .now()) {
-        var line = "ts=\(time.rfc3339) host=\(host.rawValue) pid=\(pid) event=\(event)"
-        for (key, value) in fields {
-            guard let value else { continue }
-            line += " \(key)=\(Logfmt.quote(value))"
+        record([(event, fields)], at: time)
+    }
+
+    /// Appends several events, in order, with one write (a claim and the start of its task).
+    public func record(_ events: [(event: String, fields: [(String, String?)])], at time: Timestamp = .now()) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(events.count * 200)
+        let stamp = time.rfc3339
+        for (event, fields) in events {
+            append("ts=", to: &bytes)
+            append(stamp, to: &bytes)
+            append(" host=", to: &bytes)
+            append(host.rawValue, to: &bytes)
+            append(" pid=", to: &bytes)
+            append(String(pid), to: &bytes)
+            append(" event=", to: &bytes)
+            append(event, to: &bytes)
+            for (key, value) in fields {
+                guard let value else { continue }
+                bytes.append(UInt8(ascii: " "))
+                append(key, to: &bytes)
+                bytes.append(UInt8(ascii: "="))
+                Logfmt.append(value, to: &bytes)
+            }
+            bytes.append(0x0A)
         }
-        line += "\n"
-        let bytes = Array(line.utf8)
-        let day = time.utcDay
+        let day = String(decoding: stamp.utf8.prefix(10), as: UTF8.self)
         file.withLock { state in
             if state.day != day || state.file == nil {
                 state.day = day
                 state.file = open(day: day)
             }
             do throws(Errno) { try state.file?.append(bytes) } catch {
-                // Part of the line may be in the file (EIO after a short write): writing it again would record the
-                // event twice. Other errors (a file rotated away, a stale NFS handle) wrote nothing: reopen, retry.
+                // Part of the lines may be in the file (EIO after a short write): writing them again would record
+                // events twice. Other errors (a file rotated away, a stale NFS handle) wrote nothing: reopen, retry.
                 state.file = open(day: day)
                 if error != Errno.ioError { try? state.file?.append(bytes) }
             }
         }
+    }
+
+    private func append(_ text: String, to bytes: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     /// Closes and reopens today's file (SIGHUP, after log rotation).
@@ -61,12 +85,25 @@ public final class AuditLog: Sendable {
 
 /// logfmt quoting: bare when safe, else double-quoted with `\"`, `\\` and `\n` escaped.
 public enum Logfmt {
-    public static func quote(_ value: String) -> String {
-        let needsQuotes = value.isEmpty || value.utf8.contains { byte in
+    static func needsQuotes(_ value: String) -> Bool {
+        value.isEmpty || value.utf8.contains { byte in
             byte <= 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "\\")
                 || byte == 0x7F
         }
-        guard needsQuotes else { return value }
+    }
+
+    /// Appends `value`, quoted if it needs to be, to a line being built.
+    static func append(_ value: String, to bytes: inout [UInt8]) {
+        if needsQuotes(value) {
+            bytes.append(contentsOf: quote(value).utf8)
+        } else {
+            var value = value
+            value.withUTF8 { bytes.append(contentsOf: $0) }
+        }
+    }
+
+    public static func quote(_ value: String) -> String {
+        guard needsQuotes(value) else { return value }
         var out = "\""
         for scalar in value.unicodeScalars {
             switch scalar {

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Any JSON value, kept exactly so that fields dz does not know survive a rewrite of the file.
 public enum JSONValue: Sendable, Hashable, Codable {
     case null
@@ -42,33 +40,9 @@ public enum JSONValue: Sendable, Hashable, Codable {
         }
     }
 
-    /// Parses one JSON document (any value at the top level; callers check for an object).
-    ///
-    /// Foundation's `JSONSerialization` parses about 2.5 times as fast as `JSONDecoder` into this enum; its
-    /// `NSNumber`s say by their Objective-C type code whether they were booleans, integers or reals.
-    public static func parse(_ bytes: [UInt8]) throws -> JSONValue {
-        JSONValue(foundation: try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed]))
-    }
-
-    init(foundation value: Any) {
-        switch value {
-        case let text as String:
-            self = .string(text)
-        case let number as NSNumber:
-            switch UInt8(bitPattern: number.objCType.pointee) {
-            case UInt8(ascii: "c"), UInt8(ascii: "B"): self = .bool(number.boolValue)
-            case UInt8(ascii: "d"), UInt8(ascii: "f"): self = .double(number.doubleValue)
-            case UInt8(ascii: "Q"):
-                self = number.uint64Value > UInt64(Int64.max) ? .double(number.doubleValue) : .int(number.int64Value)
-            default: self = .int(number.int64Value)
-            }
-        case let array as [Any]:
-            self = .array(array.map(JSONValue.init(foundation:)))
-        case let object as [String: Any]:
-            self = .object(object.mapValues(JSONValue.init(foundation:)))
-        default:
-            self = .null
-        }
+    /// Parses one JSON document (any value at the top level; callers check for an object). See `JSONParser`.
+    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        try JSONParser.parse(bytes)
     }
 
     /// The name of the value's JSON type, for error messages.

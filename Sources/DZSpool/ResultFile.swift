@@ -68,7 +68,7 @@ public struct ResultFile: Sendable, Equatable {
     public init(parsing bytes: [UInt8]) throws(BadInput) {
         let value: JSONValue
         do { value = try JSONValue.parse(bytes) } catch {
-            throw BadInput("json", "not valid JSON: \(JSONErrorText.describe(error))")
+            throw BadInput("json", "not valid JSON: \(error)")
         }
         guard case .object(let object) = value else { throw BadInput("type", "a result must be a JSON object") }
         let field = FieldReader(object)

@@ -12,8 +12,12 @@ extension Spool {
     /// The claim is a rename into `cur/` under a name that shows this host, pid and lease; exactly one claimer
     /// wins. A file that does not parse yet but was modified less than `settle` seconds ago is put back (a copy may
     /// still be under way); after that it is bad input and goes to `failed/` with the reason.
+    ///
+    /// The claim is logged (`claimed`) unless `logged` is false: then the caller logs `claimedEvent(claim)`
+    /// itself, with what it does next in the same write.
     public func claim(
-        _ fileName: String, in queue: QueueName, leaseSeconds: Int, settle: Double = 10, now: Timestamp = .now()
+        _ fileName: String, in queue: QueueName, leaseSeconds: Int, settle: Double = 10, now: Timestamp = .now(),
+        logged: Bool = true
     ) throws(SpoolError) -> ClaimOutcome {
         guard Spool.isTaskFileName(fileName) else { return .ignored }
         let source = path(queue, .new) + "/" + fileName
@@ -78,12 +82,21 @@ extension Spool {
             audit.record("deferred", [("queue", queue.rawValue), ("task", stem), ("not_before", notBefore.rfc3339)])
             return .notDue(notBefore)
         }
-        // rename keeps the old mtime: touch now, so that the lease counts from the claim.
-        try? FileSystem.touch(claimPath)
+        // rename keeps the old mtime but sets the change time: the lease counts from the claim (see
+        // FileStatus.lastTouched), with no touch needed.
         let claim = Claim(queue: queue, name: name, task: task, path: claimPath, claimed: now)
-        audit.record("claimed", [("queue", queue.rawValue), ("task", stem), ("name", task.task), ("job", task.job),
-                                 ("step", task.step), ("attempt", String(task.attempt))])
+        if logged {
+            let event = claimedEvent(claim)
+            audit.record(event.event, event.fields)
+        }
         return .claimed(claim)
+    }
+
+    /// The audit event of a claim.
+    public func claimedEvent(_ claim: Claim) -> (event: String, fields: [(String, String?)]) {
+        let task = claim.task
+        return ("claimed", [("queue", claim.queue.rawValue), ("task", task.id.rawValue), ("name", task.task),
+                            ("job", task.job), ("step", task.step), ("attempt", String(task.attempt))])
     }
 
     /// Reads a claimed file: a regular file of at most 1 MiB, or a symbolic link to one inside the spool.

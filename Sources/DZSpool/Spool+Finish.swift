@@ -14,14 +14,15 @@ extension Spool {
     /// and moves the task to `done/` (status ok) or `failed/` (status error, with the reason beside it).
     ///
     /// Crash-safe: a claim found with a staged result beside it is completed by whoever reaps it, never run again.
-    public func finish(_ claim: Claim, result: ResultFile) throws(SpoolError) -> FinishOutcome {
+    /// `encoded` is `result.encoded()` when the caller has it already.
+    public func finish(_ claim: Claim, result: ResultFile, encoded: [UInt8]? = nil) throws(SpoolError) -> FinishOutcome {
         guard renew(claim) else {
             audit.record("lease-lost", [("queue", claim.queue.rawValue), ("task", claim.task.id.rawValue),
                                         ("job", claim.task.job), ("attempt", String(claim.task.attempt)),
                                         ("status", result.status.rawValue)])
             return .leaseLost
         }
-        let temporary = try writeTemporary(result.encoded(), in: claim.queue, hint: "result")
+        let temporary = try writeTemporary(encoded ?? result.encoded(), in: claim.queue, hint: "result")
         do { try FileSystem.rename(temporary, claim.stagedResultPath) } catch {
             try? FileSystem.unlink(temporary)
             throw error.at("rename", claim.stagedResultPath)

@@ -2,6 +2,11 @@ import DZSystem
 import Foundation
 import Synchronization
 
+/// Names handed out by `Spool.temporaryName` in this process.
+private let temporaryNames = Atomic<Int>(0)
+/// Random bits drawn once per process for `Spool.temporaryName`.
+private let temporarySalt = Host.randomBytes(4).map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }.joined() + "-"
+
 /// A spool: a directory of queues, each a directory of task files moved between `tmp/ new/ cur/ done/ failed/`
 /// by atomic renames. The file system is the state; this type only moves files and says what happened.
 ///
@@ -88,10 +93,11 @@ public struct Spool: Sendable {
         try? FileSystem.syncDirectory(dir)
     }
 
-    /// A name for a new file in `tmp/` that no other writer uses: time, host, pid and random bits.
+    /// A name for a new file in `tmp/` that no other writer uses: time, host, pid, random bits drawn once per
+    /// process, and the number of the name within the process.
     func temporaryName(_ hint: String) -> String {
-        let random = Host.randomBytes(6).map { String($0, radix: 16) }.joined()
-        return "\(Timestamp.now().compact).\(host.rawValue).\(pid).\(random).\(hint)"
+        let number = temporaryNames.add(1, ordering: .relaxed).newValue
+        return "\(Timestamp.now().compact).\(host.rawValue).\(pid).\(temporarySalt)\(number).\(hint)"
     }
 
     /// Writes `bytes` to a new file in the queue's `tmp/` (fsynced when durable) and returns its path.

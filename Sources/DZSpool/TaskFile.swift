@@ -61,7 +61,7 @@ public struct TaskFile: Sendable, Equatable {
         do {
             value = try JSONValue.parse(bytes)
         } catch {
-            throw BadInput("json", "not valid JSON: \(JSONErrorText.describe(error))")
+            throw BadInput("json", "not valid JSON: \(error)")
         }
         guard case .object(let object) = value else {
             throw BadInput("type", "a task file must hold a JSON object, not \(value.typeName)")

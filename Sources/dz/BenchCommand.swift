@@ -86,14 +86,18 @@ struct BenchCommand: ParsableCommand {
             throw ExitStatus.systemFailure
         }
         print("")
-        var rows = [["MEASURE", "AGENTS", "FSYNC", "TASKS", "RUNS", "ENQUEUE/S", "SECONDS", "ROUND TRIPS/S", "RANGE"]]
+        var rows = [["MEASURE", "AGENTS", "FSYNC", "TASKS", "RUNS", "ENQUEUE/S", "SECONDS", "ROUND TRIPS/S", "RANGE",
+                     "FLOOR/S", "OF FLOOR"]]
         for row in report.rows {
             rows.append(["round trip", "\(row.agents)", row.fsync ? "on" : "off", "\(row.tasks)", "\(row.runs.count)",
                          String(format: "%.0f", row.enqueuePerSecond), String(format: "%.2f", row.totalSeconds),
                          String(format: "%.0f", row.perSecond),
-                         String(format: "%.0f-%.0f", row.rates.first ?? 0, row.rates.last ?? 0)])
+                         String(format: "%.0f-%.0f", row.rates.first ?? 0, row.rates.last ?? 0),
+                         String(format: "%.0f", row.floorPerSecond), String(format: "%.0f%%", row.shareOfFloor * 100)])
         }
         printTable(rows)
+        print("FLOOR/S: the same file operations in one loop of one process, no dz code, measured on the same disk")
+        print("right before each run; OF FLOOR: the median of each run's rate divided by its floor.")
         print("")
         var latencyRows = [["LATENCY (ms)", "FSYNC", "DROPS", "P50", "P99", "MAX"]]
         for latency in report.latencies {
