@@ -132,33 +132,22 @@ extension Agent {
         }
     }
 
-    /// Runs a handler, racing it against its time limit. Cancellation of the calling task cancels the handler.
+    /// Runs a handler within its time limit: past it, the handler is cancelled (it must stop soon after) and the
+    /// outcome is `.timedOut`. Cancellation of the calling task cancels the handler.
     static func execute(_ handler: any TaskHandler, _ context: TaskContext, timeout: Double) async -> ExecutionOutcome {
-        await withTaskGroup(of: ExecutionOutcome?.self) { group in
-            group.addTask {
-                do {
-                    return .succeeded(try await handler.run(context))
-                } catch let failure as TaskFailure {
-                    return .failed(failure)
-                } catch is CancellationError {
-                    return .cancelled
-                } catch {
-                    return .failed(TaskFailure(kind: "error", message: "\(error)", retryable: false))
-                }
+        let work = Task { () -> ExecutionOutcome in
+            do {
+                return .succeeded(try await handler.run(context))
+            } catch let failure as TaskFailure {
+                return .failed(failure)
+            } catch is CancellationError {
+                return .cancelled
+            } catch {
+                return .failed(TaskFailure(kind: "error", message: "\(error)", retryable: false))
             }
-            group.addTask {
-                do { try await Task.sleep(nanoseconds: UInt64(min(timeout, 1e9) * 1e9)) } catch { return nil }
-                return .timedOut(timeout)
-            }
-            var outcome = ExecutionOutcome.cancelled
-            while let next = await group.next() {
-                if let next {
-                    outcome = next
-                    break
-                }
-            }
-            group.cancelAll()
-            return outcome
         }
+        let alarm = Alarms.shared.arm(after: timeout) { work.cancel() }
+        let outcome = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+        return alarm.disarm() ? .timedOut(timeout) : outcome
     }
 }
