@@ -10,7 +10,7 @@ final class Alarms: Sendable {
     static let shared = Alarms()
     static let resolution = 0.05
 
-    /// One armed alarm: `disarm` it when the work ends; `fired` says whether it went off first.
+    /// One armed alarm: `disarm` it when the work ends, which also says whether it went off first.
     struct Alarm: Sendable {
         fileprivate let id: Int
         fileprivate let owner: Alarms
