@@ -65,24 +65,53 @@ public struct Benchmark: Sendable {
         public var roundTrip: [Double]
     }
 
+    /// The agents alone: a backlog of tasks dropped before they start, taken from the first result to the last
+    /// (no dropper shares the CPU, the agents' start is not counted). Without fsync.
+    public struct Drain: Sendable {
+        public var agents: Int
+        public var tasks: Int
+        /// Tasks per second of each run, slowest first.
+        public var rates: [Double]
+        public var perSecond: Double { rates.percentile(0.5) }
+    }
+
+    /// Everything `run` measured.
+    public struct Report: Sendable {
+        public var rows: [Row]
+        public var drains: [Drain]
+        public var latencies: [Latency]
+    }
+
     /// Runs every measurement; `progress` receives a line as each one finishes. The spools of the measurements
     /// are removed only at the end: deleting thousands of files right before the next measurement slows its
     /// renames down (ext4 keeps freed inodes busy for a while), which measured the cleanup, not dz.
-    public func run(progress: (String) -> Void) throws -> (rows: [Row], latencies: [Latency]) {
+    public func run(progress: (String) -> Void) throws -> Report {
         var spools: [String] = []
         defer { for root in spools { try? FileManager.default.removeItem(atPath: root) } }
         var rows: [Row] = []
+        var drains: [Drain] = []
         for fsync in [false, true] {
             for agents in agentCounts {
                 var row = Row(agents: agents, fsync: fsync, tasks: fsync ? fsyncTasks : tasks, runs: [])
+                var drain = Drain(agents: agents, tasks: tasks, rates: [])
                 for _ in 0..<repeats {
                     let (run, root) = try throughput(agents: agents, fsync: fsync, tasks: row.tasks)
                     spools.append(root)
                     row.runs.append(run)
                     progress(String(format: "  %d agent(s), fsync %@: %d tasks in %.2f s", agents,
                                     fsync ? "on" : "off", row.tasks, run.totalSeconds))
+                    // The backlog right after each round trip without fsync, so that both see the same disk.
+                    guard !fsync else { continue }
+                    let (rate, backlogRoot) = try backlog(agents: agents, tasks: tasks)
+                    spools.append(backlogRoot)
+                    drain.rates.append(rate)
+                    progress(String(format: "  %d agent(s), a backlog of %d tasks: %.0f/s", agents, tasks, rate))
                 }
                 rows.append(row)
+                if !fsync {
+                    drain.rates.sort()
+                    drains.append(drain)
+                }
             }
         }
         var latencies: [Latency] = []
@@ -92,7 +121,7 @@ public struct Benchmark: Sendable {
             latencies.append(latency)
             progress("  latency, fsync \(fsync ? "on" : "off"): \(trickle) drops")
         }
-        return (rows, latencies)
+        return Report(rows: rows, drains: drains, latencies: latencies)
     }
 
     private func freshSpool(_ label: String, fsync: Bool) throws -> Spool {
@@ -135,6 +164,25 @@ public struct Benchmark: Sendable {
         try watcher.wait(for: tasks, timeout: 600)
         let end = Timestamp.now()
         return (Run(enqueueSeconds: enqueued - start, totalSeconds: end - start, floorPerSecond: floor), spool.root)
+    }
+
+    /// One backlog run: tasks per second from the first result to the last, and the spool's root.
+    private func backlog(agents count: Int, tasks: Int) throws -> (Double, String) {
+        let spool = try freshSpool("drain-\(count)", fsync: false)
+        let queue = try QueueName("bench")
+        for _ in 0..<tasks {
+            try spool.drop(TaskFile(id: TaskID.generate(host: spool.host), task: "noop"), into: queue)
+        }
+        let watcher = try ResultCounter(spool.path(.results, .new))
+        let agents = try (0..<count).map { index in
+            try AgentProcess(executable: executable, spool: spool.root, host: "bench-\(index)", queues: "bench",
+                             fsync: false, concurrency: concurrency)
+        }
+        defer { agents.forEach { $0.stop() } }
+        try watcher.wait(for: 1, timeout: 60)
+        let first = Timestamp.now()
+        try watcher.wait(for: tasks, timeout: 600)
+        return (Double(tasks - 1) / (Timestamp.now() - first), spool.root)
     }
 
     /// The latency measurement, and its spool's root (for the caller to remove).

@@ -78,7 +78,7 @@ struct BenchCommand: ParsableCommand {
         let benchmark = Benchmark(executable: executable, directory: base, tasks: tasks, fsyncTasks: fsyncTasks,
                                   agentCounts: agentCounts, concurrency: concurrency, trickle: trickle,
                                   repeats: repeats)
-        let report: (rows: [Benchmark.Row], latencies: [Benchmark.Latency])
+        let report: Benchmark.Report
         do {
             report = try benchmark.run { print($0) }
         } catch {
@@ -95,9 +95,15 @@ struct BenchCommand: ParsableCommand {
                          String(format: "%.0f-%.0f", row.rates.first ?? 0, row.rates.last ?? 0),
                          String(format: "%.0f", row.floorPerSecond), String(format: "%.0f%%", row.shareOfFloor * 100)])
         }
+        for drain in report.drains {
+            rows.append(["backlog", "\(drain.agents)", "off", "\(drain.tasks)", "\(drain.rates.count)", "-", "-",
+                         String(format: "%.0f", drain.perSecond),
+                         String(format: "%.0f-%.0f", drain.rates.first ?? 0, drain.rates.last ?? 0), "-", "-"])
+        }
         printTable(rows)
         print("FLOOR/S: the same file operations in one loop of one process, no dz code, measured on the same disk")
-        print("right before each run; OF FLOOR: the median of each run's rate divided by its floor.")
+        print("right before each run; OF FLOOR: the median of each run's rate divided by its floor. backlog: the")
+        print("agents alone on tasks dropped before they started, from the first result to the last.")
         print("")
         var latencyRows = [["LATENCY (ms)", "FSYNC", "DROPS", "P50", "P99", "MAX"]]
         for latency in report.latencies {
