@@ -17,7 +17,9 @@ struct RenameFloor {
     /// Round trips per second.
     func run() throws(Errno) -> Double {
         let queue = directory + "/q", results = directory + "/results"
-        for dir in [queue + "/tmp", queue + "/new", queue + "/cur", queue + "/done", results + "/tmp", results + "/new"] {
+        let directories = [queue + "/tmp", queue + "/new", queue + "/cur", queue + "/done", results + "/tmp",
+                           results + "/new"]
+        for dir in directories {
             try FileSystem.makeDirectories(dir)
         }
         let task = Array(#"{"id":"t","task":"noop","args":{},"attempt":1,"max_attempts":3,"reply_to":"results"}"#.utf8)

@@ -32,7 +32,9 @@ struct JSONParser {
         parser.skipWhitespace()
         let value = try parser.value()
         parser.skipWhitespace()
-        guard parser.index == bytes.count else { throw parser.error("unexpected \(parser.describeCurrent()) after the value") }
+        guard parser.index == bytes.count else {
+            throw parser.error("unexpected \(parser.describeCurrent()) after the value")
+        }
         return value
     }
 
@@ -166,7 +168,7 @@ struct JSONParser {
                 return text
             }
             if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw error("control character 0x\(String(byte, radix: 16, uppercase: true)) in a string: escape it") }
+            if byte < 0x20 { throw controlCharacter(byte) }
             if byte >= 0x80 { ascii = false }
             index += 1
         }
@@ -196,17 +198,20 @@ struct JSONParser {
                 case UInt8(ascii: "r"): buffer.append(0x0D)
                 case UInt8(ascii: "t"): buffer.append(0x09)
                 case UInt8(ascii: "u"): buffer.append(contentsOf: try unicodeEscape())
-                default: throw error("invalid escape '\\\(Character(Unicode.Scalar(escaped)))' in a string", at: index - 2)
+                default:
+                    throw error("invalid escape '\\\(Character(Unicode.Scalar(escaped)))' in a string", at: index - 2)
                 }
             default:
-                if byte < 0x20 {
-                    throw error("control character 0x\(String(byte, radix: 16, uppercase: true)) in a string: escape it")
-                }
+                if byte < 0x20 { throw controlCharacter(byte) }
                 buffer.append(byte)
                 index += 1
             }
         }
         throw error("unterminated string", at: start)
+    }
+
+    private func controlCharacter(_ byte: UInt8) -> JSONParseError {
+        error("control character 0x\(String(byte, radix: 16, uppercase: true)) in a string: escape it")
     }
 
     private func decode(_ range: Range<Int>, ascii: Bool, start: Int) throws(JSONParseError) -> String {
@@ -223,14 +228,13 @@ struct JSONParser {
         let first = try hex4()
         var scalarValue = UInt32(first)
         if (0xD800...0xDBFF).contains(first) {
-            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                throw error("a high surrogate \\u\(String(first, radix: 16)) without its low surrogate", at: escapeStart)
-            }
+            let unpaired = error("a high surrogate \\u\(String(first, radix: 16)) without its low surrogate",
+                                 at: escapeStart)
+            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+            else { throw unpaired }
             index += 2
             let second = try hex4()
-            guard (0xDC00...0xDFFF).contains(second) else {
-                throw error("a high surrogate \\u\(String(first, radix: 16)) without its low surrogate", at: escapeStart)
-            }
+            guard (0xDC00...0xDFFF).contains(second) else { throw unpaired }
             scalarValue = 0x10000 + ((UInt32(first) - 0xD800) << 10) + (UInt32(second) - 0xDC00)
         } else if (0xDC00...0xDFFF).contains(first) {
             throw error("a lone low surrogate \\u\(String(first, radix: 16))", at: escapeStart)
@@ -281,8 +285,12 @@ struct JSONParser {
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             integral = false
             index += 1
-            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < bytes.count, isDigit(bytes[index]) else { throw error("a digit was expected in the exponent") }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                index += 1
+            }
+            guard index < bytes.count, isDigit(bytes[index]) else {
+                throw error("a digit was expected in the exponent")
+            }
             while index < bytes.count, isDigit(bytes[index]) { index += 1 }
         }
         if integral, index - start <= 20 {
@@ -304,7 +312,9 @@ struct JSONParser {
             }
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
-        guard let double = Double(text), double.isFinite else { throw error("number \(text) is out of range", at: start) }
+        guard let double = Double(text), double.isFinite else {
+            throw error("number \(text) is out of range", at: start)
+        }
         return .double(double)
     }
 

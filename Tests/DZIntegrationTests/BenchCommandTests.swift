@@ -1,0 +1,41 @@
+import Foundation
+import Testing
+
+extension Integration {
+    /// `dz bench` end to end, small: every table is printed with figures, every measurement's spool removed.
+    /// (What the figures are is the machine's business: nothing here asserts a speed.)
+    @Suite(.serialized) struct BenchCommandTests {
+        @Test func benchMeasuresEachRowAndCleansUp() async throws {
+            let spool = try TestSpool()
+            defer { spool.cleanUp() }
+            let result = try await spool.dz(["bench", "--tasks", "200", "--fsync-tasks", "20", "--agents", "1,2",
+                                             "--trickle", "5", "--repeats", "2", "--jobs", "5"], timeout: 300)
+            #expect(result.status == 0, "\(result)")
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            func columns(_ line: String) -> [String] { line.split(separator: " ").map(String.init) }
+
+            // round trip rows: agents, fsync, tasks, runs, enqueue/s, seconds, rate, range, floor/s, share.
+            let roundTrips = lines.filter { $0.hasPrefix("round trip  ") }.map(columns)
+            #expect(roundTrips.count == 4, "\(result.stdout)")
+            for row in roundTrips {
+                #expect(row.count == 12, "\(row)")
+                guard row.count == 12 else { continue }
+                #expect(["1", "2"].contains(row[2]) && ["on", "off"].contains(row[3]) && row[5] == "2", "\(row)")
+                #expect((Double(row[8]) ?? 0) > 0 && (Double(row[10]) ?? 0) > 0 && row[11].hasSuffix("%"), "\(row)")
+            }
+            let backlogs = lines.filter { $0.hasPrefix("backlog ") }.map(columns)
+            #expect(backlogs.map { $0[1] } == ["1", "2"], "\(result.stdout)")
+            #expect(backlogs.allSatisfy { $0.count == 11 && (Double($0[7]) ?? 0) > 0 }, "\(backlogs)")
+
+            let latencies = lines.filter { $0.hasPrefix("pickup:") || $0.hasPrefix("round trip: ") }
+            #expect(latencies.count == 4, "\(result.stdout)")
+            let jobs = try #require(lines.first { $0.hasPrefix("through the coordinator") }.map(columns))
+            // through the coordinator, agents, jobs, steps, seconds, jobs/s, failed
+            #expect(jobs.count == 9 && jobs[4] == "5" && jobs[8] == "0", "\(jobs)")
+
+            // The measurements' spools are gone; the directory given with --spool stays.
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: spool.root)) ?? []
+            #expect(!left.contains { $0.hasPrefix("tp-") || $0.hasPrefix("drain-") || $0.hasPrefix("lat-") }, "\(left)")
+        }
+    }
+}
