@@ -31,20 +31,11 @@ public final class AuditLog: Sendable {
         bytes.reserveCapacity(events.count * 200)
         let stamp = time.rfc3339
         for (event, fields) in events {
-            append("ts=", to: &bytes)
-            append(stamp, to: &bytes)
-            append(" host=", to: &bytes)
-            append(host.rawValue, to: &bytes)
-            append(" pid=", to: &bytes)
-            append(String(pid), to: &bytes)
-            append(" event=", to: &bytes)
-            append(event, to: &bytes)
+            bytes.append(contentsOf: "ts=\(stamp) host=\(host.rawValue) pid=\(pid) event=\(event)".utf8)
             for (key, value) in fields {
                 guard let value else { continue }
-                bytes.append(UInt8(ascii: " "))
-                append(key, to: &bytes)
-                bytes.append(UInt8(ascii: "="))
-                Logfmt.append(value, to: &bytes)
+                bytes.append(contentsOf: " \(key)=".utf8)
+                bytes.append(contentsOf: Logfmt.quote(value).utf8)
             }
             bytes.append(0x0A)
         }
@@ -61,11 +52,6 @@ public final class AuditLog: Sendable {
                 if error != Errno.ioError { try? state.file?.append(bytes) }
             }
         }
-    }
-
-    private func append(_ text: String, to bytes: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { bytes.append(contentsOf: $0) }
     }
 
     /// Closes and reopens today's file (SIGHUP, after log rotation).
@@ -85,25 +71,12 @@ public final class AuditLog: Sendable {
 
 /// logfmt quoting: bare when safe, else double-quoted with `\"`, `\\` and `\n` escaped.
 public enum Logfmt {
-    static func needsQuotes(_ value: String) -> Bool {
-        value.isEmpty || value.utf8.contains { byte in
+    public static func quote(_ value: String) -> String {
+        let needsQuotes = value.isEmpty || value.utf8.contains { byte in
             byte <= 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "\\")
                 || byte == 0x7F
         }
-    }
-
-    /// Appends `value`, quoted if it needs to be, to a line being built.
-    static func append(_ value: String, to bytes: inout [UInt8]) {
-        if needsQuotes(value) {
-            bytes.append(contentsOf: quote(value).utf8)
-        } else {
-            var value = value
-            value.withUTF8 { bytes.append(contentsOf: $0) }
-        }
-    }
-
-    public static func quote(_ value: String) -> String {
-        guard needsQuotes(value) else { return value }
+        guard needsQuotes else { return value }
         var out = "\""
         for scalar in value.unicodeScalars {
             switch scalar {

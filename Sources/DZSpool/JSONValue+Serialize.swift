@@ -14,11 +14,11 @@ extension JSONValue {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let value): out.append(contentsOf: (value ? "true" : "false").utf8)
-        case .int(let value): JSONValue.writeInteger(value, to: &out)
+        case .int(let value): out.append(contentsOf: String(value).utf8)
         case .double(let value):
             if value.isFinite {
                 if value.rounded() == value && abs(value) < 1e15 {
-                    JSONValue.writeInteger(Int64(value), to: &out)
+                    out.append(contentsOf: String(Int64(value)).utf8)
                 } else {
                     out.append(contentsOf: "\(value)".utf8)
                 }
@@ -45,35 +45,13 @@ extension JSONValue {
         }
     }
 
-    /// Decimal digits, without the `String` that `String(value)` would allocate.
-    static func writeInteger(_ value: Int64, to out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        // The magnitude as unsigned: Int64.min has no positive counterpart.
-        var rest = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[19 - count] = UInt8(48 + rest % 10)
-                rest /= 10
-                count += 1
-            } while rest > 0
-            out.append(contentsOf: buffer[(20 - count)...])
-        }
-    }
-
     static func writeString(_ value: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { utf8 in
-            // Most strings need no escaping: copy them whole.
-            guard utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
-                out.append(contentsOf: utf8)
-                return
-            }
-            for byte in utf8 {
+        // Most strings need no escaping: copy them whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out.append(contentsOf: value.utf8)
+        } else {
+            for byte in value.utf8 {
                 switch byte {
                 case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
                 case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])

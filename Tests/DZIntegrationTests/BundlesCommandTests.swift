@@ -11,14 +11,7 @@ extension Integration {
         func bundles(_ spool: TestSpool, _ sub: String, _ rest: [String], timeout: Double = 120) async throws
             -> CommandResult
         {
-            let process = try DZProcess(label: "bundles-\(sub)", arguments: ["bundles", sub, "--spool", spool.root] + rest,
-                                        logDirectory: spool.logDirectory)
-            guard await process.waitForExit(timeout: timeout) else {
-                process.kill()
-                throw SetupFailure("dz bundles \(sub) \(rest.joined(separator: " ")) did not exit in \(timeout) s")
-            }
-            return CommandResult(status: process.exitStatus ?? -1, stdout: process.standardOutput,
-                                 stderr: process.standardError)
+            try await spool.dz(["bundles", sub] + rest, timeout: timeout)
         }
 
         /// The archive and manifest of `bundle` in the store, written as bundle_upload leaves them.

@@ -136,14 +136,7 @@ extension Integration {
             }
 
             func show(_ id: String) async throws -> [String: JSONValue] {
-                let process = try DZProcess(label: "job-show", arguments: ["job", "show", "--spool", spool.root, id, "--json"],
-                                            logDirectory: spool.logDirectory)
-                guard await process.waitForExit(timeout: 60) else {
-                    process.kill()
-                    throw SetupFailure("dz job show \(id) did not exit")
-                }
-                let result = CommandResult(status: process.exitStatus ?? -1, stdout: process.standardOutput,
-                                           stderr: process.standardError)
+                let result = try await spool.dz(["job", "show", id, "--json"])
                 guard result.status == 0, let job = try JSONValue.parse(Array(result.stdout.utf8)).objectValue else {
                     throw SetupFailure("dz job show \(id): \(result)")
                 }

@@ -44,14 +44,7 @@ extension Integration {
 
             /// `dz job <sub> --spool <root> <rest...>`.
             func job(_ sub: String, _ rest: [String], timeout: Double = 120) async throws -> CommandResult {
-                let process = try DZProcess(label: "job-\(sub)", arguments: ["job", sub, "--spool", spool.root] + rest,
-                                            logDirectory: spool.logDirectory)
-                guard await process.waitForExit(timeout: timeout) else {
-                    process.kill()
-                    throw SetupFailure("dz job \(sub) \(rest.joined(separator: " ")) did not exit in \(timeout) s")
-                }
-                return CommandResult(status: process.exitStatus ?? -1, stdout: process.standardOutput,
-                                     stderr: process.standardError)
+                try await spool.dz(["job", sub] + rest, timeout: timeout)
             }
 
             func submit(_ params: [String]) async throws -> String {
@@ -292,15 +285,7 @@ extension Integration {
 
         /// `dz <command> <sub> --spool <root> <rest...>` for two-word commands.
         func runDZ(_ cluster: Cluster, _ words: [String]) async throws -> CommandResult {
-            let process = try DZProcess(label: words.joined(separator: "-"),
-                                        arguments: Array(words.prefix(2)) + ["--spool", cluster.spool.root] + words.dropFirst(2),
-                                        logDirectory: cluster.spool.logDirectory)
-            guard await process.waitForExit(timeout: 60) else {
-                process.kill()
-                throw SetupFailure("dz \(words) did not exit")
-            }
-            return CommandResult(status: process.exitStatus ?? -1, stdout: process.standardOutput,
-                                 stderr: process.standardError)
+            try await cluster.spool.dz(words)
         }
 
         @Test(.timeLimit(.minutes(3)))

@@ -18,15 +18,7 @@ extension Integration {
         func job(_ cluster: DeployTests.Cluster, _ subcommand: String, _ arguments: [String]) async throws
             -> CommandResult
         {
-            let process = try DZProcess(label: "job-" + subcommand,
-                                        arguments: ["job", subcommand, "--spool", cluster.spool.root] + arguments,
-                                        logDirectory: cluster.spool.logDirectory)
-            guard await process.waitForExit(timeout: 60) else {
-                process.kill()
-                throw SetupFailure("dz job \(subcommand) did not exit")
-            }
-            return CommandResult(status: process.exitStatus ?? -1, stdout: process.standardOutput,
-                                 stderr: process.standardError)
+            try await cluster.spool.dz(["job", subcommand] + arguments)
         }
 
         /// The id of the newest job.
