@@ -18,10 +18,20 @@ extension Workspace {
     /// `<root>/checkouts/<project>`, where the project's working copy is `src`.
     public func checkoutDirectory(_ project: ProjectID) -> String { root + "/checkouts/" + project.rawValue }
 
+    /// Makes `<root>/checkouts/<project>` and its parent private (0700).
+    func prepareCheckoutDirectory(for project: ProjectID) throws(BuildError) {
+        for directory in ["/checkouts", "/checkouts/" + project.rawValue] {
+            do { try Self.makePrivateDirectory(root + directory) } catch {
+                throw BuildError("filesystem", "cannot create \(root + directory): \(error)")
+            }
+        }
+    }
+
     /// Makes the private directories a build of `project` uses (0700; existing ones from older versions of dz are
     /// made 0700 too).
     func preparePrivateDirectories(for project: ProjectID) throws(BuildError) {
-        for directory in ["/checkouts", "/checkouts/" + project.rawValue, "/builds", "/bundles", "/caches"] {
+        try prepareCheckoutDirectory(for: project)
+        for directory in ["/builds", "/bundles", "/caches"] {
             do { try Self.makePrivateDirectory(root + directory) } catch {
                 throw BuildError("filesystem", "cannot create \(root + directory): \(error)")
             }
