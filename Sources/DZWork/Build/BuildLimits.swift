@@ -42,9 +42,9 @@ public struct BuildLimits: Sendable, Equatable {
     public static func text(_ bytes: Int64) -> String {
         let units: [(Int64, String)] = [(1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")]
         for (unit, name) in units where bytes >= unit {
-            let value = Double(bytes) / Double(unit)
-            return (value >= 100 || value == value.rounded() ? String(Int(value.rounded())) : String(format: "%.1f", value))
-                + " " + name
+            var number = String(format: "%.1f", Double(bytes) / Double(unit))
+            if number.hasSuffix(".0") { number.removeLast(2) }
+            return number + " " + name
         }
         return "\(bytes) bytes"
     }
