@@ -46,7 +46,8 @@ struct BuildTree: Sendable {
 
     /// Creates both directories, empty; an earlier build's leftovers of the same name are removed.
     func create() throws(BuildError) {
-        remove()
+        SourceTree.remove(temporary)
+        SourceTree.remove(directory)
         do {
             try Workspace.makePrivateDirectory(directory)
             try Workspace.makePrivateDirectory(temporary)
@@ -55,10 +56,18 @@ struct BuildTree: Sendable {
         }
     }
 
-    /// Removes both directories (after the build, or after a failure: a failed build leaves nothing behind).
-    func remove() {
-        SourceTree.remove(temporary)
-        SourceTree.remove(directory)
+    /// Removes both directories, on a thread of their own (a large tree takes a while to delete): after a failure,
+    /// a failed build leaves nothing behind.
+    func remove() async {
+        _ = try? await BlockingCall.run { [temporary, directory] in
+            SourceTree.remove(temporary)
+            SourceTree.remove(directory)
+        }
+    }
+
+    /// Removes the temporary directory, after the build.
+    func removeTemporary() async {
+        _ = try? await BlockingCall.run { [temporary] in SourceTree.remove(temporary) }
     }
 
     /// A file of the project's code (relative to `src/`) read by the agent: a link is followed only as far as it

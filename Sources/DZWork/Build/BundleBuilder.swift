@@ -116,13 +116,27 @@ public struct BundleBuilder: Sendable {
 
         let tree = BuildTree(workspace: workspace, project: request.project, name: uniqueBundleName(request.project),
                              sandbox: sandbox, limits: limits)
-        let build = tree.directory
-        var finished = false
-        defer {
-            SourceTree.remove(tree.temporary)
-            if !finished { tree.remove() }
-        }
         try tree.create()
+        do {
+            var built = try await build(request, settingsModule: settingsModule, revision: revision,
+                                        from: sourceDirectory, in: tree, warnings: &warnings, lap: lap)
+            await tree.removeTemporary()
+            built.timings = timings
+            return built
+        } catch {
+            // A failed build leaves nothing behind (it may be one that grew past the caps).
+            await tree.remove()
+            throw error
+        }
+    }
+
+    /// The build proper, in `tree` (created, empty): the code, dz's files, the venv, the import check,
+    /// collectstatic, the archive.
+    private func build(_ request: Request, settingsModule: String, revision: SourceCheckout.Revision,
+                       from sourceDirectory: String, in tree: BuildTree, warnings: inout [String],
+                       lap: (String) -> Void) async throws(BuildError) -> Built
+    {
+        let build = tree.directory
         try await copyCode(from: sourceDirectory, into: tree)
         lap("copy")
 
@@ -145,7 +159,7 @@ public struct BundleBuilder: Sendable {
         try write(requirements.text, to: build + "/requirements.txt")
         try write(SettingsOverride.module(projectSettings: settingsModule), to: build + "/dz/dz_settings.py")
         // From here on the tree is the build user's, and the agent only reads it once each sandbox has ended.
-        try await sandbox.handOver([build, tree.temporary], recursive: true)
+        try await tree.sandbox.handOver([build, tree.temporary], recursive: true)
 
         let environment = PythonEnvironment()
         let python = await environment.interpreter(for: request.config.pythonVersion)
@@ -203,9 +217,8 @@ public struct BundleBuilder: Sendable {
             throw Self.archiveError(error, what: "the bundle")
         }
         lap("archive")
-        finished = true
         return Built(name: tree.name, buildDirectory: build, archivePath: archive, manifest: manifest,
-                     revision: revision, reusedVirtualenv: reused, warnings: warnings, timings: timings, wsgi: wsgi,
+                     revision: revision, reusedVirtualenv: reused, warnings: warnings, timings: [], wsgi: wsgi,
                      staticMap: staticMap)
     }
 
