@@ -51,10 +51,10 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-local-sources"), help: "Let check_repo and builds check out file:// URLs and paths on this host.")
     var allowLocalSources = false
 
-    @Option(name: .customLong("max-bundle-size"), help: ArgumentHelp("Builds: the most a checkout, a build and a bundle may hold, in bytes or with K, M, G (default: 2G).", valueName: "size"))
+    @Option(name: .customLong("max-bundle-size"), help: ArgumentHelp("Builds: the most a checkout, a build and a bundle may hold, in bytes or with K, M, G, T.", valueName: "size"))
     var maxBundleSize: String = "2G"
 
-    @Option(name: .customLong("max-static-size"), help: ArgumentHelp("Builds: the most a bundle's static files may hold (default: 512M).", valueName: "size"))
+    @Option(name: .customLong("max-static-size"), help: ArgumentHelp("Builds: the most a bundle's static files may hold.", valueName: "size"))
     var maxStaticSize: String = "512M"
 
     @Option(name: .customLong("bundle-store"), help: ArgumentHelp("Where bundles are stored: file:///dir or s3://bucket/prefix (default: $DZ_BUNDLE_STORE, else file:///var/lib/dz/bundles; S3 settings from the AWS_* variables).", valueName: "url"))
