@@ -58,10 +58,11 @@ struct PythonEnvironment: Sendable {
         if !reused {
             try await build(key, python: python, requirements: requirements, pathFile: pathFile, tree: tree)
         }
+        // No size watch: a copy of a virtualenv that was made under the watch, by cp, not by the project's code.
         let copied = try await tree.run(
             ["/bin/cp", "-a", "--", "/dz/cached-venv", BuildSandbox.buildPath + "/venv"], step: "copy the venv",
             mounts: [.init(tree.cache.venv(key), at: "/dz/cached-venv", writable: false), tree.mount],
-            timeout: 600, watch: [tree.watch])
+            timeout: 600)
         guard copied.succeeded else {
             throw BuildError("python", "copy the venv failed (\(copied.ending)):\n" + copied.tail(20),
                              retryable: copied.ending == .timedOut)
