@@ -284,6 +284,14 @@ final class CoordinatorEngine: @unchecked Sendable {
                     failure = BadInput("unknown-kind", job.error!)
                     return
                 }
+                if let problem = JobPolicy.problem(in: params) {
+                    job.state = .failed
+                    job.finished = .now()
+                    job.error = problem
+                    if try db.insert(job) { try db.log(id, .error, problem) }
+                    failure = BadInput("bad-param", problem)
+                    return
+                }
                 guard try db.insert(job) else { return }
                 try db.log(id, .info, "job \(kind.name) submitted" + (project.map { " for project \($0)" } ?? "")
                            + (issuedBy.map { " by \($0)" } ?? ""))

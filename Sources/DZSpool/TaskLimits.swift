@@ -16,7 +16,7 @@ public enum TaskLimits {
     public static let leaseSeconds: ClosedRange<Int> = 1...86_400
 
     /// `value` as text for messages: whole numbers without a fraction.
-    static func text(_ value: Double) -> String {
+    public static func text(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 }

@@ -45,6 +45,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Time between heartbeats.", valueName: "duration"))
     var heartbeat: String = "5s"
 
+    @Option(name: .customLong("poison-limit"), help: ArgumentHelp("Deaths of this host's agents holding one task before it is set aside as poison.", valueName: "n"))
+    var poisonLimit: Int = Spool.defaultPoisonLimit
+
     @Option(name: .customLong("data-dir"), help: ArgumentHelp("This host's data directory for checkouts and builds (default: $DZ_DATA, else ./var).", valueName: "dir"))
     var dataDir: String?
 
@@ -126,6 +129,8 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.settle = try duration(settle, "--settle", in: 0...3600)
         configuration.skew = try duration(skew, "--skew", in: 0...3600)
         configuration.heartbeatInterval = try duration(heartbeat, "--heartbeat", in: 0.05...3600)
+        guard (1...100).contains(poisonLimit) else { throw ValidationError("--poison-limit must be from 1 to 100") }
+        configuration.poisonLimit = poisonLimit
         return configuration
     }
 
