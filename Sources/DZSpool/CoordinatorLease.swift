@@ -131,6 +131,7 @@ public struct CoordinatorLease: Sendable {
         if holder.host == spool.host.rawValue, !holder.bootID.isEmpty, holder.bootID == Host.bootID {
             return holder.pid != spool.pid && Host.isAlive(pid: holder.pid)
         }
-        return now - status.lastTouched <= leaseSeconds + skew
+        // The modification time alone: only the holder's renewals set it (the file is never renamed in place).
+        return now - status.modified <= leaseSeconds + skew
     }
 }

@@ -1,4 +1,4 @@
-import DZSpool
+@testable import DZSpool
 import DZSystem
 import Glibc
 import Testing
@@ -100,5 +100,58 @@ import Testing
         #expect(throws: SpoolError.self) { try temp.spool.drop(task, into: build) }
         #expect(temp.names("build", .new).isEmpty)
         #expect(temp.names("build", .tmp).isEmpty)
+    }
+}
+
+/// Names no agent can claim or show are set aside with a reason, whatever their length or bytes.
+@Suite struct OddNameTests {
+    @Test func namesTooLongForAReasonAreShortenedAndKeptWithTheirReason() throws {
+        let temp = try TemporarySpool()
+        defer { temp.remove() }
+        for letter in ["a", "b"] {
+            let name = String(repeating: letter, count: 240) + "-\u{e9}.json"
+            try temp.write("build", name, "{}")
+            guard case .rejected = try temp.spool.claim(name, in: build, leaseSeconds: 30) else {
+                Issue.record("not rejected: \(name)")
+                continue
+            }
+        }
+        let kept = temp.settled("build", .failed)
+        #expect(kept.count == 2, "\(kept)")
+        for name in kept {
+            #expect(name.utf8.count + 7 <= 255)
+            #expect(temp.reason("build", .failed, name)?.contains("file=") == true)
+        }
+    }
+
+    @Test func namesThatAreNotUTF8AreSetAsideAndCounted() throws {
+        let temp = try TemporarySpool()
+        defer { temp.remove() }
+        let dir = temp.spool.path(build, .new)
+        let bad: [UInt8] = Array("x".utf8) + [0xFF, 0xFE] + Array(".json".utf8)
+        let fd = (dir + "/").utf8CString.withUnsafeBufferPointer { prefix -> Int32 in
+            let full = Array(prefix.dropLast()).map { UInt8(bitPattern: $0) } + bad + [0]
+            return full.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { open($0.baseAddress!, O_WRONLY | O_CREAT, 0o600) }
+            }
+        }
+        #expect(fd >= 0)
+        close(fd)
+        #expect(temp.spool.status(of: build).waiting == 1)
+        let moved = temp.spool.rejectUnreadableNames(in: build)
+        #expect(moved == ["unreadable-name-78fffe2e6a736f6e.json"])
+        #expect(temp.spool.status(of: build).waiting == 0)
+        #expect(temp.reason("build", .failed, moved[0])?.contains("not valid UTF-8") == true)
+    }
+
+    @Test func logLinesEscapeWhatWouldForgeAnotherLine() {
+        let line = LogfmtLogHandler.line(level: .warning, label: "dz.agent", message: "bad input\nlevel=critical",
+                                         metadata: ["file": "x\ny.json", "odd key": "v"], journal: false,
+                                         time: .now())
+        #expect(line.filter { $0 == "\n" }.count == 1 && line.hasSuffix("\n"))
+        #expect(line.contains(#"file="x\ny.json""#) && line.contains("odd_key=v"))
+        let journal = LogfmtLogHandler.line(level: .error, label: "dz", message: "m", metadata: [:], journal: true,
+                                            time: .now())
+        #expect(journal.hasPrefix("<3>level=error"))
     }
 }
