@@ -54,6 +54,9 @@ extension Integration {
                 try dropper.drop(TaskFile(id: id, task: "noop"), into: build)
                 ids.append(id.rawValue)
             }
+            // A file that is bad input, to be rejected while no reason can be written.
+            try FileIO.create(root + "/build/new/garbage.json", bytes: Array("{not json".utf8), sync: false)
+            try FileSystem.touch(root + "/build/new/garbage.json", modified: .now() + -3600)
             disk.fill()
 
             let agent = try spool.start(["agent", "-Q", "build", "--host-id", "full", "--rescan", "200ms",
@@ -65,7 +68,7 @@ extension Integration {
             #expect(agent.isRunning, "\(agent.errorTail)")
             let claims = ((try? FileSystem.names(in: root + "/build/cur")) ?? []).filter { $0.contains("@") }
             #expect(claims.isEmpty, "claims left in cur/ on a full disk: \(claims)")
-            let waiting = (try? FileSystem.names(in: root + "/build/new")) ?? []
+            let waiting = ((try? FileSystem.names(in: root + "/build/new")) ?? []).filter { $0 != "garbage.json" }
             #expect(Set(waiting) == Set(ids.map { $0 + ".json" }), "tasks not back in new/: \(waiting.count) of \(ids.count)")
             #expect(((try? FileSystem.names(in: root + "/results/new")) ?? []).isEmpty)
 
@@ -92,6 +95,16 @@ extension Integration {
                 try? String(contentsOfFile: root + "/log/full/" + name, encoding: .utf8)
             }.joined()
             #expect(log.contains("event=released"), "the give-backs of the full time were not logged")
+            // The bad file was set aside during the full time; its reason and audit line were written since.
+            let failedDays = (try? FileSystem.names(in: root + "/build/failed")) ?? []
+            let reasons = failedDays.compactMap { day in
+                try? String(contentsOfFile: root + "/build/failed/" + day + "/garbage.json.reason", encoding: .utf8)
+            }
+            #expect(reasons.first?.contains("kind=json") == true, "no reason for the bad file: \(failedDays)")
+            #expect(log.contains("event=rejected") && log.contains("file=garbage.json"))
+            // No write left a partial file behind.
+            let leftovers = (try? FileSystem.names(in: root + "/build/tmp")) ?? []
+            #expect(leftovers.isEmpty, "tmp/ after the full time: \(leftovers)")
         }
 
         @Test(.timeLimit(.minutes(5)))
