@@ -164,5 +164,12 @@ enum ZoomSchema {
         ALTER TABLE projects ADD COLUMN instances INTEGER;
         ALTER TABLE projects ADD COLUMN workers INTEGER;
         """,
+        // 4: facts about the zoomdb itself (the spool it belongs to).
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
     ]
 }
