@@ -54,6 +54,12 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-local-sources"), help: "Let check_repo and builds check out file:// URLs and paths on this host.")
     var allowLocalSources = false
 
+    @Option(name: .customLong("max-bundle-size"), help: ArgumentHelp("Builds: the most a checkout, a build and a bundle may hold, in bytes or with K, M, G, T.", valueName: "size"))
+    var maxBundleSize: String = "2G"
+
+    @Option(name: .customLong("max-static-size"), help: ArgumentHelp("Builds: the most a bundle's static files may hold.", valueName: "size"))
+    var maxStaticSize: String = "512M"
+
     @Option(name: .customLong("bundle-store"), help: ArgumentHelp("Where bundles are stored: file:///dir or s3://bucket/prefix (default: $DZ_BUNDLE_STORE, else file:///var/lib/dz/bundles; S3 settings from the AWS_* variables).", valueName: "url"))
     var bundleStore: String?
 
@@ -142,6 +148,7 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError(SpoolError.invalidQueueName(name).description)
         }
         if queueNames.isEmpty { throw ValidationError("-Q: name at least one queue") }
+        _ = try buildLimits()
         do { _ = try databaseSettings() } catch let error as DatabaseError { throw ValidationError(error.description) }
         do { _ = try storageLocation() } catch let error as BundleStoreError { throw ValidationError(error.description) }
         // Each role's settings are checked where the role is served: a build host's data directory need not be
@@ -156,6 +163,16 @@ struct AgentCommand: AsyncParsableCommand {
         for name in queueNames where name == QueueName.results.rawValue || name == QueueName.jobs.rawValue {
             throw ValidationError("-Q: the \(name) queue is served by `dz coordinator`, not by agents")
         }
+    }
+
+    private func buildLimits() throws -> BuildLimits {
+        guard let bundle = BuildLimits.parseSize(maxBundleSize) else {
+            throw ValidationError("--max-bundle-size: \"\(maxBundleSize)\" is not a size (bytes, or a number with K, M, G or T)")
+        }
+        guard let statics = BuildLimits.parseSize(maxStaticSize) else {
+            throw ValidationError("--max-static-size: \"\(maxStaticSize)\" is not a size (bytes, or a number with K, M, G or T)")
+        }
+        return BuildLimits(maxBundleSize: bundle, maxStaticSize: statics)
     }
 
     private func storageLocation() throws -> StorageLocation {
@@ -206,6 +223,7 @@ struct AgentCommand: AsyncParsableCommand {
         let agent = Agent(spool: spool, configuration: configuration,
                           registry: WorkHandlers.registry(workspace: workspace, spool: spool,
                                                           allowLocalSources: allowLocalSources,
+                                                          buildLimits: try buildLimits(),
                                                           database: try databaseSettings(),
                                                           bundleStore: try storageLocation(),
                                                           appServer: appServer, proxy: proxy),
