@@ -10,7 +10,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "coordinator",
         abstract: "Drive jobs: serve the results and jobs queues, keep the zoomdb.",
         discussion: """
-            One coordinator per zoomdb (it takes an flock on <db>.lock; a second one exits 75). Restart-safe: \
+            One coordinator per zoomdb (it takes an flock on <db>.lock; a second one exits 75). It reads the \
+            public suffix list at start (exit 64 without one): host names are checked against it. Restart-safe: \
             SIGKILL and restart at any moment and every job still finishes. SIGTERM or SIGINT: finish the file in \
             hand and exit 0.
             """)
@@ -28,6 +29,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
         "Recover an appserver with instances once its heartbeat is this old (off by default; e.g. 5m).",
         valueName: "duration"))
     var recoverAfter: String?
+
+    @Option(name: .customLong("public-suffix-list"), help: ArgumentHelp(
+        "The public suffix list host names are checked against (default: $DZ_PUBLIC_SUFFIX_LIST, else \(PublicSuffixList.debianPath)).",
+        valueName: "file"))
+    var publicSuffixList: String?
 
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
@@ -49,6 +55,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
         configuration.rescanInterval = try duration(rescan, "--rescan")
         configuration.queueWait = try duration(queueWait, "--queue-wait")
         configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after") }
+        // Read before anything starts: without the list no host name can be checked, and a coordinator that
+        // cannot check them must not take jobs.
+        let listPath = PublicSuffixList.path(explicit: publicSuffixList, environment: ProcessInfo.processInfo.environment)
+        do { configuration.hostnamePolicy = HostnamePolicy(suffixes: try PublicSuffixList(contentsOf: listPath)) } catch {
+            complain(error.message)
+            throw ExitStatus.usage
+        }
         var logger = Logger(label: "dz.coordinator")
         logger[metadataKey: "host"] = "\(spool.host)"
         let coordinator = Coordinator(spool: spool, configuration: configuration, logger: logger)
