@@ -183,6 +183,7 @@ struct AgentCommand: AsyncParsableCommand {
         bootstrapLogging(level)
         let spool = try options.makeSpool()
         var configuration = AgentConfiguration(queues: try queueNames.map { try QueueName($0) })
+        try SpoolAccess.check(spool, queues: configuration.queues + [QueueName.host(spool.host)])
         configuration.concurrency = concurrency
         configuration.leaseSeconds = max(1, Int(try duration(lease, "--lease").rounded()))
         configuration.rescanInterval = try duration(rescan, "--rescan")

@@ -51,6 +51,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         bootstrapLogging(level)
         let spool = try options.makeSpool()
+        try SpoolAccess.check(spool, queues: [.results, .jobs])
         var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
         configuration.rescanInterval = try duration(rescan, "--rescan")
         configuration.queueWait = try duration(queueWait, "--queue-wait")
