@@ -75,11 +75,11 @@ public struct Heartbeat: Sendable, Equatable {
         guard let hostText = try field.string("host"), let host = try? HostID(hostText),
               let updated = try field.time("updated") else { throw BadInput("field", "heartbeat without host or time") }
         self.host = host
-        pid = Int32(try field.int("pid", minimum: 0) ?? 0)
+        pid = Int32(try field.int("pid", in: 0...Int(Int32.max)) ?? 0)
         version = try field.string("version") ?? ""
         queues = (object["queues"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { try? QueueName($0) } }
         running = (object["running"]?.arrayValue ?? []).compactMap(\.stringValue)
-        concurrency = try field.int("concurrency", minimum: 0) ?? 0
+        concurrency = try field.int("concurrency", in: 0...1_000_000) ?? 0
         started = try field.time("started") ?? updated
         self.updated = updated
         loadAverage = (object["load_average"]?.arrayValue ?? []).compactMap(\.doubleValue)

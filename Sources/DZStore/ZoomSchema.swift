@@ -164,7 +164,14 @@ enum ZoomSchema {
         ALTER TABLE projects ADD COLUMN instances INTEGER;
         ALTER TABLE projects ADD COLUMN workers INTEGER;
         """,
-        // 4: host names a running job is putting live, claimed when its placement succeeds (`claimHostnames`), so
+        // 4: facts about the zoomdb itself (the spool it belongs to).
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+        // 5: host names a running job is putting live, claimed when its placement succeeds (`claimHostnames`), so
         //    that two projects adding one name at once cannot both get it; released when the job ends.
         """
         CREATE TABLE hostname_claims (

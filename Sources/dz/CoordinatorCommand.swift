@@ -19,13 +19,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var options: SpoolOptions
     @OptionGroup var database: DatabaseOptions
 
-    @Option(name: .long, help: ArgumentHelp("Time between rescans of results/ and jobs/ and deadline checks.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Time between rescans of results/ and jobs/ and deadline checks.", valueName: "duration"))
     var rescan: String = "2s"
 
-    @Option(name: .customLong("queue-wait"), help: ArgumentHelp("Slack on a step's worst case before it is given up.", valueName: "duration"))
+    @Option(name: .customLong("queue-wait"), parsing: .unconditional, help: ArgumentHelp("Slack on a step's worst case before it is given up.", valueName: "duration"))
     var queueWait: String = "1h"
 
-    @Option(name: .customLong("recover-after"), help: ArgumentHelp(
+    @Option(name: .customLong("recover-after"), parsing: .unconditional, help: ArgumentHelp(
         "Recover an appserver with instances once its heartbeat is this old (off by default; e.g. 5m).",
         valueName: "duration"))
     var recoverAfter: String?
@@ -39,11 +39,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard try duration(rescan, "--rescan") >= 0.05 else { throw ValidationError("--rescan must be at least 50ms") }
-        _ = try duration(queueWait, "--queue-wait")
-        if let recoverAfter, try duration(recoverAfter, "--recover-after") < 30 {
+        _ = try duration(rescan, "--rescan", in: 0.05...3600)
+        _ = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
+        if let recoverAfter, DurationText.seconds(recoverAfter).map({ $0 >= 0 && $0 < 30 }) == true {
             throw ValidationError("--recover-after must be at least 30s: an agent restarting must not look lost")
         }
+        if let recoverAfter { _ = try duration(recoverAfter, "--recover-after", in: 30...centurySeconds) }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
     }
 
@@ -53,9 +54,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let spool = try options.makeSpool()
         try SpoolAccess.check(spool, queues: [.results, .jobs])
         var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
-        configuration.rescanInterval = try duration(rescan, "--rescan")
-        configuration.queueWait = try duration(queueWait, "--queue-wait")
-        configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after") }
+        configuration.rescanInterval = try duration(rescan, "--rescan", in: 0.05...3600)
+        configuration.queueWait = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
+        configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after", in: 30...centurySeconds) }
         // Read before anything starts: without the list no host name can be checked, and a coordinator that
         // cannot check them must not take jobs.
         let listPath = PublicSuffixList.path(explicit: publicSuffixList, environment: ProcessInfo.processInfo.environment)
@@ -72,9 +73,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
             logger: logger))
         do {
             try await group.run()
+        } catch let error as CoordinatorError {
+            complain(error.description)
+            switch error {
+            case .anotherCoordinator, .leaseLost: throw ExitStatus.temporaryFailure
+            case .wrongSpool: throw ExitStatus.usage
+            }
         } catch let error as JobError {
             complain(error.message)
-            throw error.message.hasPrefix("another coordinator") ? ExitStatus.temporaryFailure : ExitStatus.systemFailure
+            throw ExitStatus.systemFailure
         } catch let error as SpoolError {
             complain(error.description)
             throw ExitStatus.code(for: error)
