@@ -75,7 +75,8 @@ public struct Spool: Sendable {
     }
 
     /// Creates the standard queues, `log/` and `hosts/`, and gives the root and each of them the shared
-    /// directory mode (see `SpoolModes`), also when they existed.
+    /// directory mode (see `SpoolModes`), also when they existed, where this process may (another user's
+    /// directories are left as they are: `share(withGroup:)` is root's tool for those).
     public func initialize(queues: [QueueName] = QueueName.standard) throws(SpoolError) {
         do { try SpoolModes.makeDirectories(root) } catch { throw error.at("mkdir", root) }
         for queue in queues { try create(queue) }
@@ -86,7 +87,11 @@ public struct Spool: Sendable {
             [path(queue)] + Stage.allCases.map { path(queue, $0) }
         }
         for dir in made {
-            do { try FileSystem.setMode(dir, SpoolModes.directory) } catch { throw error.at("chmod", dir) }
+            do { try FileSystem.setMode(dir, SpoolModes.directory) } catch .notPermitted {
+                continue
+            } catch {
+                throw error.at("chmod", dir)
+            }
         }
         _ = try identity()
     }

@@ -19,8 +19,10 @@ struct ConfigValues {
     var fromFiles: [String: String] = [:]
 
     init(assignments: [String], files: [String]) throws(ValidationError) {
+        var names: [String] = []
         for assignment in assignments {
             if let equals = assignment.firstIndex(of: "=") {
+                names.append(String(assignment[..<equals]))
                 inline[String(assignment[..<equals])] = String(assignment[assignment.index(after: equals)...])
             } else {
                 guard fromInput == nil else {
@@ -28,6 +30,7 @@ struct ConfigValues {
                                           + "give the others with --from-file NAME=FILE")
                 }
                 fromInput = assignment
+                names.append(assignment)
             }
         }
         for entry in files {
@@ -35,9 +38,9 @@ struct ConfigValues {
                   entry.index(after: equals) != entry.endIndex else {
                 throw ValidationError("--from-file \"\(entry.prefix(60))\": use NAME=FILE")
             }
+            names.append(String(entry[..<equals]))
             fromFiles[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
         }
-        let names = Array(inline.keys) + Array(fromFiles.keys) + (fromInput.map { [$0] } ?? [])
         guard !names.isEmpty else { throw ValidationError("give at least one NAME=VALUE, NAME or --from-file NAME=FILE") }
         guard Set(names).count == names.count else { throw ValidationError("a variable is given twice") }
         // The names checked now, before anything is read.

@@ -53,6 +53,7 @@ extension Integration {
                 (["--from-file", "A_TOKEN"], 64, "use NAME=FILE"),
                 (["LD_PRELOAD"], 64, "not allowed"),
                 (["A_TOKEN", "--from-file", "A_TOKEN=" + twoLines], 64, "given twice"),
+                (["DEBUG=1", "DEBUG=2"], 64, "given twice"),
                 (["--from-file", "A_TOKEN=" + twoLines], 65, "contains a newline"),
                 (["--from-file", "A_TOKEN=" + spool.directory + "/missing"], 65, "cannot open"),
             ] {

@@ -132,6 +132,11 @@ extension Integration {
             }
             #expect(!FileManager.default.fileExists(atPath: spool.root + "/build/new/evil.json"))
 
+            // `dz init` again, by a member of the group, leaves root's directories as they are and succeeds.
+            let again = try start("init-again", as: users.service, ["init"])
+            #expect(await again.waitForExit(timeout: 60))
+            #expect(again.exitStatus == 0, "\(again.errorTail)")
+
             // An agent run by a user outside the group says why it cannot serve the spool.
             let refused = try start("tenant-agent", as: users.tenant, ["agent", "-Q", "build", "--host-id", "evil"])
             #expect(await refused.waitForExit(timeout: 60))
