@@ -51,6 +51,12 @@ public struct Agent: Service {
             "queues": "\(configuration.queues.map(\.rawValue).joined(separator: ","))",
             "host": "\(spool.host)", "concurrency": "\(configuration.concurrency)",
         ])
+        spool.pruneDeadHeartbeats()
+        for other in spool.conflictingHeartbeats() {
+            logger.critical("another machine uses this host id: give each machine its own (--host-id, DZ_HOST_ID)",
+                            metadata: ["host": "\(spool.host)", "its_pid": "\(other.pid)", "its_boot_id": "\(other.bootID)"])
+            spool.audit.record("host-id-shared", [("other_pid", String(other.pid)), ("other_boot_id", other.bootID)])
+        }
         await sweep(scheduler, running, purge: true)
         await checkDrained(scheduler, running, shutdown)
 
@@ -150,7 +156,10 @@ public struct Agent: Service {
             } catch {
                 logger.error("reaping failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
             }
-            if purge { spool.purgeTemporary(queue, olderThan: configuration.temporaryLifetime) }
+            if purge {
+                spool.purgeTemporary(queue, olderThan: configuration.temporaryLifetime)
+                if queue == configuration.queues[0] { spool.pruneDeadHeartbeats() }
+            }
             for name in spool.rejectUnreadableNames(in: queue) {
                 logger.warning("a file name that is not UTF-8 moved to failed/", metadata: ["queue": "\(queue)",
                                                                                             "file": "\(name)"])

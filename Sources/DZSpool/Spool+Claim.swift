@@ -174,8 +174,12 @@ extension Spool {
         do {
             try FileSystem.touch(claim.path)
             return true
+        } catch .noSuchFileOrDirectory {
+            // Committed by this holder a moment ago (renamed to `<stem>.ok` ...): still its own, being completed.
+            let dir = path(claim.queue, .cur) + "/"
+            return ClaimName.Outcome.allCases.contains { FileSystem.exists(dir + claim.name.committedName($0)) }
         } catch {
-            return error != .noSuchFileOrDirectory
+            return true
         }
     }
 }

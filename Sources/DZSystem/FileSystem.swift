@@ -19,14 +19,18 @@ public enum FileSystem {
     /// systems answer `EINVAL`), falls back to `link` then `unlink`, which is how Maildir moves without replacing.
     /// The corresponding C functions are `renameat2`, `link` and `unlink`.
     public static func renameNoReplace(_ from: String, _ to: String) throws(Errno) {
-        let result = once { renameat2(AT_FDCWD, from, AT_FDCWD, to, dz_rename_noreplace()) }
-        switch result {
+        guard try !renameIfNoReplaceSupported(from, to) else { return }
+        try link(from, to)
+        try unlink(from)
+    }
+
+    /// `renameat2(RENAME_NOREPLACE)`: true when done, false when the file system does not support the flag.
+    private static func renameIfNoReplaceSupported(_ from: String, _ to: String) throws(Errno) -> Bool {
+        switch once({ renameat2(AT_FDCWD, from, AT_FDCWD, to, dz_rename_noreplace()) }) {
         case .success:
-            return
-        case .failure(let error) where error == .invalidArgument || error == .notSupported
-            || error == .noFunction:
-            try link(from, to)
-            try unlink(from)
+            return true
+        case .failure(let error) where error == .invalidArgument || error == .notSupported || error == .noFunction:
+            return false
         case .failure(let error):
             throw error
         }
@@ -40,17 +44,9 @@ public enum FileSystem {
     /// supported (NFS, FUSE), it checks that `to` is free and then renames, so a file created at `to` in that
     /// instant would be replaced. The corresponding C functions are `renameat2`, `lstat` and `rename`.
     public static func renameExclusive(_ from: String, _ to: String) throws(Errno) {
-        let result = once { renameat2(AT_FDCWD, from, AT_FDCWD, to, dz_rename_noreplace()) }
-        switch result {
-        case .success:
-            return
-        case .failure(let error) where error == .invalidArgument || error == .notSupported
-            || error == .noFunction:
-            if exists(to) { throw Errno.fileExists }
-            try rename(from, to)
-        case .failure(let error):
-            throw error
-        }
+        guard try !renameIfNoReplaceSupported(from, to) else { return }
+        if exists(to) { throw Errno.fileExists }
+        try rename(from, to)
     }
 
     /// Makes `to` a new name for the file `from`; `EEXIST` if `to` exists.
