@@ -8,6 +8,9 @@ public struct CoordinatorConfiguration: Sendable {
     /// When set, an appserver with instances whose heartbeat is older than this many seconds is recovered: a
     /// `recover` job per project with instances there (see `RecoverJob`). Off by default.
     public var recoverAfter: Double?
+    /// Which host names a project may have. The default knows no public suffix but single labels: `dz
+    /// coordinator` always reads the public suffix list (see `PublicSuffixList`).
+    public var hostnamePolicy = HostnamePolicy()
 
     public init(databasePath: String) { self.databasePath = databasePath }
 }

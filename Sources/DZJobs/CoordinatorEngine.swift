@@ -331,7 +331,7 @@ final class CoordinatorEngine: @unchecked Sendable {
             return
         }
         let facts = try kind.facts?(job, db) ?? [:]
-        let plan = JobPlanner(kind: kind, queueWait: configuration.queueWait).plan(job, steps: steps, facts: facts)
+        let plan = planner(kind).plan(job, steps: steps, facts: facts)
         for step in plan.newSteps {
             try db.insert(step)
             if step.state == .succeeded { try db.log(jobID, .info, "\(step.name): nothing to fan out over") }
@@ -344,9 +344,8 @@ final class CoordinatorEngine: @unchecked Sendable {
             try db.update(plan.job)
             if plan.job.state != job.state, plan.job.state.isFinal {
                 if let onFinish = kind.onFinish {
-                    let planner = JobPlanner(kind: kind, queueWait: configuration.queueWait)
                     do {
-                        try onFinish(plan.job, planner.context(plan.job, try db.steps(of: jobID), facts: facts), db)
+                        try onFinish(plan.job, planner(kind).context(plan.job, try db.steps(of: jobID), facts: facts), db)
                     } catch {
                         try db.log(jobID, .error, "could not record what the job came to: \(error)")
                     }
@@ -354,6 +353,11 @@ final class CoordinatorEngine: @unchecked Sendable {
                 spool.audit.record("job-\(plan.job.state.rawValue)", [("job", jobID), ("kind", job.kind)])
             }
         }
+    }
+
+    /// The planner of `kind` with this coordinator's settings.
+    private func planner(_ kind: JobKind) -> JobPlanner {
+        JobPlanner(kind: kind, queueWait: configuration.queueWait, hostnamePolicy: configuration.hostnamePolicy)
     }
 
     /// Jobs that logged that they wait for another (so that they say it once).

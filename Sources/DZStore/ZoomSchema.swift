@@ -171,5 +171,16 @@ enum ZoomSchema {
             value TEXT NOT NULL
         );
         """,
+        // 5: host names a running job is putting live, claimed when its placement succeeds (`claimHostnames`), so
+        //    that two projects adding one name at once cannot both get it; released when the job ends.
+        """
+        CREATE TABLE hostname_claims (
+            hostname TEXT PRIMARY KEY,
+            project TEXT NOT NULL,
+            job TEXT NOT NULL,
+            created TEXT NOT NULL
+        );
+        CREATE INDEX hostname_claims_job ON hostname_claims(job);
+        """,
     ]
 }

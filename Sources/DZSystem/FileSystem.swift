@@ -77,12 +77,14 @@ public enum FileSystem {
         _ = try once { Glibc.rmdir(path) }.get()
     }
 
-    /// Creates the directory `path`; an existing directory is not an error.
+    /// Creates the directory `path`; an existing directory is not an error. With `exactMode` a directory it
+    /// creates gets `mode` whatever the process's umask (setgid included, for a directory other users share).
     ///
-    /// The corresponding C function is `mkdir`.
-    public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(Errno) {
+    /// The corresponding C functions are `mkdir` and `chmod`.
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o755, exactMode: Bool = false) throws(Errno) {
         switch once({ Glibc.mkdir(path, mode) }) {
-        case .success: return
+        case .success:
+            if exactMode { try setMode(path, mode) }
         case .failure(.fileExists):
             if (try? status(path))?.isDirectory == true { return }
             throw Errno.fileExists
@@ -90,14 +92,14 @@ public enum FileSystem {
         }
     }
 
-    /// Creates `path` and every missing parent.
-    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(Errno) {
+    /// Creates `path` and every missing parent (each with `mode`, see `makeDirectory`).
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755, exactMode: Bool = false) throws(Errno) {
         if (try? status(path))?.isDirectory == true { return }
         let parent = FilePath(path).removingLastComponent().string
         if !parent.isEmpty, parent != path, parent != "/" {
-            try makeDirectories(parent, mode: mode)
+            try makeDirectories(parent, mode: mode, exactMode: exactMode)
         }
-        try makeDirectory(path, mode: mode)
+        try makeDirectory(path, mode: mode, exactMode: exactMode)
     }
 
     /// The status of `path`, following symbolic links.
@@ -232,5 +234,20 @@ extension FileSystem {
     /// The corresponding C function is `chmod`.
     public static func setMode(_ path: String, _ mode: mode_t) throws(Errno) {
         _ = try retryingInterrupts { chmod(path, mode) }.get()
+    }
+
+    /// Sets the group of `path` itself (a symbolic link is not followed), keeping its owner.
+    ///
+    /// The corresponding C function is `lchown`.
+    public static func setGroup(_ path: String, _ group: gid_t) throws(Errno) {
+        _ = try retryingInterrupts { lchown(path, uid_t.max, group) }.get()
+    }
+
+    /// Whether this process may create, rename and remove entries in the directory `path` (write and search
+    /// permission, as its real user and groups).
+    ///
+    /// The corresponding C function is `access`.
+    public static func isWritableDirectory(_ path: String) -> Bool {
+        access(path, W_OK | X_OK) == 0
     }
 }

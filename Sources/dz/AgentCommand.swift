@@ -214,6 +214,7 @@ struct AgentCommand: AsyncParsableCommand {
         let spool = try options.makeSpool()
         var configuration = try timing()
         configuration.queues = try queueNames.map { try QueueName($0) }
+        try SpoolAccess.check(spool, queues: configuration.queues + [QueueName.host(spool.host)])
         configuration.concurrency = concurrency
         configuration.drain = drain
         var logger = Logger(label: "dz.agent")

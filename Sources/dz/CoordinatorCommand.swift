@@ -10,7 +10,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "coordinator",
         abstract: "Drive jobs: serve the results and jobs queues, keep the zoomdb.",
         discussion: """
-            One coordinator per zoomdb (it takes an flock on <db>.lock; a second one exits 75). Restart-safe: \
+            One coordinator per zoomdb (it takes an flock on <db>.lock; a second one exits 75). It reads the \
+            public suffix list at start (exit 64 without one): host names are checked against it. Restart-safe: \
             SIGKILL and restart at any moment and every job still finishes. SIGTERM or SIGINT: finish the file in \
             hand and exit 0.
             """)
@@ -29,6 +30,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
         valueName: "duration"))
     var recoverAfter: String?
 
+    @Option(name: .customLong("public-suffix-list"), help: ArgumentHelp(
+        "The public suffix list host names are checked against (default: $DZ_PUBLIC_SUFFIX_LIST, else \(PublicSuffixList.debianPath)).",
+        valueName: "file"))
+    var publicSuffixList: String?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
 
@@ -46,10 +52,18 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         bootstrapLogging(level)
         let spool = try options.makeSpool()
+        try SpoolAccess.check(spool, queues: [.results, .jobs])
         var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
         configuration.rescanInterval = try duration(rescan, "--rescan", in: 0.05...3600)
         configuration.queueWait = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
         configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after", in: 30...centurySeconds) }
+        // Read before anything starts: without the list no host name can be checked, and a coordinator that
+        // cannot check them must not take jobs.
+        let listPath = PublicSuffixList.path(explicit: publicSuffixList, environment: ProcessInfo.processInfo.environment)
+        do { configuration.hostnamePolicy = HostnamePolicy(suffixes: try PublicSuffixList(contentsOf: listPath)) } catch {
+            complain(error.message)
+            throw ExitStatus.usage
+        }
         var logger = Logger(label: "dz.coordinator")
         logger[metadataKey: "host"] = "\(spool.host)"
         let coordinator = Coordinator(spool: spool, configuration: configuration, logger: logger)

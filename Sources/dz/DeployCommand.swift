@@ -35,7 +35,7 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A zoombuild.cfg to use instead of check_repo's guesses.", valueName: "file"))
     var config: String?
 
-    @Option(name: .customLong("hostname"), help: ArgumentHelp("A host name the app answers to (repeatable; default: the project's, else the config's, else <project>.localhost).", valueName: "name"))
+    @Option(name: .customLong("hostname"), help: ArgumentHelp("A host name the app answers to (repeatable; default: the project's, else the config's, else <project>.localhost). Public suffixes, IP addresses, localhost and names another project has are refused.", valueName: "name"))
     var hostnames: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("How many instances to run (default: the project's scale, else 1).", valueName: "n"))
@@ -60,9 +60,7 @@ struct DeployCommand: AsyncParsableCommand {
         guard ProjectID.isValid(id) else {
             throw ValidationError("invalid project id \"\(id)\": use [a-z][a-z0-9_]*, at most 30 characters")
         }
-        for name in hostnames {
-            do { _ = try Hostname(name) } catch { throw ValidationError(error.description) }
-        }
+        try HostnameCheck.validate(hostnames, project: id)
         if let instances, !(1...32).contains(instances) { throw ValidationError("--instances must be from 1 to 32") }
         if let workers, !(1...32).contains(workers) { throw ValidationError("--workers must be from 1 to 32") }
         if let vcs, !["git", "hg"].contains(vcs) { throw ValidationError("--vcs must be git or hg") }

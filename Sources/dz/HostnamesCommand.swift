@@ -9,8 +9,10 @@ struct HostnamesCommand: AsyncParsableCommand {
         discussion: """
             `dz hostnames --project P` lists them; `add NAME...` and `remove NAME...` submit a hostnames job: a \
             new release of the current bundle whose instances accept the new names, and the site rendered \
-            again with them. Wildcards (*.example.com) are allowed. Exit 0 when the job succeeded, 1 when it \
-            failed.
+            again with them. Wildcards (*.example.com) are allowed. A name is refused when another project has \
+            it or a name that overlaps it (a wildcard over it, or a name under it), when it is a public suffix \
+            (com, co.uk, *.com), an IP address, localhost, or a .localhost name other than the project's own \
+            (<project>.localhost and names under it). Exit 0 when the job succeeded, 1 when it failed.
             """)
 
     enum Action: String, ExpressibleByArgument, CaseIterable { case list, add, remove }
@@ -32,8 +34,12 @@ struct HostnamesCommand: AsyncParsableCommand {
             guard names.isEmpty else { throw ValidationError("list takes no names") }
         case .add, .remove:
             guard !names.isEmpty else { throw ValidationError("\(action.rawValue) needs at least one host name") }
-            for name in names {
-                do { _ = try Hostname(name) } catch { throw ValidationError(error.description) }
+            if action == .add {
+                try HostnameCheck.validate(names, project: project.project)
+            } else {
+                for name in names {
+                    do { _ = try Hostname(name) } catch { throw ValidationError(error.description) }
+                }
             }
         }
     }

@@ -16,11 +16,10 @@ enum ReleaseSteps {
         -> [StepDefinition]
     {
         [
-            placement(after: after) { context throws(JobError) in
-                let release = try spec(context)
-                try checkHostnames(release.hostnames, context)
-                return release.instances
-            },
+            placement(after: after, hostnames: { context throws(JobError) in
+                try checkHostnames(try spec(context).hostnames, context)
+            }) { context throws(JobError) in try spec(context).instances }
+                .recording(claimHostnames),
             deploy(spec: spec),
             StepDefinition("post_deploy_hooks", after: ["deploy"], task: "post_deploy_hooks",
                            queue: try! QueueName("build"), maxAttempts: 1, timeoutSeconds: 1800)
@@ -44,13 +43,17 @@ enum ReleaseSteps {
     /// `placement` of `count` new instances, never on the appserver named by the job parameter `exclude` (if
     /// given). An `optional` placement of none is a no-op (and is named
     /// `placement.0` when it runs, as fanned-out steps are).
+    /// With `hostnames`, the release's names, checked (see `checkHostnames`), go into its arguments for
+    /// `claimHostnames`; the placement handler ignores them.
     static func placement(after: [String], optional: Bool = false, exclude: String? = nil,
+                          hostnames: (@Sendable (JobContext) throws(JobError) -> [String])? = nil,
                           count: @escaping @Sendable (JobContext) throws(JobError) -> Int) -> StepDefinition
     {
         let step = StepDefinition("placement", after: after, task: "placement", queue: try! QueueName("build"),
                        maxAttempts: 5, backoffSeconds: 3, timeoutSeconds: 60)
         { context throws(JobError) in
             var args: [String: JSONValue] = ["count": .int(Int64(try count(context)))]
+            if let hostnames { args["hostnames"] = .array(try hostnames(context).map { .string($0) }) }
             if let instances = context.facts["instances"] { args["instances"] = instances }
             if let exclude = exclude.flatMap({ context.param($0) }) { args["exclude"] = .array([.string(exclude)]) }
             return args
@@ -136,6 +139,8 @@ enum ReleaseSteps {
         -> @Sendable (JobRecord, JobContext, ZoomDB) throws -> Void
     {
         { job, context, db in
+            // Whichever way the job ended, its claims end with it: its names are now its project's, or nobody's.
+            try db.releaseHostnameClaims(of: job.id)
             guard let project = job.project, let release = try? spec(context) else { return }
             let number = try db.recordRelease(release.record(job, kind: kind, description: description(context)))
             try db.log(job.id, .info, "release \(number) of \(project): \(job.state.rawValue)")
@@ -208,14 +213,43 @@ enum ReleaseSteps {
 
     // MARK: Helpers
 
-    /// A host name another project has is refused before anything starts.
-    static func checkHostnames(_ hostnames: [String], _ context: JobContext) throws(JobError) {
-        let taken = context.facts["taken_hostnames"]?.objectValue ?? [:]
-        for hostname in hostnames {
-            if let owner = taken[hostname]?.stringValue {
-                throw JobError("host name \(hostname) belongs to project \(owner): remove it there first")
+    /// The release's host names as the project may have them (lower case), checked before anything starts:
+    /// each must pass the coordinator's `HostnamePolicy` (no public suffix, IP address or localhost), and none
+    /// may overlap a name another project has or is putting live (`taken_hostnames`). The decisive check is
+    /// `claimHostnames`, atomic in the zoomdb: two jobs planned at once both pass this one.
+    static func checkHostnames(_ hostnames: [String], _ context: JobContext) throws(JobError) -> [String] {
+        guard let project = context.project else { throw JobError("host names need a project") }
+        guard !hostnames.isEmpty else { throw JobError("an app needs at least one host name") }
+        let names: [Hostname]
+        do { names = try context.hostnamePolicy.check(hostnames, project: project) } catch {
+            throw JobError(error.message)
+        }
+        let taken = (context.facts["taken_hostnames"]?.objectValue ?? [:]).compactMap { entry in
+            (try? Hostname(entry.key)).map { ($0, entry.value.stringValue ?? "?") }
+        }
+        for name in names {
+            if let (other, owner) = taken.first(where: { $0.0.overlaps(name) }) {
+                throw JobError(HostnameConflict(hostname: name.rawValue, other: other.rawValue, owner: owner,
+                                                job: nil).description)
             }
         }
+        return names.map(\.rawValue)
+    }
+
+    /// Claims the names placement was given for the job's project (see `ZoomDB.claimHostnames`), in the
+    /// coordinator's transaction as placement's result comes in: of two projects adding one name at once, the
+    /// first result claims it and the other's placement fails (`hostname-taken`) before any instance starts.
+    @Sendable static func claimHostnames(_ job: JobRecord, _ step: StepRecord, _ db: ZoomDB) throws {
+        guard let project = job.project else { return }
+        let task = try TaskFile(parsing: Array(step.taskFile.utf8), stem: step.taskID)
+        do {
+            try db.claimHostnames(strings(task.args["hostnames"]), project: project, job: job.id)
+        } catch let conflict as HostnameConflict {
+            throw StepFailure(kind: "hostname-taken", message: conflict.description)
+        } catch let bad as BadInput {
+            throw StepFailure(kind: "hostname", message: bad.message)
+        }
+        try db.log(job.id, .info, "host names claimed: \(strings(task.args["hostnames"]).joined(separator: ", "))")
     }
 
     static func count(_ context: JobContext, _ key: String, default value: Int) throws(JobError) -> Int {
