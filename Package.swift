@@ -90,6 +90,9 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // The readers of outside bytes under libFuzzer (scripts/fuzz), else a replayer of the seed corpus
+        // Tests/Fuzz/corpus that the tests run.
+        .executableTarget(name: "DZFuzz", dependencies: ["DZJobs", "DZSpool", "DZSystem"]),
         // Real servers for the tests (PostgreSQL, nginx), shared by the unit and integration test targets.
         .target(name: "DZTestSupport", dependencies: ["DZWork", "DZSystem"], path: "Tests/DZTestSupport"),
         .testTarget(name: "DZSystemTests", dependencies: ["DZSystem"]),

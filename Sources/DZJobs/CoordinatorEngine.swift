@@ -109,6 +109,7 @@ final class CoordinatorEngine: @unchecked Sendable {
             for queue in [QueueName.results, .jobs] { spool.purgeTemporary(queue) }
         }
         for queue in [QueueName.jobs, .results] {
+            setAsideUnreadableNames(in: queue)
             let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
             for name in names { handle(name, in: queue) }
         }
@@ -158,6 +159,12 @@ final class CoordinatorEngine: @unchecked Sendable {
     /// again, so that work moves on by itself once the fault is gone.
     func handle(_ name: String, in queue: QueueName) {
         guard Timestamp.now() >= intakePausedUntil else { return }
+        // A name that is not UTF-8 reaches here with its bad bytes replaced, a name no file has (and one that may
+        // be too long to look up, which would pause all intake): it is set aside by its bytes instead.
+        if name.unicodeScalars.contains("\u{FFFD}") {
+            setAsideUnreadableNames(in: queue)
+            guard FileSystem.exists(spool.path(queue, .new) + "/" + name) else { return }
+        }
         do {
             if queue == .results {
                 try intakeResult(name)
@@ -176,6 +183,13 @@ final class CoordinatorEngine: @unchecked Sendable {
                 logger.error("could not put the file back: trying again after the pause", metadata: ["error": "\(error)"])
                 releasePending.insert(queue)
             }
+        }
+    }
+
+    /// Moves the inbox's names that are not UTF-8 to `failed/` (see `Spool.rejectUnreadableNames`).
+    private func setAsideUnreadableNames(in queue: QueueName) {
+        for name in spool.rejectUnreadableNames(in: queue) {
+            logger.warning("a file name that is not UTF-8 moved to failed/", metadata: ["queue": "\(queue)", "file": "\(name)"])
         }
     }
 

@@ -68,8 +68,10 @@ extension Spool {
         do {
             task = try TaskFile(parsing: bytes, stem: stem)
         } catch {
+            // A modification time further ahead than any deferral is a clock or a touch gone wrong, not a copy
+            // under way: such a file is judged now, or it would wait for that time (centuries, perhaps).
             let settlesAt = status.modified + settle
-            if settlesAt > now {
+            if settlesAt > now, status.modified <= now + TaskLimits.maxDeferralSeconds {
                 try putBack(claimPath, fileName: fileName, in: queue, modified: nil)
                 return .unsettled(settlesAt, seen: FileFingerprint(status))
             }
