@@ -123,6 +123,18 @@ extension Integration {
             #expect(attributes[.groupOwnerAccountName] as? String == users.service)
             #expect(attributes[.ownerAccountName] as? String == "root", "the operator's file")
 
+            // A deferred task the operator drops as root: the builder cannot set the time of root's file, so it
+            // writes it anew as its own with its not_before as mtime; it is deferred once and run once, not
+            // claimed and put back in a loop until it is due.
+            let later = try await spool.send("noop", "--queue", "build", "--delay", "3s", "--reply-to", "replies")
+            let ran = await waitUntil(timeout: 60) {
+                (try? spool.result(later, queue: "replies")) != nil && !spool.records(event: "finished", task: later).isEmpty
+            }
+            #expect(ran, "the builder ran \(later) when it was due: \(builder.errorTail)")
+            #expect(spool.records(event: "deferred", task: later).count == 1,
+                    "deferred once: \(spool.records(event: "deferred", task: later).count)")
+            #expect(spool.records(event: "claimed", task: later).count == 1)
+
             // The tenant can neither enter the spool, read a task, nor drop one.
             for (what, script) in [("list", "ls \(spool.root)/build/new"), ("read", "cat \(done)"),
                                    ("write", "echo '{\"task\":\"noop\"}' > \(spool.root)/build/new/evil.json")] {
