@@ -116,6 +116,7 @@ enum DeployFixture {
         var under = parent
         if under == nil { under = try await built().root }
         let scratch = try Scratch(under: under ?? "/tmp", name: name)
+        await forgetStaleUser(appUser())
         let result: Result<T, any Error>
         do { result = .success(try await body(scratch)) } catch { result = .failure(error) }
         await scratch.cleanUp()
@@ -129,6 +130,42 @@ enum DeployFixture {
                     queue: try QueueName(queue), host: try HostID("test"), logger: Logger(label: "test"))
     }
 
+    /// The user the coordinator would allocate for `project` on a fresh zoomdb: `dz_<project>` with the uid the
+    /// zoomdb prefers for it (`AppUserRecord.preferredUID`, FNV-1a over 70000-99999), so that these tests and the
+    /// integration tests agree on one user per project on this shared host.
+    static func appUser(_ project: ProjectID = project) -> AppUser.Allocation {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in project.rawValue.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let uid = 70000 + UInt32(hash % 30000)
+        return AppUser.Allocation(name: AppUser.expectedName(project: project, uid: uid), uid: uid)
+    }
+
+    /// Removes the user and group `name` when they are not what dz would make for `project` with `uid` (left by an
+    /// older dz on this shared host), so that a test's deploy makes them afresh. Runs only as root.
+    static func forgetStaleUser(_ allocation: AppUser.Allocation, project: ProjectID = project) async {
+        guard getuid() == 0 else { return }
+        let user = UserDatabase.user(named: allocation.name)
+        let fits = user.map { $0.uid == allocation.uid && $0.gid == allocation.uid
+            && $0.comment == "dz app " + project.rawValue } ?? false
+        if user != nil, !fits { _ = try? await Subprocess.run(["userdel", allocation.name], timeout: 60) }
+        if let group = UserDatabase.group(named: allocation.name), group.gid != allocation.uid || !fits {
+            if UserDatabase.user(named: allocation.name) == nil {
+                _ = try? await Subprocess.run(["groupdel", group.name], timeout: 60)
+            }
+        }
+        if let holder = UserDatabase.user(uid: allocation.uid), holder.name != allocation.name,
+           holder.comment.hasPrefix("dz app ") {
+            _ = try? await Subprocess.run(["userdel", holder.name], timeout: 60)
+        }
+        if let holder = UserDatabase.group(gid: allocation.uid), holder.name != allocation.name,
+           UserDatabase.user(named: holder.name) == nil {
+            _ = try? await Subprocess.run(["groupdel", holder.name], timeout: 60)
+        }
+    }
+
     /// The arguments of a deploy of the built bundle.
     static func deployArguments(_ built: Built, database: AppDatabase? = nil, wsgi: String = "hello.wsgi",
                                 healthPath: String = "/dz-health") -> [String: JSONValue]
@@ -139,6 +176,7 @@ enum DeployFixture {
             "sha256": .string(built.sha256), "workers": .int(1),
             "secret_key": .string("a-secret-key-for-tests-0123456789"), "health_path": .string(healthPath),
             "health_timeout_s": .int(60), "environment": .object(["HELLO_GREETING": .string("hi")]),
+            "app_user": .object(["name": .string(appUser().name), "uid": .int(Int64(appUser().uid))]),
         ]
         if let database { args["database"] = .object(database.output) }
         return args

@@ -8,13 +8,30 @@ import Testing
 extension DeployTests {
     /// The pieces of deploying that need no process: names, quoting, URLs, settings.
     @Suite struct Parts {
-        @Test func appUsersAreNamedAfterTheProjectWithinThirtyTwoCharacters() throws {
-            #expect(AppUser.userName(for: try ProjectID("hello")) == "dz_hello")
+        @Test func appUserNamesFollowTheZoomdbsRuleAndAnythingElseIsRefused() throws {
+            let hello = try ProjectID("hello")
+            #expect(AppUser.expectedName(project: hello, uid: 70001) == "dz_hello")
             let long = try ProjectID(String(repeating: "a", count: 30))
-            let name = AppUser.userName(for: long)
-            #expect(name.count == 32 && name.hasPrefix("dz_aaaa"))
-            #expect(name != AppUser.userName(for: try ProjectID(String(repeating: "a", count: 29) + "b")))
-            #expect(name == AppUser.userName(for: long), "the same on every host")
+            #expect(AppUser.expectedName(project: long, uid: 70002) == "dz70002", "no prefix cut short")
+            let ok = try AppUser.Allocation(argument: .object(["name": .string("dz_hello"), "uid": .int(70001)]),
+                                            project: hello)
+            #expect(ok == AppUser.Allocation(name: "dz_hello", uid: 70001))
+            for bad: JSONValue in [
+                .object(["name": .string("dz_other"), "uid": .int(70001)]), .object(["name": .string("root"), "uid": .int(0)]),
+                .object(["name": .string("dz_hello"), "uid": .int(0)]), .object(["name": .string("dz_hello"), "uid": .int(65534)]),
+                .object(["name": .string("dz_hello"), "uid": .int(1 << 32)]), .object(["name": .string("dz_hello")]),
+                .string("dz_hello"),
+            ] {
+                #expect(throws: TaskFailure.self, "\(bad.jsonText)") { try AppUser.Allocation(argument: bad, project: hello) }
+            }
+        }
+
+        @Test func subordinateIdRangesAreRecognised() {
+            let text = "alice:100000:65536\nbob:165536:65536\nbroken line\n"
+            #expect(AppUser.subordinateOwner(of: 100000, inText: text) == "alice")
+            #expect(AppUser.subordinateOwner(of: 231071, inText: text) == "bob")
+            #expect(AppUser.subordinateOwner(of: 231072, inText: text) == nil)
+            #expect(AppUser.subordinateOwner(of: 70000, inText: text) == nil)
         }
 
         @Test func procfileCommandsSplitWithoutAShell() throws {

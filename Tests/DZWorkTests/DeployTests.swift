@@ -29,8 +29,13 @@ import Testing
             #expect(instance.hasPrefix("\(built.bundle).t1.\(port)."), "<bundle>.<appserver>.<port>.<started>: \(instance)")
             #expect(scratch.settings.ports.contains(port))
 
-            let expectedUID = Self.asRoot ? try #require(AppUser.lookup("dz_hello")).uid : getuid()
-            #expect(output["user"] == .string(Self.asRoot ? "dz_hello" : (AppUser.lookup(uid: getuid()) ?? "")))
+            let expectedUID = Self.asRoot ? DeployFixture.appUser().uid : getuid()
+            #expect(output["user"] == .string(Self.asRoot ? "dz_hello" : (UserDatabase.user(uid: getuid())?.name ?? "")))
+            if Self.asRoot {
+                let made = try #require(UserDatabase.user(named: "dz_hello"))
+                #expect(made.uid == expectedUID && made.gid == expectedUID, "the allocated uid, its own group")
+                #expect(made.comment == "dz app hello")
+            }
             #expect(DeployFixture.uid(of: pid) == expectedUID, "the master runs as the app's user")
 
             let bundleDirectory = scratch.settings.appDirectory("hello") + "/" + built.bundle
@@ -290,7 +295,8 @@ import Testing
     @Test(.enabled(if: DeployTests.asRoot && Subprocess.locate("bwrap") != nil), .timeLimit(.minutes(10)))
     func theSandboxShowsTheAppItsOwnDirectoryOnly() async throws {
         try await DeployFixture.withScratch(under: "/tmp") { scratch in
-            let user = try await AppUser.ensure(for: DeployFixture.project, logger: Logger(label: "test"))
+            let user = try await AppUser.ensure(for: DeployFixture.project, allocated: DeployFixture.appUser(),
+                                                logger: Logger(label: "test"))
             let app = AppDirectory(settings: scratch.settings, project: DeployFixture.project, user: user)
             try app.prepare()
             try "mine\n".write(toFile: app.path + "/mine.txt", atomically: false, encoding: .utf8)

@@ -19,6 +19,8 @@ struct DeployArguments: Sendable {
     /// What counts as up: `.healthy` (below 500, the default) or `.answering` (any HTTP response: the app loads
     /// and serves its host name, though its pages may still need migrations).
     var health: HealthProbe.Requirement
+    /// The app's unix user as the coordinator allocated it (required when the agent runs as root).
+    var appUser: AppUser.Allocation?
 
     init(_ context: TaskContext) throws(TaskFailure) {
         project = try context.project()
@@ -59,6 +61,9 @@ struct DeployArguments: Sendable {
         case nil, "healthy"?: health = .healthy
         case "live"?: health = .answering
         case let other?: throw .badArgs("health must be healthy or live, not \"\(String(other.prefix(40)))\"")
+        }
+        if let value = context.args["app_user"], value != .null {
+            appUser = try AppUser.Allocation(argument: value, project: project)
         }
     }
 

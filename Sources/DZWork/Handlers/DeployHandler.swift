@@ -54,7 +54,7 @@ public struct DeployHandler: TaskHandler {
             return earlier
         }
 
-        let user = try await AppUser.ensure(for: project, logger: context.logger)
+        let user = try await AppUser.ensure(for: project, allocated: arguments.appUser, logger: context.logger)
         let app = AppDirectory(settings: settings, project: project, user: user)
         let handle = try app.prepare()
         var bindings: [Sandbox.Binding] = []
