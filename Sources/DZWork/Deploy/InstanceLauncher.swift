@@ -36,11 +36,9 @@ struct InstanceLauncher: Sendable {
                 "--chdir", bundleDirectory + "/src", wsgi]
     }
 
-    /// Runs the record's `argv` with the bundle's runtime environment and returns the new master's pid, or nil
+    /// Runs the record's `argv` with the instance's runtime environment and returns the new master's pid, or nil
     /// when gunicorn did not come up long enough to write its pid file (its error log says why).
-    func start(_ record: InstanceRecord) async throws(DeployError) -> Int32? {
-        let environment = try RuntimeEnvironment.read(appDirectory: record.appDirectory, bundle: record.bundle,
-                                                      user: record.appUser)
+    func start(_ record: InstanceRecord, environment: RuntimeEnvironment) async throws(DeployError) -> Int32? {
         // Workers of a master that died still hold the port; a pid file it left names a pid that may be reused,
         // and gunicorn refuses to start when that pid is alive.
         await AppProcess.killLeftovers(pidFile: record.pidFile, uid: record.uid)

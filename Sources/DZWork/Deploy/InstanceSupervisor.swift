@@ -142,7 +142,8 @@ public struct InstanceSupervisor: Service {
         record.restarts += 1
         record.pid = 0
         do {
-            record.pid = try await launcher.start(record) ?? 0
+            let environment = try RuntimeEnvironment.read(for: record, records: directory)
+            record.pid = try await launcher.start(record, environment: environment) ?? 0
             if record.pid > 0 {
                 logger.info("instance relaunched", metadata: metadata.merging(["pid": "\(record.pid)"]) { $1 })
             }

@@ -91,28 +91,6 @@ public struct Sandbox: Sendable, Equatable {
         }
     }
 
-    /// The installation directory of the Python a venv links to (`home` in `pyvenv.cfg` is its `bin`), or nil
-    /// when it is under a system directory the sandbox shows anyway.
-    static func pythonInstallation(venv: String) -> (prefix: String?, interpreter: String?) {
-        guard let bytes = try? FileIO.readAll(venv + "/pyvenv.cfg") else { return (nil, nil) }
-        var home: String?
-        var version: String?
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2 else { continue }
-            if parts[0] == "home" { home = parts[1] }
-            if parts[0] == "version" || parts[0] == "version_info" { version = version ?? parts[1] }
-        }
-        guard let home, home.hasPrefix("/") else { return (nil, nil) }
-        let minor = version.map { $0.split(separator: ".").prefix(2).joined(separator: ".") } ?? "3"
-        let interpreter = home + "/python" + minor
-        var prefix = home
-        while prefix.count > 1, prefix.hasSuffix("/") { prefix.removeLast() }
-        if prefix.hasSuffix("/bin") { prefix.removeLast(4) }
-        if prefix.isEmpty || isUnderSystemDirectory(prefix) { return (nil, interpreter) }
-        return (prefix, interpreter)
-    }
-
     static func isUnderSystemDirectory(_ path: String) -> Bool {
         systemDirectories.contains { path == $0 || path.hasPrefix($0 + "/") }
     }

@@ -12,8 +12,8 @@ import Logging
 /// `secret_key`, `health_path` (default `/`), `health_timeout_s` (default 60), `health` (`healthy`, the default,
 /// or `live`: any HTTP answer will do, for a deploy whose pages need migrations that run after it).
 ///
-/// Steps: the app's user (`AppUser`), its directory (`AppDirectory`), the bundle (`BundleInstaller`), the
-/// runtime environment (`RuntimeEnvironment`), a port and an instance record (state `starting`), gunicorn in the
+/// Steps: the app's user (`AppUser`), its directory (`AppDirectory`), the bundle (`BundleInstaller`), a port, the
+/// runtime environment (`RuntimeEnvironment`) and an instance record (state `starting`), gunicorn in the
 /// app's sandbox (`InstanceLauncher`), then `GET health_path` until a response below 500 (any response with
 /// `health` `live`). An instance that does
 /// not become healthy is stopped and its record removed; the task fails (kind `health-check`) with the tail of
@@ -62,26 +62,25 @@ public struct DeployHandler: TaskHandler {
             bindings.append(binding)
         }
         let installer = BundleInstaller(settings: settings, store: store)
-        let bundleDirectory = try await installer.install(project: project, bundle: arguments.bundle,
-                                                          sha256: arguments.sha256, user: user,
-                                                          logger: context.logger).directory
+        let installed = try await installer.install(project: project, bundle: arguments.bundle,
+                                                    sha256: arguments.sha256, user: user, logger: context.logger)
+        let bundleDirectory = installed.directory
         let environment = RuntimeEnvironment(bundleDirectory: bundleDirectory, database: arguments.database,
                                              hostnames: arguments.hostnames, secretKey: arguments.secretKey,
                                              extra: arguments.environment)
-        try environment.write(appDirectory: handle, bundle: arguments.bundle, user: user)
-        let python = Sandbox.pythonInstallation(venv: bundleDirectory + "/venv")
+        // The interpreter's installation comes from the allowed list, never from the bundle's own files.
         let sandbox = Sandbox(isolation: settings.effectiveIsolation, user: user, appDirectory: app.path,
-                              readOnly: python.prefix.map { [$0] } ?? [], writable: bindings)
-        if let interpreter = python.interpreter { try sandbox.checkReachable(interpreter: interpreter) }
+                              readOnly: [AllowedPythons.installation(of: installed.interpreter)], writable: bindings)
+        try sandbox.checkReachable(interpreter: installed.interpreter)
 
         var record = try await reserve(arguments, context, user: user, app: app, bundleDirectory: bundleDirectory,
-                                       sandbox: sandbox, records: records)
+                                       sandbox: sandbox, environment: environment, records: records)
         context.logger.info("starting instance", metadata: [
             "instance": "\(record.instance)", "port": "\(record.port)", "user": "\(user.name)",
             "isolation": "\(sandbox.isolation.rawValue)",
         ])
         do {
-            guard let pid = try await launcher.start(record) else {
+            guard let pid = try await launcher.start(record, environment: environment) else {
                 throw DeployError.healthCheck("gunicorn exited before it wrote its pid file")
             }
             guard let started = try await records.update(project: project.rawValue, instance: record.instance,
@@ -143,8 +142,8 @@ public struct DeployHandler: TaskHandler {
 
     /// Chooses the port and saves the new instance's record (state `starting`), under the `ports` lock.
     private func reserve(_ arguments: DeployArguments, _ context: TaskContext, user: AppUser, app: AppDirectory,
-                         bundleDirectory: String, sandbox: Sandbox, records: InstanceDirectory)
-        async throws -> InstanceRecord
+                         bundleDirectory: String, sandbox: Sandbox, environment: RuntimeEnvironment,
+                         records: InstanceDirectory) async throws -> InstanceRecord
     {
         let held = try await records.lock("ports")
         defer { held.unlock() }
@@ -171,6 +170,7 @@ public struct DeployHandler: TaskHandler {
             wsgi: arguments.wsgi, argv: prefix + command, sandbox: prefix, appDirectory: app.path,
             pidFile: app.path + "/run/" + instance + ".pid", started: Timestamp.now().rfc3339, restarts: 0,
             recentRestarts: [], job: context.task.job, task: context.task.id.rawValue, state: .starting)
+        try environment.write(to: records, project: record.project, instance: instance)
         try records.save(record)
         return record
     }

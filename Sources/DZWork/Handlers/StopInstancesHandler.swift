@@ -67,12 +67,16 @@ public struct StopInstancesHandler: TaskHandler {
             for bundle in bundles.sorted() where !inUse.contains(bundle) {
                 guard (try? BundleNames.bundle(bundle, of: project)) != nil else { continue }
                 let directory = settings.appDirectory(project.rawValue) + "/" + bundle
-                guard FileSystem.exists(directory) else { continue }
+                guard FileSystem.exists(directory) else {
+                    records.removeInstalledBundle(project: project.rawValue, bundle: bundle)
+                    continue
+                }
                 // rm never follows a link it meets, so nothing outside the bundle's directory can go.
                 let outcome = try? await Subprocess.run(["rm", "-rf", "--one-file-system", "--", directory],
                                                         environment: ["PATH": "/usr/bin:/bin", "LANG": "C"],
                                                         timeout: 600)
                 if outcome?.succeeded == true {
+                    records.removeInstalledBundle(project: project.rawValue, bundle: bundle)
                     removed.append(bundle)
                 } else {
                     logger.warning("cannot remove bundle directory", metadata: ["directory": "\(directory)"])
