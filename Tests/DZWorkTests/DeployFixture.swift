@@ -35,8 +35,27 @@ enum DeployFixture {
 
     private static let shared = Mutex<Task<Built, any Error>?>(nil)
 
+    /// The same example built as another project (`attacker` beside `hello`, say), in the shared build's root and
+    /// store, its venv copied from the shared build's cache.
+    static func built(as other: ProjectID) async throws -> Built {
+        if other == project { return try await built() }
+        let task = others.withLock { tasks in
+            if let task = tasks[other.rawValue] { return task }
+            let made = Task<Built, any Error> {
+                let hello = try await built()
+                return try await build(in: hello.root, project: other)
+            }
+            tasks[other.rawValue] = made
+            return made
+        }
+        return try await task.value
+    }
+
+    private static let others = Mutex<[String: Task<Built, any Error>]>([:])
+
     /// Removes the shared build, if a test made it.
     static func removeBuilt() async {
+        others.withLock { $0 = [:] }
         guard let task = shared.withLock({ task in defer { task = nil }; return task }),
               let built = try? await task.value else { return }
         _ = try? await Subprocess.run(["rm", "-rf", "--", built.root], timeout: 120)
@@ -66,12 +85,14 @@ enum DeployFixture {
         }
     }
 
-    private static func build(in root: String) async throws -> Built {
+    private static func build(in root: String, project: ProjectID = project) async throws -> Built {
         // The app's user must reach the data directories when there is no sandbox.
         try FileSystem.setMode(root, 0o755)
         let repository = root + "/hello"
-        try FileManager.default.copyItem(atPath: BundleBuilderTests.example, toPath: repository)
-        try await FixtureSupport.commitAll(in: repository)
+        if !FileSystem.exists(repository) {
+            try FileManager.default.copyItem(atPath: BundleBuilderTests.example, toPath: repository)
+            try await FixtureSupport.commitAll(in: repository)
+        }
         let workspace = Workspace(root: root + "/build")
         let config = try ZoombuildConfig.parse("[project]\ndjango_settings_module = hello.settings\n"
             + "requirements_files = requirements.txt\ndatabase_type = sqlite\n")
@@ -103,7 +124,11 @@ enum DeployFixture {
         func cleanUp() async {
             let records = InstanceDirectory(root: settings.instancesRoot).records()
             let launcher = InstanceLauncher(logger: Logger(label: "test"))
-            for record in records { await launcher.stop(record, grace: 2) }
+            for record in records {
+                await launcher.stop(record, grace: 2)
+                InstanceListeners.release(project: record.project, instance: record.instance,
+                                          records: InstanceDirectory(root: settings.instancesRoot))
+            }
             _ = try? await Subprocess.run(["rm", "-rf", "--", root], timeout: 120)
         }
     }
@@ -167,8 +192,8 @@ enum DeployFixture {
     }
 
     /// The arguments of a deploy of the built bundle.
-    static func deployArguments(_ built: Built, database: AppDatabase? = nil, wsgi: String = "hello.wsgi",
-                                healthPath: String = "/dz-health") -> [String: JSONValue]
+    static func deployArguments(_ built: Built, project: ProjectID = project, database: AppDatabase? = nil,
+                                wsgi: String = "hello.wsgi", healthPath: String = "/dz-health") -> [String: JSONValue]
     {
         var args: [String: JSONValue] = [
             "project": .string(project.rawValue), "bundle": .string(built.bundle), "appserver": .string("t1"),
@@ -176,7 +201,7 @@ enum DeployFixture {
             "sha256": .string(built.sha256), "workers": .int(1),
             "secret_key": .string("a-secret-key-for-tests-0123456789"), "health_path": .string(healthPath),
             "health_timeout_s": .int(60), "environment": .object(["HELLO_GREETING": .string("hi")]),
-            "app_user": .object(["name": .string(appUser().name), "uid": .int(Int64(appUser().uid))]),
+            "app_user": .object(["name": .string(appUser(project).name), "uid": .int(Int64(appUser(project).uid))]),
         ]
         if let database { args["database"] = .object(database.output) }
         return args

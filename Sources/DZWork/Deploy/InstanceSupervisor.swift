@@ -56,11 +56,13 @@ public struct InstanceSupervisor: Service {
         }
     }
 
-    /// Logs every `running` instance whose master lives (correcting a recorded pid from the pid file) and returns
-    /// their ids; dead ones are left to `check`.
+    /// Takes back the listening socket of every recorded instance (`InstanceListeners`: from its live processes,
+    /// else bound anew), logs every `running` instance whose master lives (correcting a recorded pid from the pid
+    /// file) and returns their ids; dead ones are left to `check`.
     public func adoptLiveInstances() async -> [String] {
         let launcher = InstanceLauncher(logger: logger)
         var adopted: [String] = []
+        for record in directory.records(logger: logger) { holdSocket(record) }
         for record in directory.records(logger: logger) where record.state == .running {
             guard let master = launcher.liveMaster(record) else { continue }
             if master.pid != record.pid {
@@ -89,10 +91,24 @@ public struct InstanceSupervisor: Service {
 
     private var directory: InstanceDirectory { InstanceDirectory(root: settings.instancesRoot) }
 
+    /// Makes sure this process holds the port of a recorded instance, so that nobody else can bind it.
+    private func holdSocket(_ record: InstanceRecord) {
+        guard InstanceListeners.takesDescriptor(record.argv), record.state != .stopping,
+              !InstanceListeners.holds(record, records: directory) else { return }
+        do {
+            _ = try InstanceListeners.socket(for: record, records: directory)
+            logger.info("instance port held", metadata: ["instance": "\(record.instance)", "port": "\(record.port)"])
+        } catch {
+            logger.error("instance port cannot be held", metadata: ["instance": "\(record.instance)",
+                                                                    "error": "\(error)"])
+        }
+    }
+
     private func check(_ original: InstanceRecord, into round: inout Round) async {
         let launcher = InstanceLauncher(logger: logger)
         var record = original
         let metadata: Logger.Metadata = ["instance": "\(record.instance)", "project": "\(record.project)"]
+        holdSocket(record)
         switch record.state {
         case .stopping, .failed:
             return
@@ -143,7 +159,7 @@ public struct InstanceSupervisor: Service {
         record.pid = 0
         do {
             let environment = try RuntimeEnvironment.read(for: record, records: directory)
-            record.pid = try await launcher.start(record, environment: environment) ?? 0
+            record.pid = try await launcher.start(record, environment: environment, records: directory) ?? 0
             if record.pid > 0 {
                 logger.info("instance relaunched", metadata: metadata.merging(["pid": "\(record.pid)"]) { $1 })
             }

@@ -80,7 +80,7 @@ public struct DeployHandler: TaskHandler {
             "isolation": "\(sandbox.isolation.rawValue)",
         ])
         do {
-            guard let pid = try await launcher.start(record, environment: environment) else {
+            guard let pid = try await launcher.start(record, environment: environment, records: records) else {
                 throw DeployError.healthCheck("gunicorn exited before it wrote its pid file")
             }
             guard let started = try await records.update(project: project.rawValue, instance: record.instance,
@@ -103,6 +103,7 @@ public struct DeployHandler: TaskHandler {
             await Task {
                 await launcher.stop(failed, grace: 5)
                 try? records.remove(project: failed.project, instance: failed.instance)
+                InstanceListeners.release(project: failed.project, instance: failed.instance, records: records)
             }.value
             switch error as? DeployError {
             case .healthCheck(let message)?: throw DeployError.healthCheck(message + "\nerror log:\n" + tail)
@@ -136,6 +137,7 @@ public struct DeployHandler: TaskHandler {
         await Task {
             await launcher.stop(earlier, grace: 5)
             try? records.remove(project: earlier.project, instance: earlier.instance)
+            InstanceListeners.release(project: earlier.project, instance: earlier.instance, records: records)
         }.value
         return nil
     }
@@ -148,7 +150,8 @@ public struct DeployHandler: TaskHandler {
         let held = try await records.lock("ports")
         defer { held.unlock() }
         let taken = Set(records.records(logger: context.logger).filter { $0.address == settings.address }.map(\.port))
-        guard let port = PortAllocator.firstFree(address: settings.address, in: settings.ports, excluding: taken) else {
+        guard let (port, socket) = PortAllocator.firstFree(address: settings.address, in: settings.ports,
+                                                           excluding: taken) else {
             throw DeployError.launch("no free port in \(settings.ports.lowerBound)-\(settings.ports.upperBound) on "
                 + settings.address)
         }
@@ -161,8 +164,8 @@ public struct DeployHandler: TaskHandler {
         }
         let prefix = sandbox.command([])
         let command = InstanceLauncher.gunicornCommand(
-            bundleDirectory: bundleDirectory, appDirectory: app.path, instance: instance, address: settings.address,
-            port: port, workers: arguments.workers, wsgi: arguments.wsgi)
+            bundleDirectory: bundleDirectory, appDirectory: app.path, instance: instance, workers: arguments.workers,
+            wsgi: arguments.wsgi)
         let record = InstanceRecord(
             instance: instance, project: arguments.project.rawValue, bundle: arguments.bundle,
             appserver: arguments.appserver, address: settings.address, port: port, pid: 0, uid: user.uid,
@@ -172,6 +175,7 @@ public struct DeployHandler: TaskHandler {
             recentRestarts: [], job: context.task.job, task: context.task.id.rawValue, state: .starting)
         try environment.write(to: records, project: record.project, instance: instance)
         try records.save(record)
+        InstanceListeners.hold(socket, project: record.project, instance: instance, records: records)
         return record
     }
 

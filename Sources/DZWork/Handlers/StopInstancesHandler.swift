@@ -55,6 +55,7 @@ public struct StopInstancesHandler: TaskHandler {
             }
             await Task { await launcher.stop(record, grace: grace) }.value
             try records.remove(project: project.rawValue, instance: instance)
+            InstanceListeners.release(project: project.rawValue, instance: instance, records: records)
             logger.info("instance stopped", metadata: ["instance": "\(instance)"])
             stopped.append(instance)
             bundles.insert(record.bundle)

@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import DZAgent
+import DZSpool
+import DZSystem
+@testable import DZWork
+import Foundation
+import Logging
+import Testing
+
+extension DeployTests {
+    /// A hostile tenant on a real appserver: the examples/hello app deployed twice, as the victim (`hello`) and as
+    /// the attacker (`attacker`), each as its own unix user in bubblewrap. The attacker's code runs as tenant code
+    /// does (`managepy` scripts in its own instance's sandbox) and tries each hole; every attempt must fail and the
+    /// victim must keep serving.
+    @Suite(.serialized, .enabled(if: DeployTests.asRoot && Subprocess.locate("bwrap") != nil))
+    struct HostileTenants {
+        static let attacker = try! ProjectID("attacker")
+        static let ports = 28000...28999
+
+        /// One running, migrated instance.
+        struct App: Sendable {
+            var project: ProjectID
+            var instance: String
+            var port: Int
+            var pid: Int32
+            var uid: UInt32
+        }
+
+        /// The two apps on one appserver.
+        struct Host: Sendable {
+            var scratch: DeployFixture.Scratch
+            var settings: AppServerSettings
+            var victim: App
+            var attacker: App
+        }
+
+        /// Deploys and migrates the victim and the attacker on one fresh appserver, then runs `body`.
+        func withTwoApps(name: String = #function, limits: [String: JSONValue] = [:],
+                         _ body: (Host) async throws -> Void) async throws
+        {
+            let victimBuild = try await DeployFixture.built()
+            let attackerBuild = try await DeployFixture.built(as: Self.attacker)
+            await DeployFixture.forgetStaleUser(DeployFixture.appUser(Self.attacker), project: Self.attacker)
+            try await DeployFixture.withScratch(name: name) { scratch in
+                let settings = AppServerSettings(workspace: scratch.workspace, ports: Self.ports)
+                func deploy(_ built: DeployFixture.Built, _ project: ProjectID, _ extra: [String: JSONValue])
+                    async throws -> App
+                {
+                    let database = try SQLiteProvisioner(workspace: scratch.workspace).create(project)
+                    var args = DeployFixture.deployArguments(built, project: project, database: database)
+                    args.merge(extra) { $1 }
+                    let output = try await DeployHandler(workspace: scratch.workspace, store: built.store,
+                                                         settings: settings)
+                        .run(try DeployFixture.context("deploy", args))
+                    let instance = try #require(output["instance"]?.stringValue)
+                    _ = try await PostDeployHooksHandler(settings: settings).run(try DeployFixture.context(
+                        "post_deploy_hooks", ["project": .string(project.rawValue), "instance": .string(instance)]))
+                    return App(project: project, instance: instance, port: Int(try #require(output["port"]?.intValue)),
+                               pid: Int32(try #require(output["pid"]?.intValue)), uid: DeployFixture.appUser(project).uid)
+                }
+                let victim = try await deploy(victimBuild, DeployFixture.project, [:])
+                let attacker = try await deploy(attackerBuild, Self.attacker,
+                                                limits.isEmpty ? [:] : ["limits": .object(limits)])
+                #expect(await DeployFixture.status(port: victim.port) == 200, "the victim serves before the attack")
+                try await body(Host(scratch: scratch, settings: settings, victim: victim, attacker: attacker))
+                #expect(await DeployFixture.status(port: victim.port) == 200, "the victim serves after the attack")
+            }
+        }
+
+        /// Runs Python `source` as the attacker's code, in its instance's sandbox; returns what it printed.
+        func attack(_ host: Host, _ source: String, timeout: Int = 120) async throws -> ManagePy.Run {
+            let runner = try ManagePy(settings: host.settings, project: host.attacker.project,
+                                      instance: host.attacker.instance)
+            return try await runner.run(runner.script, input: Array(source.utf8), timeout: Double(timeout),
+                                        kind: "attack", logger: Logger(label: "test"))
+        }
+
+        @Test(.timeLimit(.minutes(20)))
+        func aDeadInstancesPortCannotBeSquattedAndItsRequestsWaitForTheRelaunch() async throws {
+            try await withTwoApps { host in
+                let records = InstanceDirectory(root: host.settings.instancesRoot)
+                let record = try #require(try records.record(project: "hello", instance: host.victim.instance))
+                // The victim's master and workers die at once (an OOM kill, a crash).
+                let processes = AppProcess.ofInstance(pidFile: record.pidFile, uid: record.uid)
+                #expect(!processes.isEmpty)
+                for process in processes { process.signal(.kill, ifRunningAs: record.uid) }
+                #expect(await DeployFixture.eventually {
+                    AppProcess.ofInstance(pidFile: record.pidFile, uid: record.uid).isEmpty
+                }, "nothing of the victim's instance runs")
+
+                // Another user (the attacker's app) tries to take the port on its address and on every address,
+                // with both reuse options.
+                let squat = try await attack(host, """
+                    import socket
+                    for address in ("127.0.0.1", "0.0.0.0"):
+                        for reuseport in (False, True):
+                            s = socket.socket()
+                            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                            if reuseport:
+                                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                            try:
+                                s.bind((address, \(host.victim.port)))
+                                s.listen(16)
+                                print("BOUND", address, reuseport)
+                            except OSError as error:
+                                print("refused", address, reuseport, error.errno)
+                            s.close()
+                    """)
+                #expect(squat.succeeded, "\(squat.stderr)")
+                #expect(!squat.stdout.contains("BOUND"), "the squatter never gets the port: \(squat.stdout)")
+                #expect(squat.stdout.split(separator: "\n").filter { $0.hasPrefix("refused") }.count == 4,
+                        "\(squat.stdout)")
+
+                // A request sent now waits in the held socket's backlog and is served by the relaunched master.
+                let waiting = Task { await HealthProbe(address: "127.0.0.1", port: host.victim.port,
+                                                       host: "hello.example.com", path: "/").probe(timeout: 120) }
+                let supervisor = InstanceSupervisor(settings: host.settings, logger: Logger(label: "test"))
+                let round = await supervisor.check()
+                #expect(round.relaunched == [host.victim.instance], "\(round)")
+                #expect(await waiting.value == .status(200), "the request reached the victim's new master")
+                let relaunched = try #require(try records.record(project: "hello", instance: host.victim.instance))
+                #expect(relaunched.pid != record.pid && relaunched.port == record.port)
+                #expect(DeployFixture.uid(of: relaunched.pid) == host.victim.uid)
+            }
+        }
+    }
+}
