@@ -43,7 +43,9 @@ public final class ListeningSocket: Sendable {
             _ = close(fd)
             throw error
         }
-        return ListeningSocket(descriptor: fd, address: Self.numeric(storage).address, port: port)
+        // Port 0 asks the kernel for one: the socket says which.
+        let chosen = boundAddress(of: fd) ?? Self.numeric(storage)
+        return ListeningSocket(descriptor: fd, address: chosen.address, port: chosen.port)
     }
 
     /// A copy of the listening socket on `address:port` that process `pid` holds, or nil when it holds none (or it
@@ -80,11 +82,16 @@ public final class ListeningSocket: Sendable {
     }
 
     /// The address and port it is bound to, or nil for a socket that is not IPv4 or IPv6.
-    var boundAddress: (address: String, port: Int)? {
+    var boundAddress: (address: String, port: Int)? { Self.boundAddress(of: descriptor) }
+
+    /// The address and port the socket `fd` is bound to, or nil for a socket that is not IPv4 or IPv6.
+    ///
+    /// The corresponding C function is `getsockname`.
+    static func boundAddress(of fd: Int32) -> (address: String, port: Int)? {
         var storage = sockaddr_storage()
         var size = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let got = withUnsafeMutablePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &size) }
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &size) }
         }
         guard got == 0, storage.ss_family == sa_family_t(AF_INET) || storage.ss_family == sa_family_t(AF_INET6)
         else { return nil }

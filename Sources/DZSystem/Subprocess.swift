@@ -78,16 +78,19 @@ public enum Subprocess {
     ///   - kept: whether the first or the last `outputLimit` bytes of each stream are kept.
     ///   - passing: descriptors the child gets as 3, 4, ... (a listening socket for a server it starts); every
     ///     other descriptor above 2 is closed in the child.
+    ///   - placement: control groups and resource limits the child takes before its program runs (see
+    ///     `Placement`).
     public static func run(
         _ arguments: [String], environment: [String: String]? = nil, workingDirectory: String? = nil,
         input: [UInt8]? = nil, timeout: Double = 600, killGrace: Double = 5, outputLimit: Int = 4 << 20,
-        kept: Kept = .head, passing: [Int32] = []
+        kept: Kept = .head, passing: [Int32] = [], placement: Placement? = nil
     ) async throws -> Outcome {
         guard let program = arguments.first, !program.isEmpty else { throw Failure.notFound("(empty command)") }
         let environment = environment ?? ProcessInfo.processInfo.environment
         guard let executable = locate(program, path: environment["PATH"]) else { throw Failure.notFound(program) }
         let child = try Child(executable: executable, arguments: arguments, environment: environment,
-                              workingDirectory: workingDirectory, hasInput: input != nil, passing: passing)
+                              workingDirectory: workingDirectory, hasInput: input != nil, passing: passing,
+                              placement: placement)
         let collected = OutputCollector(limit: outputLimit, kept: kept)
         let exited = ExitSignal()
         child.startThreads(input: input, collector: collected, exited: exited)
@@ -132,7 +135,7 @@ private final class Child: Sendable {
     let readersDone = ExitSignal(count: 2)
 
     init(executable: String, arguments: [String], environment: [String: String], workingDirectory: String?,
-         hasInput: Bool, passing: [Int32] = []) throws
+         hasInput: Bool, passing: [Int32] = [], placement: Subprocess.Placement? = nil) throws
     {
         // Close-on-exec from birth: a child spawned at the same moment by another task must not inherit these
         // pipes (it would hold them open and make the other run wait for it).
@@ -190,7 +193,14 @@ private final class Child: Sendable {
             for pointer in envp { free(pointer) }
         }
         var child: pid_t = 0
-        let code = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        let code: Int32
+        if let placement {
+            (code, child) = Subprocess.spawnPlaced(
+                executable, argv: argv, envp: envp, stdin: hasInput ? inPipe[0] : -1, stdout: outPipe[1],
+                stderr: errPipe[1], passing: passing, workingDirectory: workingDirectory, placement: placement)
+        } else {
+            code = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        }
         close(outPipe[1])
         close(errPipe[1])
         if hasInput { close(inPipe[0]) }

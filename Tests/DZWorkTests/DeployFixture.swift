@@ -129,6 +129,7 @@ enum DeployFixture {
                 InstanceListeners.release(project: record.project, instance: record.instance,
                                           records: InstanceDirectory(root: settings.instancesRoot))
             }
+            for project in Set(records.map(\.project)) { settings.cgroups.remove(project: project) }
             _ = try? await Subprocess.run(["rm", "-rf", "--", root], timeout: 120)
         }
     }

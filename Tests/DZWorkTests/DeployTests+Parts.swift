@@ -26,6 +26,61 @@ extension DeployTests {
             }
         }
 
+        @Test func limitsComeFromTheAgentAndTheDeployAndAreChecked() throws {
+            let workspace = Workspace(root: "/srv/dz")
+            let settings = try AppServerSettings.resolve(memory: "2G", processes: "100", workspace: workspace,
+                                                         environment: ["DZ_APP_CPU_WEIGHT": "50"])
+            #expect(settings.limits == AppLimits(memory: 2 << 30, processes: 100, cpuWeight: 50))
+            #expect(try AppServerSettings.resolve(workspace: workspace, environment: [:]).limits == .defaults)
+            for (memory, processes, weight) in [("1K", nil, nil), ("lots", nil, nil), (nil, "8", nil), (nil, nil, "0")]
+                as [(String?, String?, String?)]
+            {
+                #expect(throws: DeployError.self) {
+                    try AppServerSettings.resolve(memory: memory, processes: processes, cpuWeight: weight,
+                                                  workspace: workspace, environment: [:])
+                }
+            }
+            let given = try AppLimits(argument: .object(["memory": .int(64 << 20), "processes": .int(20)]),
+                                      defaults: .defaults)
+            #expect(given == AppLimits(memory: 64 << 20, processes: 20, cpuWeight: 100))
+            for bad: JSONValue in [.object(["memory": .int(1)]), .object(["processes": .string("x")]),
+                                   .object(["swap": .int(1)]), .string("1G")] {
+                #expect(throws: TaskFailure.self, "\(bad.jsonText)") { try AppLimits(argument: bad, defaults: .defaults) }
+            }
+        }
+
+        @Test func theLimitsModeIsDetectedFromTheMounts() {
+            let v2 = "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid 0 0\n"
+            #expect(AppCgroups.detect(mounts: v2, controllers: { _ in ["cpu", "memory", "pids", "io"] })
+                == .v2(mount: "/sys/fs/cgroup", cpu: true))
+            let hybrid = """
+                cgroup /sys/fs/cgroup/cpu cgroup rw,relatime,cpu 0 0
+                cgroup /sys/fs/cgroup/memory cgroup rw,relatime,memory 0 0
+                cgroup /sys/fs/cgroup/pids cgroup rw,relatime,pids 0 0
+                cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0
+                """
+            #expect(AppCgroups.detect(mounts: hybrid, controllers: { _ in [] })
+                == .v1(memory: "/sys/fs/cgroup/memory", pids: "/sys/fs/cgroup/pids", cpu: "/sys/fs/cgroup/cpu"),
+                "a unified mount without controllers is passed over")
+            #expect(AppCgroups.detect(mounts: "proc /proc proc rw 0 0\n", controllers: { _ in [] }) == .rlimits)
+            #expect(AppCgroups.detect(mounts: v2, controllers: { _ in ["cpu"] }) == .rlimits, "v2 without memory")
+        }
+
+        @Test func allowedPythonsAreNamedByVersionAndChecked() throws {
+            let pythons = try AllowedPythons.parse("/usr/bin/python3.11, /opt/py/bin/python3.12")
+            #expect(pythons.paths == ["/usr/bin/python3.11", "/opt/py/bin/python3.12"])
+            for bad in ["python3.11", "/usr/bin/python3", "/usr/bin/../bin/python3.11", "/usr/bin/python3.11-config", ""] {
+                #expect(throws: DeployError.self, "\(bad)") { try AllowedPythons.parse(bad) }
+            }
+            #expect(AllowedPythons.installation(of: "/opt/py/bin/python3.12") == "/opt/py")
+            #expect(throws: DeployError.self) { try AllowedPythons(paths: ["/usr/bin/python3.11"]).interpreter(forVersion: "3.9.2") }
+            #expect(throws: DeployError.self) { try AllowedPythons(paths: ["/usr/bin/python3.11"]).interpreter(forVersion: nil) }
+            if FileSystem.exists("/usr/bin/python3.11") {
+                #expect(try AllowedPythons(paths: ["/usr/bin/python3.11"]).interpreter(forVersion: "3.11.2")
+                    == "/usr/bin/python3.11")
+            }
+        }
+
         @Test func subordinateIdRangesAreRecognised() {
             let text = "alice:100000:65536\nbob:165536:65536\nbroken line\n"
             #expect(AppUser.subordinateOwner(of: 100000, inText: text) == "alice")

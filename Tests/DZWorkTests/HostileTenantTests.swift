@@ -125,5 +125,111 @@ extension DeployTests {
                 #expect(DeployFixture.uid(of: relaunched.pid) == host.victim.uid)
             }
         }
+
+        /// The attacker app's control group file `name` under the hierarchy that has it, as text.
+        func attackerGroupFile(_ host: Host, _ name: String) -> String? {
+            let cgroups = host.settings.cgroups
+            var directories: [String] = []
+            switch cgroups.mode {
+            case .v2(let mount, _): directories = [mount]
+            case .v1(let memory, let pids, _): directories = [memory, pids]
+            case .rlimits: return nil
+            }
+            for directory in directories {
+                let path = directory + "/" + cgroups.parent + "/attacker/" + name
+                if case .contents(let bytes, _)? = try? FileIO.read(path, limit: 4096) {
+                    return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+            }
+            return nil
+        }
+
+        @Test(.timeLimit(.minutes(20)))
+        func aForkBombInOneAppStopsAtItsProcessLimitWhileTheOtherAppAndTheAppserverKeepWorking() async throws {
+            try await withTwoApps(limits: ["processes": .int(64), "memory": .int(256 << 20)]) { host in
+                let cgroups = host.settings.cgroups
+                try #require(cgroups.mode != .rlimits, "this host has cgroups: \(cgroups.description)")
+                #expect(attackerGroupFile(host, "pids.max") == "64", "the attacker's limit is in place")
+                let bomb = Task { try await attack(host, """
+                    import os, time
+                    while True:
+                        try:
+                            os.fork()
+                        except OSError:
+                            time.sleep(0.01)
+                    """, timeout: 60) }
+                // Once the bomb has filled its group, the other app and the appserver still work.
+                #expect(await DeployFixture.eventually(timeout: 60) {
+                    attackerGroupFile(host, "pids.current") == "64"
+                }, "the bomb reaches its limit and no further: \(attackerGroupFile(host, "pids.current") ?? "?")")
+                #expect(await DeployFixture.status(port: host.victim.port) == 200, "the victim serves during the bomb")
+                let spawned = try await Subprocess.run(["/bin/true"], timeout: 30)
+                #expect(spawned.succeeded, "the appserver still starts processes")
+                let health = try await HealthCheckHandler(settings: host.settings).run(try DeployFixture.context(
+                    "health_check", ["project": .string("hello"), "instance": .string(host.victim.instance),
+                                     "hostnames": .array([.string("hello.example.com")])]))
+                #expect(health["status"] == .int(200), "a task on the victim runs during the bomb")
+                let ended = try await bomb.value
+                #expect(ended.ending == .timedOut, "the bomb ran until its time limit killed its group: \(ended.ending)")
+                #expect(await DeployFixture.eventually(timeout: 60) {
+                    Int(attackerGroupFile(host, "pids.current") ?? "99") ?? 99 < 64
+                }, "its processes are gone")
+                #expect(await DeployFixture.status(port: host.attacker.port) == 200, "the attacker's own site is back")
+            }
+        }
+
+        @Test(.timeLimit(.minutes(20)))
+        func aMemoryHogInOneAppIsStoppedAtItsMemoryLimitWhileTheOtherAppKeepsServing() async throws {
+            try await withTwoApps(limits: ["memory": .int(256 << 20)]) { host in
+                let cgroups = host.settings.cgroups
+                try #require(cgroups.mode != .rlimits, "this host has cgroups: \(cgroups.description)")
+                let before = DZSystem.Host.memory()?.available ?? 0
+                let hog = try await attack(host, """
+                    blocks = []
+                    try:
+                        while True:
+                            block = bytearray(16 << 20)
+                            for i in range(0, len(block), 4096):
+                                block[i] = 1
+                            blocks.append(block)
+                            print(len(blocks) * 16, "MiB", flush=True)
+                    except MemoryError:
+                        print("MemoryError at", len(blocks) * 16, "MiB")
+                    """, timeout: 120)
+                // The kernel kills the hog inside the app's group (or Python gives up): never past the limit.
+                let reached = hog.stdout.split(separator: "\n").compactMap { line in
+                    line.split(separator: " ").first.flatMap { Int($0) }
+                }.max() ?? 0
+                #expect(reached <= 256 && reached >= 64, "it got close to 256 MiB and no further: \(reached) MiB")
+                // Killed by the kernel (SIGKILL; bwrap, its parent, exits 128 + 9), or refused by Python.
+                #expect([.signalled(9), .exited(137)].contains(hog.ending) || hog.stdout.contains("MemoryError"),
+                        "\(hog.ending) \(hog.stdout.suffix(200))")
+                #expect(await DeployFixture.status(port: host.victim.port) == 200, "the victim still serves")
+                #expect((DZSystem.Host.memory()?.available ?? 0) + (512 << 20) > before, "the host kept its memory")
+            }
+        }
+
+        @Test(.timeLimit(.minutes(10)))
+        func withoutCgroupsAnAppsProcessesAndMemoryAreBoundByRlimits() async throws {
+            try await DeployFixture.withScratch(under: "/tmp") { scratch in
+                let user = try await AppUser.ensure(for: DeployFixture.project, allocated: DeployFixture.appUser(),
+                                                    logger: Logger(label: "test"))
+                let app = AppDirectory(settings: scratch.settings, project: DeployFixture.project, user: user)
+                try app.prepare()
+                let sandbox = Sandbox(isolation: .bubblewrap, user: user, appDirectory: app.path)
+                let placement = try AppCgroups(mode: .rlimits).placement(
+                    project: "hello", limits: AppLimits(memory: 128 << 20, processes: 32, cpuWeight: 100))
+                let outcome = try await Subprocess.run(sandbox.command(["/usr/bin/python3", "-c", """
+                    import os, resource
+                    print(resource.getrlimit(resource.RLIMIT_NPROC)[0], resource.getrlimit(resource.RLIMIT_AS)[0])
+                    try:
+                        bytearray(256 << 20)
+                        print("allocated")
+                    except MemoryError:
+                        print("MemoryError")
+                    """]), environment: ["PATH": "/usr/bin:/bin"], timeout: 60, placement: placement)
+                #expect(outcome.stdoutText == "32 134217728\nMemoryError\n", "\(outcome.stdoutText) \(outcome.tail())")
+            }
+        }
     }
 }

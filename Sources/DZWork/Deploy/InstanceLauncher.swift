@@ -39,9 +39,10 @@ struct InstanceLauncher: Sendable {
 
     /// Runs the record's `argv` with the instance's runtime environment and returns the new master's pid, or nil
     /// when gunicorn did not come up long enough to write its pid file (its error log says why).
-    func start(_ record: InstanceRecord, environment: RuntimeEnvironment, records: InstanceDirectory)
-        async throws(DeployError) -> Int32?
+    func start(_ record: InstanceRecord, environment: RuntimeEnvironment, records: InstanceDirectory,
+               cgroups: AppCgroups, defaults: AppLimits) async throws(DeployError) -> Int32?
     {
+        let placement = try cgroups.placement(project: record.project, limits: record.limits ?? defaults)
         // Taken before the leftovers are killed: a worker still holding the socket is where an agent that started
         // again finds it.
         let socket = InstanceListeners.takesDescriptor(record.argv)
@@ -54,7 +55,7 @@ struct InstanceLauncher: Sendable {
         do {
             outcome = try await Subprocess.run(record.argv, environment: environment.variables,
                                                workingDirectory: "/", timeout: 120,
-                                               passing: socket.map { [$0.descriptor] } ?? [])
+                                               passing: socket.map { [$0.descriptor] } ?? [], placement: placement)
         } catch {
             throw .launch("cannot start \(record.argv.first ?? "gunicorn"): \(error)")
         }

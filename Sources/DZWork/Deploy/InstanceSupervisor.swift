@@ -34,6 +34,7 @@ public struct InstanceSupervisor: Service {
         self.window = window
         self.staleStart = staleStart
         self.logger = logger
+        cgroups = settings.cgroups
     }
 
     /// What one round did, by instance id.
@@ -46,8 +47,10 @@ public struct InstanceSupervisor: Service {
 
     public func run() async throws {
         let adopted = await adoptLiveInstances()
-        logger.info("instance supervisor started", metadata: ["adopted": "\(adopted.count)",
-                                                              "interval_s": "\(interval)"])
+        logger.info("instance supervisor started", metadata: [
+            "adopted": "\(adopted.count)", "interval_s": "\(interval)", "limits": "\(cgroups.name)",
+            "limits_by": "\(cgroups.description)",
+        ])
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 _ = await check()
@@ -90,6 +93,7 @@ public struct InstanceSupervisor: Service {
     }
 
     private var directory: InstanceDirectory { InstanceDirectory(root: settings.instancesRoot) }
+    private let cgroups: AppCgroups
 
     /// Makes sure this process holds the port of a recorded instance, so that nobody else can bind it.
     private func holdSocket(_ record: InstanceRecord) {
@@ -159,7 +163,8 @@ public struct InstanceSupervisor: Service {
         record.pid = 0
         do {
             let environment = try RuntimeEnvironment.read(for: record, records: directory)
-            record.pid = try await launcher.start(record, environment: environment, records: directory) ?? 0
+            record.pid = try await launcher.start(record, environment: environment, records: directory,
+                                                  cgroups: cgroups, defaults: settings.limits) ?? 0
             if record.pid > 0 {
                 logger.info("instance relaunched", metadata: metadata.merging(["pid": "\(record.pid)"]) { $1 })
             }

@@ -14,6 +14,8 @@ struct ManagePy: Sendable {
     let environment: RuntimeEnvironment
     /// The values masked in every output, longest first.
     let secrets: [String]
+    /// Where its commands go: the app's control groups and limits.
+    let placement: Subprocess.Placement
 
     /// The runner for `instance` of `project`, as recorded on this host.
     init(settings: AppServerSettings, project: ProjectID, instance: String) throws(DeployError) {
@@ -25,6 +27,7 @@ struct ManagePy: Sendable {
         environment = try RuntimeEnvironment.read(for: record,
                                                   records: InstanceDirectory(root: settings.instancesRoot))
         secrets = environment.secrets
+        placement = try settings.cgroups.placement(project: project.rawValue, limits: record.limits ?? settings.limits)
     }
 
     /// The bundle's Python, `<bundle>/venv/bin/python`.
@@ -80,7 +83,7 @@ struct ManagePy: Sendable {
             outcome = try await Subprocess.run(Self.inDirectory(record.bundleDirectory + "/src", record.sandbox, command),
                                                environment: environment.variables, workingDirectory: "/", input: input,
                                                timeout: timeout, killGrace: 3, outputLimit: keep + margin,
-                                               kept: .tail)
+                                               kept: .tail, placement: placement)
         } catch {
             throw .hook(kind: kind, "cannot run \(kind): \(error)")
         }

@@ -20,7 +20,8 @@ import Logging
 /// its error log. A retried task whose instance is up and healthy returns it (`adopted: true`) instead of
 /// starting another.
 ///
-/// Output: `instance`, `appserver`, `address`, `port`, `bundle`, `project`, `user`, `pid`, `workers`, `adopted`.
+/// Output: `instance`, `appserver`, `address`, `port`, `bundle`, `project`, `user`, `pid`, `workers`, `adopted`,
+/// `limits` (`memory`, `processes`, `cpu_weight` and `enforced_by`: `cgroup-v2`, `cgroup-v1` or `rlimits`).
 public struct DeployHandler: TaskHandler {
     public let name = "deploy"
     public let workspace: Workspace
@@ -54,6 +55,8 @@ public struct DeployHandler: TaskHandler {
             return earlier
         }
 
+        let limits = try arguments.limits(over: settings.limits)
+        let cgroups = settings.cgroups
         let user = try await AppUser.ensure(for: project, allocated: arguments.appUser, logger: context.logger)
         let app = AppDirectory(settings: settings, project: project, user: user)
         let handle = try app.prepare()
@@ -74,13 +77,14 @@ public struct DeployHandler: TaskHandler {
         try sandbox.checkReachable(interpreter: installed.interpreter)
 
         var record = try await reserve(arguments, context, user: user, app: app, bundleDirectory: bundleDirectory,
-                                       sandbox: sandbox, environment: environment, records: records)
+                                       sandbox: sandbox, environment: environment, limits: limits, records: records)
         context.logger.info("starting instance", metadata: [
             "instance": "\(record.instance)", "port": "\(record.port)", "user": "\(user.name)",
-            "isolation": "\(sandbox.isolation.rawValue)",
+            "isolation": "\(sandbox.isolation.rawValue)", "limits": "\(cgroups.name)",
         ])
         do {
-            guard let pid = try await launcher.start(record, environment: environment, records: records) else {
+            guard let pid = try await launcher.start(record, environment: environment, records: records,
+                                                     cgroups: cgroups, defaults: settings.limits) else {
                 throw DeployError.healthCheck("gunicorn exited before it wrote its pid file")
             }
             guard let started = try await records.update(project: project.rawValue, instance: record.instance,
@@ -95,7 +99,7 @@ public struct DeployHandler: TaskHandler {
                 throw DeployError.launch("instance \(record.instance) was stopped while it started")
             }
             context.logger.info("instance running", metadata: ["instance": "\(record.instance)", "pid": "\(pid)"])
-            return running.output(adopted: false)
+            return running.output(adopted: false, limitsBy: cgroups.name)
         } catch {
             // Whatever went wrong (a cancelled task too), nothing of this attempt stays running or recorded.
             let tail = launcher.errorLogTail(record, secrets: environment.secrets)
@@ -130,7 +134,7 @@ public struct DeployHandler: TaskHandler {
            })
         {
             context.logger.info("instance of an earlier attempt adopted", metadata: ["instance": "\(earlier.instance)"])
-            return adopted.output(adopted: true)
+            return adopted.output(adopted: true, limitsBy: settings.cgroups.name)
         }
         context.logger.info("instance of an earlier attempt is not healthy: replacing it",
                             metadata: ["instance": "\(earlier.instance)"])
@@ -145,7 +149,7 @@ public struct DeployHandler: TaskHandler {
     /// Chooses the port and saves the new instance's record (state `starting`), under the `ports` lock.
     private func reserve(_ arguments: DeployArguments, _ context: TaskContext, user: AppUser, app: AppDirectory,
                          bundleDirectory: String, sandbox: Sandbox, environment: RuntimeEnvironment,
-                         records: InstanceDirectory) async throws -> InstanceRecord
+                         limits: AppLimits, records: InstanceDirectory) async throws -> InstanceRecord
     {
         let held = try await records.lock("ports")
         defer { held.unlock() }
@@ -172,7 +176,8 @@ public struct DeployHandler: TaskHandler {
             gid: user.gid, user: user.name, switchesUser: user.switches, workers: arguments.workers,
             wsgi: arguments.wsgi, argv: prefix + command, sandbox: prefix, appDirectory: app.path,
             pidFile: app.path + "/run/" + instance + ".pid", started: Timestamp.now().rfc3339, restarts: 0,
-            recentRestarts: [], job: context.task.job, task: context.task.id.rawValue, state: .starting)
+            recentRestarts: [], job: context.task.job, task: context.task.id.rawValue, state: .starting,
+            limits: limits)
         try environment.write(to: records, project: record.project, instance: instance)
         try records.save(record)
         InstanceListeners.hold(socket, project: record.project, instance: instance, records: records)

@@ -60,6 +60,10 @@ public struct StopInstancesHandler: TaskHandler {
             stopped.append(instance)
             bundles.insert(record.bundle)
         }
+        // An app with no instance left here gives its control groups back.
+        if records.records(project: project.rawValue, logger: logger).isEmpty {
+            settings.cgroups.remove(project: project.rawValue)
+        }
         var removed: [String] = []
         if removeBundles {
             let held = try await records.lock(project.rawValue)
