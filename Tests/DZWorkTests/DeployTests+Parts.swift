@@ -162,6 +162,18 @@ extension DeployTests {
             #expect(text.contains("--tmpfs /tmp") && !text.contains("--unshare-pid") && !text.contains("--die-with-parent"))
             #expect(text.hasSuffix("-- /usr/bin/setpriv --reuid=990 --regid=990 --clear-groups --no-new-privs -- "
                 + "/srv/dz/apps/hello/b/venv/bin/python -V"))
+            #expect(!text.contains("--ro-bind /etc /etc"), "not the whole of /etc")
+            #expect(text.contains("--perms 0755 --dir /etc") && text.contains("--ro-bind-try /etc/resolv.conf /etc/resolv.conf"))
+            #expect(!command.contains { $0.hasPrefix("/etc/dz") || $0 == "/etc/shadow" || $0 == "/etc/passwd" })
+            let accounts = Sandbox(isolation: .bubblewrap, user: user, appDirectory: "/srv/dz/apps/hello",
+                                   accounts: "/srv/dz/instances/hello/.etc")
+            #expect(accounts.command(["/bin/true"]).joined(separator: " ")
+                .contains("--ro-bind /srv/dz/instances/hello/.etc/passwd /etc/passwd"))
+            let files = Sandbox.accountFiles(user: user, project: "hello")
+            #expect(files.passwd == "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+                + "dz_hello:x:990:990:dz app hello:/nonexistent:/usr/sbin/nologin\n"
+                + "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+            #expect(files.group == "root:x:0:\ndz_hello:x:990:\nnogroup:x:65534:\n")
             let plain = Sandbox(isolation: .none, user: AppUser(name: "me", uid: 1000, gid: 1000, switches: false),
                                 appDirectory: "/a")
             #expect(plain.command(["/bin/true"]) == ["/bin/true"])

@@ -231,5 +231,173 @@ extension DeployTests {
                 #expect(outcome.stdoutText == "32 134217728\nMemoryError\n", "\(outcome.stdoutText) \(outcome.tail())")
             }
         }
+
+        @Test(.timeLimit(.minutes(20)))
+        func theAttackerCannotReadTheVictimsEnvironmentFilesOrDirectoryNorSignalIt() async throws {
+            try await withTwoApps { host in
+                let victimRecord = try #require(try InstanceDirectory(root: host.settings.instancesRoot)
+                    .record(project: "hello", instance: host.victim.instance))
+                let targets = [
+                    "/proc/\(host.victim.pid)/environ",
+                    host.settings.instancesRoot + "/hello/" + host.victim.instance + ".env",
+                    victimRecord.bundleDirectory + "/dz/runtime.env",
+                    victimRecord.bundleDirectory + "/src/hello/settings.py",
+                    host.settings.appDirectory("hello") + "/db.sqlite3",
+                ]
+                let run = try await attack(host, """
+                    import os, signal
+                    for path in \(targets.map { "\"\($0)\"" }):
+                        try:
+                            with open(path, "rb") as f:
+                                print("READ", path, f.read(40))
+                        except OSError as error:
+                            print("refused", error.errno, path)
+                    for path in ["\(host.settings.appDirectory("hello"))", "\(host.settings.instancesRoot)",
+                                 "\(host.settings.appsRoot)"]:
+                        try:
+                            print("LISTED", path, os.listdir(path))
+                        except OSError as error:
+                            print("refused", error.errno, path)
+                    for sig in (signal.SIGKILL, signal.SIGSTOP, signal.SIGTTOU, 0):
+                        try:
+                            os.kill(\(host.victim.pid), sig)
+                            print("SIGNALLED", sig)
+                        except OSError as error:
+                            print("refused signal", int(sig), error.errno)
+                    """)
+                #expect(run.succeeded, "\(run.stderr)")
+                #expect(!run.stdout.contains("READ") && !run.stdout.contains("LISTED"), "\(run.stdout)")
+                #expect(!run.stdout.contains("SIGNALLED"), "\(run.stdout)")
+                #expect(run.stdout.split(separator: "\n").filter { $0.hasPrefix("refused") }.count == targets.count + 7)
+                #expect(!run.stdout.contains("a-secret-key"), "no secret of the victim came back")
+                #expect(AppProcess(pid: host.victim.pid).isMaster(uid: host.victim.uid, pidFile: victimRecord.pidFile),
+                        "the victim's master is the same process, untouched")
+            }
+        }
+
+        @Test(.timeLimit(.minutes(20)))
+        func theSandboxShowsNoDzConfigurationNoShadowAndNoOtherTenantInEtc() async throws {
+            // A credential file where the etc/ samples put them.
+            let made = !FileSystem.exists("/etc/dz")
+            if made { try FileSystem.makeDirectory("/etc/dz", mode: 0o755) }
+            let secret = "/etc/dz/hostile-test-\(getpid()).env"
+            try FileIO.create(secret, bytes: Array("AWS_SECRET_ACCESS_KEY=not-for-apps\n".utf8), mode: 0o644, sync: false)
+            defer {
+                try? FileSystem.unlink(secret)
+                if made { try? FileSystem.removeDirectory("/etc/dz") }
+            }
+            try await withTwoApps { host in
+                let run = try await attack(host, """
+                    import os, pwd, grp, socket, ssl
+                    print("dz", os.path.exists("/etc/dz"), os.path.exists("\(secret)"))
+                    print("shadow", os.path.exists("/etc/shadow"), os.path.exists("/etc/gshadow"))
+                    print("users", " ".join(sorted(p.pw_name for p in pwd.getpwall())))
+                    print("groups", " ".join(sorted(g.gr_name for g in grp.getgrall())))
+                    print("me", pwd.getpwuid(os.getuid()).pw_name)
+                    print("dns", socket.getaddrinfo("localhost", 80, socket.AF_INET)[0][4][0])
+                    print("tls", ssl.create_default_context().cert_store_stats()["x509_ca"] > 0)
+                    print("etc", " ".join(sorted(os.listdir("/etc"))))
+                    """)
+                #expect(run.succeeded, "\(run.stderr)")
+                let lines = Dictionary(run.stdout.split(separator: "\n").map { line in
+                    let parts = line.split(separator: " ", maxSplits: 1)
+                    return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+                }, uniquingKeysWith: { $1 })
+                #expect(lines["dz"] == "False False", "no dz configuration: \(run.stdout)")
+                #expect(lines["shadow"] == "False False")
+                #expect(lines["users"] == "attacker nobody root".replacingOccurrences(of: "attacker",
+                                                                                     with: DeployFixture.appUser(Self.attacker).name),
+                        "only itself, root and nobody: \(lines["users"] ?? "")")
+                #expect(lines["groups"]?.contains("dz_hello") == false)
+                #expect(lines["me"] == DeployFixture.appUser(Self.attacker).name)
+                #expect(lines["dns"] == "127.0.0.1", "name resolution works")
+                #expect(lines["tls"] == "True", "the CA certificates are there")
+                #expect(lines["etc"]?.contains("nginx") == false && lines["etc"]?.contains("sudoers") == false,
+                        "\(lines["etc"] ?? "")")
+            }
+        }
+
+        @Test(.timeLimit(.minutes(20)))
+        func anAttackersDeployNamingTheVictimsUserOrUidIsRefused() async throws {
+            try await withTwoApps { host in
+                let built = try await DeployFixture.built(as: Self.attacker)
+                let deploy = DeployHandler(workspace: host.scratch.workspace, store: built.store, settings: host.settings)
+                let victimUID = Int64(host.victim.uid)
+                let attempts: [(JSONValue, String)] = [
+                    (.object(["name": .string("dz_hello"), "uid": .int(victimUID)]), "bad-args"),
+                    (.object(["name": .string(DeployFixture.appUser(Self.attacker).name), "uid": .int(victimUID)]),
+                     "user"),
+                ]
+                for (user, kind) in attempts {
+                    var args = DeployFixture.deployArguments(built, project: Self.attacker)
+                    args["app_user"] = user
+                    do {
+                        _ = try await deploy.run(try DeployFixture.context("deploy", args))
+                        Issue.record("the attacker deployed as \(user.jsonText)")
+                    } catch let failure as TaskFailure {
+                        #expect(failure.kind == kind, "\(failure.message)")
+                    }
+                }
+                let victimUser = try #require(UserDatabase.user(named: "dz_hello"))
+                #expect(victimUser.uid == host.victim.uid && victimUser.comment == "dz app hello", "the victim's user")
+                let attackerUser = try #require(UserDatabase.user(named: DeployFixture.appUser(Self.attacker).name))
+                #expect(attackerUser.uid == host.attacker.uid, "and the attacker's stay as they were")
+            }
+        }
+
+        @Test(.timeLimit(.minutes(20)))
+        func theAttackersPyvenvHomeAndPlantedFifosDecideNothingRootDoes() async throws {
+            try await withTwoApps { host in
+                let records = InstanceDirectory(root: host.settings.instancesRoot)
+                let first = try #require(try records.record(project: "attacker", instance: host.attacker.instance))
+                let planted = try await attack(host, """
+                    import os
+                    bundle = "\(first.bundleDirectory)"
+                    with open(bundle + "/venv/pyvenv.cfg.new", "w") as f:
+                        f.write("home = //bin\\ninclude-system-site-packages = false\\nversion = 3.11.2\\n")
+                    os.replace(bundle + "/venv/pyvenv.cfg.new", bundle + "/venv/pyvenv.cfg")
+                    for path in (bundle + "/src/Procfile", "\(first.appDirectory)/logs/\(first.errorLogName)"):
+                        if os.path.lexists(path):
+                            os.unlink(path)
+                        os.mkfifo(path)
+                    print("planted")
+                    """)
+                #expect(planted.stdout == "planted\n", "\(planted.stderr)")
+
+                // A FIFO where root reads an app's file is refused at once, never waited on.
+                let started = Date()
+                do {
+                    _ = try await PostDeployHooksHandler(settings: host.settings).run(try DeployFixture.context(
+                        "post_deploy_hooks", ["project": .string("attacker"), "instance": .string(first.instance),
+                                              "migrate": .bool(false), "timeout_s": .int(600)]))
+                    Issue.record("a FIFO Procfile was read")
+                } catch let failure as TaskFailure {
+                    #expect(failure.kind == "filesystem" && failure.message.contains("Procfile"), "\(failure.message)")
+                }
+                let logs = try await ReadLogsHandler(appServer: host.settings, proxy: ProxySettings(workspace: host.scratch.workspace))
+                    .run(try DeployFixture.context("read_logs", ["project": .string("attacker")]))
+                let errorLog = logs["files"]?.arrayValue?.first { $0["stream"] == .string("error") }
+                #expect(errorLog?["error"]?.stringValue?.hasPrefix("refused") == true, "\(errorLog ?? .null)")
+                #expect(Date().timeIntervalSince(started) < 300, "neither task waited on a FIFO")
+
+                // Another instance of the same bundle: the sandbox binds what the host allows, not `home`.
+                let built = try await DeployFixture.built(as: Self.attacker)
+                let second = try await DeployHandler(workspace: host.scratch.workspace, store: built.store,
+                                                     settings: host.settings)
+                    .run(try DeployFixture.context("deploy", DeployFixture.deployArguments(built, project: Self.attacker)))
+                let secondInstance = try #require(second["instance"]?.stringValue)
+                let record = try #require(try records.record(project: "attacker", instance: secondInstance))
+                var sources: [String] = []
+                for (index, word) in record.sandbox.enumerated() where word == "--ro-bind" || word == "--ro-bind-try" {
+                    sources.append(record.sandbox[index + 1])
+                }
+                #expect(!sources.contains { $0 == "/" || $0.hasPrefix("//") || $0 == "/bin/.." }, "\(sources)")
+                let allowed = Sandbox.systemDirectories + Sandbox.etcShown().map { "/etc/" + $0 }
+                    + [records.root + "/attacker/.etc/passwd", records.root + "/attacker/.etc/group"]
+                #expect(sources.allSatisfy { allowed.contains($0) }, "only what the host allows: \(sources)")
+                let link = try FileManager.default.destinationOfSymbolicLink(atPath: record.bundleDirectory + "/venv/bin/python")
+                #expect(link.hasPrefix("/usr/bin/python3."), "the venv still links to the allowed interpreter")
+            }
+        }
     }
 }

@@ -132,6 +132,24 @@ public struct InstanceDirectory: Sendable {
         try? FileSystem.unlink(root + "/" + project + "/.bundles/" + bundle + ".json")
     }
 
+    /// Writes the `passwd` and `group` the project's sandbox shows (`Sandbox.accountFiles`) into
+    /// `<root>/<project>/.etc/` (root's directory, the files mode 0644 for the app to read once bound) and returns
+    /// that directory.
+    func writeAccounts(project: String, user: AppUser) throws(DeployError) -> String {
+        try prepare(project: project)
+        let directory = root + "/" + project + "/.etc"
+        let files = Sandbox.accountFiles(user: user, project: project)
+        do {
+            try FileSystem.makeDirectories(directory, mode: 0o700)
+            let handle = try DirectoryHandle.open(directory)
+            try handle.replaceFile("passwd", bytes: Array(files.passwd.utf8), mode: 0o644, owner: nil)
+            try handle.replaceFile("group", bytes: Array(files.group.utf8), mode: 0o644, owner: nil)
+        } catch {
+            throw .filesystem("write", path: directory, error)
+        }
+        return directory
+    }
+
     /// Changes the record of `instance` under the project's lock and returns it as saved; nil when there is no
     /// such record any more (`stop_instances` removed it).
     func update(project: String, instance: String, _ change: (inout InstanceRecord) throws(DeployError) -> Void)

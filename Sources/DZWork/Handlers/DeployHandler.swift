@@ -72,8 +72,11 @@ public struct DeployHandler: TaskHandler {
                                              hostnames: arguments.hostnames, secretKey: arguments.secretKey,
                                              extra: arguments.environment)
         // The interpreter's installation comes from the allowed list, never from the bundle's own files.
-        let sandbox = Sandbox(isolation: settings.effectiveIsolation, user: user, appDirectory: app.path,
-                              readOnly: [AllowedPythons.installation(of: installed.interpreter)], writable: bindings)
+        let isolation = settings.effectiveIsolation
+        let sandbox = Sandbox(isolation: isolation, user: user, appDirectory: app.path,
+                              readOnly: [AllowedPythons.installation(of: installed.interpreter)], writable: bindings,
+                              accounts: isolation == .bubblewrap
+                                  ? try records.writeAccounts(project: project.rawValue, user: user) : nil)
         try sandbox.checkReachable(interpreter: installed.interpreter)
 
         var record = try await reserve(arguments, context, user: user, app: app, bundleDirectory: bundleDirectory,
