@@ -40,7 +40,7 @@ public struct AppUserRecord: Sendable, Equatable {
 
     /// Where the search for a free uid starts: a hash of the project id (FNV-1a), so that zoomdbs that never saw
     /// each other (a test's, a staging cluster's) mostly give a project the same uid on a shared host.
-    static func preferredUID(project: String, in range: ClosedRange<UInt32>) -> UInt32 {
+    public static func preferredUID(project: String, in range: ClosedRange<UInt32> = uidRange) -> UInt32 {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in project.utf8 {
             hash ^= UInt64(byte)
