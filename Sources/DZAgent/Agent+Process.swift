@@ -4,19 +4,22 @@ import Logging
 
 extension Agent {
     /// Tries one name: claims it, runs its handler, and reports the outcome.
-    func process(_ item: Scheduler.Item, _ scheduler: Scheduler, _ running: RunningTasks) async {
+    func process(_ item: Scheduler.Item, _ scheduler: Scheduler, _ running: RunningTasks,
+                 _ health: SpoolHealth) async
+    {
         let outcome: ClaimOutcome
         do {
             outcome = try spool.claim(item.name, in: item.queue, leaseSeconds: configuration.leaseSeconds,
                                       settle: configuration.settle, logged: false)
         } catch {
             logger.error("claim failed", metadata: ["queue": "\(item.queue)", "file": "\(item.name)", "error": "\(error)"])
+            if error.isWriteFailure { await health.failed(error.description) }
             await scheduler.postpone(item, until: .now() + configuration.rescanInterval)
             return
         }
         switch outcome {
         case .claimed(let claim):
-            await run(claim, running)
+            await run(claim, running, health)
         case .notDue(let due):
             await scheduler.postpone(item, until: due)
         case .unsettled(let due, let seen):
@@ -32,7 +35,7 @@ extension Agent {
 
     /// Runs a claimed task's handler within its time limit and settles the claim. The claim is not logged yet:
     /// its `claimed` line goes out with `started` in one write.
-    func run(_ claim: Claim, _ running: RunningTasks) async {
+    func run(_ claim: Claim, _ running: RunningTasks, _ health: SpoolHealth) async {
         let task = claim.task
         let claimed = spool.claimedEvent(claim)
         guard let handler = registry.handler(for: task.task) else {
@@ -91,7 +94,16 @@ extension Agent {
                 try settleFailure(claim, .timeout(seconds), started: started)
             }
         } catch {
-            logger.error("could not settle task", metadata: ["task": "\(task.id)", "error": "\(error)"])
+            // The outcome could not be written (a full disk, an I/O error). The task goes back to new/ to run
+            // again (a rename needs no space), or, if even that fails, is let go: its lease runs out and a reaper,
+            // this agent's own among them, takes it back. Claiming waits until the spool can be written again.
+            logger.error("could not settle task: giving it back, not claiming until the spool can be written",
+                         metadata: ["task": "\(task.id)", "error": "\(error)"])
+            do { try spool.release(claim) } catch {
+                logger.error("could not give the task back either: its lease will run out",
+                             metadata: ["task": "\(task.id)", "error": "\(error)"])
+            }
+            await health.failed(error.description)
         }
     }
 

@@ -39,7 +39,8 @@ public struct Agent: Service {
             spool.fingerprint(item.name, in: item.queue)
         }
         let running = RunningTasks()
-        let shutdown = ShutdownLatch()
+        let shutdown = Latch()
+        let health = SpoolHealth()
         let watcher = try QueueWatcher(spool: spool, queues: configuration.queues)
         let started = Timestamp.now()
         spool.audit.record("agent-started", [("queues", configuration.queues.map(\.rawValue).joined(separator: ",")),
@@ -50,13 +51,19 @@ public struct Agent: Service {
             "queues": "\(configuration.queues.map(\.rawValue).joined(separator: ","))",
             "host": "\(spool.host)", "concurrency": "\(configuration.concurrency)",
         ])
-        await sweep(scheduler, purge: true)
+        spool.pruneDeadHeartbeats()
+        for other in spool.conflictingHeartbeats() {
+            logger.critical("another machine uses this host id: give each machine its own (--host-id, DZ_HOST_ID)",
+                            metadata: ["host": "\(spool.host)", "its_pid": "\(other.pid)", "its_boot_id": "\(other.bootID)"])
+            spool.audit.record("host-id-shared", [("other_pid", String(other.pid)), ("other_boot_id", other.bootID)])
+        }
+        await sweep(scheduler, running, purge: true)
         await checkDrained(scheduler, running, shutdown)
 
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await pumpEvents(watcher, scheduler) }
-                group.addTask { await rescanLoop(scheduler, running, shutdown) }
+                group.addTask { await pumpEvents(watcher, scheduler, running) }
+                group.addTask { await rescanLoop(scheduler, running, shutdown, health) }
                 group.addTask { await renewLoop(running) }
                 group.addTask { await heartbeatLoop(running, started: started) }
                 group.addTask { await deferralLoop(scheduler) }
@@ -69,12 +76,13 @@ public struct Agent: Service {
                             "running": "\(running.count)", "grace_s": "\(configuration.grace)",
                         ])
                     }
-                    try? await Task.sleep(nanoseconds: UInt64(configuration.grace * 1e9))
+                    await health.close()
+                    try? await Task.sleep(seconds: configuration.grace)
                     running.stopAll(.shutdown)
                 }
                 await withTaskGroup(of: Void.self) { workers in
                     for _ in 0..<max(1, configuration.concurrency) {
-                        workers.addTask { await work(scheduler, running, shutdown) }
+                        workers.addTask { await work(scheduler, running, shutdown, health) }
                     }
                 }
                 group.cancelAll()
@@ -89,10 +97,13 @@ public struct Agent: Service {
         logger.info("agent stopped")
     }
 
-    /// One worker: takes names until the scheduler closes.
-    private func work(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: ShutdownLatch) async {
+    /// One worker: takes names until the scheduler closes; while spool writes fail, waits before claiming.
+    private func work(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: Latch,
+                      _ health: SpoolHealth) async
+    {
         while let item = await scheduler.next() {
-            await process(item, scheduler, running)
+            await health.waitUntilWritable()
+            await process(item, scheduler, running, health)
             await scheduler.finished(item)
             await checkDrained(scheduler, running, shutdown)
         }
@@ -100,7 +111,7 @@ public struct Agent: Service {
 
     /// With `--drain`: stops once nothing runs and no file in any `new/` is due. The directories are listed
     /// before deciding, since a retry's or another writer's inotify event may not have arrived yet.
-    private func checkDrained(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: ShutdownLatch) async {
+    private func checkDrained(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: Latch) async {
         guard configuration.drain, !shutdown.isSet, running.count == 0, await scheduler.isEmpty else { return }
         let now = Timestamp.now()
         for queue in configuration.queues {
@@ -120,7 +131,7 @@ public struct Agent: Service {
     }
 
     /// Feeds inotify's names to the scheduler; a queue overflow means a full rescan.
-    private func pumpEvents(_ watcher: QueueWatcher, _ scheduler: Scheduler) async {
+    private func pumpEvents(_ watcher: QueueWatcher, _ scheduler: Scheduler, _ running: RunningTasks) async {
         for await event in watcher.events {
             switch event {
             case .appeared(let queue, let name):
@@ -128,21 +139,31 @@ public struct Agent: Service {
             case .overflow:
                 logger.warning("inotify queue overflowed: rescanning")
                 spool.audit.record("overflow", [])
-                await sweep(scheduler, purge: false)
+                await sweep(scheduler, running, purge: false)
             }
         }
     }
 
-    /// Reaps stale claims and lists every `new/`: at start, every `rescanInterval`, on overflow.
-    private func sweep(_ scheduler: Scheduler, purge: Bool) async {
+    /// Reaps stale claims and lists every `new/`: at start, every `rescanInterval`, on overflow. Also writes what
+    /// a full disk kept back (reasons, audit lines) and sets aside names that are not UTF-8.
+    private func sweep(_ scheduler: Scheduler, _ running: RunningTasks, purge: Bool) async {
+        spool.writePendingReasons()
         for queue in configuration.queues {
             do {
-                let actions = try spool.reap(queue, leaseSeconds: configuration.leaseSeconds, skew: configuration.skew)
+                let actions = try spool.reap(queue, leaseSeconds: configuration.leaseSeconds, skew: configuration.skew,
+                                             poisonLimit: configuration.poisonLimit, holding: running.holds)
                 for action in actions { logger.notice("took back a stale claim", metadata: ["action": "\(action)"]) }
             } catch {
                 logger.error("reaping failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
             }
-            if purge { spool.purgeTemporary(queue, olderThan: configuration.temporaryLifetime) }
+            if purge {
+                spool.purgeTemporary(queue, olderThan: configuration.temporaryLifetime)
+                if queue == configuration.queues[0] { spool.pruneDeadHeartbeats() }
+            }
+            for name in spool.rejectUnreadableNames(in: queue) {
+                logger.warning("a file name that is not UTF-8 moved to failed/", metadata: ["queue": "\(queue)",
+                                                                                            "file": "\(name)"])
+            }
             do {
                 let names = try FileSystem.names(in: spool.path(queue, .new))
                 await scheduler.add(queue, names.sorted())
@@ -152,22 +173,29 @@ public struct Agent: Service {
         }
     }
 
-    private func rescanLoop(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: ShutdownLatch) async {
+    private func rescanLoop(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: Latch,
+                            _ health: SpoolHealth) async
+    {
         var sweeps = 0
         while !Task.isCancelled {
-            do { try await Task.sleep(nanoseconds: UInt64(configuration.rescanInterval * 1e9)) } catch { return }
+            do { try await Task.sleep(seconds: configuration.rescanInterval) } catch { return }
             if shutdown.isSet { continue }
+            if let problem = await health.problem {
+                logger.warning("spool writes fail: not claiming until one succeeds", metadata: ["error": "\(problem)"])
+                guard await SpoolHealth.probe(spool, configuration.queues[0], health) else { continue }
+                logger.notice("spool writable again: claiming")
+            }
             sweeps += 1
             // tmp/ needs looking at far less often than new/.
-            let purgeEvery = max(1, Int(60 / configuration.rescanInterval))
-            await sweep(scheduler, purge: sweeps % purgeEvery == 0)
+            let purgeEvery = max(1, Int(saturating: 60 / configuration.rescanInterval))
+            await sweep(scheduler, running, purge: sweeps % purgeEvery == 0)
             await checkDrained(scheduler, running, shutdown)
         }
     }
 
     private func renewLoop(_ running: RunningTasks) async {
         while !Task.isCancelled {
-            do { try await Task.sleep(nanoseconds: UInt64(configuration.renewInterval * 1e9)) } catch { return }
+            do { try await Task.sleep(seconds: configuration.renewInterval) } catch { return }
             for claim in running.claims {
                 if !spool.renew(claim) {
                     logger.warning("lease lost: another agent took the task", metadata: [
@@ -190,7 +218,7 @@ public struct Agent: Service {
             do { try spool.write(beat) } catch {
                 logger.warning("heartbeat not written", metadata: ["error": "\(error)"])
             }
-            do { try await Task.sleep(nanoseconds: UInt64(configuration.heartbeatInterval * 1e9)) } catch { return }
+            do { try await Task.sleep(seconds: configuration.heartbeatInterval) } catch { return }
         }
     }
 
@@ -198,7 +226,7 @@ public struct Agent: Service {
         while !Task.isCancelled {
             let earliest = await scheduler.promoteDue()
             let wait = earliest.map { min(max($0 - .now(), 0.005), 0.25) } ?? 0.25
-            do { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) } catch { return }
+            do { try await Task.sleep(seconds: wait) } catch { return }
         }
     }
 

@@ -21,6 +21,8 @@ public struct AgentConfiguration: Sendable {
     public var settle: Double = 10
     /// Seconds of clock skew allowed before another host's lease is judged expired.
     public var skew: Double = 2
+    /// Deaths of holders (of this host) that a task may cause before it is set aside as poison.
+    public var poisonLimit: Int = Spool.defaultPoisonLimit
     /// Seconds after which a file left in `tmp/` is purged.
     public var temporaryLifetime: Double = 3600
 

@@ -51,7 +51,7 @@ final class Alarms: Sendable {
 
     private func tick() async {
         while true {
-            try? await Task.sleep(nanoseconds: UInt64(Alarms.resolution * 1e9))
+            try? await Task.sleep(seconds: Alarms.resolution)
             let now = Timestamp.now()
             let due = state.withLock { state -> [@Sendable () -> Void]? in
                 if state.armed.isEmpty {

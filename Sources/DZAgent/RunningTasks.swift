@@ -39,6 +39,8 @@ final class RunningTasks: Sendable {
     }
 
     var claims: [Claim] { entries.withLock { $0.values.map(\.claim) } }
+    /// Whether the claim named `name` is in hand (its `.json`, or the same stem once committed).
+    func holds(_ name: ClaimName) -> Bool { entries.withLock { $0.values.contains { $0.claim.name == name } } }
     var count: Int { entries.withLock { $0.count } }
     var taskIDs: [String] { entries.withLock { $0.values.map(\.claim.task.id.rawValue).sorted() } }
 

@@ -34,16 +34,25 @@ public struct Coordinator: Service {
         if let slash = path.lastIndex(of: "/") {
             try? FileSystem.makeDirectories(String(path[..<slash]), mode: 0o700)
         }
+        // One coordinator per spool, whatever host it runs on (the lease), and per zoomdb (the lock).
+        let lease: CoordinatorLease
+        do { lease = try CoordinatorLease.acquire(spool: spool, database: path) } catch {
+            if case .held = error { throw CoordinatorError.anotherCoordinator(error.description) }
+            throw JobError(error.description)
+        }
+        var leaseKept = true
+        defer { if leaseKept { lease.release() } }
         let lock: FileLock
         do { lock = try FileLock(path: path + ".lock") } catch {
             if error == .wouldBlock || error == .resourceTemporarilyUnavailable {
-                throw JobError("another coordinator holds \(configuration.databasePath).lock")
+                throw CoordinatorError.anotherCoordinator("another coordinator holds \(configuration.databasePath).lock")
             }
             throw JobError("cannot lock \(configuration.databasePath).lock: \(error)")
         }
         defer { withExtendedLifetime(lock) {} }
         let engine = try CoordinatorEngine(spool: spool, configuration: configuration, catalog: catalog,
                                            logger: logger)
+        try engine.checkSpoolIdentity()
         for queue in [QueueName.results, .jobs] { try spool.create(queue) }
         try engine.recover()
         let watcher = try QueueWatcher(spool: spool, queues: [.results, .jobs])
@@ -52,6 +61,7 @@ public struct Coordinator: Service {
         logger.info("coordinator started", metadata: ["db": "\(configuration.databasePath)"])
 
         let (wakes, continuation) = AsyncStream.makeStream(of: Wake.self, bufferingPolicy: .unbounded)
+        let lost = Latch()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -65,25 +75,51 @@ public struct Coordinator: Service {
                 group.addTask {
                     while !Task.isCancelled {
                         continuation.yield(.sweep)
-                        do { try await Task.sleep(nanoseconds: UInt64(configuration.rescanInterval * 1e9)) } catch {
+                        do { try await Task.sleep(seconds: configuration.rescanInterval) } catch {
+                            return
+                        }
+                    }
+                }
+                group.addTask {
+                    // The lease is renewed like a heartbeat; once it is another's, this coordinator must not
+                    // write one more thing.
+                    while !Task.isCancelled {
+                        do { try await Task.sleep(seconds: CoordinatorLease.renewInterval) } catch { return }
+                        if !lease.renew() {
+                            lost.set()
+                            continuation.finish()
                             return
                         }
                     }
                 }
                 group.addTask {
                     for await wake in wakes {
+                        if lost.isSet { return }
                         switch wake {
                         case .file(let queue, let name): engine.handle(name, in: queue)
                         case .sweep: engine.sweep()
                         }
                     }
                 }
-                try? await gracefulShutdown()
+                await withTaskGroup(of: Void.self) { waiting in
+                    waiting.addTask { try? await gracefulShutdown() }
+                    waiting.addTask { await lost.wait() }
+                    await waiting.next()
+                    waiting.cancelAll()
+                }
                 continuation.finish()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             continuation.finish()
+        }
+        if lost.isSet {
+            leaseKept = false
+            let holder = CoordinatorLease.read(lease.path).map { "\($0)" } ?? "nobody"
+            spool.audit.record("coordinator-lease-lost", [("holder", holder)])
+            logger.critical("the coordinator lease is no longer ours: stopping", metadata: ["holder": "\(holder)"])
+            throw CoordinatorError.leaseLost("this coordinator's lease on the spool was taken over (it held: \(holder)): "
+                                             + "another coordinator runs; stopped")
         }
         spool.audit.record("coordinator-stopped", [])
         logger.info("coordinator stopped")

@@ -24,12 +24,34 @@ final class CoordinatorEngine: @unchecked Sendable {
     private let lostAppservers: LostAppservers?
     private var lastLostCheck = Timestamp(nanoseconds: 0)
 
-    /// At start: takes back its own interrupted intake, drops the tasks of steps recorded but maybe not dropped,
-    /// and processes whatever waits.
+    /// Refuses a zoomdb made for another spool (its recorded spool id); records this spool's on first use.
+    func checkSpoolIdentity() throws {
+        let id = try spool.identity()
+        if let recorded = try db.meta("spool_id") {
+            guard recorded == id else {
+                let place = (try? db.meta("spool_path")).flatMap { $0 }.map { " at \($0)" } ?? ""
+                throw CoordinatorError.wrongSpool(
+                    "the zoomdb \(configuration.databasePath) belongs to spool \(recorded)\(place), not to this spool "
+                        + "\(id) at \(spool.root): give this spool's coordinator its own zoomdb (--db)")
+            }
+        } else {
+            try db.transaction {
+                try db.setMeta("spool_id", id)
+                try db.setMeta("spool_path", spool.root)
+            }
+        }
+    }
+
+    /// At start: takes back its own interrupted intake (each file counted as the death of the coordinator that held
+    /// it; one that killed it too often is set aside as poison and its step or job failed), drops the tasks of
+    /// steps recorded but maybe not dropped, and processes whatever waits.
     func recover() throws {
         for queue in [QueueName.results, .jobs] {
-            let released = try spool.releaseAll(queue)
-            if released > 0 { logger.notice("put back interrupted intake", metadata: ["queue": "\(queue)", "files": "\(released)"]) }
+            let released = try spool.releaseAll(queue, countingDeaths: true)
+            if released.count > 0 {
+                logger.notice("put back interrupted intake", metadata: ["queue": "\(queue)", "files": "\(released.count)"])
+            }
+            for id in released.poisoned { try failPoisoned(id, from: queue) }
         }
         for step in try db.steps(in: [.dispatching]) {
             dispatch(step, checkSpool: true)
@@ -37,11 +59,51 @@ final class CoordinatorEngine: @unchecked Sendable {
         sweep()
     }
 
+    /// Records that a result or request was set aside as poison: its step, or its job, fails with kind `poison`.
+    private func failPoisoned(_ id: TaskID, from queue: QueueName) throws {
+        let why = "its \(queue == .results ? "result" : "request") stopped the coordinator every time it was read: "
+            + "set aside in \(queue)/failed/ as poison"
+        logger.error("poison set aside", metadata: ["queue": "\(queue)", "file": "\(id).json"])
+        if queue == .results {
+            guard var step = try db.step(taskID: id.rawValue), !step.state.isFinal else { return }
+            try db.transaction {
+                step.state = .failed
+                step.errorKind = "poison"
+                step.error = why
+                step.finished = .now()
+                try db.update(step)
+                try db.log(step.job, .stepEnd, "\(step.name) failed: poison: \(why)")
+                try advance(step.job)
+            }
+            try dispatchPending(of: step.job)
+        } else if try db.job(id.rawValue) == nil {
+            var job = JobRecord(id: id.rawValue, kind: "unknown", project: nil, params: [:], issuedBy: nil,
+                                issuedAt: .now())
+            job.state = .failed
+            job.finished = .now()
+            job.error = why
+            try db.transaction {
+                if try db.insert(job) { try db.log(job.id, .error, why) }
+            }
+        }
+    }
+
     private var lastPurge = Timestamp(nanoseconds: 0)
+    /// Steps left `dispatching` because the spool could not take their task file.
+    private var redispatchPending = false
 
     /// Rescans both inboxes and checks step deadlines; about once a minute, purges their `tmp/` (no agent
     /// serves these queues, so nobody else does).
     func sweep() {
+        guard Timestamp.now() >= intakePausedUntil else { return }
+        spool.writePendingReasons()
+        for queue in releasePending.sorted() {
+            if (try? spool.releaseAll(queue)) != nil { releasePending.remove(queue) }
+        }
+        if redispatchPending {
+            redispatchPending = false
+            for step in (try? db.steps(in: [.dispatching])) ?? [] { dispatch(step, checkSpool: true) }
+        }
         if Timestamp.now() - lastPurge > 60 {
             lastPurge = .now()
             for queue in [QueueName.results, .jobs] { spool.purgeTemporary(queue) }
@@ -87,17 +149,38 @@ final class CoordinatorEngine: @unchecked Sendable {
         }
     }
 
+    /// Until when intake waits after a failure (a full disk, a database error), and how long the next wait is.
+    private var intakePausedUntil = Timestamp.distantPast
+    private var intakeBackoff = 0.0
+
+    /// Takes in one file. When its effect cannot be recorded (the zoomdb or the spool cannot be written), the file
+    /// goes back to `new/` unchanged and intake pauses, 0.1 s doubling to 5 s: the sweep after the pause tries
+    /// again, so that work moves on by itself once the fault is gone.
     func handle(_ name: String, in queue: QueueName) {
+        guard Timestamp.now() >= intakePausedUntil else { return }
         do {
             if queue == .results {
                 try intakeResult(name)
             } else {
                 try intakeRequest(name)
             }
+            intakeBackoff = 0
         } catch {
-            logger.error("intake failed", metadata: ["queue": "\(queue)", "file": "\(name)", "error": "\(error)"])
+            intakeBackoff = min(max(0.1, intakeBackoff * 2), 5)
+            intakePausedUntil = .now() + intakeBackoff
+            logger.error("intake failed: the file goes back, intake pauses", metadata: [
+                "queue": "\(queue)", "file": "\(name)", "error": "\(error)", "pause_s": "\(intakeBackoff)",
+            ])
+            // Nothing else is in hand (intake is one file at a time): every claim in cur/ is the one that failed.
+            do { _ = try spool.releaseAll(queue) } catch {
+                logger.error("could not put the file back: trying again after the pause", metadata: ["error": "\(error)"])
+                releasePending.insert(queue)
+            }
         }
     }
+
+    /// Inboxes whose failed intake could not be put back yet.
+    private var releasePending = Set<QueueName>()
 
     // MARK: Results
 
@@ -199,6 +282,14 @@ final class CoordinatorEngine: @unchecked Sendable {
                     job.error = "unknown job kind \"\(kindName)\": this coordinator knows \(catalog.names.joined(separator: ", "))"
                     if try db.insert(job) { try db.log(id, .error, job.error!) }
                     failure = BadInput("unknown-kind", job.error!)
+                    return
+                }
+                if let problem = JobPolicy.problem(in: params) {
+                    job.state = .failed
+                    job.finished = .now()
+                    job.error = problem
+                    if try db.insert(job) { try db.log(id, .error, problem) }
+                    failure = BadInput("bad-param", problem)
                     return
                 }
                 guard try db.insert(job) else { return }
@@ -317,6 +408,20 @@ final class CoordinatorEngine: @unchecked Sendable {
                 try db.update(step)
                 try db.log(step.job, .stepBegin, "\(step.name): \(step.task) on \(step.queue)")
             }
+        } catch let error as SpoolError where error.isWriteFailure {
+            // The spool cannot take the file now (a full disk): the step stays to be dispatched, at the next
+            // sweep, rather than fail its job for a fault of the place.
+            logger.error("dispatch failed: trying again at the next sweep", metadata: [
+                "task": "\(step.taskID)", "error": "\(error)",
+            ])
+            redispatchPending = true
+        } catch let error as SQLiteError {
+            // The zoomdb could not record it (full, busy): the step is still `dispatching` there, and its task
+            // is looked for in the spool before it is dropped again.
+            logger.error("recording a dispatch failed: trying again at the next sweep", metadata: [
+                "task": "\(step.taskID)", "error": "\(error)",
+            ])
+            redispatchPending = true
         } catch {
             logger.error("dispatch failed", metadata: ["task": "\(step.taskID)", "error": "\(error)"])
             try? db.transaction {

@@ -148,9 +148,10 @@ public struct JobPlanner: Sendable {
         }
         return try contexts.enumerated().map { offset, entry throws(JobError) in
             let (name, instance) = entry
-            let maxAttempts = override("max_attempts", job).map { max(1, Int($0)) } ?? definition.maxAttempts
-            let backoff = override("backoff_s", job) ?? definition.backoffSeconds
-            let timeout = override("timeout_s", job) ?? definition.timeoutSeconds
+            let maxAttempts = JobPolicy.value("max_attempts", in: job.params).map { Int(saturating: $0) }
+                ?? definition.maxAttempts
+            let backoff = JobPolicy.value("backoff_s", in: job.params) ?? definition.backoffSeconds
+            let timeout = JobPolicy.value("timeout_s", in: job.params) ?? definition.timeoutSeconds
             var policy = definition
             policy.maxAttempts = maxAttempts
             policy.backoffSeconds = backoff
@@ -169,11 +170,5 @@ public struct JobPlanner: Sendable {
                               compensation: definition.compensation, maxAttempts: maxAttempts,
                               deadline: definition.detached ? nil : now + policy.worstCaseSeconds + queueWait)
         }
-    }
-
-    /// A job parameter that overrides every step's policy (`timeout_s`, `max_attempts`, `backoff_s`).
-    func override(_ key: String, _ job: JobRecord) -> Double? {
-        guard let value = job.params[key]?.doubleValue, value > 0, value.isFinite else { return nil }
-        return value
     }
 }

@@ -11,13 +11,22 @@ public final class AuditLog: Sendable {
     public let directory: String
     public let host: HostID
     public let pid: Int32
-    private let file: Mutex<(day: String, file: AppendFile?)>
+    private let file: Mutex<State>
+
+    /// Today's file, and the lines that could not be written yet.
+    private struct State {
+        var day = ""
+        var file: AppendFile?
+        var backlog: [UInt8] = []
+        var backlogDay = ""
+        var overflowReported = false
+    }
 
     public init(spoolRoot: String, host: HostID, pid: Int32 = Host.pid) {
         directory = spoolRoot + "/log/" + host.rawValue
         self.host = host
         self.pid = pid
-        file = Mutex(("", nil))
+        file = Mutex(State())
     }
 
     /// Appends one event. Failure to log never stops the work; it is reported on standard error once per file.
@@ -41,16 +50,57 @@ public final class AuditLog: Sendable {
         }
         let day = String(decoding: stamp.utf8.prefix(10), as: UTF8.self)
         file.withLock { state in
-            if state.day != day || state.file == nil {
-                state.day = day
-                state.file = open(day: day)
+            if !state.backlog.isEmpty {
+                let kept = state.backlog
+                state.backlog = []
+                write(kept, day: state.backlogDay, &state)
             }
-            do throws(Errno) { try state.file?.append(bytes) } catch {
-                // Part of the lines may be in the file (EIO after a short write): writing them again would record
-                // events twice. Other errors (a file rotated away, a stale NFS handle) wrote nothing: reopen, retry.
+            if state.backlog.isEmpty { write(bytes, day: day, &state) } else { keep(bytes, day: day, &state) }
+        }
+    }
+
+    /// Writes the lines kept back while the log could not be written (a full disk); at each rescan.
+    public func flush() {
+        file.withLock { state in
+            guard !state.backlog.isEmpty else { return }
+            let bytes = state.backlog
+            state.backlog = []
+            write(bytes, day: state.backlogDay, &state)
+        }
+    }
+
+    /// The most kept back: beyond it, the newest lines are dropped (and that is said on standard error).
+    static let backlogLimit = 1 << 20
+
+    private func write(_ bytes: [UInt8], day: String, _ state: inout State) {
+        if state.day != day || state.file == nil {
+            state.day = day
+            state.file = open(day: day)
+        }
+        guard let file = state.file else { keep(bytes, day: day, &state); return }
+        do throws(Errno) { try file.append(bytes) } catch {
+            // Part of the lines may be in the file (EIO after a short write): writing them again would record
+            // events twice. Nothing was written otherwise: a full disk keeps them back for later, other errors
+            // (a file rotated away, a stale NFS handle) reopen and retry once.
+            switch error {
+            case .ioError:
+                return
+            case .noSpace, .diskQuotaExceeded:
+                keep(bytes, day: day, &state)
+            default:
                 state.file = open(day: day)
-                if error != Errno.ioError { try? state.file?.append(bytes) }
+                if (try? state.file?.append(bytes)) == nil { keep(bytes, day: day, &state) }
             }
+        }
+    }
+
+    private func keep(_ bytes: [UInt8], day: String, _ state: inout State) {
+        if state.backlog.isEmpty { state.backlogDay = day }
+        if state.backlog.count + bytes.count <= AuditLog.backlogLimit {
+            state.backlog += bytes
+        } else if !state.overflowReported {
+            state.overflowReported = true
+            StandardError.write("dz: audit log \(directory): cannot write, over \(AuditLog.backlogLimit) bytes kept back; dropping newer lines\n")
         }
     }
 
@@ -90,6 +140,14 @@ public enum Logfmt {
             }
         }
         return out + "\""
+    }
+
+    /// A key as logfmt allows it: characters that would end or break it (space, `=`, `"`, controls) become `_`.
+    public static func key(_ key: String) -> String {
+        let safe = key.unicodeScalars.map { scalar -> String in
+            scalar.value <= 0x20 || scalar == "=" || scalar == "\"" || scalar.value == 0x7F ? "_" : String(scalar)
+        }.joined()
+        return safe.isEmpty ? "_" : safe
     }
 
     /// Splits a logfmt line into its key-value pairs (quoted values unescaped).

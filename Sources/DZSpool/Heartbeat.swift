@@ -5,6 +5,9 @@ import DZSystem
 public struct Heartbeat: Sendable, Equatable {
     public var host: HostID
     public var pid: Int32
+    /// The boot of the machine the agent runs on (`/proc/sys/kernel/random/boot_id`): with the pid, whether the
+    /// agent is gone, and whether two machines use one host id.
+    public var bootID: String
     public var version: String
     public var queues: [QueueName]
     public var running: [String]
@@ -24,6 +27,7 @@ public struct Heartbeat: Sendable, Equatable {
     {
         self.host = host
         self.pid = pid
+        bootID = Host.bootID
         self.version = version
         self.queues = queues
         self.running = running
@@ -52,7 +56,8 @@ public struct Heartbeat: Sendable, Equatable {
 
     public var jsonObject: [String: JSONValue] {
         var object: [String: JSONValue] = [
-            "host": .string(host.rawValue), "pid": .int(Int64(pid)), "version": .string(version),
+            "host": .string(host.rawValue), "pid": .int(Int64(pid)), "boot_id": .string(bootID),
+            "version": .string(version),
             "queues": .array(queues.map { .string($0.rawValue) }), "running": .array(running.map { .string($0) }),
             "concurrency": .int(Int64(concurrency)), "started": .string(started.rfc3339),
             "updated": .string(updated.rfc3339), "load_average": .array(loadAverage.map { .double($0) }),
@@ -75,11 +80,12 @@ public struct Heartbeat: Sendable, Equatable {
         guard let hostText = try field.string("host"), let host = try? HostID(hostText),
               let updated = try field.time("updated") else { throw BadInput("field", "heartbeat without host or time") }
         self.host = host
-        pid = Int32(try field.int("pid", minimum: 0) ?? 0)
+        pid = Int32(try field.int("pid", in: 0...Int(Int32.max)) ?? 0)
+        bootID = try field.string("boot_id") ?? ""
         version = try field.string("version") ?? ""
         queues = (object["queues"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap { try? QueueName($0) } }
         running = (object["running"]?.arrayValue ?? []).compactMap(\.stringValue)
-        concurrency = try field.int("concurrency", minimum: 0) ?? 0
+        concurrency = try field.int("concurrency", in: 0...1_000_000) ?? 0
         started = try field.time("started") ?? updated
         self.updated = updated
         loadAverage = (object["load_average"]?.arrayValue ?? []).compactMap(\.doubleValue)
@@ -117,6 +123,35 @@ extension Spool {
     /// Removes an agent's heartbeat file (clean exit).
     public func removeHeartbeat(host: HostID, pid: Int32) {
         try? FileSystem.unlink(hostsPath + "/\(host.rawValue)@\(pid).json")
+    }
+
+    /// Whether the heartbeat is of an agent known to be gone: one of this host id and this very boot whose process
+    /// no longer exists. (One of another boot may be this machine's before a reboot, or another machine's that
+    /// shares the id: see `conflictingHeartbeats`.)
+    public func isGone(_ beat: Heartbeat) -> Bool {
+        guard beat.host == host, !beat.bootID.isEmpty else { return false }
+        return beat.bootID == Host.bootID ? !Host.isAlive(pid: beat.pid) : false
+    }
+
+    /// Removes the heartbeats of this host id's agents that are gone (killed: a clean exit removes its own), so
+    /// that nobody takes them for live ones until `dz gc`. Returns how many.
+    @discardableResult
+    public func pruneDeadHeartbeats() -> Int {
+        var pruned = 0
+        for beat in heartbeats() where isGone(beat) {
+            removeHeartbeat(host: beat.host, pid: beat.pid)
+            audit.record("heartbeat-pruned", [("pid", String(beat.pid))])
+            pruned += 1
+        }
+        return pruned
+    }
+
+    /// Fresh heartbeats (renewed within `freshness` seconds) of this host id written on another boot id: another
+    /// machine uses the same host id, which breaks the judgement of dead holders. Empty when all is well.
+    public func conflictingHeartbeats(freshness: Double = 30, now: Timestamp = .now()) -> [Heartbeat] {
+        heartbeats().filter { beat in
+            beat.host == host && !beat.bootID.isEmpty && beat.bootID != Host.bootID && now - beat.updated < freshness
+        }
     }
 
     /// Every heartbeat in the spool, newest first.

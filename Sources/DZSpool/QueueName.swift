@@ -22,6 +22,21 @@ public struct QueueName: Sendable, Hashable, Comparable, CustomStringConvertible
     /// The coordinator's inbox: job submissions and cancellations.
     public static let jobs = QueueName(unchecked: "jobs")
 
+    /// Why a task may not go to `queue` with its result to `replyTo`, or nil: `results` and `jobs` are the
+    /// coordinator's inboxes (a task there would be read as a result or a job request; `dz job submit` writes the
+    /// latter), and a result sent to the task's own queue, or to `jobs`, would be claimed and run as a task.
+    public static func problemAsTaskQueue(_ queue: String, replyTo: String?) -> String? {
+        if queue == results.rawValue || queue == jobs.rawValue {
+            return "the \(queue) queue is the coordinator's inbox, not a task queue"
+            + (queue == jobs.rawValue ? " (use `dz job submit`)" : "")
+        }
+        if let replyTo, replyTo == queue {
+            return "the result cannot go to the task's own queue \(queue): it would be claimed and run as a task"
+        }
+        if replyTo == jobs.rawValue { return "results cannot go to the jobs queue: they would be read as job requests" }
+        return nil
+    }
+
     public init(_ text: String) throws(SpoolError) {
         guard QueueName.isValid(text) else { throw .invalidQueueName(text) }
         rawValue = text

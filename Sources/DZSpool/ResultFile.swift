@@ -91,8 +91,8 @@ public struct ResultFile: Sendable, Equatable {
             error = nil
         }
         host = (try? HostID(try field.string("host") ?? "")) ?? HostID(unchecked: "unknown")
-        pid = Int32(try field.int("pid", minimum: 0) ?? 0)
-        attempt = try field.int("attempt", minimum: 1) ?? 1
+        pid = Int32(try field.int("pid", in: 0...Int(Int32.max)) ?? 0)
+        attempt = try field.int("attempt", in: TaskLimits.attempts) ?? 1
         started = try field.time("started")
         finished = try field.time("finished") ?? Timestamp(nanoseconds: 0)
     }

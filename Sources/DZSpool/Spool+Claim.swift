@@ -25,7 +25,7 @@ extension Spool {
         do { before = try FileSystem.linkStatus(source) } catch .noSuchFileOrDirectory { return .lost } catch {
             throw error.at("stat", source)
         }
-        if before.modified > now + 0.5, before.kind == .regular { return .notDue(before.modified) }
+        if before.kind == .regular, Spool.isDeferred(before.modified, now: now) { return .notDue(before.modified) }
 
         let stem = String(fileName.dropLast(5))
         guard TaskID.isValid(stem) else {
@@ -76,6 +76,15 @@ extension Spool {
             return try rejectClaimed(claimPath, originalName: fileName, in: queue, error, task: nil)
         }
 
+        if task.replyTo == queue || task.replyTo == .jobs {
+            return try rejectClaimed(claimPath, originalName: fileName, in: queue, BadInput(
+                "field", "reply_to \"\(task.replyTo)\" would have the task's result claimed and run as a task"),
+                task: task)
+        }
+        if let notBefore = task.notBefore, notBefore > now + TaskLimits.maxDeferralSeconds {
+            return try rejectClaimed(claimPath, originalName: fileName, in: queue, BadInput(
+                "field", "not_before \(notBefore.rfc3339) is more than a year ahead"), task: task)
+        }
         if let notBefore = task.notBefore, notBefore > now + 0.001 {
             try? FileSystem.touch(claimPath, modified: notBefore)
             try putBack(claimPath, fileName: fileName, in: queue, modified: notBefore)
@@ -126,19 +135,32 @@ extension Spool {
         }
     }
 
-    /// Renames a claim back to `new/` under its original name, never replacing a file there.
-    func putBack(_ claimPath: String, fileName: String, in queue: QueueName, modified: Timestamp?) throws(SpoolError) {
+    /// Whether a file in `new/` modified at `modified` waits for a later time: its mtime is in the future, but not
+    /// so far (more than `TaskLimits.maxDeferralSeconds`) that only a clock or a `touch` gone wrong explains it.
+    public static func isDeferred(_ modified: Timestamp, now: Timestamp) -> Bool {
+        modified > now + 0.5 && modified <= now + TaskLimits.maxDeferralSeconds
+    }
+
+    /// Renames a claim back to `new/` under its original name, never replacing a file there. A claim already gone
+    /// (taken back by a reaper) is not an error.
+    @discardableResult
+    func putBack(_ claimPath: String, fileName: String, in queue: QueueName, modified: Timestamp?) throws(SpoolError)
+        -> Bool
+    {
         let target = path(queue, .new) + "/" + fileName
         do {
-            try FileSystem.renameNoReplace(claimPath, target)
+            try FileSystem.renameExclusive(claimPath, target)
+        } catch .noSuchFileOrDirectory {
+            return false
         } catch .fileExists {
-            // Someone dropped another task with this id meanwhile: keep both, the other one aside.
+            // Someone dropped another task with this id meanwhile: the one waiting stays, this one goes aside.
             _ = try rejectClaimed(claimPath, originalName: fileName, in: queue,
                                   BadInput("duplicate", "a task with the same id was dropped while this one was held"),
                                   task: nil)
         } catch {
             if FileSystem.exists(claimPath) { throw error.at("rename", claimPath) }
         }
+        return true
     }
 
     /// The size and mtime of a waiting file, or nil when it is gone.
@@ -152,8 +174,12 @@ extension Spool {
         do {
             try FileSystem.touch(claim.path)
             return true
+        } catch .noSuchFileOrDirectory {
+            // Committed by this holder a moment ago (renamed to `<stem>.ok` ...): still its own, being completed.
+            let dir = path(claim.queue, .cur) + "/"
+            return ClaimName.Outcome.allCases.contains { FileSystem.exists(dir + claim.name.committedName($0)) }
         } catch {
-            return error != .noSuchFileOrDirectory
+            return true
         }
     }
 }

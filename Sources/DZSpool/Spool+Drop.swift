@@ -7,8 +7,15 @@ extension Spool {
     /// A task with a `not_before` in the future gets that time as its file's mtime, so agents wait for it
     /// without reading it. Throws `duplicateID` when a task with the same id is already waiting.
     public func drop(_ task: TaskFile, into queue: QueueName) throws(SpoolError) {
+        if task.replyTo == queue || task.replyTo == .jobs {
+            throw .badTask(BadInput("field", "reply_to \(task.replyTo) would have the task's result claimed as a task"))
+        }
+        let bytes = task.encoded()
+        guard bytes.count <= TaskFile.maxSize else {
+            throw .badTask(BadInput("too-large", "the task is \(bytes.count) bytes, over the limit of \(TaskFile.maxSize)"))
+        }
         try ensure(queue)
-        let temporary = try writeTemporary(task.encoded(), in: queue, hint: "task")
+        let temporary = try writeTemporary(bytes, in: queue, hint: "task")
         if let notBefore = task.notBefore, notBefore > .now() {
             try? FileSystem.touch(temporary, modified: notBefore)
         }

@@ -62,23 +62,47 @@ extension Spool {
     }
 
     /// Puts every file in the queue's `cur/` back into `new/` unchanged: for a queue with a single consumer (the
-    /// coordinator's `results` and `jobs`), at its start, when every claim there is an interrupted one of its own.
-    /// Returns how many were put back.
-    @discardableResult
-    public func releaseAll(_ queue: QueueName) throws(SpoolError) -> Int {
+    /// coordinator's `results` and `jobs`), at its start, when every claim there is an interrupted one of a
+    /// process that is gone, and after an intake failed. With `countingDeaths` (at start), each is counted as a
+    /// death of its holder, and one whose holders died `poisonLimit` times is moved to `failed/` with kind
+    /// `poison` instead: a file that kills the consumer every time must not stop the queue.
+    public func releaseAll(_ queue: QueueName, countingDeaths: Bool = false,
+                           poisonLimit: Int = Spool.defaultPoisonLimit) throws(SpoolError) -> Released
+    {
         let dir = path(queue, .cur)
         let names: [String]
-        do { names = try FileSystem.names(in: dir) } catch .noSuchFileOrDirectory { return 0 } catch {
+        do { names = try FileSystem.names(in: dir) } catch .noSuchFileOrDirectory { return Released() } catch {
             throw error.at("list", dir)
         }
-        var count = 0
-        for fileName in names {
+        var released = Released()
+        for fileName in names.sorted() {
             guard let claim = ClaimName(fileName: fileName) else { continue }
+            let fields = [("queue", queue.rawValue), ("task", claim.id.rawValue),
+                          ("holder", "\(claim.host.rawValue)/\(claim.pid)")]
+            if countingDeaths, case let deaths = recordDeath(of: claim, in: queue), deaths >= poisonLimit {
+                let message = "its holder died \(deaths) times while holding it: set aside so that it stops "
+                    + "killing the coordinator"
+                audit.record("poison", fields + [("deaths", String(deaths))])
+                try? FileSystem.unlink(dir + "/" + claim.id.rawValue + ".deaths")
+                _ = try rejectClaimed(dir + "/" + fileName, originalName: claim.id.rawValue + ".json", in: queue,
+                                      BadInput("poison", message), task: nil)
+                released.poisoned.append(claim.id)
+                continue
+            }
             try putBack(dir + "/" + fileName, fileName: claim.id.rawValue + ".json", in: queue, modified: nil)
-            audit.record("released", [("queue", queue.rawValue), ("task", claim.id.rawValue),
-                                      ("holder", "\(claim.host.rawValue)/\(claim.pid)")])
-            count += 1
+            audit.record("released", fields)
+            released.count += 1
         }
-        return count
+        if released.count > 0 { syncDirectory(path(queue, .new)) }
+        return released
+    }
+
+    /// What `releaseAll` did.
+    public struct Released: Sendable, Equatable {
+        /// Files put back into `new/`.
+        public var count = 0
+        /// Files set aside as poison (the task ids).
+        public var poisoned: [TaskID] = []
+        public init() {}
     }
 }

@@ -24,6 +24,8 @@ public struct Spool: Sendable {
     public let sync: Bool
     public let audit: AuditLog
     let known: KnownDirectories
+    /// What could not be written yet (reasons on a full disk), shared by the copies of this value.
+    let pending: PendingWrites
 
     public init(root: String, host: HostID = .local, pid: Int32 = Host.pid, sync: Bool = true) {
         var trimmed = root
@@ -34,6 +36,7 @@ public struct Spool: Sendable {
         self.sync = sync
         audit = AuditLog(spoolRoot: trimmed, host: host, pid: pid)
         known = KnownDirectories()
+        pending = PendingWrites()
     }
 
     /// The spool root to use: the explicit one, else `$DZ_SPOOL`, else `./spool`.
@@ -77,6 +80,7 @@ public struct Spool: Sendable {
         for dir in [logPath, hostsPath] {
             do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
         }
+        _ = try identity()
     }
 
     /// Every queue in the spool, by name.
@@ -130,10 +134,24 @@ public struct Spool: Sendable {
     }
 }
 
+/// Reasons that could not be written when their file was set aside (a full disk): path, line, queue.
+final class PendingWrites: Sendable {
+    let reasons = Mutex<[(String, String, QueueName)]>([])
+}
+
 /// Directories already known to exist (queues, day directories), so that the hot path does not `stat` or `mkdir`
 /// for every task.
 final class KnownDirectories: Sendable {
     private let known = Mutex<Set<String>>([])
     func contains(_ dir: String) -> Bool { known.withLock { $0.contains(dir) } }
     func insert(_ dir: String) { known.withLock { _ = $0.insert(dir) } }
+}
+
+extension Spool {
+    /// Writes a small file into the queue's `tmp/` and removes it: whether this process can write the spool now
+    /// (after a full disk or an I/O error).
+    public func probeWrite(_ queue: QueueName) throws(SpoolError) {
+        let file = try writeTemporary(Array("probe\n".utf8), in: queue, hint: "probe")
+        do { try FileSystem.unlink(file) } catch { throw error.at("unlink", file) }
+    }
 }

@@ -34,6 +34,16 @@ private func quoted(_ text: String) -> String {
     "\"" + String(text.prefix(200)).unicodeScalars.map { $0.isASCII && $0.value >= 32 ? String($0) : "?" }.joined() + "\""
 }
 
+extension SpoolError {
+    /// Whether this is the spool failing to take a write (a full disk or quota, an I/O error, a read-only or
+    /// forbidden directory): a fault of the place, not of the file, that passes when the place is mended.
+    public var isWriteFailure: Bool {
+        guard case .system(let errno, _, _) = self else { return false }
+        return [.noSpace, .diskQuotaExceeded, .ioError, .readOnlyFileSystem, .permissionDenied, .notPermitted]
+            .contains(errno)
+    }
+}
+
 /// Why a file in a queue is bad input. `kind` is a stable word for scripts; the description is for people.
 public struct BadInput: Error, Equatable, CustomStringConvertible, Sendable {
     public var kind: String

@@ -30,9 +30,15 @@ extension Spool {
     /// Counts the files of `queue`'s stages.
     public func status(of queue: QueueName, skew: Double = 2, now: Timestamp = .now()) -> QueueStatus {
         var status = QueueStatus(queue: queue)
-        for name in (try? FileSystem.names(in: path(queue, .new))) ?? [] where Spool.isTaskFileName(name) {
-            guard let file = try? FileSystem.linkStatus(path(queue, .new) + "/" + name) else { continue }
-            if file.modified > now + 0.5 {
+        for raw in (try? FileSystem.rawNames(in: path(queue, .new))) ?? [] {
+            guard let name = String(validating: raw, as: UTF8.self) else {
+                // Not UTF-8: no agent can claim it until a rescan sets it aside; it waits until then.
+                status.waiting += 1
+                continue
+            }
+            guard Spool.isTaskFileName(name),
+                  let file = try? FileSystem.linkStatus(path(queue, .new) + "/" + name) else { continue }
+            if Spool.isDeferred(file.modified, now: now) {
                 status.deferred += 1
             } else {
                 status.waiting += 1
@@ -41,10 +47,14 @@ extension Spool {
             }
         }
         for name in (try? FileSystem.names(in: path(queue, .cur))) ?? [] {
-            guard let claim = ClaimName(fileName: name) else { continue }
+            let claim: ClaimName
+            switch CurEntry(fileName: name) {
+            case .claim(let held), .committed(let held, _): claim = held
+            default: continue
+            }
             status.running += 1
             if let file = try? FileSystem.linkStatus(path(queue, .cur) + "/" + name),
-               now - file.lastTouched > Double(claim.leaseSeconds) + skew
+               now - file.lastTouched > Double(claim.effectiveLeaseSeconds) + skew
             {
                 status.stale += 1
             }

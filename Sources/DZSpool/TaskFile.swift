@@ -89,10 +89,10 @@ public struct TaskFile: Sendable, Equatable {
         args = try field.object("args") ?? [:]
         job = try field.string("job")
         step = try field.string("step")
-        attempt = try field.int("attempt", minimum: 1) ?? 1
-        maxAttempts = try field.int("max_attempts", minimum: 1) ?? TaskFile.defaultMaxAttempts
-        backoffSeconds = try field.number("backoff_s", minimum: 0) ?? TaskFile.defaultBackoffSeconds
-        timeoutSeconds = try field.number("timeout_s", minimum: 0.001)
+        attempt = try field.int("attempt", in: TaskLimits.attempts) ?? 1
+        maxAttempts = try field.int("max_attempts", in: TaskLimits.attempts) ?? TaskFile.defaultMaxAttempts
+        backoffSeconds = try field.number("backoff_s", in: TaskLimits.backoffSeconds) ?? TaskFile.defaultBackoffSeconds
+        timeoutSeconds = try field.number("timeout_s", in: TaskLimits.timeoutSeconds)
         notBefore = try field.time("not_before")
         created = try field.time("created")
         if let reply = try field.string("reply_to") {
@@ -161,31 +161,37 @@ struct FieldReader {
         return members
     }
 
-    func int(_ key: String, minimum: Int) throws(BadInput) -> Int? {
+    func int(_ key: String, in range: ClosedRange<Int>) throws(BadInput) -> Int? {
         guard let value = present(key) else { return nil }
         switch value {
-        case .int(let number) where number >= minimum && number <= 1_000_000: return Int(number)
-        case .double(let number) where number.rounded() == number && number >= Double(minimum) && number <= 1e6:
+        case .int(let number) where number >= range.lowerBound && number <= range.upperBound: return Int(number)
+        case .double(let number) where number.rounded() == number && number >= Double(range.lowerBound)
+            && number <= Double(range.upperBound):
             return Int(number)
-        case .int, .double: throw BadInput("field", "field \"\(key)\" must be a whole number from \(minimum) to 1000000")
+        case .int, .double:
+            throw BadInput("field", "field \"\(key)\" must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         default: throw wrongType(key, "a whole number", value)
         }
     }
 
-    func number(_ key: String, minimum: Double) throws(BadInput) -> Double? {
+    func number(_ key: String, in range: ClosedRange<Double>) throws(BadInput) -> Double? {
         guard let value = present(key) else { return nil }
+        let number: Double
         switch value {
-        case .int(let number) where Double(number) >= minimum: return Double(number)
-        case .double(let number) where number >= minimum && number.isFinite: return number
-        case .int, .double: throw BadInput("field", "field \"\(key)\" must be a number of at least \(minimum)")
+        case .int(let whole): number = Double(whole)
+        case .double(let fraction): number = fraction
         default: throw wrongType(key, "a number", value)
         }
+        guard range.contains(number) else {
+            throw BadInput("field", "field \"\(key)\" must be a number from \(TaskLimits.text(range.lowerBound)) to \(TaskLimits.text(range.upperBound))")
+        }
+        return number
     }
 
     func time(_ key: String) throws(BadInput) -> Timestamp? {
         guard let text = try string(key) else { return nil }
         guard let time = Timestamp(rfc3339: text) else {
-            throw BadInput("field", "field \"\(key)\" must be an RFC 3339 time like 2026-11-29T10:00:00Z, not \"\(String(text.prefix(60)))\"")
+            throw BadInput("field", "field \"\(key)\" must be an RFC 3339 time from 1970 to 2199 like 2026-11-29T10:00:00Z, not \"\(String(text.prefix(60)).debugDescription.dropFirst().dropLast())\"")
         }
         return time
     }

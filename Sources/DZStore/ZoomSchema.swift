@@ -164,7 +164,14 @@ enum ZoomSchema {
         ALTER TABLE projects ADD COLUMN instances INTEGER;
         ALTER TABLE projects ADD COLUMN workers INTEGER;
         """,
-        // 4: app identities and limits. Each project's unix user on the appservers (name and uid), allocated once
+        // 4: facts about the zoomdb itself (the spool it belongs to).
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+        // 5: app identities and limits. Each project's unix user on the appservers (name and uid), allocated once
         //    here so that no two projects (and no two deploy steps) ever pick one apart; and the per-app limits
         //    (memory, processes, CPU weight) its releases set.
         """

@@ -59,17 +59,27 @@ public enum FileIO {
         return result
     }
 
-    /// Creates `path` (which must not exist), writes `bytes`, optionally fsyncs, and closes it.
+    /// Creates `path` (which must not exist), writes `bytes`, optionally fsyncs, and closes it. When a write, the
+    /// fsync or the close fails (a full disk), the partial file is removed before the error is thrown: nothing half
+    /// written is left behind.
     ///
-    /// The corresponding C functions are `open(O_CREAT | O_EXCL)`, `write`, `fsync` and `close`.
+    /// The corresponding C functions are `open(O_CREAT | O_EXCL)`, `write`, `fsync`, `close` and `unlink`.
     public static func create(_ path: String, bytes: [UInt8], mode: mode_t = 0o600, sync: Bool) throws(Errno) {
         let fd = try retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }.get()
-        var closed = false
-        defer { if !closed { _ = Glibc.close(fd) } }
-        try writeAll(fd, bytes)
-        if sync { _ = try retryingInterrupts { fsync(fd) }.get() }
-        closed = true
-        _ = try once { Glibc.close(fd) }.get()
+        do {
+            try writeAll(fd, bytes)
+            if sync { _ = try retryingInterrupts { fsync(fd) }.get() }
+        } catch {
+            _ = Glibc.close(fd)
+            _ = Glibc.unlink(path)
+            throw error
+        }
+        switch once({ Glibc.close(fd) }) {
+        case .success: return
+        case .failure(let error):
+            _ = Glibc.unlink(path)
+            throw error
+        }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(Errno) {

@@ -19,17 +19,34 @@ public enum FileSystem {
     /// systems answer `EINVAL`), falls back to `link` then `unlink`, which is how Maildir moves without replacing.
     /// The corresponding C functions are `renameat2`, `link` and `unlink`.
     public static func renameNoReplace(_ from: String, _ to: String) throws(Errno) {
-        let result = once { renameat2(AT_FDCWD, from, AT_FDCWD, to, dz_rename_noreplace()) }
-        switch result {
+        guard try !renameIfNoReplaceSupported(from, to) else { return }
+        try link(from, to)
+        try unlink(from)
+    }
+
+    /// `renameat2(RENAME_NOREPLACE)`: true when done, false when the file system does not support the flag.
+    private static func renameIfNoReplaceSupported(_ from: String, _ to: String) throws(Errno) -> Bool {
+        switch once({ renameat2(AT_FDCWD, from, AT_FDCWD, to, dz_rename_noreplace()) }) {
         case .success:
-            return
-        case .failure(let error) where error == .invalidArgument || error == .notSupported
-            || error == .noFunction:
-            try link(from, to)
-            try unlink(from)
+            return true
+        case .failure(let error) where error == .invalidArgument || error == .notSupported || error == .noFunction:
+            return false
         case .failure(let error):
             throw error
         }
+    }
+
+    /// Renames `from` to `to` as one rename of `from`, refusing (`EEXIST`) when `to` exists.
+    ///
+    /// For a source that other processes may rename too (a claim, a staged result): exactly one of them succeeds,
+    /// the others get `ENOENT`, on every file system. Unlike `renameNoReplace`, it never falls back to `link` and
+    /// `unlink` (during which a second process could still rename the source): where `RENAME_NOREPLACE` is not
+    /// supported (NFS, FUSE), it checks that `to` is free and then renames, so a file created at `to` in that
+    /// instant would be replaced. The corresponding C functions are `renameat2`, `lstat` and `rename`.
+    public static func renameExclusive(_ from: String, _ to: String) throws(Errno) {
+        guard try !renameIfNoReplaceSupported(from, to) else { return }
+        if exists(to) { throw Errno.fileExists }
+        try rename(from, to)
     }
 
     /// Makes `to` a new name for the file `from`; `EEXIST` if `to` exists.
@@ -137,6 +154,37 @@ public enum FileSystem {
             names.append(name)
         }
         return names
+    }
+
+    /// The names in directory `path` as the bytes the file system holds, without `.` and `..`: also those that are
+    /// not valid UTF-8, which `names(in:)` cannot give back as paths that exist.
+    ///
+    /// The corresponding C functions are `opendir`, `readdir` and `closedir`.
+    public static func rawNames(in path: String) throws(Errno) -> [[UInt8]] {
+        guard let dir = opendir(path) else { throw Errno(rawValue: errno) }
+        defer { closedir(dir) }
+        var names: [[UInt8]] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix(while: { $0 != 0 }))
+            }
+            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// Renames the entry of `directory` whose name is the bytes `name` (which need not be valid UTF-8) to `to`.
+    ///
+    /// The corresponding C function is `renameat`.
+    public static func rename(entry name: [UInt8], in directory: String, to: String) throws(Errno) {
+        let fd = try retryingInterrupts { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }.get()
+        defer { _ = Glibc.close(fd) }
+        _ = try once {
+            (name + [0]).withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { renameat(fd, $0.baseAddress!, AT_FDCWD, to) }
+            }
+        }.get()
     }
 
     /// Flushes the directory entries of `path` to stable storage, so that a rename into it survives power loss.

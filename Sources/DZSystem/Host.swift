@@ -51,6 +51,15 @@ public enum Host {
         return (available, total)
     }
 
+    /// This boot's random id, from `/proc/sys/kernel/random/boot_id`: a pid recorded under another boot id names
+    /// a process of an earlier boot, or of another machine, never one of this boot.
+    public static let bootID: String = {
+        guard case .contents(let bytes, _)? = try? FileIO.read("/proc/sys/kernel/random/boot_id", limit: 128) else {
+            return ""
+        }
+        return String(decoding: bytes, as: UTF8.self).filter { $0.isHexDigit || $0 == "-" }
+    }()
+
     /// Seconds since boot, from `/proc/uptime`.
     public static func uptime() -> Double? {
         guard case .contents(let bytes, _)? = try? FileIO.read("/proc/uptime", limit: 4096) else { return nil }

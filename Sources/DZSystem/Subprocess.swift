@@ -379,7 +379,7 @@ private final class ExitSignal: Sendable {
         if hasFired { return true }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitUntilFired() }
-            group.addTask { try? await Task.sleep(nanoseconds: UInt64(max(0, min(timeout, 1e9)) * 1e9)) }
+            group.addTask { try? await Task.sleep(seconds: timeout) }
             await group.next()
             group.cancelAll()
         }

@@ -45,7 +45,8 @@ extension Timestamp {
         String(decoding: rfc3339.utf8.filter { $0 != UInt8(ascii: "-") && $0 != UInt8(ascii: ":") }, as: UTF8.self)
     }
 
-    /// Parses RFC 3339 (`2026-11-29T00:28:15Z`, optional fraction, `Z` or a `+hh:mm` offset).
+    /// Parses RFC 3339 (`2026-11-29T00:28:15Z`, optional fraction, `Z` or a `+hh:mm` offset); nil for anything
+    /// else, and for instants outside `Timestamp.accepted` (before 1970 or from 2200 on).
     public init?(rfc3339 text: String) {
         let bytes = Array(text.utf8)
         func number(_ start: Int, _ count: Int) -> Int? {
@@ -99,6 +100,9 @@ extension Timestamp {
         tm.tm_min = Int32(minute)
         tm.tm_sec = Int32(second)
         let secs = Int64(timegm(&tm)) - Int64(offset)
+        let first = Timestamp.accepted.lowerBound.nanoseconds / 1_000_000_000
+        let end = Timestamp.accepted.upperBound.nanoseconds / 1_000_000_000
+        guard secs >= first, secs < end else { return nil }
         self.init(nanoseconds: secs * 1_000_000_000 + nanos)
     }
 }

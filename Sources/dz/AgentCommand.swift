@@ -24,26 +24,29 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Tasks run at once.", valueName: "n"))
     var concurrency: Int = 4
 
-    @Option(name: .long, help: ArgumentHelp("How long a claim lives without renewal.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("How long a claim lives without renewal.", valueName: "duration"))
     var lease: String = "30s"
 
-    @Option(name: .long, help: ArgumentHelp("Time between full rescans of the queues.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Time between full rescans of the queues.", valueName: "duration"))
     var rescan: String = "5s"
 
-    @Option(name: .long, help: ArgumentHelp("Time running tasks get to finish after SIGTERM.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Time running tasks get to finish after SIGTERM.", valueName: "duration"))
     var grace: String = "20s"
 
-    @Option(name: .customLong("task-timeout"), help: ArgumentHelp("Time limit of a task that sets none.", valueName: "duration"))
+    @Option(name: .customLong("task-timeout"), parsing: .unconditional, help: ArgumentHelp("Time limit of a task that sets none.", valueName: "duration"))
     var taskTimeout: String = "1h"
 
-    @Option(name: .long, help: ArgumentHelp("Time after its last write before an unparseable file is bad input.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Time after its last write before an unparseable file is bad input.", valueName: "duration"))
     var settle: String = "10s"
 
-    @Option(name: .long, help: ArgumentHelp("Clock skew allowed before another host's lease counts as expired.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Clock skew allowed before another host's lease counts as expired.", valueName: "duration"))
     var skew: String = "2s"
 
-    @Option(name: .long, help: ArgumentHelp("Time between heartbeats.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Time between heartbeats.", valueName: "duration"))
     var heartbeat: String = "5s"
+
+    @Option(name: .customLong("poison-limit"), help: ArgumentHelp("Deaths of this host's agents holding one task before it is set aside as poison.", valueName: "n"))
+    var poisonLimit: Int = Spool.defaultPoisonLimit
 
     @Option(name: .customLong("data-dir"), help: ArgumentHelp("This host's data directory for checkouts and builds (default: $DZ_DATA, else ./var).", valueName: "dir"))
     var dataDir: String?
@@ -87,19 +90,19 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Appservers: auto, bubblewrap or none (default: $DZ_ISOLATION, else auto: bubblewrap when bwrap is installed and the agent runs as root).", valueName: "mode"))
     var isolation: String?
 
-    @Option(name: .customLong("app-pythons"), help: ArgumentHelp("Appservers: the interpreters apps may run on, comma-separated absolute paths named pythonX.Y (default: $DZ_APP_PYTHONS, else every /usr/bin/python3.N).", valueName: "paths"))
+    @Option(name: .customLong("app-pythons"), parsing: .unconditional, help: ArgumentHelp("Appservers: the interpreters apps may run on, comma-separated absolute paths named pythonX.Y (default: $DZ_APP_PYTHONS, else every /usr/bin/python3.N).", valueName: "paths"))
     var appPythons: String?
 
-    @Option(name: .customLong("app-memory"), help: ArgumentHelp("Appservers: each app's memory unless its deploy says otherwise (default: $DZ_APP_MEMORY, else 1G).", valueName: "size"))
+    @Option(name: .customLong("app-memory"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's memory unless its deploy says otherwise (default: $DZ_APP_MEMORY, else 1G).", valueName: "size"))
     var appMemory: String?
 
-    @Option(name: .customLong("app-processes"), help: ArgumentHelp("Appservers: each app's processes and threads (default: $DZ_APP_PROCESSES, else 512).", valueName: "count"))
+    @Option(name: .customLong("app-processes"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's processes and threads (default: $DZ_APP_PROCESSES, else 512).", valueName: "count"))
     var appProcesses: String?
 
-    @Option(name: .customLong("app-cpu-weight"), help: ArgumentHelp("Appservers: each app's CPU weight, 100 an even share (default: $DZ_APP_CPU_WEIGHT, else 100).", valueName: "weight"))
+    @Option(name: .customLong("app-cpu-weight"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's CPU weight, 100 an even share (default: $DZ_APP_CPU_WEIGHT, else 100).", valueName: "weight"))
     var appCPUWeight: String?
 
-    @Option(name: .long, help: ArgumentHelp("Appservers: time between checks that every instance runs.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Appservers: time between checks that every instance runs.", valueName: "duration"))
     var supervise: String = "5s"
 
     @Option(name: .long, help: ArgumentHelp("Proxy: the nginx program (default: $DZ_NGINX, else nginx).", valueName: "path"))
@@ -126,17 +129,27 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
 
+    /// The agent's times from its flags, each checked against its range.
+    func timing() throws -> AgentConfiguration {
+        var configuration = AgentConfiguration(queues: [])
+        configuration.leaseSeconds = Int(try duration(
+            lease, "--lease",
+            in: Double(TaskLimits.leaseSeconds.lowerBound)...Double(TaskLimits.leaseSeconds.upperBound)).rounded())
+        configuration.rescanInterval = try duration(rescan, "--rescan", in: 0.05...3600)
+        configuration.grace = try duration(grace, "--grace", in: 0...3600)
+        configuration.taskTimeout = try duration(taskTimeout, "--task-timeout", in: TaskLimits.timeoutSeconds)
+        configuration.settle = try duration(settle, "--settle", in: 0...3600)
+        configuration.skew = try duration(skew, "--skew", in: 0...3600)
+        configuration.heartbeatInterval = try duration(heartbeat, "--heartbeat", in: 0.05...3600)
+        guard (1...100).contains(poisonLimit) else { throw ValidationError("--poison-limit must be from 1 to 100") }
+        configuration.poisonLimit = poisonLimit
+        return configuration
+    }
+
     func validate() throws {
         guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
-        let leaseSeconds = try duration(lease, "--lease")
-        guard leaseSeconds >= 1 else { throw ValidationError("--lease must be at least 1s") }
-        guard try duration(rescan, "--rescan") >= 0.05 else { throw ValidationError("--rescan must be at least 50ms") }
-        guard try duration(heartbeat, "--heartbeat") >= 0.05 else { throw ValidationError("--heartbeat must be at least 50ms") }
-        _ = try duration(grace, "--grace")
-        guard try duration(taskTimeout, "--task-timeout") > 0 else { throw ValidationError("--task-timeout must be positive") }
-        _ = try duration(settle, "--settle")
-        _ = try duration(skew, "--skew")
+        _ = try timing()
         for name in queueNames where !QueueName.isValid(name) {
             throw ValidationError(SpoolError.invalidQueueName(name).description)
         }
@@ -151,7 +164,7 @@ struct AgentCommand: AsyncParsableCommand {
         if servesProxy {
             do { _ = try proxySettings() } catch let error as ProxyError { throw ValidationError(error.description) }
         }
-        guard try duration(supervise, "--supervise") >= 0.1 else { throw ValidationError("--supervise must be at least 100ms") }
+        _ = try duration(supervise, "--supervise", in: 0.1...3600)
         for name in queueNames where name == QueueName.results.rawValue || name == QueueName.jobs.rawValue {
             throw ValidationError("-Q: the \(name) queue is served by `dz coordinator`, not by agents")
         }
@@ -196,15 +209,9 @@ struct AgentCommand: AsyncParsableCommand {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         bootstrapLogging(level)
         let spool = try options.makeSpool()
-        var configuration = AgentConfiguration(queues: try queueNames.map { try QueueName($0) })
+        var configuration = try timing()
+        configuration.queues = try queueNames.map { try QueueName($0) }
         configuration.concurrency = concurrency
-        configuration.leaseSeconds = max(1, Int(try duration(lease, "--lease").rounded()))
-        configuration.rescanInterval = try duration(rescan, "--rescan")
-        configuration.grace = try duration(grace, "--grace")
-        configuration.taskTimeout = try duration(taskTimeout, "--task-timeout")
-        configuration.settle = try duration(settle, "--settle")
-        configuration.skew = try duration(skew, "--skew")
-        configuration.heartbeatInterval = try duration(heartbeat, "--heartbeat")
         configuration.drain = drain
         var logger = Logger(label: "dz.agent")
         logger[metadataKey: "host"] = "\(spool.host)"
@@ -225,7 +232,7 @@ struct AgentCommand: AsyncParsableCommand {
         if servesAppserver, !drain {
             var supervisorLogger = logger
             supervisorLogger[metadataKey: "service"] = "supervisor"
-            services.append(.init(service: InstanceSupervisor(settings: appServer, interval: try duration(supervise, "--supervise"),
+            services.append(.init(service: InstanceSupervisor(settings: appServer, interval: try duration(supervise, "--supervise", in: 0.1...3600),
                                                               logger: supervisorLogger)))
         }
         let group = ServiceGroup(configuration: .init(

@@ -18,13 +18,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var options: SpoolOptions
     @OptionGroup var database: DatabaseOptions
 
-    @Option(name: .long, help: ArgumentHelp("Time between rescans of results/ and jobs/ and deadline checks.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Time between rescans of results/ and jobs/ and deadline checks.", valueName: "duration"))
     var rescan: String = "2s"
 
-    @Option(name: .customLong("queue-wait"), help: ArgumentHelp("Slack on a step's worst case before it is given up.", valueName: "duration"))
+    @Option(name: .customLong("queue-wait"), parsing: .unconditional, help: ArgumentHelp("Slack on a step's worst case before it is given up.", valueName: "duration"))
     var queueWait: String = "1h"
 
-    @Option(name: .customLong("recover-after"), help: ArgumentHelp(
+    @Option(name: .customLong("recover-after"), parsing: .unconditional, help: ArgumentHelp(
         "Recover an appserver with instances once its heartbeat is this old (off by default; e.g. 5m).",
         valueName: "duration"))
     var recoverAfter: String?
@@ -33,11 +33,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard try duration(rescan, "--rescan") >= 0.05 else { throw ValidationError("--rescan must be at least 50ms") }
-        _ = try duration(queueWait, "--queue-wait")
-        if let recoverAfter, try duration(recoverAfter, "--recover-after") < 30 {
+        _ = try duration(rescan, "--rescan", in: 0.05...3600)
+        _ = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
+        if let recoverAfter, DurationText.seconds(recoverAfter).map({ $0 >= 0 && $0 < 30 }) == true {
             throw ValidationError("--recover-after must be at least 30s: an agent restarting must not look lost")
         }
+        if let recoverAfter { _ = try duration(recoverAfter, "--recover-after", in: 30...centurySeconds) }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
     }
 
@@ -46,9 +47,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         bootstrapLogging(level)
         let spool = try options.makeSpool()
         var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
-        configuration.rescanInterval = try duration(rescan, "--rescan")
-        configuration.queueWait = try duration(queueWait, "--queue-wait")
-        configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after") }
+        configuration.rescanInterval = try duration(rescan, "--rescan", in: 0.05...3600)
+        configuration.queueWait = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
+        configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after", in: 30...centurySeconds) }
         var logger = Logger(label: "dz.coordinator")
         logger[metadataKey: "host"] = "\(spool.host)"
         let coordinator = Coordinator(spool: spool, configuration: configuration, logger: logger)
@@ -58,9 +59,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
             logger: logger))
         do {
             try await group.run()
+        } catch let error as CoordinatorError {
+            complain(error.description)
+            switch error {
+            case .anotherCoordinator, .leaseLost: throw ExitStatus.temporaryFailure
+            case .wrongSpool: throw ExitStatus.usage
+            }
         } catch let error as JobError {
             complain(error.message)
-            throw error.message.hasPrefix("another coordinator") ? ExitStatus.temporaryFailure : ExitStatus.systemFailure
+            throw ExitStatus.systemFailure
         } catch let error as SpoolError {
             complain(error.description)
             throw ExitStatus.code(for: error)

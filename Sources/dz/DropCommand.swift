@@ -23,6 +23,10 @@ struct DropCommand: ParsableCommand {
     func run() throws {
         let spool = try options.makeSpool()
         let queueName = try reportingErrors { () throws(SpoolError) in try QueueName(queue) }
+        if let problem = QueueName.problemAsTaskQueue(queue, replyTo: nil) {
+            complain(problem)
+            throw ExitStatus.usage
+        }
         let bytes: [UInt8]
         do {
             bytes = file == "-" ? try FileIO.readAll("/dev/stdin") : try FileIO.readAll(file)
@@ -46,6 +50,10 @@ struct DropCommand: ParsableCommand {
         }
         if !anyTask, !WorkHandlers.names.contains(task.task) {
             complain("\(file): unknown task \"\(task.task)\" (pass --any-task to drop it anyway)")
+            throw ExitStatus.badInput
+        }
+        if let problem = QueueName.problemAsTaskQueue(queue, replyTo: task.replyTo.rawValue) {
+            complain("\(file): \(problem)")
             throw ExitStatus.badInput
         }
         if task.created == nil { task.created = .now() }

@@ -8,17 +8,17 @@ struct GCCommand: ParsableCommand {
 
     @OptionGroup var options: SpoolOptions
 
-    @Option(name: .customLong("older-than"), help: ArgumentHelp("Delete whole UTC days older than this (and heartbeats and tombstones this old).", valueName: "duration"))
+    @Option(name: .customLong("older-than"), parsing: .unconditional, help: ArgumentHelp("Delete whole UTC days older than this (and heartbeats and tombstones this old).", valueName: "duration"))
     var olderThan: String = "30d"
 
     @Flag(name: .long, help: "Also delete the audit log's day files older than that (the history is kept otherwise).")
     var logs = false
 
-    func validate() throws { _ = try duration(olderThan, "--older-than") }
+    func validate() throws { _ = try duration(olderThan, "--older-than", in: 0...centurySeconds) }
 
     func run() throws {
         let spool = try options.makeSpool()
-        let seconds = try duration(olderThan, "--older-than")
+        let seconds = try duration(olderThan, "--older-than", in: 0...centurySeconds)
         let report = try reportingErrors { () throws(SpoolError) in try spool.collectGarbage(olderThan: seconds, logs: logs) }
         print("removed \(report.files) files in \(report.directories) day directories, \(report.heartbeats) heartbeats, \(report.tombstones) cancel tombstones, \(report.logs) log files")
     }

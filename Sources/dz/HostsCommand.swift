@@ -17,14 +17,14 @@ struct HostsCommand: ParsableCommand {
     @OptionGroup var options: SpoolOptions
     @OptionGroup var database: DatabaseOptions
 
-    @Option(name: .customLong("max-age"), help: ArgumentHelp("How old a heartbeat may be before the host counts as stale.", valueName: "duration"))
+    @Option(name: .customLong("max-age"), parsing: .unconditional, help: ArgumentHelp("How old a heartbeat may be before the host counts as stale.", valueName: "duration"))
     var maxAge: String = "30s"
 
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
 
     func validate() throws {
-        guard try duration(maxAge, "--max-age") > 0 else { throw ValidationError("--max-age must be positive") }
+        _ = try duration(maxAge, "--max-age", in: 0.001...centurySeconds)
     }
 
     func run() throws {
@@ -36,7 +36,7 @@ struct HostsCommand: ParsableCommand {
         let dbPath = database.path(spool: spool)
         let db = FileSystem.exists(dbPath) ? try? ZoomDB(path: dbPath) : nil
         let counts = db.flatMap { try? $0.activeInstanceCounts() }
-        let hosts = HostSummary.summaries(spool.heartbeats(), instances: counts, maxAge: try duration(maxAge, "--max-age"))
+        let hosts = HostSummary.summaries(spool.heartbeats(), instances: counts, maxAge: try duration(maxAge, "--max-age", in: 0.001...centurySeconds))
         if json {
             print(JSONValue.array(hosts.map { .object($0.jsonObject) }).jsonText)
         } else if !hosts.isEmpty {

@@ -12,14 +12,14 @@ struct JobWaitCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The job id.", valueName: "id"))
     var id: String
 
-    @Option(name: .long, help: ArgumentHelp("Give up after this long (exit 75).", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Give up after this long (exit 75).", valueName: "duration"))
     var timeout: String?
 
-    func validate() throws { if let timeout { _ = try duration(timeout, "--timeout") } }
+    func validate() throws { if let timeout { _ = try duration(timeout, "--timeout", in: 0...centurySeconds) } }
 
     func run() async throws {
         var waiter = JobWaiter(spool: try options.makeSpool(), database: database, jobID: id)
-        waiter.timeout = try timeout.map { try duration($0, "--timeout") }
+        waiter.timeout = try timeout.map { try duration($0, "--timeout", in: 0...centurySeconds) }
         try await waiter.run()
     }
 }

@@ -1,10 +1,8 @@
+import DZSpool
 import Logging
 
-/// Sends the daemons' logs to standard error at `level` (journald picks them up). Called once per process.
+/// Sends the daemons' logs to standard error at `level`, as logfmt lines (journald picks them up, with their
+/// priorities). Called once per process.
 func bootstrapLogging(_ level: Logger.Level) {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = level
-        return handler
-    }
+    LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level) }
 }

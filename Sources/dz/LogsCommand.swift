@@ -1,6 +1,7 @@
 import ArgumentParser
 import DZJobs
 import DZSpool
+import DZSystem
 import UnixSignals
 @preconcurrency import Glibc
 
@@ -34,10 +35,10 @@ struct LogsCommand: AsyncParsableCommand {
     @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep showing new lines until interrupted.")
     var follow = false
 
-    @Option(name: .long, help: ArgumentHelp("How often -f asks for new lines.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("How often -f asks for new lines.", valueName: "duration"))
     var interval = "2s"
 
-    @Option(name: .long, help: ArgumentHelp("How long to wait for each logs job.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("How long to wait for each logs job.", valueName: "duration"))
     var timeout = "30s"
 
     func validate() throws {
@@ -48,14 +49,14 @@ struct LogsCommand: AsyncParsableCommand {
             throw ValidationError("invalid instance id \"\(instance)\": use [A-Za-z0-9._-]")
         }
         guard (1...1000).contains(lines) else { throw ValidationError("-n must be from 1 to 1000") }
-        guard try duration(interval, "--interval") >= 0.2 else { throw ValidationError("--interval must be at least 200ms") }
-        guard try duration(timeout, "--timeout") > 0 else { throw ValidationError("--timeout must be positive") }
+        _ = try duration(interval, "--interval", in: 0.2...3600)
+        _ = try duration(timeout, "--timeout", in: 0.001...86400)
     }
 
     func run() async throws {
         let spool = try options.makeSpool()
         let reader = LogsReader(spool: spool, database: database, project: project, instance: instance, lines: lines,
-                                timeout: try duration(timeout, "--timeout"))
+                                timeout: try duration(timeout, "--timeout", in: 0.001...86400))
         guard follow else {
             let report = try await reader.read(since: [:])
             Self.show(report, following: false)
@@ -66,7 +67,7 @@ struct LogsCommand: AsyncParsableCommand {
             }
             return
         }
-        let pause = try duration(interval, "--interval")
+        let pause = try duration(interval, "--interval", in: 0.2...3600)
         let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
@@ -87,7 +88,7 @@ struct LogsCommand: AsyncParsableCommand {
                         // A later round that failed or timed out was reported; the next one may do better.
                         if first { throw error }
                     }
-                    try await Task.sleep(nanoseconds: UInt64(pause * 1e9))
+                    try await Task.sleep(seconds: pause)
                 }
             }
             try await group.next()

@@ -26,7 +26,7 @@ struct RequeueCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Only this queue (default: every queue).", valueName: "queue"))
     var queue: String?
 
-    @Option(name: .long, help: ArgumentHelp("Clock skew allowed for --stale.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Clock skew allowed for --stale.", valueName: "duration"))
     var skew: String = "2s"
 
     @Argument(help: ArgumentHelp("Task ids (with --failed).", valueName: "id"))
@@ -37,12 +37,12 @@ struct RequeueCommand: ParsableCommand {
         if failed, ids.isEmpty, !all { throw ValidationError("--failed needs task ids or --all") }
         if stale, !ids.isEmpty { throw ValidationError("--stale takes no ids") }
         if all, !ids.isEmpty { throw ValidationError("give task ids or --all, not both") }
-        _ = try duration(skew, "--skew")
+        _ = try duration(skew, "--skew", in: 0...86400)
     }
 
     func run() throws {
         let spool = try options.makeSpool()
-        let skewSeconds = try duration(skew, "--skew")
+        let skewSeconds = try duration(skew, "--skew", in: 0...86400)
         let queues = try reportingErrors { () throws(SpoolError) -> [QueueName] in
             if let queue { return [try QueueName(queue)] }
             return try spool.queues()

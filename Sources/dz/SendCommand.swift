@@ -27,13 +27,13 @@ struct SendCommand: ParsableCommand {
     @Option(name: .customLong("max-attempts"), help: ArgumentHelp("Attempts before the task fails for good.", valueName: "n"))
     var maxAttempts: Int = TaskFile.defaultMaxAttempts
 
-    @Option(name: .long, help: ArgumentHelp("Backoff before the first retry; doubles each time.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Backoff before the first retry; doubles each time.", valueName: "duration"))
     var backoff: String = "5s"
 
-    @Option(name: .long, help: ArgumentHelp("The task's time limit (default: the agent's).", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("The task's time limit (default: the agent's).", valueName: "duration"))
     var timeout: String?
 
-    @Option(name: .long, help: ArgumentHelp("Do not start the task before this much time has passed.", valueName: "duration"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Do not start the task before this much time has passed.", valueName: "duration"))
     var delay: String?
 
     @Option(name: .customLong("reply-to"), help: ArgumentHelp("The queue for the result.", valueName: "queue"))
@@ -43,10 +43,13 @@ struct SendCommand: ParsableCommand {
     var anyTask = false
 
     func validate() throws {
-        guard (1...1_000_000).contains(maxAttempts) else { throw ValidationError("--max-attempts must be from 1 to 1000000") }
-        if let timeout, try duration(timeout, "--timeout") < 0.001 { throw ValidationError("--timeout must be positive") }
-        _ = try duration(backoff, "--backoff")
-        if let delay { _ = try duration(delay, "--delay") }
+        guard TaskLimits.attempts.contains(maxAttempts) else {
+            throw ValidationError("--max-attempts must be from \(TaskLimits.attempts.lowerBound) to \(TaskLimits.attempts.upperBound)")
+        }
+        if let problem = QueueName.problemAsTaskQueue(queue, replyTo: replyTo) { throw ValidationError(problem) }
+        if let timeout { _ = try duration(timeout, "--timeout", in: TaskLimits.timeoutSeconds) }
+        _ = try duration(backoff, "--backoff", in: TaskLimits.backoffSeconds)
+        if let delay { _ = try duration(delay, "--delay", in: 0...TaskLimits.maxDeferralSeconds) }
         for arg in args where !arg.contains("=") { throw ValidationError("--arg \"\(arg)\": use key=value") }
         if !anyTask, !WorkHandlers.names.contains(task) {
             throw ValidationError("unknown task \"\(task)\": this dz knows \(WorkHandlers.names.joined(separator: ", ")) (or pass --any-task)")
@@ -67,9 +70,9 @@ struct SendCommand: ParsableCommand {
             let parts = arg.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             arguments[String(parts[0])] = .string(String(parts[1]))
         }
-        let backoffSeconds = try duration(backoff, "--backoff")
-        let timeoutSeconds = try timeout.map { try duration($0, "--timeout") }
-        let delaySeconds = try delay.map { try duration($0, "--delay") }
+        let backoffSeconds = try duration(backoff, "--backoff", in: TaskLimits.backoffSeconds)
+        let timeoutSeconds = try timeout.map { try duration($0, "--timeout", in: TaskLimits.timeoutSeconds) }
+        let delaySeconds = try delay.map { try duration($0, "--delay", in: 0...TaskLimits.maxDeferralSeconds) }
         let id = try reportingErrors { () throws(SpoolError) in
             try self.id.map { text throws(SpoolError) in try TaskID(text) } ?? TaskID.generate(host: spool.host)
         }

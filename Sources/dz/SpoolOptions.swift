@@ -24,10 +24,13 @@ struct SpoolOptions: ParsableArguments {
     }
 }
 
-/// Reads a duration option (`30s`, `5m`, plain seconds).
-func duration(_ text: String, _ option: String) throws -> Double {
-    guard let seconds = DurationText.seconds(text) else {
-        throw ValidationError("\(option): \"\(text)\" is not a duration (use 500ms, 30s, 5m, 2h, 30d or seconds)")
-    }
-    return seconds
+/// Reads a duration option (`30s`, `5m`, plain seconds) that must lie within `range` (seconds): a value from
+/// outside never reaches arithmetic that could trap, nor a wait that would last for ever.
+func duration(_ text: String, _ option: String, in range: ClosedRange<Double>) throws -> Double {
+    if let problem = DurationText.problem(text, in: range) { throw ValidationError("\(option): \(problem)") }
+    return DurationText.seconds(text)!
 }
+
+/// The longest duration any option takes where nothing smaller is natural (`gc --older-than`, `job wait
+/// --timeout`): a hundred years.
+let centurySeconds: Double = 100 * 366 * 86_400

@@ -211,6 +211,45 @@ extension Integration {
             #expect(spool.names("build", "new").isEmpty)
         }
 
+        /// Durations, counts and parameters at extreme values: a usage error that says why, never a crash, and
+        /// nothing dropped or started.
+        @Test func outOfRangeFlagsAndParametersExit64WithAReason() async throws {
+            let spool = try TestSpool()
+            defer { spool.cleanUp() }
+            let cases: [([String], String)] = [
+                (["agent", "-Q", "build", "--lease", "1e30s"], "out of range"),
+                (["agent", "-Q", "build", "--lease", "-1s"], "negative"),
+                (["agent", "-Q", "build", "--rescan", "nan"], "not a duration"),
+                (["agent", "-Q", "build", "--task-timeout", "1e400"], "not a duration"),
+                (["agent", "-Q", "build", "--poison-limit", "0"], "--poison-limit"),
+                (["coordinator", "--rescan", "inf"], "not a duration"),
+                (["coordinator", "--recover-after", "1s"], "at least 30s"),
+                (["send", "noop", "--delay", "1e10s"], "out of range"),
+                (["send", "noop", "--delay", "-5m"], "negative"),
+                (["send", "noop", "--timeout", "0"], "out of range"),
+                (["send", "noop", "--max-attempts", "0"], "--max-attempts"),
+                (["send", "noop", "--queue", "results"], "inbox"),
+                (["send", "noop", "--queue", "jobs"], "inbox"),
+                (["send", "noop", "--reply-to", "build"], "own queue"),
+                (["send", "noop", "--reply-to", "jobs"], "jobs queue"),
+                (["gc", "--older-than", "-1d"], "negative"),
+                (["requeue", "--stale", "--skew", "1e300"], "out of range"),
+                (["hosts", "--max-age", "0"], "out of range"),
+                (["job", "wait", "J1", "--timeout", "-3s"], "negative"),
+                (["job", "submit", "selftest", "--param", "timeout_s=1e10"], "timeout_s"),
+                (["job", "submit", "selftest", "--param", "max_attempts=1e300"], "max_attempts"),
+                (["job", "submit", "selftest", "--param", "backoff_s=nan"], "backoff_s"),
+                (["job", "submit", "selftest", "--param", "timeout_s=-1"], "timeout_s"),
+                (["job", "submit", "selftest", "--param", "timeout_s=inf"], "timeout_s"),
+            ]
+            for (args, reason) in cases {
+                let result = try await spool.dz(args, timeout: 30)
+                #expect(result.status == 64 && result.stderr.contains(reason),
+                        "dz \(args.joined(separator: " ")): \(result)")
+            }
+            #expect(spool.names("build", "new").isEmpty && spool.names("jobs", "new").isEmpty)
+        }
+
         static func utcDay() -> String {
             let formatter = DateFormatter()
             formatter.locale = Locale(identifier: "en_US_POSIX")

@@ -102,8 +102,8 @@ final class DZProcess {
     let errorPath: String
     private let process: Process
 
-    init(label: String, arguments: [String], logDirectory: String, stdin: [UInt8]? = nil, executable: String? = nil)
-        throws
+    init(label: String, arguments: [String], logDirectory: String, stdin: [UInt8]? = nil, executable: String? = nil,
+         environment extra: [String: String] = [:]) throws
     {
         self.label = label
         self.arguments = arguments
@@ -135,6 +135,7 @@ final class DZProcess {
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["DZ_SPOOL"] = nil
+        environment.merge(extra) { $1 }
         process.environment = environment
         process.standardInput = input ?? FileHandle.nullDevice
         process.standardOutput = output
@@ -258,11 +259,11 @@ final class TestSpool {
     }
 
     /// Starts `dz` with `args` on this spool (or through another view of it); killed at `cleanUp()`.
-    func start(_ args: [String], via spoolRoot: String? = nil, label: String? = nil, stdin: [UInt8]? = nil) throws
-        -> DZProcess
+    func start(_ args: [String], via spoolRoot: String? = nil, label: String? = nil, stdin: [UInt8]? = nil,
+               environment: [String: String] = [:]) throws -> DZProcess
     {
         let process = try DZProcess(label: label ?? args.first ?? "dz", arguments: arguments(args, via: spoolRoot),
-                                    logDirectory: logDirectory, stdin: stdin)
+                                    logDirectory: logDirectory, stdin: stdin, environment: environment)
         processes.append(process)
         return process
     }
@@ -306,10 +307,11 @@ final class TestSpool {
 
     /// Starts `dz agent -Q <queues> --host-id <host> <extra...>` and waits until it has logged `agent-started`
     /// (its inotify watches are in place by then).
-    func startAgent(host: String, queues: String = "build", via spoolRoot: String? = nil, _ extra: [String] = [])
-        async throws -> DZProcess
+    func startAgent(host: String, queues: String = "build", via spoolRoot: String? = nil, _ extra: [String] = [],
+                    environment: [String: String] = [:]) async throws -> DZProcess
     {
-        let agent = try start(["agent", "-Q", queues, "--host-id", host] + extra, via: spoolRoot, label: "agent-\(host)")
+        let agent = try start(["agent", "-Q", queues, "--host-id", host] + extra, via: spoolRoot, label: "agent-\(host)",
+                              environment: environment)
         let started = await waitUntil(timeout: 60) {
             !agent.isRunning || records(event: "agent-started").contains { $0["pid"] == String(agent.pid) }
         }

@@ -64,22 +64,41 @@ import Testing
         #expect(result.error?.kind == "lease-expired")
     }
 
-    @Test func stagedResultIsDeliveredNotRunAgain() throws {
+    @Test func stagedResultOfADeadHolderIsDeliveredNotRunAgain() throws {
         let temp = try TemporarySpool()
         defer { temp.remove() }
         try temp.spool.drop(noop("half"), into: build)
-        let claim = try claimAsOther(temp, "half", host: "elsewhere", pid: 4242, lease: 1, age: 100)
-        // The holder staged its result and died before delivering it.
+        // A holder on this host whose process is gone (pid above the default pid_max).
+        let claim = try claimAsOther(temp, "half", host: temp.spool.host.rawValue, pid: 4_194_305, lease: 600, age: 0)
+        // The holder staged its result and died before committing it.
         let result = ResultFile(task: claim.task, queue: build, status: .ok, output: ["done": .bool(true)],
-                                host: try HostID("elsewhere"), pid: 4242, started: nil, finished: .now())
+                                host: temp.spool.host, pid: 4_194_305, started: nil, finished: .now())
         try FileIO.create(claim.stagedResultPath, bytes: result.encoded(), sync: false)
-        let actions = try temp.spool.reap(build, leaseSeconds: 30, skew: 0, now: .now() + 100)
+        let actions = try temp.spool.reap(build, leaseSeconds: 30)
         #expect(actions == [.recovered(try TaskID("half"))])
         #expect(temp.settled("build", .done) == ["half.json"])
         #expect(temp.names("build", .cur).isEmpty)
         let delivered = try ResultFile(parsing: try FileIO.readAll(temp.spool.path(.results, .new) + "/half.json"))
         #expect(delivered.output["done"] == .bool(true))
         #expect(delivered.attempt == 1)
+    }
+
+    @Test func stagedResultOfASilentHolderIsSupersededAndTheTaskRunsAgain() throws {
+        let temp = try TemporarySpool()
+        defer { temp.remove() }
+        try temp.spool.drop(noop("half"), into: build)
+        let claim = try claimAsOther(temp, "half", host: "elsewhere", pid: 4242, lease: 1, age: 100)
+        // Its lease ran out with an outcome staged: the holder may be alive (paused), so the outcome is not
+        // delivered for it; it could still try to commit, and must fail.
+        let result = ResultFile(task: claim.task, queue: build, status: .ok, output: ["done": .bool(true)],
+                                host: try HostID("elsewhere"), pid: 4242, started: nil, finished: .now())
+        try FileIO.create(claim.stagedResultPath, bytes: result.encoded(), sync: false)
+        let actions = try temp.spool.reap(build, leaseSeconds: 30, skew: 0, now: .now() + 100)
+        #expect(actions == [.requeued(try TaskID("half"), attempt: 2)])
+        #expect(temp.names("build", .new) == ["half.json"])
+        #expect(temp.names("build", .cur).isEmpty)
+        #expect(temp.reason("build", .failed, claim.name.stagedResultName)?.contains("kind=superseded") == true)
+        #expect(temp.names("results", .new).isEmpty)
     }
 
     @Test func orphanStagedResultIsMovedAside() throws {

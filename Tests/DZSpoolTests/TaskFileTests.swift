@@ -140,7 +140,12 @@ import Testing
         #expect(DurationText.seconds("2h") == 7200)
         #expect(DurationText.seconds("30d") == 2_592_000)
         #expect(DurationText.seconds("2.5") == 2.5)
-        #expect(DurationText.seconds("-1s") == nil)
+        #expect(DurationText.seconds("-1s") == -1)
+        #expect(DurationText.problem("-1s", in: 0...10)?.contains("negative") == true)
+        #expect(DurationText.problem("1e30s", in: 0...86400)?.contains("out of range") == true)
+        #expect(DurationText.problem("1e400", in: 0...86400)?.contains("not a duration") == true)
+        #expect(DurationText.problem("nan", in: 0...86400)?.contains("not a duration") == true)
+        #expect(DurationText.problem("30s", in: 0...86400) == nil)
         #expect(DurationText.seconds("soon") == nil)
     }
 
