@@ -23,18 +23,22 @@ static void fail(int pipe_fd, int error) {
 int dz_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[],
              int stdin_fd, int stdout_fd, int stderr_fd, const int *pass_fds, int pass_count, const char *cwd,
              const char *const *cgroup_procs, int cgroup_count, const dz_spawn_limit *limits, int limit_count) {
+    if (pass_count < 0 || pass_count > 64) return EINVAL;
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return errno;
-    /* Passed descriptors are first copied above every number they go to, so that placing one never overwrites
-       another still to be placed. */
+    /* The child's end of the report pipe and the passed descriptors are first copied above every number the
+       passed ones go to, so that placing one never overwrites another still to be placed, or the report pipe. */
     int base = 3 + pass_count;
-    if (base <= report[1]) base = report[1] + 1;
-    int copies[64];
-    if (pass_count < 0 || pass_count > 64) {
+    int moved = fcntl(report[1], F_DUPFD_CLOEXEC, base);
+    if (moved < 0) {
+        int error = errno;
         close(report[0]);
         close(report[1]);
-        return EINVAL;
+        return error;
     }
+    close(report[1]);
+    report[1] = moved;
+    int copies[64];
     for (int i = 0; i < pass_count; i++) {
         copies[i] = fcntl(pass_fds[i], F_DUPFD_CLOEXEC, base);
         if (copies[i] < 0) {
