@@ -96,6 +96,18 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Appservers: auto, bubblewrap or none (default: $DZ_ISOLATION, else auto: bubblewrap when bwrap is installed and the agent runs as root).", valueName: "mode"))
     var isolation: String?
 
+    @Option(name: .customLong("app-pythons"), parsing: .unconditional, help: ArgumentHelp("Appservers: the interpreters apps may run on, comma-separated absolute paths named pythonX.Y (default: $DZ_APP_PYTHONS, else every /usr/bin/python3.N).", valueName: "paths"))
+    var appPythons: String?
+
+    @Option(name: .customLong("app-memory"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's memory unless its deploy says otherwise (default: $DZ_APP_MEMORY, else 1G).", valueName: "size"))
+    var appMemory: String?
+
+    @Option(name: .customLong("app-processes"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's processes and threads (default: $DZ_APP_PROCESSES, else 512).", valueName: "count"))
+    var appProcesses: String?
+
+    @Option(name: .customLong("app-cpu-weight"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's CPU weight, 100 an even share (default: $DZ_APP_CPU_WEIGHT, else 100).", valueName: "weight"))
+    var appCPUWeight: String?
+
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Appservers: time between checks that every instance runs.", valueName: "duration"))
     var supervise: String = "5s"
 
@@ -195,7 +207,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     private func appServerSettings() throws -> AppServerSettings {
         try AppServerSettings.resolve(appsRoot: appsRoot, address: appAddress, ports: appPorts, isolation: isolation,
-                                      workspace: workspace, environment: ProcessInfo.processInfo.environment)
+                                      pythons: appPythons, memory: appMemory, processes: appProcesses,
+                                      cpuWeight: appCPUWeight, workspace: workspace,
+                                      environment: ProcessInfo.processInfo.environment)
     }
 
     private func proxySettings() throws -> ProxySettings {

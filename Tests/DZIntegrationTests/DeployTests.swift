@@ -1,4 +1,5 @@
 import DZSpool
+import DZStore
 import DZSystem
 import DZTestSupport
 import Foundation
@@ -28,9 +29,12 @@ extension Integration {
             var agents: [String: DZProcess] = [:]
             /// The ports each appserver gives its instances: suites that deploy have their own ranges.
             let appPorts: [String: String]
+            /// The appservers' host ids.
+            let appservers: [String]
 
-            init(appPorts: [String: String]) async throws {
+            init(appPorts: [String: String], appservers: [String] = ["app1", "app2"]) async throws {
                 self.appPorts = appPorts
+                self.appservers = appservers
                 spool = try TestSpool()
                 // Apps run as their own users and nginx's workers as nobody: the scratch directory (0700 from
                 // mkdtemp) must be searchable by them.
@@ -57,9 +61,7 @@ extension Integration {
                       "--nginx-sites", nginx.sitesDirectory, "--proxy-port", String(nginx.port),
                       "--proxy-address", "127.0.0.1"]),
                     // Two appservers on one host, one address: each its own ports, as two hosts would have.
-                    ("app1", "appserver_app1", appserverFlags("app1")),
-                    ("app2", "appserver_app2", appserverFlags("app2")),
-                ]
+                ] + appservers.map { ($0, "appserver_" + $0, appserverFlags($0)) }
                 for (host, queues, extra) in roles {
                     agents[host] = try await spool.startAgent(host: host, queues: queues,
                                                               common + ["--data-dir", spool.directory + "/var-" + host] + extra)
@@ -85,8 +87,11 @@ extension Integration {
 
             /// A started cluster with the example's repository, given to `story`, stopped afterwards whatever
             /// happened.
-            static func with(appPorts: [String: String], _ story: (Cluster) async throws -> Void) async throws {
-                let cluster = try await Cluster(appPorts: appPorts)
+            static func with(appPorts: [String: String], appservers: [String] = ["app1", "app2"],
+                             _ story: (Cluster) async throws -> Void) async throws
+            {
+                await DeployTests.forgetStaleAppUser("hello")
+                let cluster = try await Cluster(appPorts: appPorts, appservers: appservers)
                 do {
                     try await cluster.start()
                     try await cluster.makeRepository()
@@ -171,6 +176,21 @@ extension Integration {
 
         static func steps(_ job: [String: JSONValue]) -> [String: [String: JSONValue]] {
             JobTests.steps(job)
+        }
+
+        /// Removes the user `dz_<project>` (and its group) when it is not the one a fresh zoomdb allocates for the
+        /// project (left by an older dz on this shared host), so that the appserver does not refuse it.
+        static func forgetStaleAppUser(_ project: String) async {
+            guard getuid() == 0 else { return }
+            let name = AppUserRecord.userName(project: project, uid: 0)
+            let uid = AppUserRecord.preferredUID(project: project)
+            let user = UserDatabase.user(named: name)
+            if let user, user.uid != uid || user.comment != "dz app " + project {
+                _ = try? await Subprocess.run(["userdel", name], timeout: 60)
+            }
+            if UserDatabase.user(named: name) == nil, UserDatabase.group(named: name) != nil {
+                _ = try? await Subprocess.run(["groupdel", name], timeout: 60)
+            }
         }
 
         /// Whether something accepts connections on 127.0.0.1:port.
@@ -375,6 +395,38 @@ extension Integration {
             }
             let kept = try await cluster.postgres.query("SELECT count(*) FROM pg_database WHERE datname = 'app_hello'")
             #expect(kept.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "the database is kept")
+        }
+
+        @Test(.timeLimit(.minutes(30)), .enabled(if: getuid() == 0))
+        func theFirstDeployOfANewProjectWithTwoInstancesOnOneAppserverSucceeds() async throws {
+            // New to this host: the project's user does not exist, and both deploy steps need it at once.
+            _ = try? await Subprocess.run(["userdel", "dz_hello"], timeout: 60)
+            _ = try? await Subprocess.run(["groupdel", "dz_hello"], timeout: 60)
+            #expect(UserDatabase.user(named: "dz_hello") == nil)
+            try await Cluster.with(appPorts: ["app1": "24000-24999"], appservers: ["app1"]) { cluster in
+                let (job, result) = try await cluster.deploy()
+                #expect(result.status == 0, "\(result)")
+                let shown = try await cluster.show(job)
+                let instances = Self.instances(shown)
+                #expect(instances.count == 2 && instances.allSatisfy { $0.instance.contains(".app1.") },
+                        "both on the one appserver: \(instances)")
+                let user = try #require(UserDatabase.user(named: "dz_hello"))
+                #expect(user.uid == AppUserRecord.preferredUID(project: "hello") && user.comment == "dz app hello",
+                        "the user the zoomdb allocated")
+                let zoomdb = try ZoomDB(path: cluster.spool.root + "/zoomdb/zoomdb.sqlite3")
+                #expect(try zoomdb.appUser(of: "hello")?.uid == user.uid, "recorded with its owner")
+                for instance in instances {
+                    #expect(instance.user == "dz_hello")
+                    let status = (try? String(contentsOfFile: "/proc/\(instance.pid)/status", encoding: .utf8)) ?? ""
+                    let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?
+                        .split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first
+                    #expect(uid.map(String.init) == String(user.uid), "each master runs as the one user: \(instance)")
+                    #expect(await Self.get("/", host: Self.hostname, port: instance.port).0 == 200,
+                            "each instance reads its bundle and serves: \(instance)")
+                }
+                let (code, page) = await cluster.get()
+                #expect(code == 200 && page.contains("Hello from dz"))
+            }
         }
 
         @Test func hostileNamesAreRefusedBeforeAnythingRuns() async throws {

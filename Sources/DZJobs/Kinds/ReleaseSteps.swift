@@ -129,6 +129,8 @@ enum ReleaseSteps {
         facts["formation"] = .object(wanted)
         if let current = try db.currentRelease(of: project) { facts["current"] = .object(current.jsonObject) }
         facts["taken_hostnames"] = .object(try db.hostnameOwners(except: project).mapValues { .string($0) })
+        facts["app_user"] = .object(try DeploySteps.appUser(of: project, db).jsonObject)
+        facts["limits"] = .object(try db.appLimits(of: project))
         return facts
     }
 
@@ -147,6 +149,9 @@ enum ReleaseSteps {
             if job.state == .succeeded {
                 try db.setFormation(of: project, instances: release.instances, workers: release.workers)
                 try db.setHostnames(of: project, release.hostnames)
+                if AppLimitParameters.given(context), let limits = try? AppLimitParameters.limits(context) {
+                    try db.setAppLimits(of: project, limits)
+                }
             }
         }
     }
@@ -183,6 +188,11 @@ enum ReleaseSteps {
         // password.
         if let database = context.facts["database"] { args["database"] = database }
         if let key = context.facts["secret_key"] { args["secret_key"] = key }
+        // The app's unix user, allocated once in the zoomdb: every deploy step of every job names the same one.
+        guard let user = context.facts["app_user"] else { throw JobError("no unix user is recorded for \(project)") }
+        args["app_user"] = user
+        let limits = try AppLimitParameters.limits(context)
+        if !limits.isEmpty { args["limits"] = .object(limits) }
         // Up is enough here: the pages may need the migrations that post_deploy_hooks runs next; health_check
         // asks for a healthy answer after them.
         args["health"] = .string("live")
