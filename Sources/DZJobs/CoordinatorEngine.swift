@@ -17,8 +17,25 @@ final class CoordinatorEngine: @unchecked Sendable {
         self.configuration = configuration
         self.catalog = catalog
         self.logger = logger
-        db = try ZoomDB(path: configuration.databasePath)
+        db = try ZoomDB(path: configuration.databasePath, allowNetworkFileSystem: configuration.allowNetworkDatabase)
         lostAppservers = configuration.recoverAfter.map { LostAppservers(limit: $0) }
+    }
+
+    /// What changed, for the `StatePublisher`, which writes what commands on every host read instead of the zoomdb.
+    let changes = StateChanges()
+
+    /// At start: every running job, every job that ended within `recent` seconds (a power loss may have lost
+    /// the last document of either), the newest 1000 when nothing was ever published in this spool (a spool of an
+    /// earlier dz), every project, and the summary.
+    func markAllForPublishing(recent: Double = 3600) throws {
+        let first = !spool.hasPublishedState
+        for job in try db.jobs(state: .running, limit: 100_000) { changes.jobChanged(job.id) }
+        for job in try db.jobs(finishedAfter: .now() + (-recent)) { changes.jobChanged(job.id) }
+        if first { for job in try db.jobs(limit: 1000) { changes.jobChanged(job.id) } }
+        for project in try db.knownProjects() { changes.projectChanged(project) }
+        changes.summaryChanged()
+        spool.purgePublishingTemporaries()
+        changes.commit()
     }
 
     private let lostAppservers: LostAppservers?
@@ -56,6 +73,7 @@ final class CoordinatorEngine: @unchecked Sendable {
         for step in try db.steps(in: [.dispatching]) {
             dispatch(step, checkSpool: true)
         }
+        try markAllForPublishing()
         sweep()
     }
 
@@ -85,6 +103,8 @@ final class CoordinatorEngine: @unchecked Sendable {
             try db.transaction {
                 if try db.insert(job) { try db.log(job.id, .error, why) }
             }
+            changes.jobChanged(job.id)
+            changes.summaryChanged()
         }
     }
 
@@ -122,6 +142,7 @@ final class CoordinatorEngine: @unchecked Sendable {
                 logger.error("checking for lost appservers failed", metadata: ["error": "\(error)"])
             }
         }
+        changes.commit()
     }
 
     /// Submits a `recover` job for each project with instances on a lost appserver, unless one for the same
@@ -158,6 +179,8 @@ final class CoordinatorEngine: @unchecked Sendable {
     /// again, so that work moves on by itself once the fault is gone.
     func handle(_ name: String, in queue: QueueName) {
         guard Timestamp.now() >= intakePausedUntil else { return }
+        // What the intake committed goes to the publisher once it is done (its next tasks dropped).
+        defer { changes.commit() }
         do {
             if queue == .results {
                 try intakeResult(name)
@@ -230,6 +253,8 @@ final class CoordinatorEngine: @unchecked Sendable {
         guard step.state == .succeeded, let job = try db.job(step.job),
               let definition = catalog.kind(job.kind)?.step(step.definition), let onSuccess = definition.onSuccess
         else { return }
+        changes.projectChanged(job.project)
+        changes.summaryChanged()
         do {
             try onSuccess(job, step, db)
             // What was secret in the output (a database password) has been recorded where it belongs; the step's
@@ -281,6 +306,8 @@ final class CoordinatorEngine: @unchecked Sendable {
                     job.finished = .now()
                     job.error = "unknown job kind \"\(kindName)\": this coordinator knows \(catalog.names.joined(separator: ", "))"
                     if try db.insert(job) { try db.log(id, .error, job.error!) }
+                    changes.jobChanged(id)
+                    changes.summaryChanged()
                     failure = BadInput("unknown-kind", job.error!)
                     return
                 }
@@ -289,10 +316,13 @@ final class CoordinatorEngine: @unchecked Sendable {
                     job.finished = .now()
                     job.error = problem
                     if try db.insert(job) { try db.log(id, .error, problem) }
+                    changes.jobChanged(id)
+                    changes.summaryChanged()
                     failure = BadInput("bad-param", problem)
                     return
                 }
                 guard try db.insert(job) else { return }
+                changes.summaryChanged()
                 try db.log(id, .info, "job \(kind.name) submitted" + (project.map { " for project \($0)" } ?? "")
                            + (issuedBy.map { " by \($0)" } ?? ""))
                 try advance(id)
@@ -320,6 +350,7 @@ final class CoordinatorEngine: @unchecked Sendable {
 
     /// Plans the job's next moves and records them (inside the caller's transaction).
     func advance(_ jobID: String) throws {
+        changes.jobChanged(jobID)
         guard let job = try db.job(jobID), job.state == .running else { return }
         guard let kind = catalog.kind(job.kind) else { return }
         let steps = try db.steps(of: jobID)
@@ -343,6 +374,9 @@ final class CoordinatorEngine: @unchecked Sendable {
             }
             try db.update(plan.job)
             if plan.job.state != job.state, plan.job.state.isFinal {
+                changes.jobEnded(jobID)
+                changes.projectChanged(job.project)
+                changes.summaryChanged()
                 if let onFinish = kind.onFinish {
                     let planner = JobPlanner(kind: kind, queueWait: configuration.queueWait)
                     do {
@@ -404,6 +438,7 @@ final class CoordinatorEngine: @unchecked Sendable {
             }
             step.state = .dispatched
             step.dispatched = .now()
+            changes.jobChanged(step.job)
             try db.transaction {
                 try db.update(step)
                 try db.log(step.job, .stepBegin, "\(step.name): \(step.task) on \(step.queue)")

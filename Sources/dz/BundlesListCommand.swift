@@ -28,7 +28,7 @@ struct BundlesListCommand: ParsableCommand {
     }
 
     func run() throws {
-        let db = try database.open(spool: try options.makeSpool())
+        let db = try database.openLocal(spool: try options.makeSpool())
         let bundles = try db.bundles(of: project)
         let deployed = Set(try db.activeDeployments(of: project).map(\.bundle))
         if json {

@@ -12,7 +12,14 @@ struct ConfigChangeOptions: ParsableArguments {
     @Flag(name: .customLong("no-restart"), help: "Only store the change; the next release puts it live.")
     var noRestart = false
 
-    func open() throws -> ZoomDB { try database.open(spool: try options.makeSpool()) }
+    func open() throws -> ZoomDB {
+        let spool = try options.makeSpool()
+        guard let path = database.localPath(spool: spool) else {
+            complain("no zoomdb on this host: run dz config on the coordinator's host")
+            throw ExitStatus.unavailable
+        }
+        return try ZoomDB(path: path)
+    }
 
     /// Submits the config job that puts the stored environment live, unless --no-restart.
     func apply(change: String) async throws {

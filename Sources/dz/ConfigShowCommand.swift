@@ -19,7 +19,7 @@ struct ConfigShowCommand: ParsableCommand {
     var reveal = false
 
     func run() throws {
-        let db = try database.open(spool: try options.makeSpool())
+        let db = try database.openLocal(spool: try options.makeSpool())
         guard try db.project(project.project) != nil else {
             complain("no project \(project.project)")
             throw ExitStatus.notFound

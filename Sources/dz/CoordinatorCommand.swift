@@ -10,7 +10,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "coordinator",
         abstract: "Drive jobs: serve the results and jobs queues, keep the zoomdb.",
         discussion: """
-            One coordinator per zoomdb (it takes an flock on <db>.lock; a second one exits 75). Restart-safe: \
+            One coordinator per spool (its lease, <spool>/coordinator.lease) and per zoomdb (an flock on \
+            <db>.lock); a second one exits 75. The zoomdb is this host's own file (--db), never on a network \
+            file system (exit 64) unless --allow-network-db. Restart-safe: \
             SIGKILL and restart at any moment and every job still finishes. SIGTERM or SIGINT: finish the file in \
             hand and exit 0.
             """)
@@ -29,6 +31,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         valueName: "duration"))
     var recoverAfter: String?
 
+    @Flag(name: .customLong("allow-network-db"), help: "Keep the zoomdb even on a network or FUSE file system (unsafe: SQLite's log needs a local disk).")
+    var allowNetworkDB = false
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
 
@@ -46,7 +51,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         bootstrapLogging(level)
         let spool = try options.makeSpool()
-        var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
+        let spoolID = try reportingErrors { () throws(SpoolError) in try spool.identity() }
+        guard let location = database.location(spoolID: spoolID) else {
+            complain("no place for the zoomdb: give --db (or DZ_DB), or run as a user with a home or a state directory")
+            throw ExitStatus.usage
+        }
+        var configuration = CoordinatorConfiguration(databasePath: location.path)
+        configuration.allowNetworkDatabase = allowNetworkDB
+        configuration.adoptsLegacyDatabase = location.source == .standard
         configuration.rescanInterval = try duration(rescan, "--rescan", in: 0.05...3600)
         configuration.queueWait = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
         configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after", in: 30...centurySeconds) }
@@ -63,7 +75,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             complain(error.description)
             switch error {
             case .anotherCoordinator, .leaseLost: throw ExitStatus.temporaryFailure
-            case .wrongSpool: throw ExitStatus.usage
+            case .wrongSpool, .unsuitableDatabase: throw ExitStatus.usage
             }
         } catch let error as JobError {
             complain(error.message)

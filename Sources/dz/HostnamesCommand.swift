@@ -40,7 +40,7 @@ struct HostnamesCommand: AsyncParsableCommand {
 
     func run() async throws {
         if action == .list {
-            let db = try database.open(spool: try options.makeSpool())
+            let db = try database.openLocal(spool: try options.makeSpool())
             let names = try db.hostnames(of: project.project)
             guard !names.isEmpty else {
                 complain("project \(project.project) has no host names yet: deploy it first")

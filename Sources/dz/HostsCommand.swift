@@ -33,8 +33,7 @@ struct HostsCommand: ParsableCommand {
             complain("no spool at \(spool.root) (run dz init)")
             throw ExitStatus.unavailable
         }
-        let dbPath = database.path(spool: spool)
-        let db = FileSystem.exists(dbPath) ? try? ZoomDB(path: dbPath) : nil
+        let db = database.localPath(spool: spool).flatMap { try? ZoomDB(readOnlyAt: $0) }
         let counts = db.flatMap { try? $0.activeInstanceCounts() }
         let hosts = HostSummary.summaries(spool.heartbeats(), instances: counts, maxAge: try duration(maxAge, "--max-age", in: 0.001...centurySeconds))
         if json {

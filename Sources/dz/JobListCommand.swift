@@ -25,7 +25,7 @@ struct JobListCommand: ParsableCommand {
 
     func run() throws {
         let spool = try options.makeSpool()
-        let db = try database.open(spool: spool)
+        let db = try database.openLocal(spool: spool)
         let jobs = try db.jobs(state: state.flatMap(JobRecord.State.init(rawValue:)), limit: limit)
         if json {
             print(JSONValue.array(jobs.map { .object($0.jsonObject) }).jsonText)

@@ -16,7 +16,7 @@ struct JobLogCommand: AsyncParsableCommand {
 
     func run() async throws {
         let spool = try options.makeSpool()
-        let db = try database.open(spool: spool)
+        let db = try database.openLocal(spool: spool)
         guard try db.job(id) != nil else {
             complain("no job \(id)")
             throw ExitStatus.notFound

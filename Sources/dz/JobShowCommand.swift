@@ -19,7 +19,7 @@ struct JobShowCommand: ParsableCommand {
 
     func run() throws {
         let spool = try options.makeSpool()
-        let db = try database.open(spool: spool)
+        let db = try database.openLocal(spool: spool)
         guard let job = try db.job(id) else {
             let pending = spool.isPending(id, in: .jobs)
             complain(pending ? "job \(id) is submitted; the coordinator has not taken it yet" : "no job \(id)")

@@ -42,14 +42,14 @@ struct JobWaiter {
         var announcedWaiting = false
         var missingSince: Timestamp?
         var openDB: ZoomDB?
-        let dbPath = database.path(spool: spool)
+
         while true {
             if let timeout, Timestamp.now() - start > timeout {
                 if terminal { print("") }
                 complain("job \(jobID) still running after \(Int(timeout)) s")
                 throw ExitStatus.temporaryFailure
             }
-            if openDB == nil, FileSystem.exists(dbPath) { openDB = try? ZoomDB(path: dbPath) }
+            if openDB == nil, let path = database.localPath(spool: spool) { openDB = try? ZoomDB(readOnlyAt: path) }
             guard let db = openDB, let job = try? db.job(jobID) else {
                 // Not in the zoomdb yet: the request still waits in the jobs queue, or is being taken.
                 let pending = spool.isPending(jobID, in: .jobs)

@@ -36,7 +36,7 @@ struct LogsReader {
 
     /// What the job's finished steps returned, when the zoomdb can tell.
     private func partial(_ id: String) -> LogsReport? {
-        guard FileSystem.exists(database.path(spool: spool)), let db = try? ZoomDB(path: database.path(spool: spool)),
+        guard let path = database.localPath(spool: spool), let db = try? ZoomDB(readOnlyAt: path),
               let job = try? db.job(id), let steps = try? db.steps(of: id) else { return nil }
         let facts = (try? LogsJob.kind.facts?(job, db)) ?? [:]
         return LogsReport(result: LogsJob.partialResult(job, steps: steps, facts: facts), project: project,

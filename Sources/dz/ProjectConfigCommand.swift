@@ -24,7 +24,7 @@ struct ProjectConfigCommand: ParsableCommand {
     }
 
     func run() throws {
-        let db = try database.open(spool: try options.makeSpool())
+        let db = try database.openLocal(spool: try options.makeSpool())
         let stored = try db.guesses(of: project)
         guard !stored.isEmpty else {
             complain("no guesses for project \(project): run `dz job submit check_repo --project \(project) --param source=URL`")

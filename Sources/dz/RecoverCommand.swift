@@ -26,7 +26,7 @@ struct RecoverCommand: AsyncParsableCommand {
 
     func run() async throws {
         let spool = try options.makeSpool()
-        let db = try database.open(spool: spool)
+        let db = try database.openLocal(spool: spool)
         let projects = try db.projects(withInstancesOn: appserver)
         guard !projects.isEmpty else {
             complain("no running instance is recorded on appserver \(appserver)")

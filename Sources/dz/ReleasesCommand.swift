@@ -23,7 +23,7 @@ struct ReleasesCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let db = try database.open(spool: try options.makeSpool())
+        let db = try database.openLocal(spool: try options.makeSpool())
         let releases = try db.releases(of: project.project, limit: max(1, limit))
         guard !releases.isEmpty else {
             complain("project \(project.project) has no releases yet")

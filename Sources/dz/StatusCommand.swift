@@ -24,8 +24,8 @@ struct StatusCommand: ParsableCommand {
         let queues = try reportingErrors { () throws(SpoolError) in try spool.queues() }
         let statuses = queues.map { spool.status(of: $0, now: now) }
         let beats = spool.heartbeats()
-        let dbPath = database.path(spool: spool)
-        let db = FileSystem.exists(dbPath) ? try? ZoomDB(path: dbPath) : nil
+        let dbPath = database.localPath(spool: spool) ?? "this host"
+        let db = try? ZoomDB(readOnlyAt: dbPath)
         let counts = (try? db?.jobCounts()) ?? [:]
         let jobCounts = Dictionary(uniqueKeysWithValues: JobRecord.State.allCases.map { ($0.rawValue, counts[$0] ?? 0) })
         let runningJobs = (try? db?.jobs(state: .running, limit: 20)) ?? []
