@@ -15,5 +15,10 @@ public struct CoordinatorConfiguration: Sendable {
     /// `recover` job per project with instances there (see `RecoverJob`). Off by default.
     public var recoverAfter: Double?
 
+    /// Why an app may not be given these environment variables (names dz sets itself, or the loader reads), or
+    /// nil: the deploy's own rule, given by the executable that links the deploy code. Without it, only the form
+    /// is checked (`ConfigChange.problem`) and the deploy refuses what it may not set.
+    public var environmentCheck: (@Sendable ([String: String]) -> String?)?
+
     public init(databasePath: String) { self.databasePath = databasePath }
 }

@@ -67,14 +67,17 @@ public final class ZoomDB: @unchecked Sendable {
 
     // MARK: Jobs
 
-    /// Inserts a job; `false` if a job with that id exists already (a submission seen twice).
+    /// Inserts a job, whole (a job refused at intake is inserted ended, with its error); `false` if a job with
+    /// that id exists already (a submission seen twice).
     @discardableResult
     public func insert(_ job: JobRecord) throws -> Bool {
         try database.query("""
-            INSERT OR IGNORE INTO jobs (id, kind, project, params, state, issued_by, issued_at, started)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, [job.id, job.kind, job.project, JSONText.encode(job.params), job.state.rawValue, job.issuedBy,
-                  job.issuedAt.rfc3339, job.started?.rfc3339])
+            INSERT OR IGNORE INTO jobs (id, kind, project, params, state, stopping, issued_by, issued_at, started,
+                                        finished, error, result)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [job.id, job.kind, job.project, JSONText.encode(job.params), job.state.rawValue, job.stopping?.rawValue,
+                  job.issuedBy, job.issuedAt.rfc3339, job.started?.rfc3339, job.finished?.rfc3339, job.error,
+                  job.result.map(JSONText.encode)])
         return database.changes == 1
     }
 

@@ -8,9 +8,11 @@ struct ConfigSetCommand: AsyncParsableCommand {
         abstract: "Set environment variables of the app and restart it with them (a new release).",
         discussion: """
             Names are [A-Z_][A-Z0-9_]*; the ones dz sets (DJANGO_SETTINGS_MODULE, PATH, DZ_*, ...) and the ones \
-            the C library reads (LD_*, ...) are refused; values hold no newline or NUL. The values go straight \
-            into the zoomdb; the config job that puts them live names only the variables. Exit 0 when the job \
-            succeeded (or nothing changed), 1 when it failed, 64 on a bad name.
+            the C library reads (LD_*, ...) are refused; values hold no newline or NUL. From any host: the values \
+            travel in a request through the spool's jobs queue (mode 0600) until the coordinator has recorded \
+            them in the zoomdb, which then rewrites the request without them; the config job that puts them \
+            live names only the variables. Exit 0 when the job succeeded (or nothing changed), 1 when it \
+            failed, 64 on a bad name.
             """)
 
     @OptionGroup var change: ConfigChangeOptions
@@ -35,15 +37,6 @@ struct ConfigSetCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let db = try change.open()
-        let set = try variables()
-        let before = try db.configVersion(of: change.project.project)
-        let version = try db.changeEnvironment(of: change.project.project, set: set, unset: [])
-        guard version != before else {
-            print("nothing changed (config version \(version))")
-            return
-        }
-        print("config version \(version): set \(set.keys.sorted().joined(separator: ", "))")
-        try await change.apply(change: "set " + set.keys.sorted().joined(separator: ", "))
+        try await change.apply(set: try variables(), unset: [])
     }
 }

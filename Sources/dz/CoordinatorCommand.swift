@@ -1,6 +1,8 @@
 import ArgumentParser
+import DZAgent
 import DZJobs
 import DZSpool
+import DZWork
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -59,6 +61,13 @@ struct CoordinatorCommand: AsyncParsableCommand {
         var configuration = CoordinatorConfiguration(databasePath: location.path)
         configuration.allowNetworkDatabase = allowNetworkDB
         configuration.adoptsLegacyDatabase = location.source == .standard
+        // A config request is held to the rule the deploy applies to the environment.
+        configuration.environmentCheck = { values in
+            do { _ = try RuntimeEnvironment.extra(.object(values.mapValues { .string($0) })) } catch {
+                return (error as? TaskFailure)?.message ?? "\(error)"
+            }
+            return nil
+        }
         configuration.rescanInterval = try duration(rescan, "--rescan", in: 0.05...3600)
         configuration.queueWait = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
         configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after", in: 30...centurySeconds) }

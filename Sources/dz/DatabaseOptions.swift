@@ -3,7 +3,8 @@ import DZSpool
 import DZStore
 import Foundation
 
-/// The zoomdb location, for the coordinator (which keeps it) and the few commands that read it where it is local.
+/// The zoomdb location: for the coordinator, which keeps it, and for `dz config show --reveal`, which reads it
+/// (read-only) where it is on this host.
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "The zoomdb file on this host's disk (default: $DZ_DB, else <state>/zoomdb/<spool-id>.sqlite3; see dz(1)).",
@@ -23,22 +24,3 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-extension DatabaseOptions {
-    /// This host's zoomdb, opened read-only; exit 69 when it is not on this host.
-    func openLocal(spool: Spool) throws -> ZoomDB {
-        guard let location = ZoomDBLocation.local(spool: spool, explicit: db,
-                                                  environment: ProcessInfo.processInfo.environment) else {
-            complain("no zoomdb on this host: it is the coordinator's (see `dz status`); give --db to read another")
-            throw ExitStatus.unavailable
-        }
-        do { return try ZoomDB(readOnlyAt: location.path) } catch {
-            complain("\(location.path): \(error)")
-            throw error is ZoomDBError ? ExitStatus.usage : ExitStatus.systemFailure
-        }
-    }
-
-    /// Whether this host has a zoomdb to read.
-    func localPath(spool: Spool) -> String? {
-        ZoomDBLocation.local(spool: spool, explicit: db, environment: ProcessInfo.processInfo.environment)?.path
-    }
-}

@@ -15,3 +15,10 @@ extension Host {
     /// The corresponding C function is `geteuid`.
     public static var effectiveUserID: UInt32 { geteuid() }
 }
+
+extension Host {
+    /// Whether this process's standard output is a terminal (progress redrawn in place) or not (a pipe, a file).
+    ///
+    /// The corresponding C function is `isatty`.
+    public static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+}
