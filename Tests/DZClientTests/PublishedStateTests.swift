@@ -102,3 +102,19 @@ import Testing
         #expect(summary.projects(on: "app1") == ["blog", "shop"] && summary.projects(on: "app2").isEmpty)
     }
 }
+
+extension PublishedStateTests {
+    @Test func gcRemovesTheDocumentsOfJobsThatEndedLongAgoOnly() throws {
+        let scratch = try Scratch()
+        for (id, state) in [("J1", JobRecord.State.succeeded), ("J2", .running), ("J3", .failed)] {
+            try scratch.publish(scratch.job(id, state: state))
+        }
+        let directory = scratch.spool.statePath + "/jobs/"
+        for id in ["J1", "J2"] { try FileSystem.touch(directory + id + ".json", modified: .now() + (-40 * 86400)) }
+        let state = PublishedState(spool: scratch.spool)
+        #expect(state.collectEndedJobs(olderThan: 30 * 86400) == 1)
+        #expect(try state.job("J1") == nil, "ended 40 days ago")
+        #expect(try state.job("J2") != nil, "still running, however old its document")
+        #expect(try state.job("J3") != nil, "ended today")
+    }
+}

@@ -276,10 +276,10 @@ final class TestSpool {
     }
 
     /// Runs a `dz` command to its end (at most `timeout` seconds) and returns what it printed.
-    func dz(_ args: [String], via spoolRoot: String? = nil, stdin: [UInt8]? = nil, timeout: Double = 60) async throws
-        -> CommandResult
+    func dz(_ args: [String], via spoolRoot: String? = nil, stdin: [UInt8]? = nil, timeout: Double = 60,
+            environment: [String: String] = [:]) async throws -> CommandResult
     {
-        let process = try start(args, via: spoolRoot, stdin: stdin)
+        let process = try start(args, via: spoolRoot, stdin: stdin, environment: environment)
         guard await process.waitForExit(timeout: timeout) else {
             process.kill()
             throw SetupFailure("dz \(process.arguments.joined(separator: " ")) did not exit within \(timeout) s")
