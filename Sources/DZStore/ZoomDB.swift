@@ -137,6 +137,16 @@ public final class ZoomDB: @unchecked Sendable {
         try database.query("SELECT * FROM steps WHERE job = ? ORDER BY ordinal, name", [job]).map(StepRecord.init(row:))
     }
 
+    /// The job's steps without their task files (which may be large and hold the tasks' arguments): what is
+    /// published of them.
+    public func stepsWithoutTaskFiles(of job: String) throws -> [StepRecord] {
+        try database.query("""
+            SELECT job, name, definition, ordinal, queue, task, task_id, state, compensation, attempt, max_attempts,
+                   host, dispatched, started, finished, deadline, output, error_kind, error
+            FROM steps WHERE job = ? ORDER BY ordinal, name
+            """, [job]).map(StepRecord.init(row:))
+    }
+
     public func step(taskID: String) throws -> StepRecord? {
         try database.query("SELECT * FROM steps WHERE task_id = ?", [taskID]).first.map(StepRecord.init(row:))
     }

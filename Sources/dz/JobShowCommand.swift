@@ -28,7 +28,7 @@ struct JobShowCommand: ParsableCommand {
         let job = document.job
         let steps = document.steps
         if json {
-            var object = document.jsonObject
+            var object = document.flatJSONObject
             if let timing = JobTiming(job, steps) { object["timing"] = .object(timing.jsonObject) }
             print(JSONValue.object(object).jsonText)
             return

@@ -118,3 +118,24 @@ extension PublishedStateTests {
         #expect(try state.job("J3") != nil, "ended today")
     }
 }
+
+extension PublishedStateTests {
+    @Test func aDocumentAssembledFromItsPartsIsTheDocumentSerialized() throws {
+        let scratch = try Scratch()
+        var document = scratch.job("J1", state: .running, steps: ["checkout", "deploy.0", "deploy.1"])
+        document.log = [JobLogLine(json: ["id": .int(1), "ts": .string("2026-01-01T00:00:00Z"), "level": .string("info"),
+                                          "message": .string("job \"x\" submitted")])!]
+        let assembled = JobDocument.assemble(job: JSONValue.object(document.job.jsonObject).serialized(),
+                                             log: document.log.map { JSONValue.object($0.jsonObject).serialized() },
+                                             published: document.published,
+                                             steps: document.steps.map { JSONValue.object($0.jsonObject).serialized() })
+        #expect(assembled == JSONValue.object(document.jsonObject).serialized())
+        let empty = JobDocument(job: document.job, steps: [], log: [], published: document.published)
+        #expect(JobDocument.assemble(job: JSONValue.object(empty.job.jsonObject).serialized(), log: [],
+                                     published: empty.published, steps: [])
+                == JSONValue.object(empty.jsonObject).serialized())
+        let read = try JobDocument(json: try JSONValue.parse(assembled))
+        #expect(read.job.id == "J1" && read.job.state == .running && read.log == document.log)
+        #expect(read.steps.map(\.name) == ["checkout", "deploy.0", "deploy.1"])
+    }
+}

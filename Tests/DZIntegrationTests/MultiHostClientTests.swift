@@ -211,7 +211,7 @@ extension Integration {
                     || spool.records(event: "coordinator-started").contains { $0["pid"] == String(coordinator.pid) }
             }
             try #require(started && coordinator.isRunning, "\(coordinator.errorTail)")
-            let id = try #require(try Spool(root: spool.root, sync: false).existingIdentity())
+            let id = try #require(Spool(root: spool.root, sync: false).existingIdentity())
             #expect(FileSystem.exists(state + "/zoomdb/" + id + ".sqlite3"))
             #expect(!FileSystem.exists(spool.root + "/zoomdb"), "nothing left where commands used to open it")
             #expect(FileSystem.exists(spool.root + "/zoomdb.moved/zoomdb.sqlite3"), "the old copy set aside")

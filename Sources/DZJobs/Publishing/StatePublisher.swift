@@ -11,8 +11,10 @@ import Logging
 /// marks what changed (`StateChanges`): a step's next task is never delayed by a document. A round writes every
 /// project marked, then every job (so that a command that saw a job end finds the project as that job left it),
 /// then the summary (at most every `summaryInterval`); rounds are at least `roundGap` apart, so that under a burst
-/// the many changes of a job are written once. A document that cannot be written (a full disk) is tried again a
-/// second later.
+/// the many changes of a job are written once, and longer apart the longer a round took (twice its time), so that
+/// publishing takes at most about a third of one core however busy the coordinator is. A job's document is made of
+/// the parts that changed only (the job, its new log lines, the steps that changed), the rest kept from the
+/// last round. A document that cannot be written (a full disk) is tried again a second later.
 final class StatePublisher: @unchecked Sendable {
     let spool: Spool
     let databasePath: String
@@ -23,6 +25,8 @@ final class StatePublisher: @unchecked Sendable {
 
     // The publisher's task only.
     private var db: ZoomDB?
+    /// What a running job's document was made of, by job.
+    private var parts: [String: JobParts] = [:]
     private var lastSummary = Timestamp.distantPast
     private var lastFailureLogged = Timestamp.distantPast
 
@@ -42,8 +46,10 @@ final class StatePublisher: @unchecked Sendable {
             if pending.isEmpty, await signals.next() == nil { break }
             guard mayWrite() else { return }
             let failed: Bool
+            let started = Timestamp.now()
             (pending, failed) = round(carrying: pending)
-            do { try await Task.sleep(seconds: failed ? 1 : roundGap) } catch { break }
+            let gap = failed ? 1 : max(roundGap, 2 * (Timestamp.now() - started))
+            do { try await Task.sleep(seconds: gap) } catch { break }
         }
         if mayWrite() { _ = round(carrying: pending, final: true) }
     }
@@ -67,10 +73,7 @@ final class StatePublisher: @unchecked Sendable {
             }
         }
         for (id, ended) in marks.jobs.sorted(by: { $0.key < $1.key }) {
-            let written = write(directory: JobDocument.directory, name: JobDocument.fileName(id)) {
-                try db.reading { try JobDocument(db: db, id: id) }.map { .object($0.jsonObject) }
-            }
-            if !written {
+            if !writeJob(id, db: db) {
                 waiting.jobs[id] = ended
                 failed = true
             }
@@ -89,6 +92,56 @@ final class StatePublisher: @unchecked Sendable {
             }
         }
         return (waiting, failed)
+    }
+
+    /// The parts of a job's document, serialized, as the last round made them.
+    struct JobParts {
+        var lastLogID: Int64 = 0
+        var log: [[UInt8]] = []
+        /// By step name: the step as last serialized (read without its task file), and the bytes. Comparing
+        /// records is much cheaper than serializing them, and misses nothing (an output or error written while
+        /// the state stays).
+        var steps: [String: (StepRecord, [UInt8])] = [:]
+    }
+
+    /// Writes job `id`'s document from its parts, querying what may have changed (one snapshot): the job, its
+    /// steps without their task files, its log lines after the last one written.
+    private func writeJob(_ id: String, db: ZoomDB) -> Bool {
+        do {
+            var parts = self.parts[id] ?? JobParts()
+            guard let (job, steps, newLines) = try db.reading({ () throws -> (JobRecord, [StepRecord], [JobLogLine])? in
+                guard let job = try db.job(id) else { return nil }
+                return (job, try db.stepsWithoutTaskFiles(of: id), try db.logLines(of: id, after: parts.lastLogID))
+            }) else {
+                self.parts[id] = nil
+                return true
+            }
+            for line in newLines {
+                parts.log.append(JSONValue.object(line.jsonObject).serialized())
+                parts.lastLogID = line.id
+            }
+            var stepBytes: [[UInt8]] = []
+            stepBytes.reserveCapacity(steps.count)
+            for step in steps {
+                if let (known, bytes) = parts.steps[step.name], known == step {
+                    stepBytes.append(bytes)
+                } else {
+                    let bytes = JSONValue.object(step.jsonObject).serialized()
+                    parts.steps[step.name] = (step, bytes)
+                    stepBytes.append(bytes)
+                }
+            }
+            let document = JobDocument.assemble(job: JSONValue.object(job.jsonObject).serialized(), log: parts.log,
+                                                published: .now(), steps: stepBytes)
+            try spool.publish(document + [0x0A], directory: JobDocument.directory, name: JobDocument.fileName(id))
+            // An ended job changes no more: nothing of it is kept.
+            self.parts[id] = job.state.isFinal ? nil : parts
+            return true
+        } catch {
+            self.parts[id] = nil
+            logFailure("publishing state failed: trying again", "jobs/\(id).json: \(error)")
+            return false
+        }
     }
 
     /// The publisher's own read-only connection, opened on first use.

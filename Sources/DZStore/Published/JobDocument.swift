@@ -2,9 +2,9 @@ import DZSpool
 import DZSystem
 
 /// A job as the coordinator publishes it in the spool, `state/jobs/<id>.json`, rewritten (one atomic rename) at
-/// every change of the job or of one of its steps: the job's record, its steps (without their task files, which
-/// hold the tasks' arguments) and its log. One line of JSON, keys sorted, the same object `dz job show --json`
-/// prints; what a command on any host follows a job by.
+/// every change of the job or of one of its steps: `{"job": {...}, "log": [...], "published": "...", "steps":
+/// [...]}`, one line of JSON with sorted keys: the job's record, its log, when it was written, and its steps
+/// (without their task files, which hold the tasks' arguments). What a command on any host follows a job by.
 public struct JobDocument: Sendable, Equatable {
     /// The directory of job documents under the published state.
     public static let directory = "jobs"
@@ -31,24 +31,56 @@ public struct JobDocument: Sendable, Equatable {
     /// The file name of `id`'s document in `directory`.
     public static func fileName(_ id: String) -> String { id + ".json" }
 
+    /// The published form.
     public var jsonObject: [String: JSONValue] {
+        [
+            "job": .object(job.jsonObject), "log": .array(log.map { .object($0.jsonObject) }),
+            "published": .string(published.rfc3339), "steps": .array(steps.map { .object($0.jsonObject) }),
+        ]
+    }
+
+    /// The form `dz job show --json` prints: the job's fields, its steps and its log side by side.
+    public var flatJSONObject: [String: JSONValue] {
         var object = job.jsonObject
         object["steps"] = .array(steps.map { .object($0.jsonObject) })
         object["log"] = .array(log.map { .object($0.jsonObject) })
-        object["published"] = .string(published.rfc3339)
         return object
     }
 
-    /// Reads a document back.
+    /// The published bytes from parts already serialized (the job, each log line, each step), in the order and
+    /// form `jsonObject` serializes to: the publisher keeps the parts of a job that did not change.
+    public static func assemble(job: [UInt8], log: [[UInt8]], published: Timestamp, steps: [[UInt8]]) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(job.count + log.reduce(0) { $0 + $1.count + 1 } + steps.reduce(0) { $0 + $1.count + 1 } + 80)
+        out += Array(#"{"job":"#.utf8) + job + Array(#","log":["#.utf8)
+        for (index, line) in log.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out += line
+        }
+        out += Array(#"],"published":"#.utf8) + JSONValue.string(published.rfc3339).serialized()
+            + Array(#","steps":["#.utf8)
+        for (index, step) in steps.enumerated() {
+            if index > 0 { out.append(UInt8(ascii: ",")) }
+            out += step
+        }
+        out += Array("]}".utf8)
+        return out
+    }
+
+    /// Reads a document back (the published form, or the flat one).
     public init(json value: JSONValue) throws(PublishedStateError) {
-        guard case .object(let object) = value, let job = JobRecord(json: object) else {
-            throw PublishedStateError("a job document", "not an object with an id and a kind")
+        guard case .object(let outer) = value else {
+            throw PublishedStateError("a job document", "not an object")
+        }
+        let object = outer["job"]?.objectValue ?? outer
+        guard let job = JobRecord(json: object) else {
+            throw PublishedStateError("a job document", "no job with an id and a kind")
         }
         self.job = job
-        steps = (object["steps"]?.arrayValue ?? []).enumerated().compactMap { index, step in
+        steps = (outer["steps"]?.arrayValue ?? []).enumerated().compactMap { index, step in
             step.objectValue.flatMap { StepRecord(json: $0, job: job.id, ordinal: index) }
         }
-        log = (object["log"]?.arrayValue ?? []).compactMap { $0.objectValue.flatMap(JobLogLine.init(json:)) }
-        published = object["published"]?.stringValue.flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(nanoseconds: 0)
+        log = (outer["log"]?.arrayValue ?? []).compactMap { $0.objectValue.flatMap(JobLogLine.init(json:)) }
+        published = outer["published"]?.stringValue.flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(nanoseconds: 0)
     }
 }
