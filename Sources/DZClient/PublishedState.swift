@@ -13,7 +13,13 @@ public struct PublishedState: Sendable {
     public func job(_ id: String) throws(ClientError) -> JobDocument? {
         guard TaskID.isValid(id) else { throw .usage("invalid job id \"\(String(id.prefix(80)))\"") }
         return try document(JobDocument.directory, JobDocument.fileName(id)).map { value throws(ClientError) in
-            do { return try JobDocument(json: value) } catch { throw .unavailable("state/jobs/\(id).json: \(error)") }
+            let document: JobDocument
+            do { document = try JobDocument(json: value) } catch { throw .unavailable("state/jobs/\(id).json: \(error)") }
+            // A file copied from elsewhere (another spool, another job's) is not this job's state.
+            guard document.job.id == id else {
+                throw .unavailable("state/jobs/\(id).json is the document of job \"\(String(document.job.id.prefix(80)))\"")
+            }
+            return document
         }
     }
 
@@ -25,7 +31,7 @@ public struct PublishedState: Sendable {
         {
             guard found.count < limit else { break }
             guard let value = try? document(JobDocument.directory, name), let job = try? JobDocument(json: value),
-                  state == nil || job.job.state == state else { continue }
+                  JobDocument.fileName(job.job.id) == name, state == nil || job.job.state == state else { continue }
             found.append(job)
         }
         return found.sorted { ($0.job.issuedAt, $0.job.id) > ($1.job.issuedAt, $1.job.id) }
@@ -37,9 +43,14 @@ public struct PublishedState: Sendable {
             throw .usage("invalid project id \"\(String(id.prefix(40)))\": use [a-z][a-z0-9_]*, at most 30 characters")
         }
         return try document(ProjectDocument.directory, ProjectDocument.fileName(id)).map { value throws(ClientError) in
-            do { return try ProjectDocument(json: value) } catch {
+            let document: ProjectDocument
+            do { document = try ProjectDocument(json: value) } catch {
                 throw .unavailable("state/projects/\(id).json: \(error)")
             }
+            guard document.project == id else {
+                throw .unavailable("state/projects/\(id).json is the document of project \"\(String(document.project.prefix(40)))\"")
+            }
+            return document
         }
     }
 

@@ -96,7 +96,10 @@ final class CoordinatorEngine: @unchecked Sendable {
             try dispatchPending(of: step.job)
         } else {
             // A config request set aside before it was recorded: its values do not stay in failed/.
-            try? spool.rewriteFailed(id, in: queue, JobRequest.scrubbed)
+            do { try spool.rewriteFailed(id, in: queue, JobRequest.scrubbed) } catch {
+                logger.critical("a poisoned request could not be rewritten without its values: remove it by hand",
+                                metadata: ["queue": "\(queue)", "file": "\(id).json", "error": "\(error)"])
+            }
             guard try db.job(id.rawValue) == nil else { return }
             var job = JobRecord(id: id.rawValue, kind: "unknown", project: nil, params: [:], issuedBy: nil,
                                 issuedAt: .now())

@@ -53,10 +53,11 @@ import Testing
         #expect(state.jobs(state: .failed, limit: 10).map(\.job.id) == ["J20260101T000002.000000Z-bb"])
     }
 
-    @Test func aProjectDocumentMasksSecretLookingValues() throws {
+    @Test func aProjectDocumentPublishesTheEnvironmentsNamesButNoValue() throws {
         let scratch = try Scratch()
         let db = try scratch.zoomdb()
-        _ = try db.changeEnvironment(of: "shop", set: ["API_TOKEN": "t0k3n-value", "GREETING": "hi"], unset: [])
+        _ = try db.changeEnvironment(of: "shop", set: ["API_TOKEN": "t0k3n-value", "GREETING": "hello-value",
+                                                       "DATABASE_URL": "postgres://u:pw-in-url@db/shop"], unset: [])
         try db.recordBundle(project: "shop", name: "bundle_shop_1", codeRevision: "abc", sha256: nil, size: 10,
                             storageURL: nil)
         try db.recordDeployment(DeploymentRecord(project: "shop", bundle: "bundle_shop_1", appserver: "app1",
@@ -70,13 +71,15 @@ import Testing
         try scratch.spool.publish(JSONValue.object(written.jsonObject).serialized(), directory: "projects",
                                   name: "shop.json")
         let read = try #require(try PublishedState(spool: scratch.spool).project("shop"))
-        #expect(read.environment == ["API_TOKEN": "***", "GREETING": "hi"])
+        #expect(read.environment == ["API_TOKEN": "***", "DATABASE_URL": "***", "GREETING": "***"])
         #expect(read.configVersion == 1 && read.currentRelease?.number == 1)
         #expect(read.bundles.map(\.name) == ["bundle_shop_1"] && read.active.map(\.appserver) == ["app1"])
         #expect(read.guesses.first?.basis == "shop/wsgi.py")
         #expect(read.releases.first?.created.rfc3339 == written.releases.first?.created.rfc3339, "when it was made")
         let bytes = try #require(scratch.spool.published(directory: "projects", name: "shop.json"))
-        #expect(!String(decoding: bytes, as: UTF8.self).contains("t0k3n-value"))
+        for value in ["t0k3n-value", "hello-value", "pw-in-url"] {
+            #expect(!String(decoding: bytes, as: UTF8.self).contains(value), "no config value is published")
+        }
         #expect(try ProjectDocument(db: db, project: "blog") == nil, "nothing known of blog")
         #expect(throws: ClientError.self) { try PublishedState(spool: scratch.spool).project("../etc") }
     }
@@ -125,10 +128,10 @@ extension PublishedStateTests {
         var document = scratch.job("J1", state: .running, steps: ["checkout", "deploy.0", "deploy.1"])
         document.log = [JobLogLine(json: ["id": .int(1), "ts": .string("2026-01-01T00:00:00Z"), "level": .string("info"),
                                           "message": .string("job \"x\" submitted")])!]
-        let assembled = JobDocument.assemble(job: JSONValue.object(document.job.jsonObject).serialized(),
-                                             log: document.log.map { JSONValue.object($0.jsonObject).serialized() },
-                                             published: document.published,
-                                             steps: document.steps.map { JSONValue.object($0.jsonObject).serialized() })
+        let assembled = JobDocument.assemble(
+            job: JSONValue.object(JobDocument.publishedObject(document.job)).serialized(),
+            log: document.log.map { JSONValue.object($0.jsonObject).serialized() }, published: document.published,
+            steps: document.steps.map { JSONValue.object(JobDocument.publishedObject($0)).serialized() })
         #expect(assembled == JSONValue.object(document.jsonObject).serialized())
         let empty = JobDocument(job: document.job, steps: [], log: [], published: document.published)
         #expect(JobDocument.assemble(job: JSONValue.object(empty.job.jsonObject).serialized(), log: [],
@@ -137,5 +140,50 @@ extension PublishedStateTests {
         let read = try JobDocument(json: try JSONValue.parse(assembled))
         #expect(read.job.id == "J1" && read.job.state == .running && read.log == document.log)
         #expect(read.steps.map(\.name) == ["checkout", "deploy.0", "deploy.1"])
+    }
+}
+
+extension PublishedStateTests {
+    @Test func secretLookingValuesOfParametersResultsAndOutputsAreNeverPublished() throws {
+        let scratch = try Scratch()
+        var document = scratch.job("J1", state: .failed)
+        document.job.params = ["source": .string("git://x/shop"), "api_token": .string("param-secret")]
+        document.job.result = ["database": .object(["name": .string("shop"), "password": .string("result-secret")])]
+        document.steps[1].state = .failed
+        document.steps[1].output = ["user": .string("shop"), "password": .string("output-secret")]
+        let text = String(decoding: JSONValue.object(document.jsonObject).serialized(), as: UTF8.self)
+        let flat = JSONValue.object(document.flatJSONObject).jsonText
+        for secret in ["param-secret", "result-secret", "output-secret"] {
+            #expect(!text.contains(secret) && !flat.contains(secret), "\(secret) published")
+        }
+        #expect(text.contains("git://x/shop") && text.contains(#""user":"shop""#), "what is not secret stays")
+    }
+
+    @Test func aForeignPartialOrStrangeDocumentIsAClearErrorNotACrash() throws {
+        let scratch = try Scratch()
+        let state = PublishedState(spool: scratch.spool)
+        let other = JSONValue.object(scratch.job("J2", state: .succeeded).jsonObject).serialized()
+        try scratch.spool.publish(other, directory: "jobs", name: "J1.json")
+        #expect(throws: ClientError.unavailable(#"state/jobs/J1.json is the document of job "J2""#)) {
+            try state.job("J1")
+        }
+        #expect(state.jobs(limit: 10).isEmpty, "a job listed under another job's name is not listed")
+        for bytes in [Array(other.prefix(other.count / 2)), Array("[1,2]".utf8), Array(#"{"job":{"id":7}}"#.utf8),
+                      [0xFF, 0xFE, 0x00], []] {
+            try scratch.spool.publish(bytes, directory: "jobs", name: "J1.json")
+            do {
+                _ = try state.job("J1")
+                Issue.record("\(bytes.count) bytes read as a job")
+            } catch {
+                guard case .unavailable(let message) = error else { Issue.record("\(error)"); continue }
+                #expect(message.hasPrefix("state/jobs/J1.json"), "\(message)")
+            }
+        }
+        try scratch.spool.publish(Array(#"{"project":"blog"}"#.utf8), directory: "projects", name: "shop.json")
+        #expect(throws: ClientError.unavailable(#"state/projects/shop.json is the document of project "blog""#)) {
+            try state.project("shop")
+        }
+        try scratch.spool.publish(Array("{".utf8), directory: "", name: SummaryDocument.fileName)
+        #expect(state.summary() == nil)
     }
 }

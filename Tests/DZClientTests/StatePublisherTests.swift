@@ -48,12 +48,13 @@ import Testing
         (written, whole) = try round(publisher, changes, scratch, db, "J1")
         #expect(written == whole, "a step that moved and a new log line")
 
-        steps[1].output = ["progress": .int(40)]
+        steps[1].output = ["progress": .int(40), "password": .string("pw-left-in-output")]
         steps[1].error = "first attempt lost"
         try db.update(steps[1])
         (written, whole) = try round(publisher, changes, scratch, db, "J1")
         #expect(written == whole, "a step whose output and error changed while its state stayed")
         #expect(String(decoding: written, as: UTF8.self).contains("first attempt lost"))
+        #expect(!String(decoding: written, as: UTF8.self).contains("pw-left-in-output"), "a secret output is masked")
 
         let fanned = StepRecord(job: "J1", name: "a.1", definition: "a", ordinal: 0, queue: "q", task: "t",
                                 taskID: "J1.a.1", taskFile: "{}", compensation: false, maxAttempts: 1, deadline: nil)

@@ -142,13 +142,21 @@ extension Integration {
                                           "--no-restart"])
             #expect(set.status == 0, "\(set)")
             #expect(set.stdout.contains("config version 1: set API_TOKEN, GREETING"), "\(set)")
-            let shown = try await hosts.dz(["config", "show", "--project", "hello"])
-            #expect(shown.stdout == "# config version 1, live: version 0\nAPI_TOKEN=***\nGREETING=howdy\n", "\(shown)")
+            // Away from the zoomdb, the names only: no config value is published. (Both views are on one machine,
+            // where a command finds the coordinator's zoomdb through its lease: --db names one not there.)
+            let shown = try await hosts.dz(["config", "show", "--project", "hello",
+                                            "--db", hosts.spool.directory + "/no-zoomdb-here.sqlite3"])
+            #expect(shown.stdout == "# config version 1, live: version 0\nAPI_TOKEN=***\nGREETING=***\n", "\(shown)")
+            #expect(shown.stderr.contains("values are shown only where the zoomdb is"), "\(shown)")
+            let local = try await hosts.spool.dz(["config", "show", "--project", "hello"])
+            #expect(local.stdout == "# config version 1, live: version 0\nAPI_TOKEN=***\nGREETING=howdy\n",
+                    "where the zoomdb is, its values: \(local)")
             // Recorded where it belongs, and nowhere in the spool: not the request (rewritten before done/), not a
             // published document, not the audit log.
             let db = try ZoomDB(readOnlyAt: hosts.spool.zoomdbPath)
             #expect(try db.environment(of: "hello")["API_TOKEN"] == secret)
             #expect(!hosts.spoolText().contains(secret), "the secret stayed in a spool file")
+            #expect(!hosts.spoolText().contains("howdy"), "a value not named like a secret stayed in a spool file")
             #expect(!hosts.spool.auditRecords().contains { $0.line.contains(secret) })
 
             let unset = try await hosts.dz(["config", "unset", "--project", "hello", "GREETING", "--no-restart"])

@@ -126,13 +126,13 @@ final class StatePublisher: @unchecked Sendable {
                 if let (known, bytes) = parts.steps[step.name], known == step {
                     stepBytes.append(bytes)
                 } else {
-                    let bytes = JSONValue.object(step.jsonObject).serialized()
+                    let bytes = JSONValue.object(JobDocument.publishedObject(step)).serialized()
                     parts.steps[step.name] = (step, bytes)
                     stepBytes.append(bytes)
                 }
             }
-            let document = JobDocument.assemble(job: JSONValue.object(job.jsonObject).serialized(), log: parts.log,
-                                                published: .now(), steps: stepBytes)
+            let document = JobDocument.assemble(job: JSONValue.object(JobDocument.publishedObject(job)).serialized(),
+                                                log: parts.log, published: .now(), steps: stepBytes)
             try spool.publish(document + [0x0A], directory: JobDocument.directory, name: JobDocument.fileName(id))
             // An ended job changes no more: nothing of it is kept.
             self.parts[id] = job.state.isFinal ? nil : parts

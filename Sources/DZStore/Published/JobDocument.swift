@@ -4,7 +4,9 @@ import DZSystem
 /// A job as the coordinator publishes it in the spool, `state/jobs/<id>.json`, rewritten (one atomic rename) at
 /// every change of the job or of one of its steps: `{"job": {...}, "log": [...], "published": "...", "steps":
 /// [...]}`, one line of JSON with sorted keys: the job's record, its log, when it was written, and its steps
-/// (without their task files, which hold the tasks' arguments). What a command on any host follows a job by.
+/// (without their task files, which hold the tasks' arguments). The string values of secret-looking keys in the
+/// job's parameters and result and in the steps' outputs are published as `***` (see `publishedObject`). What a
+/// command on any host follows a job by.
 public struct JobDocument: Sendable, Equatable {
     /// The directory of job documents under the published state.
     public static let directory = "jobs"
@@ -34,15 +36,34 @@ public struct JobDocument: Sendable, Equatable {
     /// The published form.
     public var jsonObject: [String: JSONValue] {
         [
-            "job": .object(job.jsonObject), "log": .array(log.map { .object($0.jsonObject) }),
-            "published": .string(published.rfc3339), "steps": .array(steps.map { .object($0.jsonObject) }),
+            "job": .object(Self.publishedObject(job)), "log": .array(log.map { .object($0.jsonObject) }),
+            "published": .string(published.rfc3339), "steps": .array(steps.map { .object(Self.publishedObject($0)) }),
         ]
+    }
+
+    /// A job's record as published: the string values of secret-looking keys in its parameters and result masked
+    /// (`Redaction.maskedOutput`), whatever a job kind put there. The zoomdb is the coordinator's own file; the
+    /// spool is read on every host.
+    public static func publishedObject(_ job: JobRecord) -> [String: JSONValue] {
+        var job = job
+        job.params = Redaction.maskedOutput(job.params)
+        job.result = job.result.map(Redaction.maskedOutput)
+        return job.jsonObject
+    }
+
+    /// A step as published: without its task file, the string values of secret-looking keys in its output masked.
+    /// The coordinator masks an output once it has recorded its secrets, but not one it kept as the step left it
+    /// (a step that failed, or whose output could not be recorded): a database password stays off the spool then too.
+    public static func publishedObject(_ step: StepRecord) -> [String: JSONValue] {
+        var step = step
+        step.output = step.output.map(Redaction.maskedOutput)
+        return step.jsonObject
     }
 
     /// The form `dz job show --json` prints: the job's fields, its steps and its log side by side.
     public var flatJSONObject: [String: JSONValue] {
-        var object = job.jsonObject
-        object["steps"] = .array(steps.map { .object($0.jsonObject) })
+        var object = Self.publishedObject(job)
+        object["steps"] = .array(steps.map { .object(Self.publishedObject($0)) })
         object["log"] = .array(log.map { .object($0.jsonObject) })
         return object
     }

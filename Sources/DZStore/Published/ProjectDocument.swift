@@ -4,8 +4,9 @@ import DZSystem
 /// A project as the coordinator publishes it in the spool, `state/projects/<project>.json`, rewritten when one
 /// of its jobs records something (a bundle, an instance, a release) or ends, and when its environment changes:
 /// what `dz releases`, `dz config show`, `dz bundles list`, `dz hostnames` and `dz project config` show on any
-/// host. The environment's secret-looking values (see `Redaction.looksSecret`) are published as `***`, never in
-/// the clear: `dz config show --reveal` reads them from the zoomdb, on the coordinator's host only.
+/// host. The environment's names only: every value is published as `***` (a value whose name does not look secret
+/// may still be one, a `DATABASE_URL` with its password), so that no file of the spool holds a config value; `dz
+/// config show` reads the values from the zoomdb, read-only, where it is on the host.
 public struct ProjectDocument: Sendable, Equatable {
     /// The directory of project documents under the published state.
     public static let directory = "projects"
@@ -17,7 +18,7 @@ public struct ProjectDocument: Sendable, Equatable {
     public var project: String
     public var sourceURL: String?
     public var configVersion: Int
-    /// The environment, secret-looking values masked.
+    /// The environment's names, each to `mask`.
     public var environment: [String: String]
     public var hostnames: [String]
     public var instances: Int?
@@ -44,9 +45,7 @@ public struct ProjectDocument: Sendable, Equatable {
         self.project = project
         sourceURL = record?.sourceURL
         configVersion = try db.configVersion(of: project)
-        environment = try db.environment(of: project).reduce(into: [:]) { masked, entry in
-            masked[entry.key] = Redaction.looksSecret(entry.key) ? Self.mask : entry.value
-        }
+        environment = try db.environment(of: project).mapValues { _ in Self.mask }
         hostnames = try db.hostnames(of: project)
         (instances, workers) = try db.formation(of: project)
         self.releases = releases
@@ -88,7 +87,8 @@ public struct ProjectDocument: Sendable, Equatable {
         self.project = project
         sourceURL = object["source_url"]?.stringValue
         configVersion = Int(object["config_version"]?.intValue ?? 0)
-        environment = (object["environment"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
+        // Names only, whatever a document says.
+        environment = (object["environment"]?.objectValue ?? [:]).mapValues { _ in Self.mask }
         hostnames = (object["hostnames"]?.arrayValue ?? []).compactMap(\.stringValue)
         instances = object["instances"]?.intValue.map(Int.init)
         workers = object["workers"]?.intValue.map(Int.init)
