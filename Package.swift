@@ -72,6 +72,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The client: what a user's command does from any host that sees the spool. Requests go into the spool;
+        // jobs, projects and the summary are read from what the coordinator publishes there, never from the zoomdb.
+        .target(name: "DZClient", dependencies: ["DZJobs", "DZSpool", "DZStore", "DZSystem"]),
         // `dz bench`: throughput and pickup latency of real agent processes on a spool.
         .target(name: "DZBench", dependencies: ["DZSpool", "DZStore", "DZJobs"]),
         // The command: argument parsing and wiring only.
@@ -80,6 +83,7 @@ let package = Package(
             dependencies: [
                 "DZAgent",
                 "DZBench",
+                "DZClient",
                 "DZJobs",
                 "DZSpool",
                 "DZStore",
@@ -100,6 +104,7 @@ let package = Package(
         .testTarget(name: "DZAgentTests", dependencies: ["DZAgent", "DZSpool"]),
         .testTarget(name: "DZStoreTests", dependencies: ["DZStore"]),
         .testTarget(name: "DZJobsTests", dependencies: ["DZJobs", "DZStore", "DZSpool"]),
+        .testTarget(name: "DZClientTests", dependencies: ["DZClient", "DZJobs", "DZStore", "DZSpool", "DZSystem"]),
         .testTarget(
             name: "DZWorkTests",
             dependencies: ["DZWork", "DZAgent", "DZSpool", "DZSystem", "DZTestSupport"],

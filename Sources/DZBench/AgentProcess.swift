@@ -17,9 +17,9 @@ final class AgentProcess {
     }
 
     /// A coordinator on `spool`.
-    init(coordinatorOn spool: String, executable: String, fsync: Bool) throws {
+    init(coordinatorOn spool: String, database: String, executable: String, fsync: Bool) throws {
         host = "bench-coordinator"
-        var arguments = ["coordinator", "--spool", spool, "--host-id", host, "--log-level", "warning"]
+        var arguments = ["coordinator", "--spool", spool, "--db", database, "--host-id", host, "--log-level", "warning"]
         if !fsync { arguments.append("--no-fsync") }
         try start(executable, arguments)
     }

@@ -32,4 +32,7 @@ extension Spool {
         let id = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return id.isEmpty ? nil : id
     }
+
+    /// The spool's id if it has one, creating nothing: for commands that only read.
+    public func existingIdentity() -> String? { readIdentity(root + "/spool.id") }
 }

@@ -34,7 +34,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
             throw SQLiteError(code: code, message: "\(path): \(message)")
         }
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
-        if !readOnly {
+        if readOnly {
+            // A reader must leave the writer's log and shared memory alone, whatever SQLite would do on close.
+            _ = dz_sqlite_no_checkpoint_on_close(handle)
+        } else {
             try execute("PRAGMA journal_mode = WAL")
             try execute("PRAGMA synchronous = NORMAL")
         }
@@ -120,6 +123,14 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// Rows changed by the last statement.
     public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Runs `body` in one read transaction (`BEGIN DEFERRED`): every query in it sees the same snapshot, also on a
+    /// read-only connection.
+    public func reading<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN DEFERRED")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {

@@ -16,7 +16,13 @@ extension ZoomDB {
     /// changed: setting a variable to its value, unsetting one that is not set).
     @discardableResult
     public func changeEnvironment(of project: String, set: [String: String], unset: [String]) throws -> Int {
-        try transaction {
+        try transaction { try applyEnvironmentChange(of: project, set: set, unset: unset) }
+    }
+
+    /// `changeEnvironment` inside the caller's transaction (the coordinator's intake of a config request).
+    @discardableResult
+    public func applyEnvironmentChange(of project: String, set: [String: String], unset: [String]) throws -> Int {
+        do {
             try upsertProject(project, sourceURL: nil, title: nil)
             let before = try environment(of: project)
             var changed = false

@@ -14,9 +14,11 @@ struct ConfigSetCommand: AsyncParsableCommand {
             AUTH) gets a warning. A value read from standard input or a file loses one trailing newline. \
             Names are [A-Z_][A-Z0-9_]*; the ones dz sets (DJANGO_SETTINGS_MODULE, PATH, DZ_*, ...) and the ones \
             the C library reads (LD_*, ...) are refused; values hold no newline or NUL and are at most 64 KiB \
-            when read. The values go straight into the zoomdb; the config job that puts them live names only \
-            the variables. Exit 0 when the job succeeded (or nothing changed), 1 when it failed, 64 on a bad \
-            name, 65 on a value that cannot be read or is not allowed.
+            when read. From any host: the values travel in a request through the spool's jobs queue (the \
+            spool's group only) until the coordinator has recorded them in the zoomdb, which then rewrites the \
+            request without them; the config job that puts them live names only the variables. Exit 0 when \
+            the job succeeded (or nothing changed), 1 when it failed, 64 on a bad name, 65 on a value that \
+            cannot be read or is not allowed.
             """)
 
     @OptionGroup var change: ConfigChangeOptions
@@ -45,14 +47,6 @@ struct ConfigSetCommand: AsyncParsableCommand {
             complain(error.message)
             throw ExitStatus.badInput
         }
-        let db = try change.open()
-        let before = try db.configVersion(of: change.project.project)
-        let version = try db.changeEnvironment(of: change.project.project, set: set, unset: [])
-        guard version != before else {
-            print("nothing changed (config version \(version))")
-            return
-        }
-        print("config version \(version): set \(set.keys.sorted().joined(separator: ", "))")
-        try await change.apply(change: "set " + set.keys.sorted().joined(separator: ", "))
+        try await change.apply(set: set, unset: [])
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import DZAgent
 import DZJobs
 import DZSpool
+import DZWork
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -10,8 +12,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "coordinator",
         abstract: "Drive jobs: serve the results and jobs queues, keep the zoomdb.",
         discussion: """
-            One coordinator per zoomdb (it takes an flock on <db>.lock; a second one exits 75). It reads the \
-            public suffix list at start (exit 64 without one): host names are checked against it. Restart-safe: \
+            One coordinator per spool (its lease, <spool>/coordinator.lease) and per zoomdb (an flock on \
+            <db>.lock); a second one exits 75. The zoomdb is this host's own file (--db), never on a network \
+            file system (exit 64) unless --allow-network-db. It reads the public suffix list at start (exit 64 \
+            without one): host names are checked against it. Restart-safe: \
             SIGKILL and restart at any moment and every job still finishes. SIGTERM or SIGINT: finish the file in \
             hand and exit 0.
             """)
@@ -35,6 +39,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         valueName: "file"))
     var publicSuffixList: String?
 
+    @Flag(name: .customLong("allow-network-db"), help: "Keep the zoomdb even on a network or FUSE file system (unsafe: SQLite's log needs a local disk).")
+    var allowNetworkDB = false
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
 
@@ -53,7 +60,21 @@ struct CoordinatorCommand: AsyncParsableCommand {
         bootstrapLogging(level)
         let spool = try options.makeSpool()
         try SpoolAccess.check(spool, queues: [.results, .jobs])
-        var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
+        let spoolID = try reportingErrors { () throws(SpoolError) in try spool.identity() }
+        guard let location = database.location(spoolID: spoolID) else {
+            complain("no place for the zoomdb: give --db (or DZ_DB), or run as a user with a home or a state directory")
+            throw ExitStatus.usage
+        }
+        var configuration = CoordinatorConfiguration(databasePath: location.path)
+        configuration.allowNetworkDatabase = allowNetworkDB
+        configuration.adoptsLegacyDatabase = location.source == .standard
+        // A config request is held to the rule the deploy applies to the environment.
+        configuration.environmentCheck = { values in
+            do { _ = try RuntimeEnvironment.extra(.object(values.mapValues { .string($0) })) } catch {
+                return (error as? TaskFailure)?.message ?? "\(error)"
+            }
+            return nil
+        }
         configuration.rescanInterval = try duration(rescan, "--rescan", in: 0.05...3600)
         configuration.queueWait = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
         configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after", in: 30...centurySeconds) }
@@ -77,7 +98,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             complain(error.description)
             switch error {
             case .anotherCoordinator, .leaseLost: throw ExitStatus.temporaryFailure
-            case .wrongSpool: throw ExitStatus.usage
+            case .wrongSpool, .unsuitableDatabase: throw ExitStatus.usage
             }
         } catch let error as JobError {
             complain(error.message)

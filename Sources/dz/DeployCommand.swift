@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 import DZSystem
 import DZWork
@@ -13,11 +14,11 @@ struct DeployCommand: AsyncParsableCommand {
             placement, deploy, post_deploy_hooks, health_check, proxy_update, retire_old), accepting check_repo's primary \
             guesses unless --config gives a zoombuild.cfg, waits for it with progress, and prints the URLs. \
             A coordinator and agents for every queue must be running on the spool. Exit 0 when the app is \
-            deployed, 1 when the job failed (the previous version, if any, keeps serving).
+            deployed, 1 when the job failed (the previous version, if any, keeps serving). The progress comes \
+            from what the coordinator publishes in the spool: any host that sees the spool can deploy.
             """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Argument(help: ArgumentHelp("The repository: git URL, hg URL, or a local path when the build agent allows it.",
                                  valueName: "url"))
@@ -83,7 +84,7 @@ struct DeployCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let spool = try options.makeSpool()
+        let client = try options.client()
         guard let project = projectID else { throw ExitStatus.usage }
         var values: [String: JSONValue] = [:]
         for param in params {
@@ -106,11 +107,12 @@ struct DeployCommand: AsyncParsableCommand {
             }
             values["zoombuild_cfg"] = .string(String(decoding: bytes, as: UTF8.self))
         }
-        let id = try JobSubmission.submit("build_and_deploy", project: project, params: values, spool: spool)
+        let id = try reportingClientErrors { () throws(ClientError) in
+            try client.requests.submit("build_and_deploy", project: project, params: values)
+        }
         print("job \(id): build_and_deploy of \(project) from \(url)")
         guard !noWait else { return }
-        let job = try await JobWaiter(spool: spool, database: database, jobID: id).run()
-        let urls = (job.result?["urls"]?.arrayValue ?? []).compactMap(\.stringValue)
-        for url in urls { print(url) }
+        let document = try await Follow.succeeded(id, client)
+        JobResult(result: document.job.result ?? [:]).printURLs()
     }
 }

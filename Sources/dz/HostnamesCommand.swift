@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 import DZWork
 
@@ -18,7 +19,6 @@ struct HostnamesCommand: AsyncParsableCommand {
     enum Action: String, ExpressibleByArgument, CaseIterable { case list, add, remove }
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
     @OptionGroup var project: ProjectOption
     @OptionGroup var wait: WaitOption
 
@@ -46,8 +46,9 @@ struct HostnamesCommand: AsyncParsableCommand {
 
     func run() async throws {
         if action == .list {
-            let db = try database.open(spool: try options.makeSpool())
-            let names = try db.hostnames(of: project.project)
+            let client = try options.client()
+            let document = try reportingClientErrors { () throws(ClientError) in try client.state.project(project.project) }
+            let names = document?.hostnames ?? []
             guard !names.isEmpty else {
                 complain("project \(project.project) has no host names yet: deploy it first")
                 throw ExitStatus.notFound
@@ -58,7 +59,7 @@ struct HostnamesCommand: AsyncParsableCommand {
         let list = names.map { $0.lowercased() }.joined(separator: ",")
         guard let job = try await wait.submit("hostnames", project: project.project, params: [action.rawValue: .string(list)],
                                               what: "\(action.rawValue) \(list) for \(project.project)",
-                                              options: options, database: database) else { return }
+                                              options: options) else { return }
         job.printURLs()
     }
 }

@@ -27,6 +27,8 @@ extension Integration {
             let repository: String
             var coordinator: DZProcess?
             var agents: [String: DZProcess] = [:]
+            /// Another host's view of the spool (bindfs), from which the first deploy is made and followed.
+            var elsewhere: RescanTests.BindfsViews?
             /// The ports each appserver gives its instances: suites that deploy have their own ranges.
             let appPorts: [String: String]
             /// The appservers' host ids.
@@ -66,6 +68,8 @@ extension Integration {
                     agents[host] = try await spool.startAgent(host: host, queues: queues,
                                                               common + ["--data-dir", spool.directory + "/var-" + host] + extra)
                 }
+                elsewhere = try await RescanTests.BindfsViews(spool.root, at: [spool.directory + "/elsewhere"],
+                                                              logDirectory: spool.logDirectory)
             }
 
             /// Stops appserver `host`'s agent with SIGTERM and starts it again with the same settings.
@@ -127,12 +131,19 @@ extension Integration {
                 try text.write(toFile: repository + "/" + relative, atomically: true, encoding: .utf8)
             }
 
-            /// `dz deploy` of the repository; returns the job id and the command's result.
-            func deploy(_ extra: [String] = []) async throws -> (job: String, result: CommandResult) {
+            /// `dz deploy` of the repository; returns the job id and the command's result. `fromElsewhere`: from
+            /// another host (its own view of the spool and host id, no zoomdb), following the job through what the
+            /// coordinator publishes.
+            func deploy(_ extra: [String] = [], fromElsewhere: Bool = false) async throws
+                -> (job: String, result: CommandResult)
+            {
+                let view = fromElsewhere ? spool.directory + "/elsewhere" : nil
                 let result = try await spool.dz(["deploy", repository, "--project", "hello", "--hostname",
                                                  DeployTests.hostname, "--instances", "2", "--workers", "1",
-                                                 "--db-engine", "postgresql"] + extra,
-                                                timeout: 900)
+                                                 "--db-engine", "postgresql"] + extra
+                                                    + (fromElsewhere ? ["--host-id", "elsewhere"] : []),
+                                                via: view, timeout: 900,
+                                                environment: fromElsewhere ? ["DZ_DB": spool.directory + "/none.sqlite3"] : [:])
                 let first = result.stdout.split(separator: "\n").first ?? ""
                 guard first.hasPrefix("job "), let id = first.dropFirst(4).split(separator: ":").first else {
                     throw SetupFailure("dz deploy printed no job id: \(result)")
@@ -157,6 +168,7 @@ extension Integration {
                 // The instances outlive their agents by design: undeploy them, then stop everything else.
                 _ = try? await spool.dz(["undeploy", "--project", "hello"], timeout: 120)
                 spool.killAll()
+                elsewhere?.unmount()
                 await nginx.stop()
                 await postgres.stop()
                 spool.cleanUp()
@@ -229,10 +241,12 @@ extension Integration {
         }
 
         func story(_ cluster: Cluster) async throws {
-            // 1. The first deploy: a page through nginx by Host header, its static file from nginx, the database
-            //    on PostgreSQL with the migration applied, the app under its own user.
-            let (firstJob, first) = try await cluster.deploy()
+            // 1. The first deploy, made and followed from another host: a page through nginx by Host header, its
+            //    static file from nginx, the database on PostgreSQL with the migration applied, the app under its
+            //    own user.
+            let (firstJob, first) = try await cluster.deploy(fromElsewhere: true)
             #expect(first.status == 0, "\(first)")
+            #expect(first.stdout.contains(" proxy_update succeeded on frontend"), "its progress: \(first.stdout)")
             #expect(first.stdout.contains("http://\(Self.hostname):\(cluster.nginx.port)/"), "the URL: \(first.stdout)")
             let firstShown = try await cluster.show(firstJob)
             #expect(firstShown["state"] == .string("succeeded"), "\(firstShown)")
