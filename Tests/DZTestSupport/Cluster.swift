@@ -95,7 +95,7 @@ public final class Cluster: @unchecked Sendable {
         do {
             cluster = try await build(record, layout: layout)
         } catch {
-            await ClusterRecord.tearDown(record)
+            await Task { await ClusterRecord.tearDown(record) }.value
             throw error
         }
         return cluster
@@ -225,7 +225,10 @@ public final class Cluster: @unchecked Sendable {
     public func stop() async {
         guard stopped.withLock({ done in defer { done = true }; return !done }) else { return }
         for process in processes.withLock({ $0 }) { process.kill() }
-        await ClusterRecord.tearDown(record)
+        // In a task of its own: a test cancelled by its time limit must still tear down (Subprocess.run ends its
+        // child at once in a cancelled task).
+        let record = record
+        await Task { await ClusterRecord.tearDown(record) }.value
     }
 
     // MARK: - Helpers
