@@ -1,4 +1,5 @@
 import CSQLite
+import DZSystem
 
 /// A failed SQLite call: the result code and SQLite's message.
 public struct SQLiteError: Error, Equatable, CustomStringConvertible {
@@ -38,13 +39,30 @@ public final class SQLiteDatabase: @unchecked Sendable {
             // A reader must leave the writer's log and shared memory alone, whatever SQLite would do on close.
             _ = dz_sqlite_no_checkpoint_on_close(handle)
         } else {
-            try execute("PRAGMA journal_mode = WAL")
+            try switchToWriteAheadLog(busyTimeoutMilliseconds)
             try execute("PRAGMA synchronous = NORMAL")
         }
         try execute("PRAGMA foreign_keys = ON")
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// Puts the database in WAL mode. Connections opening a new database at once (the coordinator and a command
+    /// starting together) race for that change, and SQLite reports the loser's `SQLITE_BUSY` at once, without the
+    /// busy handler: it is tried again, with short pauses, for as long as the busy timeout.
+    private func switchToWriteAheadLog(_ timeoutMilliseconds: Int32) throws(SQLiteError) {
+        let deadline = Timestamp.now() + Double(timeoutMilliseconds) / 1000
+        var pause = 0.001
+        while true {
+            do {
+                try execute("PRAGMA journal_mode = WAL")
+                return
+            } catch where error.code == SQLITE_BUSY && Timestamp.now() < deadline {
+                ThreadPause.sleep(seconds: pause)
+                pause = min(pause * 2, 0.05)
+            }
+        }
+    }
 
     private func error(_ code: Int32) -> SQLiteError {
         SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)))
