@@ -20,8 +20,8 @@ public enum Terminal {
         quiet.c_lflag |= tcflag_t(ECHONL)
         _ = try retryingInterrupts { tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) }.get()
         defer { _ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
-        fputs(prompt, stderr)
-        fflush(stderr)
+        // Straight to descriptor 2 (not C's buffered stream, a shared global Swift 6 rejects).
+        try? FileIO.writeAll(STDERR_FILENO, Array(prompt.utf8))
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while true {
