@@ -17,10 +17,21 @@ public enum FileSystem {
     ///
     /// Uses `renameat2(RENAME_NOREPLACE)`; where the file system does not support it (NFS, some FUSE file
     /// systems answer `EINVAL`), falls back to `link` then `unlink`, which is how Maildir moves without replacing.
-    /// The corresponding C functions are `renameat2`, `link` and `unlink`.
+    /// A FUSE file system such as bindfs makes the link and then looks the new name up to answer: when a
+    /// process of another host has already moved the file on (a coordinator claiming a request the moment it
+    /// appears), the answer is `ENOENT` for a link that was made. The source's link count tells: the source is a
+    /// temporary file of the caller's, which nobody else links, so two links mean that this one was made.
+    ///
+    /// The corresponding C functions are `renameat2`, `link`, `lstat` and `unlink`.
     public static func renameNoReplace(_ from: String, _ to: String) throws(Errno) {
         guard try !renameIfNoReplaceSupported(from, to) else { return }
-        try link(from, to)
+        do {
+            try link(from, to)
+        } catch .noSuchFileOrDirectory {
+            guard let status = try? linkStatus(from), status.isRegular, status.linkCount >= 2 else {
+                throw .noSuchFileOrDirectory
+            }
+        }
         try unlink(from)
     }
 
