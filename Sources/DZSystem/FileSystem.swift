@@ -19,8 +19,10 @@ public enum FileSystem {
     /// systems answer `EINVAL`), falls back to `link` then `unlink`, which is how Maildir moves without replacing.
     /// A FUSE file system such as bindfs makes the link and then looks the new name up to answer: when a
     /// process of another host has already moved the file on (a coordinator claiming a request the moment it
-    /// appears), the answer is `ENOENT` for a link that was made. The source's link count tells: the source is a
-    /// temporary file of the caller's, which nobody else links, so two links mean that this one was made.
+    /// appears, and perhaps rewriting it), the answer is `ENOENT` for a link that was made. `link` has no other
+    /// cause for `ENOENT` than a missing source or a missing directory of the new name: when both are there
+    /// right after, the link was made. (The source's link count cannot tell: the other process may already
+    /// have replaced the file it took.)
     ///
     /// The corresponding C functions are `renameat2`, `link`, `lstat` and `unlink`.
     public static func renameNoReplace(_ from: String, _ to: String) throws(Errno) {
@@ -28,9 +30,10 @@ public enum FileSystem {
         do {
             try link(from, to)
         } catch .noSuchFileOrDirectory {
-            guard let status = try? linkStatus(from), status.isRegular, status.linkCount >= 2 else {
-                throw .noSuchFileOrDirectory
-            }
+            let directory = String(to[..<(to.lastIndex(of: "/") ?? to.startIndex)])
+            guard let status = try? linkStatus(from), status.isRegular,
+                  (try? linkStatus(directory.isEmpty ? "." : directory))?.isDirectory == true
+            else { throw .noSuchFileOrDirectory }
         }
         try unlink(from)
     }

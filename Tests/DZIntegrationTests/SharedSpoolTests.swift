@@ -129,10 +129,15 @@ extension Integration {
             #expect(attributes[.groupOwnerAccountName] as? String == users.service)
             #expect(attributes[.ownerAccountName] as? String == "root", "the operator's file")
 
-            // A deferred task the operator drops as root: the builder cannot set the time of root's file, so it
-            // writes it anew as its own with its not_before as mtime; it is deferred once and run once, not
-            // claimed and put back in a loop until it is due.
-            let later = try await spool.send("noop", "--queue", "build", "--delay", "3s", "--reply-to", "replies")
+            // A deferred task the operator writes by hand as root (its mtime now, its not_before 3 s ahead): the
+            // builder cannot set the time of root's file, so it writes it anew as its own with its not_before as
+            // mtime; it is deferred once and run once, not claimed and put back in a loop until it is due.
+            let later = "deferred-by-hand"
+            let notBefore = ISO8601DateFormatter().string(from: Date().addingTimeInterval(3))
+            let handWritten = spool.root + "/build/tmp/" + later
+            try spool.write(Array(#"{"task": "noop", "not_before": "\#(notBefore)", "reply_to": "replies"}"#.utf8),
+                            to: handWritten)
+            try FileManager.default.moveItem(atPath: handWritten, toPath: spool.root + "/build/new/" + later + ".json")
             let ran = await waitUntil(timeout: 60) {
                 (try? spool.result(later, queue: "replies")) != nil && !spool.records(event: "finished", task: later).isEmpty
             }
