@@ -21,6 +21,8 @@ public struct Heartbeat: Sendable, Equatable {
     public var diskTotal: UInt64?
     public var inodesAvailable: UInt64?
     public var uptime: Double?
+    /// Where this agent listens for wake-up rings (`--wake-listen`); empty when it does not.
+    public var wake: [SocketAddress] = []
 
     public init(host: HostID, pid: Int32, version: String, queues: [QueueName], running: [String], concurrency: Int,
                 started: Timestamp, updated: Timestamp = .now())
@@ -69,6 +71,7 @@ public struct Heartbeat: Sendable, Equatable {
         put("disk_total", diskTotal)
         put("inodes_available", inodesAvailable)
         if let uptime { object["uptime_s"] = .double(uptime) }
+        if !wake.isEmpty { object["wake"] = .array(wake.map { .string($0.description) }) }
         return object
     }
 
@@ -95,6 +98,15 @@ public struct Heartbeat: Sendable, Equatable {
         diskTotal = object["disk_total"]?.intValue.map { UInt64(max(0, $0)) }
         inodesAvailable = object["inodes_available"]?.intValue.map { UInt64(max(0, $0)) }
         uptime = object["uptime_s"]?.doubleValue
+        wake = Heartbeat.wakeAddresses(object["wake"])
+    }
+
+    /// The wake-up addresses a heartbeat or a lease file lists: at most 8 `ADDRESS:PORT` strings; others are
+    /// left out.
+    static func wakeAddresses(_ value: JSONValue?) -> [SocketAddress] {
+        (value?.arrayValue ?? []).prefix(8).compactMap { item in
+            item.stringValue.flatMap { try? SocketAddress(parsing: $0, defaultPort: 0) }.flatMap { $0.port > 0 ? $0 : nil }
+        }
     }
 }
 
