@@ -23,6 +23,9 @@ public struct Heartbeat: Sendable, Equatable {
     public var uptime: Double?
     /// Where this agent listens for wake-up rings (`--wake-listen`); empty when it does not.
     public var wake: [SocketAddress] = []
+    /// What the agent's roles tell placement (`apps_root` of an appserver; `db_engine` and `sqlite_root` of a
+    /// database host): short strings, at most 16.
+    public var facts: [String: String] = [:]
 
     public init(host: HostID, pid: Int32, version: String, queues: [QueueName], running: [String], concurrency: Int,
                 started: Timestamp, updated: Timestamp = .now())
@@ -72,6 +75,7 @@ public struct Heartbeat: Sendable, Equatable {
         put("inodes_available", inodesAvailable)
         if let uptime { object["uptime_s"] = .double(uptime) }
         if !wake.isEmpty { object["wake"] = .array(wake.map { .string($0.description) }) }
+        if !facts.isEmpty { object["facts"] = .object(facts.mapValues { .string($0) }) }
         return object
     }
 
@@ -99,6 +103,9 @@ public struct Heartbeat: Sendable, Equatable {
         inodesAvailable = object["inodes_available"]?.intValue.map { UInt64(max(0, $0)) }
         uptime = object["uptime_s"]?.doubleValue
         wake = Heartbeat.wakeAddresses(object["wake"])
+        for (key, value) in (object["facts"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }).prefix(16) {
+            if let text = value.stringValue, key.utf8.count <= 64, text.utf8.count <= 4096 { facts[key] = text }
+        }
     }
 
     /// The wake-up addresses a heartbeat or a lease file lists: at most 8 `ADDRESS:PORT` strings; others are

@@ -67,6 +67,13 @@ public final class WakeListener: Sendable {
         }
     }
 
+    /// The addresses `--wake-listen` names, else `$DZ_WAKE_LISTEN`, else none (no listener).
+    public static func addresses(flag: String?, environment: [String: String]) throws(BadInput) -> [SocketAddress] {
+        if let flag, !flag.isEmpty { return try addresses(parsing: flag) }
+        if let text = environment["DZ_WAKE_LISTEN"], !text.isEmpty { return try addresses(parsing: text) }
+        return []
+    }
+
     /// Reads a `--wake-listen` value: comma-separated `ADDRESS[:PORT]` or `[IPV6][:PORT]`, numeric addresses
     /// only, not a wildcard (`0.0.0.0`, `::`), at most 8; no port (or 0) lets the kernel choose one, which the
     /// heartbeat or lease file publishes.

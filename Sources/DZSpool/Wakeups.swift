@@ -11,6 +11,8 @@ import Synchronization
 /// seconds). A one-shot client is made with `loadOnFirstRing`, so that only a command that drops reads the
 /// heartbeats, once.
 public final class Wakeups: WakeupSink {
+    /// How often a long-running process rebuilds its table (`refresh`).
+    public static let refreshInterval = 10.0
     /// Heartbeats and leases older than this are not rung.
     public static let maxAge = 120.0
     /// At most this many addresses are rung per queue (a spool that lists more is misconfigured, or abused).
@@ -43,8 +45,9 @@ public final class Wakeups: WakeupSink {
     }
 
     /// Rebuilds the table from the heartbeats (each agent's queues and wake addresses) and the coordinator's lease
-    /// (`results` and `jobs`).
-    public func refresh(now: Timestamp = .now()) {
+    /// (`results` and `jobs`). Returns whether whom it rings changed (for a log line).
+    @discardableResult
+    public func refresh(now: Timestamp = .now()) -> Bool {
         var table = Table()
         table.loaded = true
         if let id = try? spool.identity(), WakeRing.isValidSpoolID(id) { table.spoolID = id }
@@ -69,7 +72,20 @@ public final class Wakeups: WakeupSink {
                                         Array(sorted.prefix(Wakeups.maxAddressesPerQueue)))
             }
         }
-        self.table.withLock { $0 = table }
+        return self.table.withLock { old in
+            defer { old = table }
+            return !old.loaded || Wakeups.summary(old) != Wakeups.summary(table)
+        }
+    }
+
+    /// Whom a file put into each queue rings, for a log line: `queue=address,address ...`, queues in order;
+    /// empty when nobody listens.
+    public var summary: String { table.withLock { Wakeups.summary($0) } }
+
+    private static func summary(_ table: Table) -> String {
+        table.targets.keys.sorted().map { queue in
+            queue.rawValue + "=" + (table.targets[queue]?.addresses ?? []).map(\.description).joined(separator: ",")
+        }.joined(separator: " ")
     }
 
     /// The addresses a file put into `queue` rings, as the last `refresh` found them.

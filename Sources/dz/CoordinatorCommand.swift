@@ -1,6 +1,7 @@
 import ArgumentParser
 import DZJobs
 import DZSpool
+import DZSystem
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -29,6 +30,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         valueName: "duration"))
     var recoverAfter: String?
 
+    @Option(name: .customLong("wake-listen"), help: ArgumentHelp("Listen for wake-up rings of results and jobs on these UDP addresses (ADDRESS[:PORT] or [IPV6][:PORT], comma-separated, no wildcard; no port: the kernel picks one), published in coordinator.lease (default: $DZ_WAKE_LISTEN, else no listener).", valueName: "address,..."))
+    var wakeListen: String?
+
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
 
@@ -40,6 +44,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
         if let recoverAfter { _ = try duration(recoverAfter, "--recover-after", in: 30...centurySeconds) }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
+        _ = try wakeAddresses()
+    }
+
+    private func wakeAddresses() throws -> [SocketAddress] {
+        do {
+            return try WakeListener.addresses(flag: wakeListen, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("--wake-listen (or DZ_WAKE_LISTEN): \(error.message)")
+        }
     }
 
     func run() async throws {
@@ -49,6 +62,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
         configuration.rescanInterval = try duration(rescan, "--rescan", in: 0.05...3600)
         configuration.queueWait = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
+        configuration.wakeListen = try wakeAddresses()
         configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after", in: 30...centurySeconds) }
         var logger = Logger(label: "dz.coordinator")
         logger[metadataKey: "host"] = "\(spool.host)"
