@@ -180,6 +180,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     private var servesAppserver: Bool { queueNames.contains { $0.hasPrefix("appserver_") } }
     private var servesProxy: Bool { queueNames.contains("proxy") }
+    private var servesDatabase: Bool { queueNames.contains("database") }
 
     private var workspace: Workspace {
         Workspace(root: Workspace.rootPath(explicit: dataDir, environment: ProcessInfo.processInfo.environment))
@@ -212,6 +213,9 @@ struct AgentCommand: AsyncParsableCommand {
         logger[metadataKey: "host"] = "\(spool.host)"
         let appServer = servesAppserver ? try appServerSettings() : AppServerSettings(workspace: workspace)
         let proxy = servesProxy ? try proxySettings() : ProxySettings(workspace: workspace)
+        configuration.heartbeatFacts = PlacementFacts.of(appServer: servesAppserver ? appServer : nil,
+                                                         database: servesDatabase ? try databaseSettings() : nil,
+                                                         workspace: workspace)
         let agent = Agent(spool: spool, configuration: configuration,
                           registry: WorkHandlers.registry(workspace: workspace, spool: spool,
                                                           allowLocalSources: allowLocalSources,
