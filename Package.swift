@@ -72,6 +72,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The client: what a user's command does from any host that sees the spool. Requests go into the spool;
+        // jobs, projects and the summary are read from what the coordinator publishes there, never from the zoomdb.
+        .target(name: "DZClient", dependencies: ["DZJobs", "DZSpool", "DZStore", "DZSystem"]),
+        // Synced spools: the owner's receiver, which takes other hosts' pushes into its queues once each.
+        .target(
+            name: "DZSync",
+            dependencies: [
+                "DZSpool", "DZSystem",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // `dz doctor`: a host's setup for a spool shared with or synced to other hosts, checked.
+        .target(name: "DZDoctor", dependencies: ["DZSpool", "DZSystem"]),
         // `dz bench`: throughput and pickup latency of real agent processes on a spool.
         .target(name: "DZBench", dependencies: ["DZSpool", "DZStore", "DZJobs"]),
         // The command: argument parsing and wiring only.
@@ -80,9 +94,12 @@ let package = Package(
             dependencies: [
                 "DZAgent",
                 "DZBench",
+                "DZClient",
+                "DZDoctor",
                 "DZJobs",
                 "DZSpool",
                 "DZStore",
+                "DZSync",
                 "DZWork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,18 +107,25 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
+        // The readers of outside bytes under libFuzzer (scripts/fuzz), else a replayer of the seed corpus
+        // Tests/Fuzz/corpus that the tests run.
+        .executableTarget(name: "DZFuzz", dependencies: ["DZJobs", "DZSpool", "DZSystem"]),
         // Real servers for the tests (PostgreSQL, nginx), shared by the unit and integration test targets.
-        .target(name: "DZTestSupport", dependencies: ["DZWork", "DZSystem"], path: "Tests/DZTestSupport"),
+        .target(name: "DZTestSupport", dependencies: ["DZWork", "DZSpool", "DZSystem"], path: "Tests/DZTestSupport"),
         .testTarget(name: "DZSystemTests", dependencies: ["DZSystem"]),
         .testTarget(name: "DZSpoolTests", dependencies: ["DZSpool"]),
         .testTarget(name: "DZAgentTests", dependencies: ["DZAgent", "DZSpool"]),
         .testTarget(name: "DZStoreTests", dependencies: ["DZStore"]),
+        .testTarget(name: "DZDoctorTests", dependencies: ["DZDoctor", "DZSpool", "DZSystem"]),
         .testTarget(name: "DZJobsTests", dependencies: ["DZJobs", "DZStore", "DZSpool"]),
+        .testTarget(name: "DZClientTests", dependencies: ["DZClient", "DZJobs", "DZStore", "DZSpool", "DZSystem"]),
         .testTarget(
             name: "DZWorkTests",
             dependencies: ["DZWork", "DZAgent", "DZSpool", "DZSystem", "DZTestSupport"],
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "DZIntegrationTests", dependencies: ["DZSpool", "DZStore", "DZTestSupport"]),
+        // Several hosts on one machine: network namespaces on a bridge, each with its own view of the spool.
+        .testTarget(name: "DZClusterTests", dependencies: ["DZSpool", "DZSystem", "DZTestSupport"]),
     ]
 )

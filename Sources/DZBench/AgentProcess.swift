@@ -19,9 +19,10 @@ final class AgentProcess {
     }
 
     /// A coordinator on `spool`.
-    init(coordinatorOn spool: String, executable: String, fsync: Bool, extra: [String] = []) throws {
+    init(coordinatorOn spool: String, database: String, executable: String, fsync: Bool, extra: [String] = []) throws {
         host = "bench-coordinator"
-        var arguments = ["coordinator", "--spool", spool, "--host-id", host, "--log-level", "warning"] + extra
+        var arguments = ["coordinator", "--spool", spool, "--db", database, "--host-id", host, "--log-level", "warning"]
+            + extra
         if !fsync { arguments.append("--no-fsync") }
         try start(executable, arguments)
     }

@@ -66,8 +66,8 @@ public struct CrossHostJobBenchmark: Sendable {
                                      rescan: rescanText, extra: wake)
         defer { agent.stop() }
         let dbPath = base + "/coordinator/zoomdb.sqlite3"
-        let coordinator = try AgentProcess(coordinatorOn: coordinatorView.point, executable: executable, fsync: false,
-                                           extra: ["--rescan", rescanText, "--db", dbPath] + wake)
+        let coordinator = try AgentProcess(coordinatorOn: coordinatorView.point, database: dbPath, executable: executable,
+                                           fsync: false, extra: ["--rescan", rescanText] + wake)
         defer { coordinator.stop() }
 
         // Both up, and (with wake-ups) each knowing where the other listens: the coordinator's lease and the

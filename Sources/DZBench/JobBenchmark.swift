@@ -41,21 +41,31 @@ public struct JobBenchmark: Sendable {
         let spool = Spool(root: root, host: try HostID("bench"), sync: false)
         try spool.initialize(queues: QueueName.standard + [try QueueName("appserver_app1"),
                                                           try QueueName("appserver_app2")])
-        defer { try? FileManager.default.removeItem(atPath: root) }
+        // The zoomdb beside the spool, on the same local disk, as a coordinator's own file.
+        let dbDirectory = root + ".zoomdb"
+        let dbPath = dbDirectory + "/zoomdb.sqlite3"
+        defer {
+            try? FileManager.default.removeItem(atPath: root)
+            try? FileManager.default.removeItem(atPath: dbDirectory)
+        }
         let queues = "build,database,proxy,appserver_app1,appserver_app2"
         var processes = try (0..<agents).map { index in
             try AgentProcess(executable: executable, spool: root, host: "bench-\(index)", queues: queues, fsync: false,
                              concurrency: concurrency)
         }
-        processes.append(try AgentProcess(coordinatorOn: root, executable: executable, fsync: false))
+        processes.append(try AgentProcess(coordinatorOn: root, database: dbPath, executable: executable, fsync: false))
         defer { processes.forEach { $0.stop() } }
-        let dbPath = root + "/zoomdb/zoomdb.sqlite3"
         let deadline = Timestamp.now() + 30
-        while !FileSystem.exists(dbPath) || spool.heartbeats().count < agents {
+        var opened: ZoomDB?
+        while opened == nil || spool.heartbeats().count < agents {
             guard Timestamp.now() < deadline else { throw JobError("the coordinator or agents did not start") }
+            // Read-only, once the coordinator has made and migrated it: only the coordinator writes a zoomdb.
+            if opened == nil, let db = try? ZoomDB(readOnlyAt: dbPath), db.schemaVersion == ZoomDB.latestSchemaVersion {
+                opened = db
+            }
             usleep(20_000)
         }
-        let db = try ZoomDB(path: dbPath)
+        guard let db = opened else { throw JobError("the coordinator did not start") }
         let start = Timestamp.now()
         var burst: [String] = []
         for _ in 0..<jobs { burst.append(try submit(spool)) }

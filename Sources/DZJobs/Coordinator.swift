@@ -42,6 +42,9 @@ public struct Coordinator: Service {
             return spool
         }()
         let path = configuration.databasePath
+        do { try ZoomDB.checkLocal(path, allowNetworkFileSystem: configuration.allowNetworkDatabase) } catch {
+            throw CoordinatorError.unsuitableDatabase("\(error)")
+        }
         if let slash = path.lastIndex(of: "/") {
             try? FileSystem.makeDirectories(String(path[..<slash]), mode: 0o700)
         }
@@ -55,6 +58,7 @@ public struct Coordinator: Service {
         }
         var leaseKept = true
         defer { if leaseKept { lease.release() } }
+        if configuration.adoptsLegacyDatabase { try adoptLegacyDatabase() }
         let lock: FileLock
         do { lock = try FileLock(path: path + ".lock") } catch {
             if error == .wouldBlock || error == .resourceTemporarilyUnavailable {
@@ -65,6 +69,7 @@ public struct Coordinator: Service {
         defer { withExtendedLifetime(lock) {} }
         let engine = try CoordinatorEngine(spool: spool, configuration: configuration, catalog: catalog,
                                            logger: logger)
+        let publisher = StatePublisher(spool: spool, databasePath: path, changes: engine.changes, logger: logger)
         try engine.checkSpoolIdentity()
         for queue in [QueueName.results, .jobs] { try spool.create(queue) }
         try engine.recover()
@@ -136,6 +141,10 @@ public struct Coordinator: Service {
                         }
                     }
                 }
+                group.addTask {
+                    // Beside the loop: what commands on every host read, written from the committed changes.
+                    await publisher.run { !lost.isSet }
+                }
                 await withTaskGroup(of: Void.self) { waiting in
                     waiting.addTask { try? await gracefulShutdown() }
                     waiting.addTask { await lost.wait() }
@@ -148,6 +157,8 @@ public struct Coordinator: Service {
         } onGracefulShutdown: {
             continuation.finish()
         }
+        // The loop has stopped: what its last intake changed is published before the lease goes.
+        if !lost.isSet { _ = publisher.round(carrying: StateChanges.Marks(), final: true) }
         if lost.isSet {
             leaseKept = false
             let holder = CoordinatorLease.read(lease.path).map { "\($0)" } ?? "nobody"
@@ -173,6 +184,28 @@ extension Coordinator {
         ringLogger[metadataKey: "service"] = "wake"
         return try WakeListener(addresses: configuration.wakeListen, spoolID: spoolID, queues: [.results, .jobs],
                                 limits: configuration.wakeLimits, logger: ringLogger)
+    }
+
+    /// Moves the zoomdb an earlier dz kept in the spool to this coordinator's default location, once (see
+    /// `ZoomDB.moveLegacy`); with the lease held, no other coordinator of this dz uses it meanwhile.
+    func adoptLegacyDatabase() throws {
+        let legacy = ZoomDBLocation.legacyPath(spoolRoot: spool.root)
+        let moved: ZoomDB.LegacyMove?
+        do { moved = try ZoomDB.moveLegacy(from: legacy, to: configuration.databasePath) } catch {
+            throw CoordinatorError.unsuitableDatabase("\(error)")
+        }
+        if let moved {
+            spool.audit.record("zoomdb-moved", [("from", legacy), ("to", configuration.databasePath),
+                                                ("jobs", String(moved.jobs)), ("old", moved.setAside)])
+            logger.notice("moved the zoomdb out of the spool", metadata: [
+                "from": "\(legacy)", "to": "\(configuration.databasePath)", "jobs": "\(moved.jobs)",
+                "old_copy": "\(moved.setAside)",
+            ])
+        } else if FileSystem.exists(legacy) {
+            logger.warning("a zoomdb in the spool is ignored: this coordinator keeps its own", metadata: [
+                "ignored": "\(legacy)", "db": "\(configuration.databasePath)",
+            ])
+        }
     }
 }
 

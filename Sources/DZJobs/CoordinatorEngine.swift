@@ -17,8 +17,25 @@ final class CoordinatorEngine: @unchecked Sendable {
         self.configuration = configuration
         self.catalog = catalog
         self.logger = logger
-        db = try ZoomDB(path: configuration.databasePath)
+        db = try ZoomDB(path: configuration.databasePath, allowNetworkFileSystem: configuration.allowNetworkDatabase)
         lostAppservers = configuration.recoverAfter.map { LostAppservers(limit: $0) }
+    }
+
+    /// What changed, for the `StatePublisher`, which writes what commands on every host read instead of the zoomdb.
+    let changes = StateChanges()
+
+    /// At start: every running job, every job that ended within `recent` seconds (a power loss may have lost
+    /// the last document of either), the newest 1000 when nothing was ever published in this spool (a spool of an
+    /// earlier dz), every project, and the summary.
+    func markAllForPublishing(recent: Double = 3600) throws {
+        let first = !spool.hasPublishedState
+        for job in try db.jobs(state: .running, limit: 100_000) { changes.jobChanged(job.id) }
+        for job in try db.jobs(finishedAfter: .now() + (-recent)) { changes.jobChanged(job.id) }
+        if first { for job in try db.jobs(limit: 1000) { changes.jobChanged(job.id) } }
+        for project in try db.knownProjects() { changes.projectChanged(project) }
+        changes.summaryChanged()
+        spool.purgePublishingTemporaries()
+        changes.commit()
     }
 
     private let lostAppservers: LostAppservers?
@@ -56,6 +73,7 @@ final class CoordinatorEngine: @unchecked Sendable {
         for step in try db.steps(in: [.dispatching]) {
             dispatch(step, checkSpool: true)
         }
+        try markAllForPublishing()
         sweep()
     }
 
@@ -76,7 +94,13 @@ final class CoordinatorEngine: @unchecked Sendable {
                 try advance(step.job)
             }
             try dispatchPending(of: step.job)
-        } else if try db.job(id.rawValue) == nil {
+        } else {
+            // A config request set aside before it was recorded: its values do not stay in failed/.
+            do { try spool.rewriteFailed(id, in: queue, JobRequest.scrubbed) } catch {
+                logger.critical("a poisoned request could not be rewritten without its values: remove it by hand",
+                                metadata: ["queue": "\(queue)", "file": "\(id).json", "error": "\(error)"])
+            }
+            guard try db.job(id.rawValue) == nil else { return }
             var job = JobRecord(id: id.rawValue, kind: "unknown", project: nil, params: [:], issuedBy: nil,
                                 issuedAt: .now())
             job.state = .failed
@@ -85,6 +109,8 @@ final class CoordinatorEngine: @unchecked Sendable {
             try db.transaction {
                 if try db.insert(job) { try db.log(job.id, .error, why) }
             }
+            changes.jobChanged(job.id)
+            changes.summaryChanged()
         }
     }
 
@@ -109,6 +135,7 @@ final class CoordinatorEngine: @unchecked Sendable {
             for queue in [QueueName.results, .jobs] { spool.purgeTemporary(queue) }
         }
         for queue in [QueueName.jobs, .results] {
+            setAsideUnreadableNames(in: queue)
             let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
             for name in names { handle(name, in: queue) }
         }
@@ -122,6 +149,7 @@ final class CoordinatorEngine: @unchecked Sendable {
                 logger.error("checking for lost appservers failed", metadata: ["error": "\(error)"])
             }
         }
+        changes.commit()
     }
 
     /// Submits a `recover` job for each project with instances on a lost appserver, unless one for the same
@@ -158,6 +186,14 @@ final class CoordinatorEngine: @unchecked Sendable {
     /// again, so that work moves on by itself once the fault is gone.
     func handle(_ name: String, in queue: QueueName) {
         guard Timestamp.now() >= intakePausedUntil else { return }
+        // A name that is not UTF-8 reaches here with its bad bytes replaced, a name no file has (and one that may
+        // be too long to look up, which would pause all intake): it is set aside by its bytes instead.
+        if name.unicodeScalars.contains("\u{FFFD}") {
+            setAsideUnreadableNames(in: queue)
+            guard FileSystem.exists(spool.path(queue, .new) + "/" + name) else { return }
+        }
+        // What the intake committed goes to the publisher once it is done (its next tasks dropped).
+        defer { changes.commit() }
         do {
             if queue == .results {
                 try intakeResult(name)
@@ -176,6 +212,13 @@ final class CoordinatorEngine: @unchecked Sendable {
                 logger.error("could not put the file back: trying again after the pause", metadata: ["error": "\(error)"])
                 releasePending.insert(queue)
             }
+        }
+    }
+
+    /// Moves the inbox's names that are not UTF-8 to `failed/` (see `Spool.rejectUnreadableNames`).
+    private func setAsideUnreadableNames(in queue: QueueName) {
+        for name in spool.rejectUnreadableNames(in: queue) {
+            logger.warning("a file name that is not UTF-8 moved to failed/", metadata: ["queue": "\(queue)", "file": "\(name)"])
         }
     }
 
@@ -230,6 +273,8 @@ final class CoordinatorEngine: @unchecked Sendable {
         guard step.state == .succeeded, let job = try db.job(step.job),
               let definition = catalog.kind(job.kind)?.step(step.definition), let onSuccess = definition.onSuccess
         else { return }
+        changes.projectChanged(job.project)
+        changes.summaryChanged()
         do {
             try onSuccess(job, step, db)
             // What was secret in the output (a database password) has been recorded where it belongs; the step's
@@ -265,6 +310,8 @@ final class CoordinatorEngine: @unchecked Sendable {
         guard case .claimed(let claim) = outcome else { return }
         let request: JobRequest
         do { request = try JobRequest(claim.task) } catch {
+            // Refused: still, no value of a config request goes to failed/.
+            if let scrubbed = JobRequest.scrubbed(claim.task) { try spool.rewriteClaimed(claim, as: scrubbed) }
             try spool.retire(claim, failure: error)
             return
         }
@@ -281,6 +328,8 @@ final class CoordinatorEngine: @unchecked Sendable {
                     job.finished = .now()
                     job.error = "unknown job kind \"\(kindName)\": this coordinator knows \(catalog.names.joined(separator: ", "))"
                     if try db.insert(job) { try db.log(id, .error, job.error!) }
+                    changes.jobChanged(id)
+                    changes.summaryChanged()
                     failure = BadInput("unknown-kind", job.error!)
                     return
                 }
@@ -289,10 +338,13 @@ final class CoordinatorEngine: @unchecked Sendable {
                     job.finished = .now()
                     job.error = problem
                     if try db.insert(job) { try db.log(id, .error, problem) }
+                    changes.jobChanged(id)
+                    changes.summaryChanged()
                     failure = BadInput("bad-param", problem)
                     return
                 }
                 guard try db.insert(job) else { return }
+                changes.summaryChanged()
                 try db.log(id, .info, "job \(kind.name) submitted" + (project.map { " for project \($0)" } ?? "")
                            + (issuedBy.map { " by \($0)" } ?? ""))
                 try advance(id)
@@ -310,16 +362,75 @@ final class CoordinatorEngine: @unchecked Sendable {
                 try withdrawWaiting(jobID, reason: "withdrawn: job cancelled")
                 try advance(jobID)
                 jobToDispatch = jobID
+            case .configure(let id, let project, let change, let issuedBy):
+                let outcome = try recordConfigChange(id: id, project: project, change: change, issuedBy: issuedBy,
+                                                     issuedAt: claim.task.created ?? .now())
+                failure = outcome.failure
+                if outcome.started { jobToDispatch = id }
             }
         }
+        // Recorded: the values leave the spool before the request goes to done/ (or failed/).
+        if let scrubbed = JobRequest.scrubbed(claim.task) { try spool.rewriteClaimed(claim, as: scrubbed) }
         if let job = jobToDispatch { try dispatchPending(of: job) }
         try spool.retire(claim, failure: failure)
+    }
+
+    /// Records a change of an app's environment (inside the caller's transaction) under a `config` job of the
+    /// request's id, which reports it: ended at once when nothing changed or the change waits for the next release
+    /// (`restart` false), else running, as the release that puts it live. Only the variables' names reach the
+    /// job's parameters and log. A request seen again after a restart (its job exists) changes nothing.
+    private func recordConfigChange(id: String, project: String, change: ConfigChange, issuedBy: String?,
+                                    issuedAt: Timestamp) throws -> (started: Bool, failure: BadInput?)
+    {
+        guard try db.job(id) == nil else { return (false, nil) }
+        var job = JobRecord(id: id, kind: ConfigJob.kind.name, project: project,
+                            params: ["change": .string(change.summary)], issuedBy: issuedBy, issuedAt: issuedAt)
+        job.started = .now()
+        changes.jobChanged(id)
+        changes.summaryChanged()
+        func end(_ state: JobRecord.State, _ level: JobLogLine.Level, _ message: String,
+                 result: [String: JSONValue]? = nil) throws
+        {
+            job.state = state
+            job.finished = .now()
+            if state == .failed { job.error = message }
+            job.result = result
+            try db.insert(job)
+            try db.log(id, level, message)
+        }
+        let problem = change.isScrubbed
+            ? "the request's values were taken out before they were recorded: nothing changed; ask again"
+            : change.problem ?? configuration.environmentCheck?(change.set)
+        if let problem {
+            try end(.failed, .error, problem)
+            return (false, BadInput("bad-env", problem))
+        }
+        let before = try db.configVersion(of: project)
+        let version = try db.applyEnvironmentChange(of: project, set: change.set, unset: change.unset)
+        changes.projectChanged(project)
+        job.params["config_version"] = .int(Int64(version))
+        var result: [String: JSONValue] = ["config_version": .int(Int64(version)), "changed": .bool(version != before)]
+        if version == before {
+            try end(.succeeded, .info, "nothing changed (config version \(version))", result: result)
+            return (false, nil)
+        }
+        guard change.restart else {
+            result["restarted"] = .bool(false)
+            try end(.succeeded, .info, "config version \(version): \(change.summary); stored, not put live: the next "
+                    + "release does", result: result)
+            return (false, nil)
+        }
+        try db.insert(job)
+        try db.log(id, .info, "config version \(version): \(change.summary)" + (issuedBy.map { " by \($0)" } ?? ""))
+        try advance(id)
+        return (true, nil)
     }
 
     // MARK: Planning and dispatch
 
     /// Plans the job's next moves and records them (inside the caller's transaction).
     func advance(_ jobID: String) throws {
+        changes.jobChanged(jobID)
         guard let job = try db.job(jobID), job.state == .running else { return }
         guard let kind = catalog.kind(job.kind) else { return }
         let steps = try db.steps(of: jobID)
@@ -331,7 +442,7 @@ final class CoordinatorEngine: @unchecked Sendable {
             return
         }
         let facts = try kind.facts?(job, db) ?? [:]
-        let plan = JobPlanner(kind: kind, queueWait: configuration.queueWait).plan(job, steps: steps, facts: facts)
+        let plan = planner(kind).plan(job, steps: steps, facts: facts)
         for step in plan.newSteps {
             try db.insert(step)
             if step.state == .succeeded { try db.log(jobID, .info, "\(step.name): nothing to fan out over") }
@@ -343,10 +454,12 @@ final class CoordinatorEngine: @unchecked Sendable {
             }
             try db.update(plan.job)
             if plan.job.state != job.state, plan.job.state.isFinal {
+                changes.jobEnded(jobID)
+                changes.projectChanged(job.project)
+                changes.summaryChanged()
                 if let onFinish = kind.onFinish {
-                    let planner = JobPlanner(kind: kind, queueWait: configuration.queueWait)
                     do {
-                        try onFinish(plan.job, planner.context(plan.job, try db.steps(of: jobID), facts: facts), db)
+                        try onFinish(plan.job, planner(kind).context(plan.job, try db.steps(of: jobID), facts: facts), db)
                     } catch {
                         try db.log(jobID, .error, "could not record what the job came to: \(error)")
                     }
@@ -354,6 +467,11 @@ final class CoordinatorEngine: @unchecked Sendable {
                 spool.audit.record("job-\(plan.job.state.rawValue)", [("job", jobID), ("kind", job.kind)])
             }
         }
+    }
+
+    /// The planner of `kind` with this coordinator's settings.
+    private func planner(_ kind: JobKind) -> JobPlanner {
+        JobPlanner(kind: kind, queueWait: configuration.queueWait, hostnamePolicy: configuration.hostnamePolicy)
     }
 
     /// Jobs that logged that they wait for another (so that they say it once).
@@ -404,6 +522,7 @@ final class CoordinatorEngine: @unchecked Sendable {
             }
             step.state = .dispatched
             step.dispatched = .now()
+            changes.jobChanged(step.job)
             try db.transaction {
                 try db.update(step)
                 try db.log(step.job, .stepBegin, "\(step.name): \(step.task) on \(step.queue)")

@@ -6,10 +6,13 @@ public enum CoordinatorError: Error, Equatable, CustomStringConvertible, Sendabl
     case leaseLost(String)
     /// The zoomdb belongs to another spool.
     case wrongSpool(String)
+    /// The zoomdb cannot be kept where it was asked for (a network file system), or an old one in the spool
+    /// could not be moved out of it.
+    case unsuitableDatabase(String)
 
     public var description: String {
         switch self {
-        case .anotherCoordinator(let why), .leaseLost(let why), .wrongSpool(let why): why
+        case .anotherCoordinator(let why), .leaseLost(let why), .wrongSpool(let why), .unsuitableDatabase(let why): why
         }
     }
 }

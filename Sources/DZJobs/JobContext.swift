@@ -13,6 +13,8 @@ public struct JobContext: Sendable {
     public var hosts: [String: [String]] = [:]
     /// What the job kind read from the zoomdb for this planning pass (see `JobKind.facts`).
     public var facts: [String: JSONValue] = [:]
+    /// Which host names a project may have (the coordinator's, with the public suffix list it read).
+    public var hostnamePolicy = HostnamePolicy()
     /// For a fanned-out instance: its item and index.
     public var item: JSONValue?
     public var index: Int?

@@ -8,10 +8,13 @@ public struct JobPlanner: Sendable {
     public let kind: JobKind
     /// Slack added to a step's worst case before the coordinator gives up on it (time waiting in a queue).
     public let queueWait: Double
+    /// Which host names a project may have (see `JobContext.hostnamePolicy`).
+    public let hostnamePolicy: HostnamePolicy
 
-    public init(kind: JobKind, queueWait: Double = 3600) {
+    public init(kind: JobKind, queueWait: Double = 3600, hostnamePolicy: HostnamePolicy = HostnamePolicy()) {
         self.kind = kind
         self.queueWait = queueWait
+        self.hostnamePolicy = hostnamePolicy
     }
 
     public struct Plan: Sendable {
@@ -100,6 +103,7 @@ public struct JobPlanner: Sendable {
                                  outputs: outputs)
         context.hosts = hosts
         context.facts = facts
+        context.hostnamePolicy = hostnamePolicy
         return context
     }
 

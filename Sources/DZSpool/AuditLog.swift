@@ -113,9 +113,9 @@ public final class AuditLog: Sendable {
 
     private func open(day: String) -> AppendFile? {
         let path = directory + "/" + day + ".log"
-        if let opened = try? AppendFile(path: path) { return opened }
-        try? FileSystem.makeDirectories(directory)
-        return try? AppendFile(path: path)
+        if let opened = try? SpoolModes.openLog(path) { return opened }
+        try? SpoolModes.makeDirectories(directory)
+        return try? SpoolModes.openLog(path)
     }
 }
 

@@ -60,8 +60,8 @@ public struct CoordinatorLease: Sendable {
         if !wake.isEmpty { object["wake"] = .array(wake.map { .string($0.description) }) }
         let temporary = spool.root + "/.coordinator.lease." + token
         do {
-            try FileIO.create(temporary, bytes: JSONValue.object(object).serialized() + [0x0A], mode: 0o644,
-                              sync: spool.sync)
+            try SpoolModes.createFile(temporary, bytes: JSONValue.object(object).serialized() + [0x0A],
+                                      sync: spool.sync)
         } catch {
             throw .system(error.at("write", temporary))
         }

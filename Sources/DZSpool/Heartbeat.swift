@@ -125,10 +125,10 @@ extension Spool {
         let bytes = JSONValue.object(heartbeat.jsonObject).serialized() + [0x0A]
         try? FileSystem.unlink(temporary)
         do {
-            try FileIO.create(temporary, bytes: bytes, mode: 0o644, sync: false)
+            try SpoolModes.createFile(temporary, bytes: bytes, sync: false)
         } catch .noSuchFileOrDirectory {
-            do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
-            do { try FileIO.create(temporary, bytes: bytes, mode: 0o644, sync: false) } catch {
+            do { try SpoolModes.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
+            do { try SpoolModes.createFile(temporary, bytes: bytes, sync: false) } catch {
                 throw error.at("write", temporary)
             }
         } catch {

@@ -10,7 +10,8 @@ public struct QueueName: Sendable, Hashable, Comparable, CustomStringConvertible
     public static let results = QueueName(unchecked: "results")
 
     /// Directory names under the spool root that are not queues.
-    static let reserved: Set<String> = ["log", "hosts", "cancel", "zoomdb", "tmp", "new", "cur", "done", "failed"]
+    static let reserved: Set<String> = ["log", "hosts", "cancel", "state", "zoomdb", "zoomdb.moved", "tmp", "new", "cur",
+                                        "done", "failed"]
 
     /// The queue only the agent with host id `host` serves (`host_<host id in lower case>`): for a step that must
     /// run where an earlier one did (an upload of the bundle that host built). Every agent serves its own.

@@ -8,13 +8,13 @@ extension Spool {
     /// running (compensation tasks excepted).
     public func cancel(_ id: String, reason: String, isJob: Bool) throws(SpoolError) {
         guard TaskID.isValid(id) else { throw .invalidTaskID(id) }
-        do { try FileSystem.makeDirectories(cancelPath) } catch { throw error.at("mkdir", cancelPath) }
+        do { try SpoolModes.makeDirectories(cancelPath) } catch { throw error.at("mkdir", cancelPath) }
         let target = cancelPath + "/" + id
         let temporary = cancelPath + "/." + id + "." + String(pid) + ".tmp"
         let line = "ts=\(Timestamp.now().rfc3339) host=\(host.rawValue) pid=\(pid) reason=\(Logfmt.quote(reason))\n"
         try? FileSystem.unlink(temporary)
         do {
-            try FileIO.create(temporary, bytes: Array(line.utf8), mode: 0o644, sync: sync)
+            try SpoolModes.createFile(temporary, bytes: Array(line.utf8), sync: sync)
             try FileSystem.rename(temporary, target)
         } catch {
             throw error.at("write", target)

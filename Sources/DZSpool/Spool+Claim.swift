@@ -68,8 +68,10 @@ extension Spool {
         do {
             task = try TaskFile(parsing: bytes, stem: stem)
         } catch {
+            // A modification time further ahead than any deferral is a clock or a touch gone wrong, not a copy
+            // under way: such a file is judged now, or it would wait for that time (centuries, perhaps).
             let settlesAt = status.modified + settle
-            if settlesAt > now {
+            if settlesAt > now, status.modified <= now + TaskLimits.maxDeferralSeconds {
                 try putBack(claimPath, fileName: fileName, in: queue, modified: nil)
                 return .unsettled(settlesAt, seen: FileFingerprint(status))
             }
@@ -86,7 +88,7 @@ extension Spool {
                 "field", "not_before \(notBefore.rfc3339) is more than a year ahead"), task: task)
         }
         if let notBefore = task.notBefore, notBefore > now + 0.001 {
-            try? FileSystem.touch(claimPath, modified: notBefore)
+            markDeferred(claimPath, bytes: bytes, in: queue, until: notBefore)
             try putBack(claimPath, fileName: fileName, in: queue, modified: notBefore)
             audit.record("deferred", [("queue", queue.rawValue), ("task", stem), ("not_before", notBefore.rfc3339)])
             return .notDue(notBefore)
@@ -161,6 +163,30 @@ extension Spool {
             if FileSystem.exists(claimPath) { throw error.at("rename", claimPath) }
         }
         return true
+    }
+
+    /// Gives a deferred task's file its `not_before` as its mtime, the time at which every scan takes it as due,
+    /// so that no agent claims it again before then (and the rename back into `new/` wakes no agent into a claim
+    /// and put-back loop). Setting a time needs the file's owner: a task another member of the spool's group
+    /// dropped is first written anew, as this process's file, over its claimed name; the claim is this
+    /// process's, so nothing else reads or moves that name meanwhile. When that fails too (a full disk), the
+    /// file goes back with its old time and is claimed and deferred again at a later scan.
+    func markDeferred(_ claimPath: String, bytes: [UInt8], in queue: QueueName, until notBefore: Timestamp) {
+        do {
+            try FileSystem.touch(claimPath, modified: notBefore)
+            return
+        } catch .notPermitted {
+            // Another user's file: written anew below.
+        } catch {
+            return
+        }
+        guard let copy = try? writeTemporary(bytes, in: queue, hint: "deferred") else { return }
+        do {
+            try FileSystem.touch(copy, modified: notBefore)
+            try FileSystem.rename(copy, claimPath)
+        } catch {
+            try? FileSystem.unlink(copy)
+        }
     }
 
     /// The size and mtime of a waiting file, or nil when it is gone.

@@ -10,7 +10,7 @@ extension Spool {
         if let id = readIdentity(file) { return id }
         let id = Host.randomBytes(16).map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }.joined()
         let temporary = root + "/.spool.id." + id
-        do { try FileIO.create(temporary, bytes: Array((id + "\n").utf8), mode: 0o644, sync: sync) } catch {
+        do { try SpoolModes.createFile(temporary, bytes: Array((id + "\n").utf8), sync: sync) } catch {
             throw error.at("write", temporary)
         }
         defer { try? FileSystem.unlink(temporary) }
@@ -32,4 +32,7 @@ extension Spool {
         let id = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return id.isEmpty ? nil : id
     }
+
+    /// The spool's id if it has one, creating nothing: for commands that only read.
+    public func existingIdentity() -> String? { readIdentity(root + "/spool.id") }
 }

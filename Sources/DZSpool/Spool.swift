@@ -59,7 +59,7 @@ public struct Spool: Sendable {
     public func create(_ queue: QueueName) throws(SpoolError) {
         for stage in Stage.allCases {
             let dir = path(queue, stage)
-            do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
+            do { try SpoolModes.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
         }
     }
 
@@ -76,11 +76,24 @@ public struct Spool: Sendable {
         (try? FileSystem.status(path(queue, .new)))?.isDirectory == true
     }
 
-    /// Creates the standard queues, `log/` and `hosts/`.
+    /// Creates the standard queues, `log/` and `hosts/`, and gives the root and each of them the shared
+    /// directory mode (see `SpoolModes`), also when they existed, where this process may (another user's
+    /// directories are left as they are: `share(withGroup:)` is root's tool for those).
     public func initialize(queues: [QueueName] = QueueName.standard) throws(SpoolError) {
+        do { try SpoolModes.makeDirectories(root) } catch { throw error.at("mkdir", root) }
         for queue in queues { try create(queue) }
         for dir in [logPath, hostsPath] {
-            do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
+            do { try SpoolModes.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
+        }
+        let made = [root, logPath, hostsPath] + queues.flatMap { queue in
+            [path(queue)] + Stage.allCases.map { path(queue, $0) }
+        }
+        for dir in made {
+            do { try FileSystem.setMode(dir, SpoolModes.directory) } catch .notPermitted {
+                continue
+            } catch {
+                throw error.at("chmod", dir)
+            }
         }
         _ = try identity()
     }
@@ -112,7 +125,7 @@ public struct Spool: Sendable {
         for _ in 0..<8 {
             let file = dir + "/" + temporaryName(hint)
             do {
-                try FileIO.create(file, bytes: bytes, sync: sync)
+                try SpoolModes.createFile(file, bytes: bytes, sync: sync)
                 return file
             } catch .fileExists {
                 continue
@@ -129,7 +142,7 @@ public struct Spool: Sendable {
     func dayDirectory(_ queue: QueueName, _ stage: Stage, at time: Timestamp = .now()) throws(SpoolError) -> String {
         let dir = path(queue, stage) + "/" + time.utcDay
         if known.contains(dir) { return dir }
-        do { try FileSystem.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
+        do { try SpoolModes.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
         syncDirectory(path(queue, stage))
         known.insert(dir)
         return dir

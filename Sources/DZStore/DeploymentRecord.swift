@@ -58,3 +58,16 @@ public struct DeploymentRecord: Sendable, Equatable {
         return object
     }
 }
+
+extension DeploymentRecord {
+    /// An instance read back from `jsonObject`; nil without its project, bundle, appserver and instance.
+    public init?(json object: [String: JSONValue]) {
+        guard let project = object["project"]?.stringValue, let bundle = object["bundle"]?.stringValue,
+              let appserver = object["appserver"]?.stringValue, let instance = object["instance"]?.stringValue
+        else { return nil }
+        self.init(project: project, bundle: bundle, appserver: appserver, instance: instance,
+                  host: object["address"]?.stringValue, port: object["port"]?.intValue.map(Int.init),
+                  user: object["user"]?.stringValue, job: object["job"]?.stringValue,
+                  created: object["created"]?.stringValue.flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(nanoseconds: 0))
+    }
+}

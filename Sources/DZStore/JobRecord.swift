@@ -66,6 +66,22 @@ public struct JobRecord: Sendable, Equatable {
     }
 }
 
+extension JobRecord {
+    /// A job read back from `jsonObject` (as the coordinator publishes it); nil without an id and a kind.
+    public init?(json object: [String: JSONValue]) {
+        guard let id = object["id"]?.stringValue, let kind = object["kind"]?.stringValue else { return nil }
+        func time(_ key: String) -> Timestamp? { object[key]?.stringValue.flatMap { Timestamp(rfc3339: $0) } }
+        self.init(id: id, kind: kind, project: object["project"]?.stringValue, params: object["params"]?.objectValue ?? [:],
+                  issuedBy: object["issued_by"]?.stringValue, issuedAt: time("issued_at") ?? Timestamp(nanoseconds: 0))
+        state = object["state"]?.stringValue.flatMap(State.init(rawValue:)) ?? .failed
+        stopping = object["stopping"]?.stringValue.flatMap(Stopping.init(rawValue:))
+        started = time("started")
+        finished = time("finished")
+        error = object["error"]?.stringValue
+        result = object["result"]?.objectValue
+    }
+}
+
 /// JSON kept in text columns.
 enum JSONText {
     static func object(_ text: String?) -> [String: JSONValue]? {

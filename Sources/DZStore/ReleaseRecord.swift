@@ -109,6 +109,7 @@ public struct ReleaseRecord: Sendable, Equatable {
                   instances: object["instances"]?.intValue.map(Int.init),
                   workers: object["workers"]?.intValue.map(Int.init),
                   clientMaxBodySize: object["client_max_body_size"]?.stringValue, result: object["result"]?.stringValue ?? "",
-                  job: object["job"]?.stringValue, issuedBy: object["issued_by"]?.stringValue)
+                  job: object["job"]?.stringValue, issuedBy: object["issued_by"]?.stringValue,
+                  created: object["created"]?.stringValue.flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(nanoseconds: 0))
     }
 }

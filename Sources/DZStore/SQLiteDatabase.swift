@@ -1,4 +1,5 @@
 import CSQLite
+import DZSystem
 
 /// A failed SQLite call: the result code and SQLite's message.
 public struct SQLiteError: Error, Equatable, CustomStringConvertible {
@@ -34,14 +35,34 @@ public final class SQLiteDatabase: @unchecked Sendable {
             throw SQLiteError(code: code, message: "\(path): \(message)")
         }
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
-        if !readOnly {
-            try execute("PRAGMA journal_mode = WAL")
+        if readOnly {
+            // A reader must leave the writer's log and shared memory alone, whatever SQLite would do on close.
+            _ = dz_sqlite_no_checkpoint_on_close(handle)
+        } else {
+            try switchToWriteAheadLog(busyTimeoutMilliseconds)
             try execute("PRAGMA synchronous = NORMAL")
         }
         try execute("PRAGMA foreign_keys = ON")
     }
 
     deinit { sqlite3_close_v2(handle) }
+
+    /// Puts the database in WAL mode. Connections opening a new database at once (the coordinator and a command
+    /// starting together) race for that change, and SQLite reports the loser's `SQLITE_BUSY` at once, without the
+    /// busy handler: it is tried again, with short pauses, for as long as the busy timeout.
+    private func switchToWriteAheadLog(_ timeoutMilliseconds: Int32) throws(SQLiteError) {
+        let deadline = Timestamp.now() + Double(timeoutMilliseconds) / 1000
+        var pause = 0.001
+        while true {
+            do {
+                try execute("PRAGMA journal_mode = WAL")
+                return
+            } catch where error.code == SQLITE_BUSY && Timestamp.now() < deadline {
+                ThreadPause.sleep(seconds: pause)
+                pause = min(pause * 2, 0.05)
+            }
+        }
+    }
 
     private func error(_ code: Int32) -> SQLiteError {
         SQLiteError(code: code, message: String(cString: sqlite3_errmsg(handle)))
@@ -120,6 +141,14 @@ public final class SQLiteDatabase: @unchecked Sendable {
 
     /// Rows changed by the last statement.
     public var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Runs `body` in one read transaction (`BEGIN DEFERRED`): every query in it sees the same snapshot, also on a
+    /// read-only connection.
+    public func reading<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN DEFERRED")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {

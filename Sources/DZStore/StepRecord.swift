@@ -92,6 +92,29 @@ public struct StepRecord: Sendable, Equatable {
     }
 }
 
+extension StepRecord {
+    /// A step read back from `jsonObject` (as the coordinator publishes it, without its task file, which holds the
+    /// task's arguments); nil without a name.
+    public init?(json object: [String: JSONValue], job: String, ordinal: Int) {
+        guard let name = object["name"]?.stringValue else { return nil }
+        func time(_ key: String) -> Timestamp? { object[key]?.stringValue.flatMap { Timestamp(rfc3339: $0) } }
+        self.init(job: job, name: name, definition: object["definition"]?.stringValue ?? name, ordinal: ordinal,
+                  queue: object["queue"]?.stringValue ?? "", task: object["task"]?.stringValue ?? "",
+                  taskID: object["task_id"]?.stringValue ?? "", taskFile: "{}",
+                  compensation: object["compensation"] == .bool(true),
+                  maxAttempts: Int(object["max_attempts"]?.intValue ?? 1), deadline: time("deadline"))
+        state = object["state"]?.stringValue.flatMap(State.init(rawValue:)) ?? .failed
+        attempt = object["attempt"]?.intValue.map(Int.init)
+        host = object["host"]?.stringValue
+        dispatched = time("dispatched")
+        started = time("started")
+        finished = time("finished")
+        output = object["output"]?.objectValue
+        errorKind = object["error_kind"]?.stringValue
+        error = object["error"]?.stringValue
+    }
+}
+
 /// A line of a job's log.
 public struct JobLogLine: Sendable, Equatable {
     public enum Level: String, Sendable {
@@ -104,4 +127,18 @@ public struct JobLogLine: Sendable, Equatable {
     public var time: Timestamp
     public var level: Level
     public var message: String
+}
+
+extension JobLogLine {
+    public var jsonObject: [String: JSONValue] {
+        ["id": .int(id), "ts": .string(time.rfc3339), "level": .string(level.rawValue), "message": .string(message)]
+    }
+
+    /// A line read back from `jsonObject`.
+    public init?(json object: [String: JSONValue]) {
+        guard let message = object["message"]?.stringValue else { return nil }
+        self.init(id: object["id"]?.intValue ?? 0,
+                  time: object["ts"]?.stringValue.flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(nanoseconds: 0),
+                  level: object["level"]?.stringValue.flatMap(Level.init(rawValue:)) ?? .info, message: message)
+    }
 }

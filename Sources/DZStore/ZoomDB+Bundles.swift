@@ -21,6 +21,28 @@ public struct BundleRecord: Sendable, Equatable {
         created = row.string("created").flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(nanoseconds: 0)
         deleted = row.string("deleted").flatMap { Timestamp(rfc3339: $0) }
     }
+
+    public var jsonObject: [String: JSONValue] {
+        [
+            "name": .string(name), "project": .string(project), "revision": codeRevision.map(JSONValue.string) ?? .null,
+            "sha256": sha256.map(JSONValue.string) ?? .null, "size": size.map(JSONValue.int) ?? .null,
+            "storage_url": storageURL.map(JSONValue.string) ?? .null, "created": .string(created.rfc3339),
+            "deleted": deleted.map { .string($0.rfc3339) } ?? .null,
+        ]
+    }
+
+    /// A bundle read back from `jsonObject`; nil without a name and a project.
+    public init?(json object: [String: JSONValue]) {
+        guard let name = object["name"]?.stringValue, let project = object["project"]?.stringValue else { return nil }
+        self.project = project
+        self.name = name
+        codeRevision = object["revision"]?.stringValue
+        sha256 = object["sha256"]?.stringValue
+        size = object["size"]?.intValue
+        storageURL = object["storage_url"]?.stringValue
+        created = object["created"]?.stringValue.flatMap { Timestamp(rfc3339: $0) } ?? Timestamp(nanoseconds: 0)
+        deleted = object["deleted"]?.stringValue.flatMap { Timestamp(rfc3339: $0) }
+    }
 }
 
 /// An app's database, as create_database reported it. The password is kept here (the zoomdb is 0600) so that

@@ -69,3 +69,25 @@ extension ZoomDB {
             """, [appserver]).compactMap { $0.string("project") }
     }
 }
+
+extension ZoomDB {
+    /// Active instances by appserver, then by project.
+    public func activeInstancesByAppserver() throws -> [String: [String: Int]] {
+        var result: [String: [String: Int]] = [:]
+        for row in try database.query("""
+            SELECT appserver, project, count(*) AS n FROM deployments WHERE deactivated IS NULL
+            GROUP BY appserver, project
+            """) {
+            result[row.string("appserver") ?? "", default: [:]][row.string("project") ?? ""] = Int(row.int("n") ?? 0)
+        }
+        return result
+    }
+
+    /// Every project the zoomdb knows of: with a record, a release, a bundle or an instance.
+    public func knownProjects() throws -> [String] {
+        try database.query("""
+            SELECT id AS project FROM projects UNION SELECT project FROM releases UNION SELECT project FROM bundles
+            UNION SELECT project FROM deployments ORDER BY project
+            """).compactMap { $0.string("project") }
+    }
+}

@@ -16,7 +16,13 @@ extension ZoomDB {
     /// changed: setting a variable to its value, unsetting one that is not set).
     @discardableResult
     public func changeEnvironment(of project: String, set: [String: String], unset: [String]) throws -> Int {
-        try transaction {
+        try transaction { try applyEnvironmentChange(of: project, set: set, unset: unset) }
+    }
+
+    /// `changeEnvironment` inside the caller's transaction (the coordinator's intake of a config request).
+    @discardableResult
+    public func applyEnvironmentChange(of project: String, set: [String: String], unset: [String]) throws -> Int {
+        do {
             try upsertProject(project, sourceURL: nil, title: nil)
             let before = try environment(of: project)
             var changed = false
@@ -56,38 +62,5 @@ extension ZoomDB {
         try database.query("""
             UPDATE projects SET instances = coalesce(?, instances), workers = coalesce(?, workers) WHERE id = ?
             """, [instances, workers, project])
-    }
-
-    /// The project's host names, as its last succeeded release set them.
-    public func hostnames(of project: String) throws -> [String] {
-        try database.query("SELECT hostname FROM virtual_hostnames WHERE project = ? ORDER BY id", [project])
-            .compactMap { $0.string("hostname") }
-    }
-
-    /// The project that has `hostname`, if any.
-    public func project(owningHostname hostname: String) throws -> String? {
-        try database.query("SELECT project FROM virtual_hostnames WHERE hostname = ?", [hostname]).first?
-            .string("project")
-    }
-
-    /// Replaces the project's host names.
-    public func setHostnames(of project: String, _ hostnames: [String]) throws {
-        try database.query("DELETE FROM virtual_hostnames WHERE project = ?", [project])
-        for hostname in hostnames {
-            try database.query("""
-                INSERT OR REPLACE INTO virtual_hostnames (project, hostname, is_wildcard) VALUES (?, ?, ?)
-                """, [project, hostname, hostname.contains("*")])
-        }
-    }
-}
-
-extension ZoomDB {
-    /// Every host name owned by a project other than `project`, with its owner.
-    public func hostnameOwners(except project: String) throws -> [String: String] {
-        var owners: [String: String] = [:]
-        for row in try database.query("SELECT hostname, project FROM virtual_hostnames WHERE project != ?", [project]) {
-            owners[row.string("hostname") ?? ""] = row.string("project") ?? ""
-        }
-        return owners
     }
 }

@@ -2,14 +2,18 @@ import DZSpool
 import DZSystem
 
 /// The zoomdb: jobs, steps and their log, projects, bundles, deployments. One SQLite file (WAL), mode 0600
-/// because it holds app database passwords.
+/// because it holds app database passwords, on the coordinator's local disk (see `ZoomDBLocation`). Only the
+/// coordinator writes it; what every other process needs of it, the coordinator publishes in the spool.
 ///
 /// Not thread-safe: one owner at a time (the coordinator's task, or a command).
 public final class ZoomDB: @unchecked Sendable {
     public let database: SQLiteDatabase
 
-    /// Opens the zoomdb at `path`, creating it (and its directory) and running pending migrations.
-    public init(path: String) throws {
+    /// Opens the zoomdb at `path` read-write, creating it (and its directory) and running pending migrations: the
+    /// coordinator's way in, and nobody else's. Refuses a path on a network or FUSE file system unless
+    /// `allowNetworkFileSystem`.
+    public init(path: String, allowNetworkFileSystem: Bool = false) throws {
+        try Self.checkLocal(path, allowNetworkFileSystem: allowNetworkFileSystem)
         let directory = String(path.prefix(upTo: path.lastIndex(of: "/") ?? path.startIndex))
         if !directory.isEmpty { try FileSystem.makeDirectories(directory, mode: 0o700) }
         let existed = FileSystem.exists(path)
@@ -18,11 +22,20 @@ public final class ZoomDB: @unchecked Sendable {
         try migrate()
     }
 
-    /// The zoomdb path to use: the explicit one, else `$DZ_DB`, else `<spool>/zoomdb/zoomdb.sqlite3`.
-    public static func path(explicit: String?, spoolRoot: String, environment: [String: String]) -> String {
-        if let explicit, !explicit.isEmpty { return explicit }
-        if let fromEnvironment = environment["DZ_DB"], !fromEnvironment.isEmpty { return fromEnvironment }
-        return spoolRoot + "/zoomdb/zoomdb.sqlite3"
+    /// Opens an existing zoomdb read-only, creating nothing and migrating nothing, and never checkpointing or
+    /// removing its write-ahead log: for a command on the coordinator's own host. On another host the zoomdb is
+    /// out of reach by design; commands there read what the coordinator publishes in the spool.
+    public init(readOnlyAt path: String, allowNetworkFileSystem: Bool = false) throws {
+        guard FileSystem.exists(path) else { throw ZoomDBError.missing(path) }
+        try Self.checkLocal(path, allowNetworkFileSystem: allowNetworkFileSystem)
+        database = try SQLiteDatabase(path: path, readOnly: true)
+    }
+
+    /// Throws `networkFileSystem` when `path` is (or would be created) on a network or FUSE file system.
+    public static func checkLocal(_ path: String, allowNetworkFileSystem: Bool) throws {
+        guard !allowNetworkFileSystem else { return }
+        let type = try FileSystem.type(ofFutureFile: path)
+        if type.isNetwork { throw ZoomDBError.networkFileSystem(path: path, type: type.name) }
     }
 
     private func migrate() throws {
@@ -49,16 +62,22 @@ public final class ZoomDB: @unchecked Sendable {
 
     public func transaction<T>(_ body: () throws -> T) throws -> T { try database.transaction(body) }
 
+    /// Runs `body`'s queries on one snapshot (see `SQLiteDatabase.reading`).
+    public func reading<T>(_ body: () throws -> T) throws -> T { try database.reading(body) }
+
     // MARK: Jobs
 
-    /// Inserts a job; `false` if a job with that id exists already (a submission seen twice).
+    /// Inserts a job, whole (a job refused at intake is inserted ended, with its error); `false` if a job with
+    /// that id exists already (a submission seen twice).
     @discardableResult
     public func insert(_ job: JobRecord) throws -> Bool {
         try database.query("""
-            INSERT OR IGNORE INTO jobs (id, kind, project, params, state, issued_by, issued_at, started)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """, [job.id, job.kind, job.project, JSONText.encode(job.params), job.state.rawValue, job.issuedBy,
-                  job.issuedAt.rfc3339, job.started?.rfc3339])
+            INSERT OR IGNORE INTO jobs (id, kind, project, params, state, stopping, issued_by, issued_at, started,
+                                        finished, error, result)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [job.id, job.kind, job.project, JSONText.encode(job.params), job.state.rawValue, job.stopping?.rawValue,
+                  job.issuedBy, job.issuedAt.rfc3339, job.started?.rfc3339, job.finished?.rfc3339, job.error,
+                  job.result.map(JSONText.encode)])
         return database.changes == 1
     }
 
@@ -118,6 +137,16 @@ public final class ZoomDB: @unchecked Sendable {
         try database.query("SELECT * FROM steps WHERE job = ? ORDER BY ordinal, name", [job]).map(StepRecord.init(row:))
     }
 
+    /// The job's steps without their task files (which may be large and hold the tasks' arguments): what is
+    /// published of them.
+    public func stepsWithoutTaskFiles(of job: String) throws -> [StepRecord] {
+        try database.query("""
+            SELECT job, name, definition, ordinal, queue, task, task_id, state, compensation, attempt, max_attempts,
+                   host, dispatched, started, finished, deadline, output, error_kind, error
+            FROM steps WHERE job = ? ORDER BY ordinal, name
+            """, [job]).map(StepRecord.init(row:))
+    }
+
     public func step(taskID: String) throws -> StepRecord? {
         try database.query("SELECT * FROM steps WHERE task_id = ?", [taskID]).first.map(StepRecord.init(row:))
     }
@@ -154,5 +183,13 @@ public final class ZoomDB: @unchecked Sendable {
                        level: JobLogLine.Level(rawValue: row.string("level") ?? "") ?? .info,
                        message: row.string("message") ?? "")
         }
+    }
+}
+
+extension ZoomDB {
+    /// The jobs that ended after `time`, newest first.
+    public func jobs(finishedAfter time: Timestamp) throws -> [JobRecord] {
+        try database.query("SELECT * FROM jobs WHERE finished > ? ORDER BY finished DESC", [time.rfc3339])
+            .map(JobRecord.init(row:))
     }
 }

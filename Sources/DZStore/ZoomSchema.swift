@@ -171,5 +171,28 @@ enum ZoomSchema {
             value TEXT NOT NULL
         );
         """,
+        // 5: host names a running job is putting live, claimed when its placement succeeds (`claimHostnames`), so
+        //    that two projects adding one name at once cannot both get it; released when the job ends.
+        """
+        CREATE TABLE hostname_claims (
+            hostname TEXT PRIMARY KEY,
+            project TEXT NOT NULL,
+            job TEXT NOT NULL,
+            created TEXT NOT NULL
+        );
+        CREATE INDEX hostname_claims_job ON hostname_claims(job);
+        """,
+        // 6: app identities and limits. Each project's unix user on the appservers (name and uid), allocated once
+        //    here so that no two projects (and no two deploy steps) ever pick one apart; and the per-app limits
+        //    (memory, processes, CPU weight) its releases set.
+        """
+        CREATE TABLE app_users (
+            project TEXT PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            uid INTEGER NOT NULL UNIQUE,
+            created TEXT NOT NULL
+        );
+        ALTER TABLE projects ADD COLUMN limits TEXT;
+        """,
     ]
 }

@@ -59,14 +59,19 @@ public enum FileIO {
         return result
     }
 
-    /// Creates `path` (which must not exist), writes `bytes`, optionally fsyncs, and closes it. When a write, the
-    /// fsync or the close fails (a full disk), the partial file is removed before the error is thrown: nothing half
-    /// written is left behind.
+    /// Creates `path` (which must not exist), writes `bytes`, optionally fsyncs, and closes it. With `exactMode`
+    /// the file gets `mode` whatever the process's umask (a file other users share, such as the spool's). When a
+    /// write, the fsync or the close fails (a full disk), the partial file is removed before the error is thrown:
+    /// nothing half written is left behind.
     ///
-    /// The corresponding C functions are `open(O_CREAT | O_EXCL)`, `write`, `fsync`, `close` and `unlink`.
-    public static func create(_ path: String, bytes: [UInt8], mode: mode_t = 0o600, sync: Bool) throws(Errno) {
+    /// The corresponding C functions are `open(O_CREAT | O_EXCL)`, `fchmod`, `write`, `fsync`, `close` and
+    /// `unlink`.
+    public static func create(_ path: String, bytes: [UInt8], mode: mode_t = 0o600, exactMode: Bool = false,
+                              sync: Bool) throws(Errno)
+    {
         let fd = try retryingInterrupts { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }.get()
         do {
+            if exactMode { _ = try retryingInterrupts { fchmod(fd, mode) }.get() }
             try writeAll(fd, bytes)
             if sync { _ = try retryingInterrupts { fsync(fd) }.get() }
         } catch {

@@ -15,6 +15,9 @@ public struct FileStatus: Sendable, Equatable {
     public var linkCount: UInt64
     public var modified: Timestamp
     public var changed: Timestamp
+    /// The permission bits (`st_mode & 07777`) and the owner's uid.
+    public var permissions: UInt32
+    public var owner: UInt32
 
     public var isDirectory: Bool { kind == .directory }
     public var isRegular: Bool { kind == .regular }
@@ -35,5 +38,7 @@ public struct FileStatus: Sendable, Equatable {
         linkCount = UInt64(st.st_nlink)
         modified = Timestamp(st.st_mtim)
         changed = Timestamp(st.st_ctim)
+        permissions = UInt32(st.st_mode & 0o7777)
+        owner = st.st_uid
     }
 }

@@ -17,10 +17,21 @@ public enum FileSystem {
     ///
     /// Uses `renameat2(RENAME_NOREPLACE)`; where the file system does not support it (NFS, some FUSE file
     /// systems answer `EINVAL`), falls back to `link` then `unlink`, which is how Maildir moves without replacing.
-    /// The corresponding C functions are `renameat2`, `link` and `unlink`.
+    /// A FUSE file system such as bindfs makes the link and then looks the new name up to answer: when a
+    /// process of another host has already moved the file on (a coordinator claiming a request the moment it
+    /// appears), the answer is `ENOENT` for a link that was made. The source's link count tells: the source is a
+    /// temporary file of the caller's, which nobody else links, so two links mean that this one was made.
+    ///
+    /// The corresponding C functions are `renameat2`, `link`, `lstat` and `unlink`.
     public static func renameNoReplace(_ from: String, _ to: String) throws(Errno) {
         guard try !renameIfNoReplaceSupported(from, to) else { return }
-        try link(from, to)
+        do {
+            try link(from, to)
+        } catch .noSuchFileOrDirectory {
+            guard let status = try? linkStatus(from), status.isRegular, status.linkCount >= 2 else {
+                throw .noSuchFileOrDirectory
+            }
+        }
         try unlink(from)
     }
 
@@ -77,12 +88,14 @@ public enum FileSystem {
         _ = try once { Glibc.rmdir(path) }.get()
     }
 
-    /// Creates the directory `path`; an existing directory is not an error.
+    /// Creates the directory `path`; an existing directory is not an error. With `exactMode` a directory it
+    /// creates gets `mode` whatever the process's umask (setgid included, for a directory other users share).
     ///
-    /// The corresponding C function is `mkdir`.
-    public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws(Errno) {
+    /// The corresponding C functions are `mkdir` and `chmod`.
+    public static func makeDirectory(_ path: String, mode: mode_t = 0o755, exactMode: Bool = false) throws(Errno) {
         switch once({ Glibc.mkdir(path, mode) }) {
-        case .success: return
+        case .success:
+            if exactMode { try setMode(path, mode) }
         case .failure(.fileExists):
             if (try? status(path))?.isDirectory == true { return }
             throw Errno.fileExists
@@ -90,14 +103,14 @@ public enum FileSystem {
         }
     }
 
-    /// Creates `path` and every missing parent.
-    public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws(Errno) {
+    /// Creates `path` and every missing parent (each with `mode`, see `makeDirectory`).
+    public static func makeDirectories(_ path: String, mode: mode_t = 0o755, exactMode: Bool = false) throws(Errno) {
         if (try? status(path))?.isDirectory == true { return }
         let parent = FilePath(path).removingLastComponent().string
         if !parent.isEmpty, parent != path, parent != "/" {
-            try makeDirectories(parent, mode: mode)
+            try makeDirectories(parent, mode: mode, exactMode: exactMode)
         }
-        try makeDirectory(path, mode: mode)
+        try makeDirectory(path, mode: mode, exactMode: exactMode)
     }
 
     /// The status of `path`, following symbolic links.
@@ -232,5 +245,20 @@ extension FileSystem {
     /// The corresponding C function is `chmod`.
     public static func setMode(_ path: String, _ mode: mode_t) throws(Errno) {
         _ = try retryingInterrupts { chmod(path, mode) }.get()
+    }
+
+    /// Sets the group of `path` itself (a symbolic link is not followed), keeping its owner.
+    ///
+    /// The corresponding C function is `lchown`.
+    public static func setGroup(_ path: String, _ group: gid_t) throws(Errno) {
+        _ = try retryingInterrupts { lchown(path, uid_t.max, group) }.get()
+    }
+
+    /// Whether this process may create, rename and remove entries in the directory `path` (write and search
+    /// permission, as its real user and groups).
+    ///
+    /// The corresponding C function is `access`.
+    public static func isWritableDirectory(_ path: String) -> Bool {
+        access(path, W_OK | X_OK) == 0
     }
 }

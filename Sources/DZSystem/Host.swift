@@ -83,3 +83,21 @@ public enum Host {
         return bytes
     }
 }
+
+extension Host {
+    /// This process's real user id.
+    ///
+    /// The corresponding C function is `getuid`.
+    public static var userID: uid_t { getuid() }
+
+    /// The id of the group named `name`, or nil when there is none.
+    ///
+    /// The corresponding C function is `getgrnam_r`.
+    public static func groupID(named name: String) -> gid_t? {
+        var entry = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 16384)
+        guard getgrnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return entry.gr_gid
+    }
+}

@@ -76,16 +76,21 @@ public enum Subprocess {
     ///   - timeout: seconds before the process group gets SIGTERM, and `killGrace` later SIGKILL.
     ///   - outputLimit: bytes kept of each of standard output and error (the rest is read and dropped).
     ///   - kept: whether the first or the last `outputLimit` bytes of each stream are kept.
+    ///   - passing: descriptors the child gets as 3, 4, ... (a listening socket for a server it starts); every
+    ///     other descriptor above 2 is closed in the child.
+    ///   - placement: control groups and resource limits the child takes before its program runs (see
+    ///     `Placement`).
     public static func run(
         _ arguments: [String], environment: [String: String]? = nil, workingDirectory: String? = nil,
         input: [UInt8]? = nil, timeout: Double = 600, killGrace: Double = 5, outputLimit: Int = 4 << 20,
-        kept: Kept = .head
+        kept: Kept = .head, passing: [Int32] = [], placement: Placement? = nil
     ) async throws -> Outcome {
         guard let program = arguments.first, !program.isEmpty else { throw Failure.notFound("(empty command)") }
         let environment = environment ?? ProcessInfo.processInfo.environment
         guard let executable = locate(program, path: environment["PATH"]) else { throw Failure.notFound(program) }
         let child = try Child(executable: executable, arguments: arguments, environment: environment,
-                              workingDirectory: workingDirectory, hasInput: input != nil)
+                              workingDirectory: workingDirectory, hasInput: input != nil, passing: passing,
+                              placement: placement)
         let collected = OutputCollector(limit: outputLimit, kept: kept)
         let exited = ExitSignal()
         child.startThreads(input: input, collector: collected, exited: exited)
@@ -130,7 +135,7 @@ private final class Child: Sendable {
     let readersDone = ExitSignal(count: 2)
 
     init(executable: String, arguments: [String], environment: [String: String], workingDirectory: String?,
-         hasInput: Bool) throws
+         hasInput: Bool, passing: [Int32] = [], placement: Subprocess.Placement? = nil) throws
     {
         // Close-on-exec from birth: a child spawned at the same moment by another task must not inherit these
         // pipes (it would hold them open and make the other run wait for it).
@@ -151,9 +156,22 @@ private final class Child: Sendable {
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
         if let workingDirectory { posix_spawn_file_actions_addchdir_np(&actions, workingDirectory) }
+        // Passed descriptors are first copied above every target number (so that moving one never overwrites
+        // another still to be moved), then moved to 3, 4, ...: dup2 clears close-on-exec on the target.
+        let base = Int32(3 + passing.count)
+        var copies: [Int32] = []
+        defer { for copy in copies { close(copy) } }
+        for fd in passing {
+            let copy = fcntl(fd, F_DUPFD_CLOEXEC, base)
+            guard copy >= 0 else {
+                throw Subprocess.Failure.cannotStart(executable, "passing descriptor \(fd): \(Errno(rawValue: errno))")
+            }
+            copies.append(copy)
+        }
+        for (index, copy) in copies.enumerated() { posix_spawn_file_actions_adddup2(&actions, copy, Int32(3 + index)) }
         // Nothing else of ours reaches the child: descriptors this process inherited without close-on-exec (from
         // a service manager, a test harness) would live on in daemons it starts, such as an app's gunicorn.
-        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
+        posix_spawn_file_actions_addclosefrom_np(&actions, base)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -175,7 +193,14 @@ private final class Child: Sendable {
             for pointer in envp { free(pointer) }
         }
         var child: pid_t = 0
-        let code = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        let code: Int32
+        if let placement {
+            (code, child) = Subprocess.spawnPlaced(
+                executable, argv: argv, envp: envp, stdin: hasInput ? inPipe[0] : -1, stdout: outPipe[1],
+                stderr: errPipe[1], passing: passing, workingDirectory: workingDirectory, placement: placement)
+        } else {
+            code = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        }
         close(outPipe[1])
         close(errPipe[1])
         if hasInput { close(inPipe[0]) }

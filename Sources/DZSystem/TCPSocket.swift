@@ -14,6 +14,20 @@ public final class TCPSocket: @unchecked Sendable {
     ///
     /// The corresponding C functions are `inet_pton` and `socket(SOCK_CLOEXEC)`.
     public init(address: String, port: Int) throws(Errno) {
+        let (family, storage, length) = try Self.socketAddress(address, port: port)
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw Errno(rawValue: errno) }
+        self.fd = fd
+        self.storage = storage
+        self.length = length
+    }
+
+    /// The family, socket address and its length of a numeric IPv4 or IPv6 `address` and `port`.
+    ///
+    /// The corresponding C function is `inet_pton`.
+    static func socketAddress(_ address: String, port: Int) throws(Errno)
+        -> (family: Int32, storage: sockaddr_storage, length: socklen_t)
+    {
         var storage = sockaddr_storage()
         var length: socklen_t
         var v4 = in_addr()
@@ -40,11 +54,7 @@ public final class TCPSocket: @unchecked Sendable {
         } else {
             throw .invalidArgument
         }
-        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Errno(rawValue: errno) }
-        self.fd = fd
-        self.storage = storage
-        self.length = length
+        return (family, storage, length)
     }
 
     deinit { _ = close(fd) }

@@ -46,7 +46,9 @@ extension Timestamp {
     }
 
     /// Parses RFC 3339 (`2026-11-29T00:28:15Z`, optional fraction, `Z` or a `+hh:mm` offset); nil for anything
-    /// else, and for instants outside `Timestamp.accepted` (before 1970 or from 2200 on).
+    /// else (also a day the month does not have, such as February 30, which `timegm` would quietly move into
+    /// March, and an offset past 23:59), and for instants outside `Timestamp.accepted` (before 1970 or from 2200
+    /// on).
     public init?(rfc3339 text: String) {
         let bytes = Array(text.utf8)
         func number(_ start: Int, _ count: Int) -> Int? {
@@ -66,7 +68,8 @@ extension Timestamp {
               let hour = number(11, 2), bytes[13] == UInt8(ascii: ":"),
               let minute = number(14, 2), bytes[16] == UInt8(ascii: ":"),
               let second = number(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+              (1...12).contains(month), (1...Timestamp.days(inMonth: month, year: year)).contains(day), hour < 24,
+              minute < 60, second < 61
         else { return nil }
         var index = 19
         var nanos: Int64 = 0
@@ -87,7 +90,7 @@ extension Timestamp {
             guard index + 1 == bytes.count else { return nil }
         case UInt8(ascii: "+"), UInt8(ascii: "-"):
             guard index + 6 == bytes.count, let oh = number(index + 1, 2), bytes[index + 3] == UInt8(ascii: ":"),
-                  let om = number(index + 4, 2) else { return nil }
+                  let om = number(index + 4, 2), oh < 24, om < 60 else { return nil }
             offset = (oh * 60 + om) * 60 * (bytes[index] == UInt8(ascii: "-") ? -1 : 1)
         default:
             return nil
@@ -104,5 +107,14 @@ extension Timestamp {
         let end = Timestamp.accepted.upperBound.nanoseconds / 1_000_000_000
         guard secs >= first, secs < end else { return nil }
         self.init(nanoseconds: secs * 1_000_000_000 + nanos)
+    }
+
+    /// The days of `month` (1 to 12) in `year`, in the Gregorian calendar.
+    static func days(inMonth month: Int, year: Int) -> Int {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
     }
 }

@@ -5,8 +5,9 @@ import DZSpool
 /// its own under Handlers/ and list it here.
 public enum WorkHandlers {
     /// The handlers of a host. `spool` is where placement reads the agents' heartbeats; `appServer` and `proxy`
-    /// default to their settings for `workspace`.
+    /// default to their settings for `workspace`; `buildLimits` cap checkouts and builds.
     public static func registry(workspace: Workspace, spool: Spool, allowLocalSources: Bool = false,
+                                buildLimits: BuildLimits = BuildLimits(),
                                 database: DatabaseSettings = DatabaseSettings(),
                                 bundleStore: StorageLocation = .directory("/var/lib/dz/bundles"),
                                 appServer: AppServerSettings? = nil, proxy: ProxySettings? = nil) -> HandlerRegistry
@@ -15,8 +16,8 @@ public enum WorkHandlers {
         let appServer = appServer ?? AppServerSettings(workspace: workspace)
         let proxy = proxy ?? ProxySettings(workspace: workspace)
         return HandlerRegistry.standard
-            .adding(CheckRepoHandler(workspace: workspace, allowLocalSources: allowLocalSources))
-            .adding(BuildBundleHandler(workspace: workspace, allowLocalSources: allowLocalSources))
+            .adding(CheckRepoHandler(workspace: workspace, allowLocalSources: allowLocalSources, limits: buildLimits))
+            .adding(BuildBundleHandler(workspace: workspace, allowLocalSources: allowLocalSources, limits: buildLimits))
             .adding(CreateDatabaseHandler(workspace: workspace, settings: database))
             .adding(DropDatabaseHandler(workspace: workspace, settings: database))
             .adding(BundleUploadHandler(workspace: workspace, store: store, storeURL: bundleStore.url))

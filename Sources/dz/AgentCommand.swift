@@ -54,6 +54,12 @@ struct AgentCommand: AsyncParsableCommand {
     @Flag(name: .customLong("allow-local-sources"), help: "Let check_repo and builds check out file:// URLs and paths on this host.")
     var allowLocalSources = false
 
+    @Option(name: .customLong("max-bundle-size"), help: ArgumentHelp("Builds: the most a checkout, a build and a bundle may hold, in bytes or with K, M, G, T.", valueName: "size"))
+    var maxBundleSize: String = "2G"
+
+    @Option(name: .customLong("max-static-size"), help: ArgumentHelp("Builds: the most a bundle's static files may hold.", valueName: "size"))
+    var maxStaticSize: String = "512M"
+
     @Option(name: .customLong("bundle-store"), help: ArgumentHelp("Where bundles are stored: file:///dir or s3://bucket/prefix (default: $DZ_BUNDLE_STORE, else file:///var/lib/dz/bundles; S3 settings from the AWS_* variables).", valueName: "url"))
     var bundleStore: String?
 
@@ -89,6 +95,18 @@ struct AgentCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Appservers: auto, bubblewrap or none (default: $DZ_ISOLATION, else auto: bubblewrap when bwrap is installed and the agent runs as root).", valueName: "mode"))
     var isolation: String?
+
+    @Option(name: .customLong("app-pythons"), parsing: .unconditional, help: ArgumentHelp("Appservers: the interpreters apps may run on, comma-separated absolute paths named pythonX.Y (default: $DZ_APP_PYTHONS, else every /usr/bin/python3.N).", valueName: "paths"))
+    var appPythons: String?
+
+    @Option(name: .customLong("app-memory"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's memory unless its deploy says otherwise (default: $DZ_APP_MEMORY, else 1G).", valueName: "size"))
+    var appMemory: String?
+
+    @Option(name: .customLong("app-processes"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's processes and threads (default: $DZ_APP_PROCESSES, else 512).", valueName: "count"))
+    var appProcesses: String?
+
+    @Option(name: .customLong("app-cpu-weight"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's CPU weight, 100 an even share (default: $DZ_APP_CPU_WEIGHT, else 100).", valueName: "weight"))
+    var appCPUWeight: String?
 
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Appservers: time between checks that every instance runs.", valueName: "duration"))
     var supervise: String = "5s"
@@ -151,6 +169,7 @@ struct AgentCommand: AsyncParsableCommand {
             throw ValidationError(SpoolError.invalidQueueName(name).description)
         }
         if queueNames.isEmpty { throw ValidationError("-Q: name at least one queue") }
+        _ = try buildLimits()
         do { _ = try databaseSettings() } catch let error as DatabaseError { throw ValidationError(error.description) }
         do { _ = try storageLocation() } catch let error as BundleStoreError { throw ValidationError(error.description) }
         // Each role's settings are checked where the role is served: a build host's data directory need not be
@@ -165,6 +184,16 @@ struct AgentCommand: AsyncParsableCommand {
         for name in queueNames where name == QueueName.results.rawValue || name == QueueName.jobs.rawValue {
             throw ValidationError("-Q: the \(name) queue is served by `dz coordinator`, not by agents")
         }
+    }
+
+    private func buildLimits() throws -> BuildLimits {
+        guard let bundle = BuildLimits.parseSize(maxBundleSize) else {
+            throw ValidationError("--max-bundle-size: \"\(maxBundleSize)\" is not a size (bytes, or a number with K, M, G or T)")
+        }
+        guard let statics = BuildLimits.parseSize(maxStaticSize) else {
+            throw ValidationError("--max-static-size: \"\(maxStaticSize)\" is not a size (bytes, or a number with K, M, G or T)")
+        }
+        return BuildLimits(maxBundleSize: bundle, maxStaticSize: statics)
     }
 
     private func storageLocation() throws -> StorageLocation {
@@ -188,7 +217,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     private func appServerSettings() throws -> AppServerSettings {
         try AppServerSettings.resolve(appsRoot: appsRoot, address: appAddress, ports: appPorts, isolation: isolation,
-                                      workspace: workspace, environment: ProcessInfo.processInfo.environment)
+                                      pythons: appPythons, memory: appMemory, processes: appProcesses,
+                                      cpuWeight: appCPUWeight, workspace: workspace,
+                                      environment: ProcessInfo.processInfo.environment)
     }
 
     private func proxySettings() throws -> ProxySettings {
@@ -207,6 +238,7 @@ struct AgentCommand: AsyncParsableCommand {
         let spool = try options.makeSpool()
         var configuration = try timing()
         configuration.queues = try queueNames.map { try QueueName($0) }
+        try SpoolAccess.check(spool, queues: configuration.queues + [QueueName.host(spool.host)])
         configuration.concurrency = concurrency
         configuration.drain = drain
         var logger = Logger(label: "dz.agent")
@@ -219,6 +251,7 @@ struct AgentCommand: AsyncParsableCommand {
         let agent = Agent(spool: spool, configuration: configuration,
                           registry: WorkHandlers.registry(workspace: workspace, spool: spool,
                                                           allowLocalSources: allowLocalSources,
+                                                          buildLimits: try buildLimits(),
                                                           database: try databaseSettings(),
                                                           bundleStore: try storageLocation(),
                                                           appServer: appServer, proxy: proxy),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 
 struct BundlesDeleteCommand: AsyncParsableCommand {
@@ -13,7 +14,6 @@ struct BundlesDeleteCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Option(name: .long, help: ArgumentHelp("The project id.", valueName: "project"))
     var project: String
@@ -37,13 +37,14 @@ struct BundlesDeleteCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let spool = try options.makeSpool()
+        let client = try options.client()
         let params: [String: JSONValue] = ["bundles": .string(bundles.joined(separator: ","))]
-        let id = try JobSubmission.submit("delete_versions", project: project, params: params, spool: spool)
+        let id = try reportingClientErrors { () throws(ClientError) in
+            try client.requests.submit("delete_versions", project: project, params: params)
+        }
         print("job \(id): delete_versions of \(project)")
         guard !noWait else { return }
-        let job = try await JobWaiter(spool: spool, database: database, jobID: id).run()
-        let deleted = (job.result?["deleted"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let deleted = JobResult(result: try await Follow.succeeded(id, client).job.result ?? [:]).strings("deleted")
         for name in deleted { print("deleted \(name)") }
         print("\(deleted.count) bundle(s) deleted")
     }

@@ -1,19 +1,19 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 import DZStore
 
 struct BundlesListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list",
-        abstract: "List a project's bundles, oldest first, from the zoomdb.",
+        abstract: "List a project's bundles, oldest first, as the coordinator publishes them.",
         discussion: """
             DEPLOYED is yes while an active instance of the project runs the bundle; DELETED is when \
             delete_versions removed it from the bundle store (- while it is stored). Exit 0; 1 when the \
-            project has no bundle; 69 without a zoomdb.
+            project has no bundle.
             """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Option(name: .long, help: ArgumentHelp("The project id.", valueName: "project"))
     var project: String
@@ -28,20 +28,15 @@ struct BundlesListCommand: ParsableCommand {
     }
 
     func run() throws {
-        let db = try database.open(spool: try options.makeSpool())
-        let bundles = try db.bundles(of: project)
-        let deployed = Set(try db.activeDeployments(of: project).map(\.bundle))
+        let client = try options.client()
+        let document = try reportingClientErrors { () throws(ClientError) in try client.state.project(project) }
+        let bundles = document?.bundles ?? []
+        let deployed = Set((document?.active ?? []).map(\.bundle))
         if json {
             print(JSONValue.array(bundles.map { bundle in
-                .object([
-                    "name": .string(bundle.name), "project": .string(bundle.project),
-                    "revision": bundle.codeRevision.map(JSONValue.string) ?? .null,
-                    "sha256": bundle.sha256.map(JSONValue.string) ?? .null,
-                    "size": bundle.size.map(JSONValue.int) ?? .null,
-                    "storage_url": bundle.storageURL.map(JSONValue.string) ?? .null,
-                    "created": .string(bundle.created.rfc3339), "deployed": .bool(deployed.contains(bundle.name)),
-                    "deleted": bundle.deleted.map { .string($0.rfc3339) } ?? .null,
-                ])
+                var object = bundle.jsonObject
+                object["deployed"] = .bool(deployed.contains(bundle.name))
+                return .object(object)
             }).jsonText)
         } else if !bundles.isEmpty {
             var rows = [["NAME", "REVISION", "SIZE", "CREATED", "DEPLOYED", "DELETED"]]

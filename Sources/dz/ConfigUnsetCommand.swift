@@ -17,16 +17,6 @@ struct ConfigUnsetCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let db = try change.open()
-        let before = try db.configVersion(of: change.project.project)
-        let present = try db.environment(of: change.project.project)
-        let version = try db.changeEnvironment(of: change.project.project, set: [:], unset: names)
-        guard version != before else {
-            print("nothing changed: \(names.joined(separator: ", ")) not set (config version \(version))")
-            return
-        }
-        let removed = names.filter { present[$0] != nil }
-        print("config version \(version): unset \(removed.joined(separator: ", "))")
-        try await change.apply(change: "unset " + removed.joined(separator: ", "))
+        try await change.apply(set: [:], unset: names)
     }
 }

@@ -1,7 +1,9 @@
 import ArgumentParser
+import DZAgent
 import DZJobs
 import DZSpool
 import DZSystem
+import DZWork
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -11,7 +13,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "coordinator",
         abstract: "Drive jobs: serve the results and jobs queues, keep the zoomdb.",
         discussion: """
-            One coordinator per zoomdb (it takes an flock on <db>.lock; a second one exits 75). Restart-safe: \
+            One coordinator per spool (its lease, <spool>/coordinator.lease) and per zoomdb (an flock on \
+            <db>.lock); a second one exits 75. The zoomdb is this host's own file (--db), never on a network \
+            file system (exit 64) unless --allow-network-db. It reads the public suffix list at start (exit 64 \
+            without one): host names are checked against it. Restart-safe: \
             SIGKILL and restart at any moment and every job still finishes. SIGTERM or SIGINT: finish the file in \
             hand and exit 0.
             """)
@@ -32,6 +37,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("wake-listen"), help: ArgumentHelp("Listen for wake-up rings of results and jobs on these UDP addresses (ADDRESS[:PORT] or [IPV6][:PORT], comma-separated, no wildcard; no port: the kernel picks one), published in coordinator.lease (default: $DZ_WAKE_LISTEN, else no listener).", valueName: "address,..."))
     var wakeListen: String?
+
+    @Option(name: .customLong("public-suffix-list"), help: ArgumentHelp(
+        "The public suffix list host names are checked against (default: $DZ_PUBLIC_SUFFIX_LIST, else \(PublicSuffixList.debianPath)).",
+        valueName: "file"))
+    var publicSuffixList: String?
+
+    @Flag(name: .customLong("allow-network-db"), help: "Keep the zoomdb even on a network or FUSE file system (unsafe: SQLite's log needs a local disk).")
+    var allowNetworkDB = false
 
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
@@ -59,11 +72,33 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         bootstrapLogging(level)
         let spool = try options.makeSpool()
-        var configuration = CoordinatorConfiguration(databasePath: database.path(spool: spool))
+        try SpoolAccess.check(spool, queues: [.results, .jobs])
+        let spoolID = try reportingErrors { () throws(SpoolError) in try spool.identity() }
+        guard let location = database.location(spoolID: spoolID) else {
+            complain("no place for the zoomdb: give --db (or DZ_DB), or run as a user with a home or a state directory")
+            throw ExitStatus.usage
+        }
+        var configuration = CoordinatorConfiguration(databasePath: location.path)
+        configuration.allowNetworkDatabase = allowNetworkDB
+        configuration.adoptsLegacyDatabase = location.source == .standard
+        // A config request is held to the rule the deploy applies to the environment.
+        configuration.environmentCheck = { values in
+            do { _ = try RuntimeEnvironment.extra(.object(values.mapValues { .string($0) })) } catch {
+                return (error as? TaskFailure)?.message ?? "\(error)"
+            }
+            return nil
+        }
         configuration.rescanInterval = try duration(rescan, "--rescan", in: 0.05...3600)
         configuration.queueWait = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
         configuration.wakeListen = try wakeAddresses()
         configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after", in: 30...centurySeconds) }
+        // Read before anything starts: without the list no host name can be checked, and a coordinator that
+        // cannot check them must not take jobs.
+        let listPath = PublicSuffixList.path(explicit: publicSuffixList, environment: ProcessInfo.processInfo.environment)
+        do { configuration.hostnamePolicy = HostnamePolicy(suffixes: try PublicSuffixList(contentsOf: listPath)) } catch {
+            complain(error.message)
+            throw ExitStatus.usage
+        }
         var logger = Logger(label: "dz.coordinator")
         logger[metadataKey: "host"] = "\(spool.host)"
         let coordinator = Coordinator(spool: spool, configuration: configuration, logger: logger)
@@ -77,7 +112,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             complain(error.description)
             switch error {
             case .anotherCoordinator, .leaseLost: throw ExitStatus.temporaryFailure
-            case .wrongSpool: throw ExitStatus.usage
+            case .wrongSpool, .unsuitableDatabase: throw ExitStatus.usage
             }
         } catch let error as JobError {
             complain(error.message)

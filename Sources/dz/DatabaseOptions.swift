@@ -1,28 +1,26 @@
 import ArgumentParser
 import DZSpool
 import DZStore
-import DZSystem
 import Foundation
 
-/// The zoomdb location, for commands that read or keep job state.
+/// The zoomdb location: for the coordinator, which keeps it, and for `dz config show --reveal`, which reads it
+/// (read-only) where it is on this host.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("The zoomdb file (default: $DZ_DB, else <spool>/zoomdb/zoomdb.sqlite3).", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp(
+        "The zoomdb file on this host's disk (default: $DZ_DB, else <state>/zoomdb/<spool-id>.sqlite3; see dz(1)).",
+        valueName: "path"))
     var db: String?
 
-    func path(spool: Spool) -> String {
-        ZoomDB.path(explicit: db, spoolRoot: spool.root, environment: ProcessInfo.processInfo.environment)
-    }
-
-    /// Opens an existing zoomdb; exit 69 when there is none yet.
-    func open(spool: Spool) throws -> ZoomDB {
-        let file = path(spool: spool)
-        guard FileSystem.exists(file) else {
-            complain("no zoomdb at \(file): start `dz coordinator` first")
-            throw ExitStatus.unavailable
+    /// Where the zoomdb is for this spool; nil when nothing names one and the spool has no id yet.
+    func location(spoolID: String?) -> ZoomDBLocation? {
+        guard var location = ZoomDBLocation.resolve(explicit: db, spoolID: spoolID,
+                                                    environment: ProcessInfo.processInfo.environment)
+        else { return nil }
+        // Absolute, so that the lease names a file other commands can find whatever their directory.
+        if !location.path.hasPrefix("/") {
+            location.path = FileManager.default.currentDirectoryPath + "/" + location.path
         }
-        do { return try ZoomDB(path: file) } catch {
-            complain("\(file): \(error)")
-            throw ExitStatus.systemFailure
-        }
+        return location
     }
 }
+

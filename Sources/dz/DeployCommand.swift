@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 import DZSystem
 import DZWork
@@ -13,11 +14,11 @@ struct DeployCommand: AsyncParsableCommand {
             placement, deploy, post_deploy_hooks, health_check, proxy_update, retire_old), accepting check_repo's primary \
             guesses unless --config gives a zoombuild.cfg, waits for it with progress, and prints the URLs. \
             A coordinator and agents for every queue must be running on the spool. Exit 0 when the app is \
-            deployed, 1 when the job failed (the previous version, if any, keeps serving).
+            deployed, 1 when the job failed (the previous version, if any, keeps serving). The progress comes \
+            from what the coordinator publishes in the spool: any host that sees the spool can deploy.
             """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Argument(help: ArgumentHelp("The repository: git URL, hg URL, or a local path when the build agent allows it.",
                                  valueName: "url"))
@@ -35,7 +36,7 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("A zoombuild.cfg to use instead of check_repo's guesses.", valueName: "file"))
     var config: String?
 
-    @Option(name: .customLong("hostname"), help: ArgumentHelp("A host name the app answers to (repeatable; default: the project's, else the config's, else <project>.localhost).", valueName: "name"))
+    @Option(name: .customLong("hostname"), help: ArgumentHelp("A host name the app answers to (repeatable; default: the project's, else the config's, else <project>.localhost). Public suffixes, IP addresses, localhost and names another project has are refused.", valueName: "name"))
     var hostnames: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("How many instances to run (default: the project's scale, else 1).", valueName: "n"))
@@ -60,9 +61,7 @@ struct DeployCommand: AsyncParsableCommand {
         guard ProjectID.isValid(id) else {
             throw ValidationError("invalid project id \"\(id)\": use [a-z][a-z0-9_]*, at most 30 characters")
         }
-        for name in hostnames {
-            do { _ = try Hostname(name) } catch { throw ValidationError(error.description) }
-        }
+        try HostnameCheck.validate(hostnames, project: id)
         if let instances, !(1...32).contains(instances) { throw ValidationError("--instances must be from 1 to 32") }
         if let workers, !(1...32).contains(workers) { throw ValidationError("--workers must be from 1 to 32") }
         if let vcs, !["git", "hg"].contains(vcs) { throw ValidationError("--vcs must be git or hg") }
@@ -85,7 +84,7 @@ struct DeployCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let spool = try options.makeSpool()
+        let client = try options.client()
         guard let project = projectID else { throw ExitStatus.usage }
         var values: [String: JSONValue] = [:]
         for param in params {
@@ -108,11 +107,12 @@ struct DeployCommand: AsyncParsableCommand {
             }
             values["zoombuild_cfg"] = .string(String(decoding: bytes, as: UTF8.self))
         }
-        let id = try JobSubmission.submit("build_and_deploy", project: project, params: values, spool: spool)
+        let id = try reportingClientErrors { () throws(ClientError) in
+            try client.requests.submit("build_and_deploy", project: project, params: values)
+        }
         print("job \(id): build_and_deploy of \(project) from \(url)")
         guard !noWait else { return }
-        let job = try await JobWaiter(spool: spool, database: database, jobID: id).run()
-        let urls = (job.result?["urls"]?.arrayValue ?? []).compactMap(\.stringValue)
-        for url in urls { print(url) }
+        let document = try await Follow.succeeded(id, client)
+        JobResult(result: document.job.result ?? [:]).printURLs()
     }
 }

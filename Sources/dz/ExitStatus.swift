@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 @preconcurrency import Glibc
 
@@ -19,6 +20,28 @@ enum ExitStatus {
         case .notFound: notFound
         case .system: systemFailure
         }
+    }
+
+    /// The exit code for a client error.
+    static func code(for error: ClientError) -> ExitCode {
+        switch error {
+        case .notFound, .jobDidNotSucceed: notFound
+        case .timedOut: temporaryFailure
+        case .usage: usage
+        case .badInput: badInput
+        case .unavailable: unavailable
+        case .spool(let error): code(for: error)
+        }
+    }
+}
+
+/// Runs `body`, turning a `ClientError` into its message and exit code.
+func reportingClientErrors<T>(_ body: () throws(ClientError) -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        complain(error.description)
+        throw ExitStatus.code(for: error)
     }
 }
 

@@ -1,10 +1,11 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 
 struct GCCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gc",
-        abstract: "Delete done/ and failed/ day directories older than a duration, old heartbeats and (with --logs) old audit logs.")
+        abstract: "Delete done/ and failed/ day directories older than a duration, old heartbeats, the published documents of jobs that ended before, and (with --logs) old audit logs.")
 
     @OptionGroup var options: SpoolOptions
 
@@ -20,6 +21,7 @@ struct GCCommand: ParsableCommand {
         let spool = try options.makeSpool()
         let seconds = try duration(olderThan, "--older-than", in: 0...centurySeconds)
         let report = try reportingErrors { () throws(SpoolError) in try spool.collectGarbage(olderThan: seconds, logs: logs) }
-        print("removed \(report.files) files in \(report.directories) day directories, \(report.heartbeats) heartbeats, \(report.tombstones) cancel tombstones, \(report.logs) log files")
+        let documents = PublishedState(spool: spool).collectEndedJobs(olderThan: seconds)
+        print("removed \(report.files) files in \(report.directories) day directories, \(report.heartbeats) heartbeats, \(report.tombstones) cancel tombstones, \(report.logs) log files, \(documents) job documents")
     }
 }

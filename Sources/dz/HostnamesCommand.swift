@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 import DZWork
 
@@ -9,14 +10,15 @@ struct HostnamesCommand: AsyncParsableCommand {
         discussion: """
             `dz hostnames --project P` lists them; `add NAME...` and `remove NAME...` submit a hostnames job: a \
             new release of the current bundle whose instances accept the new names, and the site rendered \
-            again with them. Wildcards (*.example.com) are allowed. Exit 0 when the job succeeded, 1 when it \
-            failed.
+            again with them. Wildcards (*.example.com) are allowed. A name is refused when another project has \
+            it or a name that overlaps it (a wildcard over it, or a name under it), when it is a public suffix \
+            (com, co.uk, *.com), an IP address, localhost, or a .localhost name other than the project's own \
+            (<project>.localhost and names under it). Exit 0 when the job succeeded, 1 when it failed.
             """)
 
     enum Action: String, ExpressibleByArgument, CaseIterable { case list, add, remove }
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
     @OptionGroup var project: ProjectOption
     @OptionGroup var wait: WaitOption
 
@@ -32,16 +34,21 @@ struct HostnamesCommand: AsyncParsableCommand {
             guard names.isEmpty else { throw ValidationError("list takes no names") }
         case .add, .remove:
             guard !names.isEmpty else { throw ValidationError("\(action.rawValue) needs at least one host name") }
-            for name in names {
-                do { _ = try Hostname(name) } catch { throw ValidationError(error.description) }
+            if action == .add {
+                try HostnameCheck.validate(names, project: project.project)
+            } else {
+                for name in names {
+                    do { _ = try Hostname(name) } catch { throw ValidationError(error.description) }
+                }
             }
         }
     }
 
     func run() async throws {
         if action == .list {
-            let db = try database.open(spool: try options.makeSpool())
-            let names = try db.hostnames(of: project.project)
+            let client = try options.client()
+            let document = try reportingClientErrors { () throws(ClientError) in try client.state.project(project.project) }
+            let names = document?.hostnames ?? []
             guard !names.isEmpty else {
                 complain("project \(project.project) has no host names yet: deploy it first")
                 throw ExitStatus.notFound
@@ -52,7 +59,7 @@ struct HostnamesCommand: AsyncParsableCommand {
         let list = names.map { $0.lowercased() }.joined(separator: ",")
         guard let job = try await wait.submit("hostnames", project: project.project, params: [action.rawValue: .string(list)],
                                               what: "\(action.rawValue) \(list) for \(project.project)",
-                                              options: options, database: database) else { return }
+                                              options: options) else { return }
         job.printURLs()
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 import DZStore
 import DZSystem
@@ -10,12 +11,12 @@ struct HostsCommand: ParsableCommand {
         discussion: """
             One row per heartbeat file in <spool>/hosts/, freshest first. STATE is stale when the heartbeat is \
             older than --max-age (the agent is down, or its host cannot write the spool). INSTANCES counts the \
-            active app instances of the host's appserver queues, from the zoomdb (- without one). Exit 0; 1 when \
+            active app instances of the host's appserver queues, as the coordinator publishes them in the spool \
+            (- before it has). Exit 0; 1 when \
             there is no heartbeat at all; 69 without a spool.
             """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Option(name: .customLong("max-age"), parsing: .unconditional, help: ArgumentHelp("How old a heartbeat may be before the host counts as stale.", valueName: "duration"))
     var maxAge: String = "30s"
@@ -33,9 +34,7 @@ struct HostsCommand: ParsableCommand {
             complain("no spool at \(spool.root) (run dz init)")
             throw ExitStatus.unavailable
         }
-        let dbPath = database.path(spool: spool)
-        let db = FileSystem.exists(dbPath) ? try? ZoomDB(path: dbPath) : nil
-        let counts = db.flatMap { try? $0.activeInstanceCounts() }
+        let counts = PublishedState(spool: spool).summary()?.instanceCounts
         let hosts = HostSummary.summaries(spool.heartbeats(), instances: counts, maxAge: try duration(maxAge, "--max-age", in: 0.001...centurySeconds))
         if json {
             print(JSONValue.array(hosts.map { .object($0.jsonObject) }).jsonText)

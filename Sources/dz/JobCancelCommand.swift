@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZJobs
 import DZSpool
 
@@ -21,11 +22,8 @@ struct JobCancelCommand: ParsableCommand {
     var reason: String = "cancelled by request"
 
     func run() throws {
-        let spool = try options.makeSpool()
-        try reportingErrors { () throws(SpoolError) in
-            try spool.cancel(id, reason: reason, isJob: true)
-            try spool.drop(try JobRequest.cancel(job: id, reason: reason).taskFile(host: spool.host), into: .jobs)
-        }
+        let client = try options.client()
+        try reportingClientErrors { () throws(ClientError) in try client.requests.cancel(id, reason: reason) }
         print("cancel requested for \(id)")
     }
 }

@@ -1,12 +1,14 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 import DZStore
 
 struct JobListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List jobs, newest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List jobs, newest first.",
+        discussion: "From what the coordinator publishes in the spool (state/jobs/), on any host.")
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Option(name: .long, help: ArgumentHelp("Only jobs in this state: running, succeeded, failed, cancelled.", valueName: "state"))
     var state: String?
@@ -21,12 +23,12 @@ struct JobListCommand: ParsableCommand {
         if let state, JobRecord.State(rawValue: state) == nil {
             throw ValidationError("--state: one of \(JobRecord.State.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        guard limit >= 1 else { throw ValidationError("--limit must be 1 or more") }
     }
 
     func run() throws {
-        let spool = try options.makeSpool()
-        let db = try database.open(spool: spool)
-        let jobs = try db.jobs(state: state.flatMap(JobRecord.State.init(rawValue:)), limit: limit)
+        let client = try options.client()
+        let jobs = client.state.jobs(state: state.flatMap(JobRecord.State.init(rawValue:)), limit: limit).map(\.job)
         if json {
             print(JSONValue.array(jobs.map { .object($0.jsonObject) }).jsonText)
             return

@@ -1,12 +1,14 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 import DZStore
 
 struct JobLogCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "log", abstract: "Print a job's log; -f follows it.")
+    static let configuration = CommandConfiguration(
+        commandName: "log", abstract: "Print a job's log; -f follows it.",
+        discussion: "From what the coordinator publishes in the spool, on any host. Exit 0, or 1 for an unknown job.")
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Argument(help: ArgumentHelp("The job id.", valueName: "id"))
     var id: String
@@ -15,19 +17,20 @@ struct JobLogCommand: AsyncParsableCommand {
     var follow = false
 
     func run() async throws {
-        let spool = try options.makeSpool()
-        let db = try database.open(spool: spool)
-        guard try db.job(id) != nil else {
+        let client = try options.client()
+        guard try reportingClientErrors({ () throws(ClientError) in try client.state.job(id) }) != nil else {
             complain("no job \(id)")
             throw ExitStatus.notFound
         }
         var last: Int64 = 0
         while true {
-            for line in try db.logLines(of: id, after: last) {
+            guard let document = try reportingClientErrors({ () throws(ClientError) in try client.state.job(id) })
+            else { return }
+            for line in document.log where line.id > last {
                 print("\(line.time.rfc3339) \(line.level.rawValue) \(line.message)")
                 last = line.id
             }
-            guard follow, let job = try db.job(id), !job.state.isFinal else { return }
+            guard follow, !document.job.state.isFinal else { return }
             try await Task.sleep(nanoseconds: 250_000_000)
         }
     }

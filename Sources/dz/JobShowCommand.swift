@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZJobs
 import DZSpool
 import DZStore
@@ -6,10 +7,10 @@ import DZSystem
 
 struct JobShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "show", abstract: "Show a job: its steps (state, host, attempt, timing, output) and its log.")
+        commandName: "show", abstract: "Show a job: its steps (state, host, attempt, timing, output) and its log.",
+        discussion: "From what the coordinator publishes in the spool, on any host. Exit 0, or 1 for an unknown job.")
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Argument(help: ArgumentHelp("The job id.", valueName: "id"))
     var id: String
@@ -18,21 +19,17 @@ struct JobShowCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let spool = try options.makeSpool()
-        let db = try database.open(spool: spool)
-        guard let job = try db.job(id) else {
-            let pending = spool.isPending(id, in: .jobs)
+        let client = try options.client()
+        guard let document = try reportingClientErrors({ () throws(ClientError) in try client.state.job(id) }) else {
+            let pending = client.spool.isPending(id, in: .jobs)
             complain(pending ? "job \(id) is submitted; the coordinator has not taken it yet" : "no job \(id)")
             throw ExitStatus.notFound
         }
-        let steps = try db.steps(of: id)
-        let log = try db.logLines(of: id)
+        let job = document.job
+        let steps = document.steps
         if json {
-            var object = job.jsonObject
-            object["steps"] = .array(steps.map { .object($0.jsonObject) })
+            var object = document.flatJSONObject
             if let timing = JobTiming(job, steps) { object["timing"] = .object(timing.jsonObject) }
-            object["log"] = .array(log.map { .object(["ts": .string($0.time.rfc3339), "level": .string($0.level.rawValue),
-                                                      "message": .string($0.message)]) })
             print(JSONValue.object(object).jsonText)
             return
         }
@@ -77,7 +74,7 @@ struct JobShowCommand: ParsableCommand {
             print("warning: \(warning.stringValue ?? "")")
         }
         print("")
-        for line in log { print("\(line.time.rfc3339) \(line.level.rawValue) \(line.message)") }
+        for line in document.log { print("\(line.time.rfc3339) \(line.level.rawValue) \(line.message)") }
     }
 }
 

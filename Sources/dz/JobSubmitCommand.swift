@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZJobs
 import DZSpool
 import Foundation
@@ -10,7 +11,6 @@ struct JobSubmitCommand: AsyncParsableCommand {
         abstract: "Submit a job (through the spool's jobs queue) and print its id.")
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Argument(help: ArgumentHelp("The job kind (selftest, ...).", valueName: "kind"))
     var kind: String
@@ -40,16 +40,16 @@ struct JobSubmitCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let spool = try options.makeSpool()
+        let client = try options.client()
         var values: [String: JSONValue] = [:]
         for param in params {
             let parts = param.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             values[String(parts[0])] = .string(String(parts[1]))
         }
-        let id = try JobSubmission.submit(kind, project: project, params: values, spool: spool)
-        print(id)
-        if wait {
-            try await JobWaiter(spool: spool, database: database, jobID: id).run()
+        let id = try reportingClientErrors { () throws(ClientError) in
+            try client.requests.submit(kind, project: project, params: values)
         }
+        print(id)
+        if wait { _ = try await Follow.succeeded(id, client) }
     }
 }

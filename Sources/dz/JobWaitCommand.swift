@@ -4,10 +4,13 @@ struct JobWaitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "wait",
         abstract: "Wait for a job to end, with live progress on a terminal.",
-        discussion: "Exit 0 when the job succeeded, 1 when it failed, was cancelled or is unknown, 75 on --timeout.")
+        discussion: """
+            Follows what the coordinator publishes in the spool (state/jobs/<id>.json), so it works on any host \
+            that sees the spool. Exit 0 when the job succeeded, 1 when it failed, was cancelled or is unknown, 75 \
+            on --timeout.
+            """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Argument(help: ArgumentHelp("The job id.", valueName: "id"))
     var id: String
@@ -18,8 +21,7 @@ struct JobWaitCommand: AsyncParsableCommand {
     func validate() throws { if let timeout { _ = try duration(timeout, "--timeout", in: 0...centurySeconds) } }
 
     func run() async throws {
-        var waiter = JobWaiter(spool: try options.makeSpool(), database: database, jobID: id)
-        waiter.timeout = try timeout.map { try duration($0, "--timeout", in: 0...centurySeconds) }
-        try await waiter.run()
+        _ = try await Follow.succeeded(id, try options.client(),
+                                       timeout: try timeout.map { try duration($0, "--timeout", in: 0...centurySeconds) })
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZJobs
 import DZSpool
 import DZSystem
@@ -20,7 +21,6 @@ struct LogsCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Option(name: .long, help: ArgumentHelp("The project id.", valueName: "project"))
     var project: String
@@ -54,11 +54,11 @@ struct LogsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let spool = try options.makeSpool()
-        let reader = LogsReader(spool: spool, database: database, project: project, instance: instance, lines: lines,
-                                timeout: try duration(timeout, "--timeout", in: 0.001...86400))
+        let client = try options.client()
+        let reader = LogsReader(requests: client.requests, state: client.state, project: project, instance: instance,
+                                lines: lines, timeout: try duration(timeout, "--timeout", in: 0.001...86400))
         guard follow else {
-            let report = try await reader.read(since: [:])
+            let report = try await Self.read(reader, since: [:])
             Self.show(report, following: false)
             if !report.complete { throw ExitStatus.temporaryFailure }
             if report.files.isEmpty, report.unanswered.isEmpty {
@@ -78,7 +78,7 @@ struct LogsCommand: AsyncParsableCommand {
                 var first = true
                 while true {
                     do {
-                        let report = try await reader.read(since: positions)
+                        let report = try await Self.read(reader, since: positions)
                         Self.show(report, following: !first)
                         positions = report.positions(after: positions)
                         first = false
@@ -93,6 +93,16 @@ struct LogsCommand: AsyncParsableCommand {
             }
             try await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// One round; a job that failed or could not be followed is said on standard error and exits as dz(1) says.
+    private static func read(_ reader: LogsReader, since positions: [String: LogsReport.Position]) async throws
+        -> LogsReport
+    {
+        do { return try await reader.read(since: positions) } catch let error as ClientError {
+            complain(error.description)
+            throw ExitStatus.code(for: error)
         }
     }
 

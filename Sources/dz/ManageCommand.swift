@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZAgent
 import DZJobs
 import DZSpool
@@ -19,7 +20,6 @@ struct ManageCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Option(name: .long, help: ArgumentHelp("The project id.", valueName: "project"))
     var project: String
@@ -59,7 +59,7 @@ struct ManageCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let spool = try options.makeSpool()
+        let client = try options.client()
         var params: [String: JSONValue] = [:]
         if shell {
             let source = try readScript()
@@ -69,9 +69,12 @@ struct ManageCommand: AsyncParsableCommand {
         }
         if let instance { params["instance"] = .string(instance) }
         if let timeout { params["timeout_s"] = .int(Int64(timeout)) }
-        let id = try JobSubmission.submit("manage", project: project, params: params, spool: spool)
-        let (job, steps) = try await JobWaiter(spool: spool, database: database, jobID: id, quiet: true).wait()
-        let output = steps.first { $0.definition == "managepy" }?.output ?? [:]
+        let id = try reportingClientErrors { () throws(ClientError) in
+            try client.requests.submit("manage", project: project, params: params)
+        }
+        let document = try await Follow.ended(id, client, quiet: true)
+        let job = document.job
+        let output = document.steps.first { $0.definition == "managepy" }?.output ?? [:]
         if let text = output["stdout"]?.stringValue, !text.isEmpty {
             print(text, terminator: text.hasSuffix("\n") ? "" : "\n")
             fflush(nil)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 import DZStore
 import DZWork
@@ -9,7 +10,6 @@ struct ProjectConfigCommand: ParsableCommand {
         abstract: "Print the zoombuild.cfg proposed from the project's last check_repo guesses.")
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Argument(help: ArgumentHelp("The project id.", valueName: "project"))
     var project: String
@@ -24,8 +24,9 @@ struct ProjectConfigCommand: ParsableCommand {
     }
 
     func run() throws {
-        let db = try database.open(spool: try options.makeSpool())
-        let stored = try db.guesses(of: project)
+        let client = try options.client()
+        let document = try reportingClientErrors { () throws(ClientError) in try client.state.project(project) }
+        let stored = document?.guesses ?? []
         guard !stored.isEmpty else {
             complain("no guesses for project \(project): run `dz job submit check_repo --project \(project) --param source=URL`")
             throw ExitStatus.notFound
@@ -41,7 +42,7 @@ struct ProjectConfigCommand: ParsableCommand {
             return
         }
         var config = ZoombuildConfig(guesses: all)
-        if let record = try db.project(project), config.sourceCodeURL == nil, let url = record.sourceURL {
+        if config.sourceCodeURL == nil, let url = document?.sourceURL {
             var candidate = config
             candidate.sourceCodeURL = url
             if (try? candidate.validate()) != nil { config = candidate }

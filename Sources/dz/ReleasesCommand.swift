@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 import DZStore
 
@@ -9,11 +10,12 @@ struct ReleasesCommand: ParsableCommand {
         discussion: """
             A release is what a build_and_deploy, rollback, config or hostnames job put live or tried to: its \
             number, job kind, bundle, code revision, config version, who asked, when it ended and how. The \
-            current release (the newest that succeeded) is marked with *. Exit 0, or 1 when there is none.
+            current release (the newest that succeeded) is marked with *. From what the coordinator publishes \
+            in the spool (state/projects/<project>.json, the newest 1000), on any host. Exit 0, or 1 when there \
+            is none.
             """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
     @OptionGroup var project: ProjectOption
 
     @Option(name: [.customShort("n"), .long], help: "How many to list.")
@@ -23,13 +25,14 @@ struct ReleasesCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let db = try database.open(spool: try options.makeSpool())
-        let releases = try db.releases(of: project.project, limit: max(1, limit))
+        let client = try options.client()
+        let document = try client.projectDocument(project.project, missing: "project \(project.project) has no releases yet")
+        let releases = Array(document.releases.prefix(max(1, limit)))
         guard !releases.isEmpty else {
             complain("project \(project.project) has no releases yet")
             throw ExitStatus.notFound
         }
-        let current = try db.currentRelease(of: project.project)?.number
+        let current = document.currentRelease?.number
         if json {
             for release in releases {
                 var object = release.jsonObject

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 
 struct RollbackCommand: AsyncParsableCommand {
@@ -14,7 +15,6 @@ struct RollbackCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
     @OptionGroup var project: ProjectOption
     @OptionGroup var wait: WaitOption
 
@@ -37,7 +37,7 @@ struct RollbackCommand: AsyncParsableCommand {
         if allowSchemaMismatch { params["allow_schema_mismatch"] = .string("true") }
         let what = "rollback of \(project.project)" + (to.map { " to release \($0)" } ?? "")
         guard let job = try await wait.submit("rollback", project: project.project, params: params, what: what,
-                                              options: options, database: database) else { return }
+                                              options: options) else { return }
         if let number = job.result["rolled_back_to"]?.intValue { print("rolled back to release \(number)") }
         job.printURLs()
     }

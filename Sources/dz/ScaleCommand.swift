@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 
 struct ScaleCommand: AsyncParsableCommand {
@@ -12,7 +13,6 @@ struct ScaleCommand: AsyncParsableCommand {
             """)
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
     @OptionGroup var project: ProjectOption
     @OptionGroup var wait: WaitOption
 
@@ -33,8 +33,7 @@ struct ScaleCommand: AsyncParsableCommand {
         if let instances { params["instances"] = .int(Int64(instances)) }
         if let workers { params["workers"] = .int(Int64(workers)) }
         guard let job = try await wait.submit("scale", project: project.project, params: params,
-                                              what: "scale of \(project.project)", options: options,
-                                              database: database) else { return }
+                                              what: "scale of \(project.project)", options: options) else { return }
         var line = "\(job.result["instances"]?.intValue ?? 0) instance(s)"
         if let workers = job.result["workers"]?.intValue { line += ", \(workers) worker(s) each" }
         let started = job.strings("started"), stopped = job.strings("stopped")

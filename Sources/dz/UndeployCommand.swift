@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZClient
 import DZSpool
 
 struct UndeployCommand: AsyncParsableCommand {
@@ -8,7 +9,6 @@ struct UndeployCommand: AsyncParsableCommand {
         discussion: "Submits an undeploy job and waits for it. Exit 0 when it succeeded, 1 when it failed.")
 
     @OptionGroup var options: SpoolOptions
-    @OptionGroup var database: DatabaseOptions
 
     @Option(name: .long, help: ArgumentHelp("The project id.", valueName: "project"))
     var project: String
@@ -26,13 +26,15 @@ struct UndeployCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let spool = try options.makeSpool()
+        let client = try options.client()
         let params: [String: JSONValue] = dropData ? ["drop_data": .string("true")] : [:]
-        let id = try JobSubmission.submit("undeploy", project: project, params: params, spool: spool)
+        let id = try reportingClientErrors { () throws(ClientError) in
+            try client.requests.submit("undeploy", project: project, params: params)
+        }
         print("job \(id): undeploy of \(project)")
         guard !noWait else { return }
-        let job = try await JobWaiter(spool: spool, database: database, jobID: id).run()
-        let stopped = (job.result?["stopped"]?.arrayValue ?? []).compactMap(\.stringValue)
-        print("stopped \(stopped.count) instance(s)" + (job.result?["database_dropped"] == .bool(true) ? "; database dropped" : ""))
+        let result = JobResult(result: try await Follow.succeeded(id, client).job.result ?? [:])
+        print("stopped \(result.strings("stopped").count) instance(s)"
+              + (result.result["database_dropped"] == .bool(true) ? "; database dropped" : ""))
     }
 }

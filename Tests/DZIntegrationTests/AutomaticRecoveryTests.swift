@@ -11,7 +11,7 @@ extension Integration {
         func aSilentAppserverWithInstancesIsRecoveredByTheCoordinator() async throws {
             let spool = try TestSpool()
             defer { spool.cleanUp() }
-            let db = try ZoomDB(path: spool.root + "/zoomdb/zoomdb.sqlite3")
+            let db = try ZoomDB(path: spool.zoomdbPath)
             for (project, port) in [("shop", 10001), ("blog", 10002)] {
                 try db.recordDeployment(DeploymentRecord(project: project, bundle: "bundle_\(project)_1",
                                                          appserver: "gone", instance: "bundle_\(project)_1.gone.\(port).x",

@@ -37,7 +37,7 @@ extension Integration {
             let deployed = try store("bundle_hello_2", of: "hello", in: storeRoot)
             let foreign = try store("bundle_blog_1", of: "blog", in: storeRoot)
             do {
-                let db = try ZoomDB(path: spool.root + "/zoomdb/zoomdb.sqlite3")
+                let db = try ZoomDB(path: spool.zoomdbPath)
                 for (project, name, size) in [("hello", "bundle_hello_1", 1536), ("hello", "bundle_hello_2", 2 << 20),
                                               ("blog", "bundle_blog_1", 10)] {
                     try db.recordBundle(project: project, name: name, codeRevision: "0123456789abcdef", sha256: nil,

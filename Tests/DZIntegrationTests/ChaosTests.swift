@@ -138,9 +138,9 @@ extension Integration {
                     ids.append(id.rawValue)
                 }
             }
-            let dbPath = spool.root + "/zoomdb/zoomdb.sqlite3"
+            let dbPath = spool.zoomdbPath
             func jobsEnded() -> Bool {
-                guard let db = try? ZoomDB(path: dbPath), let all = try? db.jobs(limit: 10_000) else { return false }
+                guard let db = try? ZoomDB(readOnlyAt: dbPath), let all = try? db.jobs(limit: 10_000) else { return false }
                 let ended = all.filter { jobIDs.contains($0.id) && $0.state.isFinal }
                 return ended.count == jobIDs.count
             }
@@ -226,7 +226,7 @@ extension Integration {
             }
 
             // Every job succeeded.
-            let db = try ZoomDB(path: dbPath)
+            let db = try ZoomDB(readOnlyAt: dbPath)
             for id in jobIDs {
                 let job = try #require(try db.job(id))
                 #expect(job.state == .succeeded, "\(id): \(job.state) \(job.error ?? "")")

@@ -1,4 +1,5 @@
 import DZSpool
+import DZStore
 import DZSystem
 import DZTestSupport
 import Foundation
@@ -26,11 +27,16 @@ extension Integration {
             let repository: String
             var coordinator: DZProcess?
             var agents: [String: DZProcess] = [:]
+            /// Another host's view of the spool (bindfs), from which the first deploy is made and followed.
+            var elsewhere: RescanTests.BindfsViews?
             /// The ports each appserver gives its instances: suites that deploy have their own ranges.
             let appPorts: [String: String]
+            /// The appservers' host ids.
+            let appservers: [String]
 
-            init(appPorts: [String: String]) async throws {
+            init(appPorts: [String: String], appservers: [String] = ["app1", "app2"]) async throws {
                 self.appPorts = appPorts
+                self.appservers = appservers
                 spool = try TestSpool()
                 // Apps run as their own users and nginx's workers as nobody: the scratch directory (0700 from
                 // mkdtemp) must be searchable by them.
@@ -57,13 +63,13 @@ extension Integration {
                       "--nginx-sites", nginx.sitesDirectory, "--proxy-port", String(nginx.port),
                       "--proxy-address", "127.0.0.1"]),
                     // Two appservers on one host, one address: each its own ports, as two hosts would have.
-                    ("app1", "appserver_app1", appserverFlags("app1")),
-                    ("app2", "appserver_app2", appserverFlags("app2")),
-                ]
+                ] + appservers.map { ($0, "appserver_" + $0, appserverFlags($0)) }
                 for (host, queues, extra) in roles {
                     agents[host] = try await spool.startAgent(host: host, queues: queues,
                                                               common + ["--data-dir", spool.directory + "/var-" + host] + extra)
                 }
+                elsewhere = try await RescanTests.BindfsViews(spool.root, at: [spool.directory + "/elsewhere"],
+                                                              logDirectory: spool.logDirectory)
             }
 
             /// Stops appserver `host`'s agent with SIGTERM and starts it again with the same settings.
@@ -85,8 +91,11 @@ extension Integration {
 
             /// A started cluster with the example's repository, given to `story`, stopped afterwards whatever
             /// happened.
-            static func with(appPorts: [String: String], _ story: (Cluster) async throws -> Void) async throws {
-                let cluster = try await Cluster(appPorts: appPorts)
+            static func with(appPorts: [String: String], appservers: [String] = ["app1", "app2"],
+                             _ story: (Cluster) async throws -> Void) async throws
+            {
+                await DeployTests.forgetStaleAppUser("hello")
+                let cluster = try await Cluster(appPorts: appPorts, appservers: appservers)
                 do {
                     try await cluster.start()
                     try await cluster.makeRepository()
@@ -122,12 +131,19 @@ extension Integration {
                 try text.write(toFile: repository + "/" + relative, atomically: true, encoding: .utf8)
             }
 
-            /// `dz deploy` of the repository; returns the job id and the command's result.
-            func deploy(_ extra: [String] = []) async throws -> (job: String, result: CommandResult) {
+            /// `dz deploy` of the repository; returns the job id and the command's result. `fromElsewhere`: from
+            /// another host (its own view of the spool and host id, no zoomdb), following the job through what the
+            /// coordinator publishes.
+            func deploy(_ extra: [String] = [], fromElsewhere: Bool = false) async throws
+                -> (job: String, result: CommandResult)
+            {
+                let view = fromElsewhere ? spool.directory + "/elsewhere" : nil
                 let result = try await spool.dz(["deploy", repository, "--project", "hello", "--hostname",
                                                  DeployTests.hostname, "--instances", "2", "--workers", "1",
-                                                 "--db-engine", "postgresql"] + extra,
-                                                timeout: 900)
+                                                 "--db-engine", "postgresql"] + extra
+                                                    + (fromElsewhere ? ["--host-id", "elsewhere"] : []),
+                                                via: view, timeout: 900,
+                                                environment: fromElsewhere ? ["DZ_DB": spool.directory + "/none.sqlite3"] : [:])
                 let first = result.stdout.split(separator: "\n").first ?? ""
                 guard first.hasPrefix("job "), let id = first.dropFirst(4).split(separator: ":").first else {
                     throw SetupFailure("dz deploy printed no job id: \(result)")
@@ -152,6 +168,7 @@ extension Integration {
                 // The instances outlive their agents by design: undeploy them, then stop everything else.
                 _ = try? await spool.dz(["undeploy", "--project", "hello"], timeout: 120)
                 spool.killAll()
+                elsewhere?.unmount()
                 await nginx.stop()
                 await postgres.stop()
                 spool.cleanUp()
@@ -171,6 +188,21 @@ extension Integration {
 
         static func steps(_ job: [String: JSONValue]) -> [String: [String: JSONValue]] {
             JobTests.steps(job)
+        }
+
+        /// Removes the user `dz_<project>` (and its group) when it is not the one a fresh zoomdb allocates for the
+        /// project (left by an older dz on this shared host), so that the appserver does not refuse it.
+        static func forgetStaleAppUser(_ project: String) async {
+            guard getuid() == 0 else { return }
+            let name = AppUserRecord.userName(project: project, uid: 0)
+            let uid = AppUserRecord.preferredUID(project: project)
+            let user = UserDatabase.user(named: name)
+            if let user, user.uid != uid || user.comment != "dz app " + project {
+                _ = try? await Subprocess.run(["userdel", name], timeout: 60)
+            }
+            if UserDatabase.user(named: name) == nil, UserDatabase.group(named: name) != nil {
+                _ = try? await Subprocess.run(["groupdel", name], timeout: 60)
+            }
         }
 
         /// Whether something accepts connections on 127.0.0.1:port.
@@ -209,10 +241,12 @@ extension Integration {
         }
 
         func story(_ cluster: Cluster) async throws {
-            // 1. The first deploy: a page through nginx by Host header, its static file from nginx, the database
-            //    on PostgreSQL with the migration applied, the app under its own user.
-            let (firstJob, first) = try await cluster.deploy()
+            // 1. The first deploy, made and followed from another host: a page through nginx by Host header, its
+            //    static file from nginx, the database on PostgreSQL with the migration applied, the app under its
+            //    own user.
+            let (firstJob, first) = try await cluster.deploy(fromElsewhere: true)
             #expect(first.status == 0, "\(first)")
+            #expect(first.stdout.contains(" proxy_update succeeded on frontend"), "its progress: \(first.stdout)")
             #expect(first.stdout.contains("http://\(Self.hostname):\(cluster.nginx.port)/"), "the URL: \(first.stdout)")
             let firstShown = try await cluster.show(firstJob)
             #expect(firstShown["state"] == .string("succeeded"), "\(firstShown)")
@@ -375,6 +409,38 @@ extension Integration {
             }
             let kept = try await cluster.postgres.query("SELECT count(*) FROM pg_database WHERE datname = 'app_hello'")
             #expect(kept.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "the database is kept")
+        }
+
+        @Test(.timeLimit(.minutes(30)), .enabled(if: getuid() == 0))
+        func theFirstDeployOfANewProjectWithTwoInstancesOnOneAppserverSucceeds() async throws {
+            // New to this host: the project's user does not exist, and both deploy steps need it at once.
+            _ = try? await Subprocess.run(["userdel", "dz_hello"], timeout: 60)
+            _ = try? await Subprocess.run(["groupdel", "dz_hello"], timeout: 60)
+            #expect(UserDatabase.user(named: "dz_hello") == nil)
+            try await Cluster.with(appPorts: ["app1": "24000-24999"], appservers: ["app1"]) { cluster in
+                let (job, result) = try await cluster.deploy()
+                #expect(result.status == 0, "\(result)")
+                let shown = try await cluster.show(job)
+                let instances = Self.instances(shown)
+                #expect(instances.count == 2 && instances.allSatisfy { $0.instance.contains(".app1.") },
+                        "both on the one appserver: \(instances)")
+                let user = try #require(UserDatabase.user(named: "dz_hello"))
+                #expect(user.uid == AppUserRecord.preferredUID(project: "hello") && user.comment == "dz app hello",
+                        "the user the zoomdb allocated")
+                let zoomdb = try ZoomDB(path: cluster.spool.root + "/zoomdb/zoomdb.sqlite3")
+                #expect(try zoomdb.appUser(of: "hello")?.uid == user.uid, "recorded with its owner")
+                for instance in instances {
+                    #expect(instance.user == "dz_hello")
+                    let status = (try? String(contentsOfFile: "/proc/\(instance.pid)/status", encoding: .utf8)) ?? ""
+                    let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?
+                        .split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first
+                    #expect(uid.map(String.init) == String(user.uid), "each master runs as the one user: \(instance)")
+                    #expect(await Self.get("/", host: Self.hostname, port: instance.port).0 == 200,
+                            "each instance reads its bundle and serves: \(instance)")
+                }
+                let (code, page) = await cluster.get()
+                #expect(code == 200 && page.contains("Hello from dz"))
+            }
         }
 
         @Test func hostileNamesAreRefusedBeforeAnythingRuns() async throws {

@@ -215,10 +215,16 @@ struct AuditRecord: CustomStringConvertible {
 
 /// A scratch directory under /tmp (from mkdtemp) holding a spool at `root` and the output of every process the
 /// test starts. `cleanUp()` kills every process still running, then deletes the directory.
+///
+/// Every process it starts gets `DZ_DB=<directory>/zoomdb.sqlite3` (unless the test gives another): the
+/// coordinator's zoomdb lives beside the spool, on the same local disk, never in it and never in the machine's
+/// own state directory.
 final class TestSpool {
     let directory: String
     let root: String
     let logDirectory: String
+    /// The zoomdb a coordinator started here keeps.
+    var zoomdbPath: String { directory + "/zoomdb.sqlite3" }
     private var processes: [DZProcess] = []
 
     /// Makes the scratch directory; with `initialize`, the spool's standard queues (as `dz init` does).
@@ -263,16 +269,17 @@ final class TestSpool {
                environment: [String: String] = [:]) throws -> DZProcess
     {
         let process = try DZProcess(label: label ?? args.first ?? "dz", arguments: arguments(args, via: spoolRoot),
-                                    logDirectory: logDirectory, stdin: stdin, environment: environment)
+                                    logDirectory: logDirectory, stdin: stdin,
+                                    environment: ["DZ_DB": zoomdbPath].merging(environment) { $1 })
         processes.append(process)
         return process
     }
 
     /// Runs a `dz` command to its end (at most `timeout` seconds) and returns what it printed.
-    func dz(_ args: [String], via spoolRoot: String? = nil, stdin: [UInt8]? = nil, timeout: Double = 60) async throws
-        -> CommandResult
+    func dz(_ args: [String], via spoolRoot: String? = nil, stdin: [UInt8]? = nil, timeout: Double = 60,
+            environment: [String: String] = [:]) async throws -> CommandResult
     {
-        let process = try start(args, via: spoolRoot, stdin: stdin)
+        let process = try start(args, via: spoolRoot, stdin: stdin, environment: environment)
         guard await process.waitForExit(timeout: timeout) else {
             process.kill()
             throw SetupFailure("dz \(process.arguments.joined(separator: " ")) did not exit within \(timeout) s")

@@ -1,4 +1,4 @@
-import DZJobs
+@testable import DZJobs
 import DZSpool
 import DZStore
 import DZSystem
@@ -8,6 +8,7 @@ import Testing
 @Suite struct BuildAndDeployPlanTests {
     let facts: [String: JSONValue] = [
         "secret_key": .string("s3cret"),
+        "app_user": .object(["name": .string("dz_shop"), "uid": .int(70123)]),
         "instances": .object(["app1": .int(3)]),
         "database": .object(["engine": .string("postgresql"), "name": .string("shop"), "user": .string("shop"),
                              "password": .string("pw"), "host": .string("127.0.0.1"), "port": .int(5432)]),
@@ -31,7 +32,13 @@ import Testing
     func running(_ steps: [StepRecord]) -> [String] { steps.running }
 
     /// Runs build_and_deploy up to its deploy steps, two instances placed on app1 and app2.
-    func deployed(_ params: [String: JSONValue] = [:]) -> (JobPlanner, JobRecord, [StepRecord]) {
+    func deployed(_ params: [String: JSONValue] = [:], facts: [String: JSONValue]? = nil)
+        -> (JobPlanner, JobRecord, [StepRecord])
+    {
+        let facts = facts ?? self.facts
+        func settle(_ planner: JobPlanner, _ job: JobRecord, _ steps: [StepRecord]) -> (JobRecord, [StepRecord]) {
+            HandCoordinator(planner: planner, facts: facts).settle(job, steps)
+        }
         let planner = JobPlanner(kind: BuildAndDeployJob.kind, queueWait: 60)
         let job = JobRecord(id: "J9", kind: "build_and_deploy", project: "shop",
                             params: ["source": .string("git://x/shop"), "instances": .string("2")]
@@ -169,6 +176,26 @@ import Testing
         #expect(deploy["hostnames"] == .array([.string("shop.example.com"), .string("*.shop.example.com")]))
         #expect(deploy["database"]?["password"] == .string("pw"), "the recorded password, not the output's mask")
         #expect(deploy["health"] == .string("live"), "health_check comes after the migrations")
+        #expect(deploy["app_user"] == .object(["name": .string("dz_shop"), "uid": .int(70123)]),
+                "every deploy step names the user the zoomdb allocated")
+        #expect(deploy["limits"] == nil, "no limits given: the appserver's defaults")
+    }
+
+    @Test func limitParametersReachEveryDeployCheckedAndOverTheRecordedOnes() throws {
+        var facts = self.facts
+        facts["limits"] = .object(["memory": .int(1 << 30), "cpu_weight": .int(50)])
+        let (_, _, steps) = deployed(["memory_limit": .string("256M"), "process_limit": .int(128)], facts: facts)
+        #expect(try args(steps, "deploy.0")["limits"] == .object([
+            "memory": .int(256 << 20), "processes": .int(128), "cpu_weight": .int(50),
+        ]))
+
+        for (key, bad) in [("memory_limit", "1K"), ("memory_limit", "lots"), ("process_limit", "3"),
+                           ("cpu_weight", "0")] {
+            var context = JobContext(jobID: "J2", kind: "build_and_deploy", project: "shop",
+                                     params: [key: .string(bad)], outputs: [:])
+            context.facts = facts
+            #expect(throws: JobError.self, "\(key)=\(bad)") { try AppLimitParameters.limits(context) }
+        }
     }
 
     @Test func hooksRunOnTheFirstInstanceThenTheProxySwitchesThenTheOldAreRetired() throws {

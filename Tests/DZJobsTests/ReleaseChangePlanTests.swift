@@ -103,7 +103,7 @@ import Testing
         let coordinator = coordinator(HostnamesJob.kind)
         let (job, steps) = coordinator.settle(ShopFixture.job("hostnames", ["add": .string("Blog.example.com")]), [])
         #expect(job.state == .failed)
-        #expect(job.error?.contains("host name blog.example.com belongs to project blog: remove it there first")
+        #expect(job.error?.contains("host name blog.example.com is taken: it belongs to project blog: remove it there first")
                 == true,
                 "\(job.error ?? "")")
         #expect(steps.allSatisfy { $0.task == JobPlanner.noTask })

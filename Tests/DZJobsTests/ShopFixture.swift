@@ -45,6 +45,7 @@ enum ShopFixture {
         "active": .array(active),
         "taken_hostnames": .object(["blog.example.com": .string("blog")]),
         "secret_key": .string("s3cret"),
+        "app_user": .object(["name": .string("dz_shop"), "uid": .int(70123)]),
         "database": .object(["engine": .string("postgresql"), "name": .string("shop"), "password": .string("pw")]),
     ]
 

@@ -65,6 +65,23 @@ import Testing
         #expect(claim.task.id.rawValue == "late")
     }
 
+    @Test func unparseableFileTouchedFarIntoTheFutureIsRejectedNotHeldForEver() throws {
+        let temp = try TemporarySpool()
+        defer { temp.remove() }
+        for (name, seconds) in [("late.json", 10_413_792_000), ("next-year.json", Int(Timestamp.now().seconds) + 400 * 86_400)] {
+            try temp.write("build", name, "{")
+            let mtime = timespec(tv_sec: seconds, tv_nsec: 0)
+            var times = [mtime, mtime]
+            #expect(utimensat(AT_FDCWD, temp.spool.path(build, .new) + "/" + name, &times, 0) == 0)
+            guard case .rejected(let bad) = try temp.spool.claim(name, in: build, leaseSeconds: 30, settle: 10) else {
+                Issue.record("\(name) was not rejected: its mtime kept it waiting to settle")
+                continue
+            }
+            #expect(bad.kind == "json")
+        }
+        #expect(temp.settled("build", .failed) == ["late.json", "next-year.json"])
+    }
+
     @Test func notBeforeMoreThanAYearAheadIsBadInput() throws {
         let temp = try TemporarySpool()
         defer { temp.remove() }

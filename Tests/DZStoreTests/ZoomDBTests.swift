@@ -28,7 +28,7 @@ import Testing
         let tables = try db.database.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .compactMap { $0.string("name") }
         for table in ["app_databases", "appservers", "bundles", "config_guesses", "deployments", "job_log", "jobs",
-                      "projects", "steps", "virtual_hostnames", "releases", "app_environment"] {
+                      "projects", "steps", "virtual_hostnames", "releases", "app_environment", "app_users"] {
             #expect(tables.contains(table), "missing table \(table)")
         }
     }

@@ -18,4 +18,15 @@ import Testing
             #expect(Timestamp(rfc3339: junk) == nil, "accepted \(junk)")
         }
     }
+
+    @Test func rfc3339RefusesDaysTheMonthDoesNotHaveAndOffsetsPast2359() {
+        for text in ["2026-02-29T00:00:00Z", "2026-02-30T00:00:00Z", "2026-04-31T00:00:00Z", "2100-02-29T00:00:00Z",
+                     "2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00+05:60", "2026-01-01T00:00:00+99:99"] {
+            #expect(Timestamp(rfc3339: text) == nil, "accepted \(text)")
+        }
+        for text in ["2024-02-29T00:00:00Z", "2000-02-29T12:00:00+05:30", "2026-12-31T23:59:59-23:59",
+                     "2026-04-30T00:00:00Z"] {
+            #expect(Timestamp(rfc3339: text) != nil, "refused \(text)")
+        }
+    }
 }

@@ -29,13 +29,14 @@ public enum FreePort {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// Whether something accepts TCP connections on 127.0.0.1:`port` now.
-    public static func isListening(_ port: Int) -> Bool {
+    /// Whether something accepts TCP connections on `address`:`port` now.
+    public static func isListening(_ port: Int, address: String = "127.0.0.1") -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = loopbackAddress(port: port)
-        return withUnsafePointer(to: &address) {
+        var socketAddress = loopbackAddress(port: port)
+        socketAddress.sin_addr.s_addr = inet_addr(address)
+        return withUnsafePointer(to: &socketAddress) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }

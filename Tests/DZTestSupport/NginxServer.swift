@@ -48,7 +48,9 @@ public struct NginxServer: Sendable {
     /// The only address this nginx listens on. Sites must listen on `address:port` too (dz: `--proxy-address
     /// 127.0.0.1` or `DZ_PROXY_ADDRESS`): nginx picks among the servers of the most specific matching `listen`, so a
     /// site with a bare `listen PORT` would never see a request that arrives at 127.0.0.1.
-    public var address: String { "127.0.0.1" }
+    public var address: String = "127.0.0.1"
+    /// What runs nginx's commands: nothing, or `ip netns exec <ns>` for a cluster's host.
+    public var launcher: [String] = []
 
     public var confPath: String { prefix + "/nginx.conf" }
     public var sitesDirectory: String { prefix + "/sites" }
@@ -56,10 +58,14 @@ public struct NginxServer: Sendable {
     public var pidPath: String { prefix + "/nginx.pid" }
 
     /// `nginx -p PREFIX -c CONF` followed by `arguments`.
-    public func command(_ arguments: [String]) -> [String] { [nginx, "-p", prefix, "-c", confPath] + arguments }
+    public func command(_ arguments: [String]) -> [String] {
+        launcher + [nginx, "-p", prefix, "-c", confPath] + arguments
+    }
 
     /// Makes a prefix and starts nginx in it; a port taken between choosing and binding it gets another try.
-    public static func start() async throws -> NginxServer {
+    ///
+    /// On a `Cluster`'s host: `address` is the host's and `launcher` runs nginx in its namespace.
+    public static func start(address: String = "127.0.0.1", launcher: [String] = []) async throws -> NginxServer {
         let nginx = try findNginx()
         let prefix = "/tmp/dz-nginx-" + UUID().uuidString
         do {
@@ -69,7 +75,8 @@ public struct NginxServer: Sendable {
             }
             var lastError = ""
             for _ in 0..<3 {
-                let server = NginxServer(nginx: nginx, prefix: prefix, port: try FreePort.loopback())
+                let server = NginxServer(nginx: nginx, prefix: prefix, port: try FreePort.loopback(), address: address,
+                                         launcher: launcher)
                 try? FileSystem.unlink(server.confPath)
                 try FileIO.create(server.confPath, bytes: Array(server.configuration().utf8), mode: 0o644, sync: false)
                 let outcome = try await Subprocess.run(server.command([]), timeout: 60)
@@ -78,7 +85,7 @@ public struct NginxServer: Sendable {
                     if outcome.stderrText.contains("Address already in use") { continue }
                     throw Failure.failed("nginx did not start: \(lastError)")
                 }
-                guard try await poll(timeout: 20, { server.masterPID() != nil && FreePort.isListening(server.port) }) else {
+                guard try await poll(timeout: 20, { server.masterPID() != nil && FreePort.isListening(server.port, address: address) }) else {
                     await server.stop()
                     throw Failure.failed("nginx started but does not listen on 127.0.0.1:\(server.port)")
                 }
@@ -157,15 +164,19 @@ public struct NginxServer: Sendable {
 
     /// `GET path` with `Host: host` over HTTP/1.0 to this nginx, on a thread of its own.
     public func get(_ path: String, host: String, timeout: Double = 10) async throws -> Reply {
-        try await Self.get(path, host: host, port: port, timeout: timeout)
+        try await Self.get(path, host: host, port: port, address: address, timeout: timeout)
     }
 
     /// `GET path` with `Host: host` over HTTP/1.0 (a connection of its own) to 127.0.0.1:`port`: nginx, or an
     /// app's instance directly.
-    public static func get(_ path: String, host: String, port: Int, timeout: Double = 10) async throws -> Reply {
+    public static func get(_ path: String, host: String, port: Int, address: String = "127.0.0.1", timeout: Double = 10)
+        async throws -> Reply
+    {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try Self.request(path, host: host, port: port, timeout: timeout) })
+                continuation.resume(with: Result {
+                    try Self.request(path, host: host, port: port, address: address, timeout: timeout)
+                })
             }
         }
     }
@@ -226,20 +237,23 @@ public struct NginxServer: Sendable {
     }
 
     /// One blocking HTTP/1.0 exchange, with `timeout` on each send and receive.
-    private static func request(_ path: String, host: String, port: Int, timeout: Double) throws -> Reply {
+    private static func request(_ path: String, host: String, port: Int, address: String, timeout: Double) throws
+        -> Reply
+    {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Failure.failed("socket: \(Errno(rawValue: errno))") }
         defer { close(fd) }
         var limit = timeval(tv_sec: Int(timeout), tv_usec: 0)
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-        var address = FreePort.loopbackAddress(port: port)
-        let connected = withUnsafePointer(to: &address) { pointer in
+        var socketAddress = FreePort.loopbackAddress(port: port)
+        socketAddress.sin_addr.s_addr = inet_addr(address)
+        let connected = withUnsafePointer(to: &socketAddress) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
             }
         }
-        guard connected else { throw Failure.failed("connect 127.0.0.1:\(port): \(Errno(rawValue: errno))") }
+        guard connected else { throw Failure.failed("connect \(address):\(port): \(Errno(rawValue: errno))") }
         let request = Array("GET \(path) HTTP/1.0\r\nHost: \(host)\r\nUser-Agent: dz-tests\r\n\r\n".utf8)
         var sent = 0
         while sent < request.count {

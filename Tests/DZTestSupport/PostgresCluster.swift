@@ -32,13 +32,15 @@ public struct PostgresCluster: Sendable {
     public let binDirectory: String
     public let port: Int
     public let superuserPassword: String
+    /// The address the server listens on (127.0.0.1 unless it runs on a cluster's host).
+    public var host: String = "127.0.0.1"
 
     public var dataDirectory: String { root + "/pg/data" }
     public var adminPassfile: String { root + "/admin.pgpass" }
 
     /// The cluster as dz's settings name it: the superuser over TCP, with the passfile.
     public var server: PostgresServer {
-        PostgresServer(adminHost: "127.0.0.1", adminPort: port, adminUser: "postgres", adminPassfile: adminPassfile,
+        PostgresServer(adminHost: host, adminPort: port, adminUser: "postgres", adminPassfile: adminPassfile,
                        psql: binDirectory + "/psql", timeout: 60)
     }
 
@@ -63,7 +65,12 @@ public struct PostgresCluster: Sendable {
     }
 
     /// Makes and starts a cluster; a port taken between choosing and binding it gets another try.
-    public static func start() async throws -> PostgresCluster {
+    ///
+    /// On a `Cluster`'s host: `launcher` runs the server in the host's namespace (`ip netns exec <ns>`), `host`
+    /// is the address it listens on, and `allowedNetwork` (a CIDR) may connect with a password.
+    public static func start(host: String = "127.0.0.1", allowedNetwork: String? = nil, launcher: [String] = [])
+        async throws -> PostgresCluster
+    {
         let binaries = try findBinaries()
         guard (try await Subprocess.run(["id", "-u", "postgres"], timeout: 10)).succeeded else {
             throw Failure.notInstalled("no postgres user")
@@ -81,13 +88,21 @@ public struct PostgresCluster: Sendable {
                            "-U", "postgres", "-A", "scram-sha-256", "--pwfile", root + "/pg/pwfile", "--no-sync",
                            "-E", "UTF8", "--locale=C"], "initdb")
             try FileSystem.unlink(root + "/pg/pwfile")
+            if let allowedNetwork {
+                let hba = root + "/pg/data/pg_hba.conf"
+                var rules = try FileIO.readAll(hba)
+                rules += Array("host all all \(allowedNetwork) scram-sha-256\n".utf8)
+                try? FileSystem.unlink(hba)
+                try FileIO.create(hba, bytes: rules, mode: 0o600, sync: false)
+                try await run(["chown", "postgres:postgres", hba], "chown pg_hba.conf")
+            }
             var lastError: (any Error)?
             for _ in 0..<3 {
                 let port = try FreePort.loopback()
                 do {
-                    try await run(["runuser", "-u", "postgres", "--", binaries + "/pg_ctl", "-D", root + "/pg/data",
+                    try await run(launcher + ["runuser", "-u", "postgres", "--", binaries + "/pg_ctl", "-D", root + "/pg/data",
                                    "-l", root + "/pg/log", "-w", "-t", "60", "-o",
-                                   "-c listen_addresses=127.0.0.1 -p \(port) -k \(root)/pg/socket -c fsync=off "
+                                   "-c listen_addresses=\(host) -p \(port) -k \(root)/pg/socket -c fsync=off "
                                        + "-c full_page_writes=off -c synchronous_commit=off -c max_connections=40",
                                    "start"], "pg_ctl start")
                 } catch {
@@ -95,9 +110,10 @@ public struct PostgresCluster: Sendable {
                     continue
                 }
                 try FileIO.create(root + "/admin.pgpass",
-                                  bytes: Array("127.0.0.1:\(port):*:postgres:\(password)\n".utf8), mode: 0o600,
+                                  bytes: Array("\(host):\(port):*:postgres:\(password)\n".utf8), mode: 0o600,
                                   sync: false)
-                return PostgresCluster(root: root, binDirectory: binaries, port: port, superuserPassword: password)
+                return PostgresCluster(root: root, binDirectory: binaries, port: port, superuserPassword: password,
+                                       host: host)
             }
             throw lastError ?? Failure.failed("no port")
         } catch {
@@ -122,7 +138,7 @@ public struct PostgresCluster: Sendable {
                            "PGPASSFILE": "/dev/null", "PGCONNECT_TIMEOUT": "10"]
         if let password { environment["PGPASSWORD"] = password }
         return try await Subprocess.run([binDirectory + "/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-                                         "-w", "-h", "127.0.0.1", "-p", String(port), "-U", user, "-d", database],
+                                         "-w", "-h", host, "-p", String(port), "-U", user, "-d", database],
                                         environment: environment, input: Array(sql.utf8), timeout: 60)
     }
 

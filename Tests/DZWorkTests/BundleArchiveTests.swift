@@ -184,6 +184,67 @@ import Testing
         }
     }
 
+    @Test(arguments: [("static/passwd", "/etc/passwd"), ("src/app/up", "../../../etc/passwd"),
+                      ("src/escape", "a/../../.."), ("venv/lib64", "/usr/lib64")])
+    func archiveRefusesALinkLeavingTheTreeAndNamesIt(_ link: String, _ target: String) async throws {
+        try await withScratch { scratch in
+            let source = scratch + "/build"
+            try makeSampleTree(source)
+            try FileSystem.makeDirectories(source + "/" + BundleArchive.parent(of: link))
+            try FileSystem.symlink(target: target, at: source + "/" + link)
+            #expect(throws: BundleArchiveError.linkLeavesBundle(path: link, target: target)) {
+                try BundleArchive.create(from: source, to: scratch + "/b.tar.zst", manifest: sampleManifest())
+            }
+            #expect(!FileSystem.exists(scratch + "/b.tar.zst"), "nothing written")
+            let message = BundleArchiveError.linkLeavesBundle(path: link, target: target).description
+            #expect(message.contains(link) && message.contains(target))
+        }
+    }
+
+    @Test func archiveKeepsLinksInsideTheTreeAndLeavesOutTheNamedInterpreterLinks() async throws {
+        try await withScratch { scratch in
+            let source = scratch + "/build"
+            try makeSampleTree(source)
+            try FileSystem.makeDirectories(source + "/venv/bin")
+            try FileSystem.symlink(target: "/usr/bin/python3.11", at: source + "/venv/bin/python")
+            try FileSystem.symlink(target: "python", at: source + "/venv/bin/python3")
+            try FileSystem.symlink(target: "../../code/app/models.py", at: source + "/venv/bin/models")
+            let final = try BundleArchive.create(from: source, to: scratch + "/b.tar.zst", manifest: sampleManifest(),
+                                                 omittingLinks: ["venv/bin/python", "venv/bin/python3"])
+            let paths = Set(final.files.map(\.path))
+            #expect(!paths.contains("venv/bin/python") && !paths.contains("venv/bin/python3"))
+            #expect(final.files.first { $0.path == "venv/bin/models" }?.target == "../../code/app/models.py")
+            #expect(try permissions(scratch + "/b.tar.zst") == 0o600, "a bundle is its writer's alone")
+            #expect(try permissions(scratch + "/b.tar.zst.manifest.json") == 0o600)
+        }
+    }
+
+    @Test func archivePastItsLimitsIsRefusedBeforeAnythingIsWritten() async throws {
+        try await withScratch { scratch in
+            let source = scratch + "/build"
+            try makeSampleTree(source)
+            do throws(BundleArchiveError) {
+                try BundleArchive.create(from: source, to: scratch + "/b.tar.zst", manifest: sampleManifest(),
+                                         limits: .init(maxBytes: 4 << 20))
+                Issue.record("a tree of more than 5 MiB was archived under a 4 MiB limit")
+            } catch .tooLarge(let bytes, let limit) {
+                #expect(bytes > 5 << 20 && limit == 4 << 20)
+            } catch {
+                Issue.record("\(error)")
+            }
+            do throws(BundleArchiveError) {
+                try BundleArchive.create(from: source, to: scratch + "/b.tar.zst", manifest: sampleManifest(),
+                                         limits: .init(maxEntries: 10))
+                Issue.record("a tree of more than 10 names was archived under a 10-name limit")
+            } catch .tooManyEntries(let count, let limit) {
+                #expect(count > 10 && limit == 10)
+            } catch {
+                Issue.record("\(error)")
+            }
+            #expect(!FileSystem.exists(scratch + "/b.tar.zst"))
+        }
+    }
+
     @Test func extractNeverReplacesADirectory() async throws {
         try await withScratch { scratch in
             try makeSampleTree(scratch + "/build")

@@ -35,8 +35,27 @@ enum DeployFixture {
 
     private static let shared = Mutex<Task<Built, any Error>?>(nil)
 
+    /// The same example built as another project (`attacker` beside `hello`, say), in the shared build's root and
+    /// store, its venv copied from the shared build's cache.
+    static func built(as other: ProjectID) async throws -> Built {
+        if other == project { return try await built() }
+        let task = others.withLock { tasks in
+            if let task = tasks[other.rawValue] { return task }
+            let made = Task<Built, any Error> {
+                let hello = try await built()
+                return try await build(in: hello.root, project: other)
+            }
+            tasks[other.rawValue] = made
+            return made
+        }
+        return try await task.value
+    }
+
+    private static let others = Mutex<[String: Task<Built, any Error>]>([:])
+
     /// Removes the shared build, if a test made it.
     static func removeBuilt() async {
+        others.withLock { $0 = [:] }
         guard let task = shared.withLock({ task in defer { task = nil }; return task }),
               let built = try? await task.value else { return }
         _ = try? await Subprocess.run(["rm", "-rf", "--", built.root], timeout: 120)
@@ -66,12 +85,14 @@ enum DeployFixture {
         }
     }
 
-    private static func build(in root: String) async throws -> Built {
+    private static func build(in root: String, project: ProjectID = project) async throws -> Built {
         // The app's user must reach the data directories when there is no sandbox.
         try FileSystem.setMode(root, 0o755)
         let repository = root + "/hello"
-        try FileManager.default.copyItem(atPath: BundleBuilderTests.example, toPath: repository)
-        try await FixtureSupport.commitAll(in: repository)
+        if !FileSystem.exists(repository) {
+            try FileManager.default.copyItem(atPath: BundleBuilderTests.example, toPath: repository)
+            try await FixtureSupport.commitAll(in: repository)
+        }
         let workspace = Workspace(root: root + "/build")
         let config = try ZoombuildConfig.parse("[project]\ndjango_settings_module = hello.settings\n"
             + "requirements_files = requirements.txt\ndatabase_type = sqlite\n")
@@ -103,7 +124,12 @@ enum DeployFixture {
         func cleanUp() async {
             let records = InstanceDirectory(root: settings.instancesRoot).records()
             let launcher = InstanceLauncher(logger: Logger(label: "test"))
-            for record in records { await launcher.stop(record, grace: 2) }
+            for record in records {
+                await launcher.stop(record, grace: 2)
+                InstanceListeners.release(project: record.project, instance: record.instance,
+                                          records: InstanceDirectory(root: settings.instancesRoot))
+            }
+            for project in Set(records.map(\.project)) { settings.cgroups.remove(project: project) }
             _ = try? await Subprocess.run(["rm", "-rf", "--", root], timeout: 120)
         }
     }
@@ -116,6 +142,7 @@ enum DeployFixture {
         var under = parent
         if under == nil { under = try await built().root }
         let scratch = try Scratch(under: under ?? "/tmp", name: name)
+        await forgetStaleUser(appUser())
         let result: Result<T, any Error>
         do { result = .success(try await body(scratch)) } catch { result = .failure(error) }
         await scratch.cleanUp()
@@ -129,9 +156,45 @@ enum DeployFixture {
                     queue: try QueueName(queue), host: try HostID("test"), logger: Logger(label: "test"))
     }
 
+    /// The user the coordinator would allocate for `project` on a fresh zoomdb: `dz_<project>` with the uid the
+    /// zoomdb prefers for it (`AppUserRecord.preferredUID`, FNV-1a over 70000-99999), so that these tests and the
+    /// integration tests agree on one user per project on this shared host.
+    static func appUser(_ project: ProjectID = project) -> AppUser.Allocation {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in project.rawValue.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        let uid = 70000 + UInt32(hash % 30000)
+        return AppUser.Allocation(name: AppUser.expectedName(project: project, uid: uid), uid: uid)
+    }
+
+    /// Removes the user and group `name` when they are not what dz would make for `project` with `uid` (left by an
+    /// older dz on this shared host), so that a test's deploy makes them afresh. Runs only as root.
+    static func forgetStaleUser(_ allocation: AppUser.Allocation, project: ProjectID = project) async {
+        guard getuid() == 0 else { return }
+        let user = UserDatabase.user(named: allocation.name)
+        let fits = user.map { $0.uid == allocation.uid && $0.gid == allocation.uid
+            && $0.comment == "dz app " + project.rawValue } ?? false
+        if user != nil, !fits { _ = try? await Subprocess.run(["userdel", allocation.name], timeout: 60) }
+        if let group = UserDatabase.group(named: allocation.name), group.gid != allocation.uid || !fits {
+            if UserDatabase.user(named: allocation.name) == nil {
+                _ = try? await Subprocess.run(["groupdel", group.name], timeout: 60)
+            }
+        }
+        if let holder = UserDatabase.user(uid: allocation.uid), holder.name != allocation.name,
+           holder.comment.hasPrefix("dz app ") {
+            _ = try? await Subprocess.run(["userdel", holder.name], timeout: 60)
+        }
+        if let holder = UserDatabase.group(gid: allocation.uid), holder.name != allocation.name,
+           UserDatabase.user(named: holder.name) == nil {
+            _ = try? await Subprocess.run(["groupdel", holder.name], timeout: 60)
+        }
+    }
+
     /// The arguments of a deploy of the built bundle.
-    static func deployArguments(_ built: Built, database: AppDatabase? = nil, wsgi: String = "hello.wsgi",
-                                healthPath: String = "/dz-health") -> [String: JSONValue]
+    static func deployArguments(_ built: Built, project: ProjectID = project, database: AppDatabase? = nil,
+                                wsgi: String = "hello.wsgi", healthPath: String = "/dz-health") -> [String: JSONValue]
     {
         var args: [String: JSONValue] = [
             "project": .string(project.rawValue), "bundle": .string(built.bundle), "appserver": .string("t1"),
@@ -139,6 +202,7 @@ enum DeployFixture {
             "sha256": .string(built.sha256), "workers": .int(1),
             "secret_key": .string("a-secret-key-for-tests-0123456789"), "health_path": .string(healthPath),
             "health_timeout_s": .int(60), "environment": .object(["HELLO_GREETING": .string("hi")]),
+            "app_user": .object(["name": .string(appUser(project).name), "uid": .int(Int64(appUser(project).uid))]),
         ]
         if let database { args["database"] = .object(database.output) }
         return args

@@ -8,13 +8,85 @@ import Testing
 extension DeployTests {
     /// The pieces of deploying that need no process: names, quoting, URLs, settings.
     @Suite struct Parts {
-        @Test func appUsersAreNamedAfterTheProjectWithinThirtyTwoCharacters() throws {
-            #expect(AppUser.userName(for: try ProjectID("hello")) == "dz_hello")
+        @Test func appUserNamesFollowTheZoomdbsRuleAndAnythingElseIsRefused() throws {
+            let hello = try ProjectID("hello")
+            #expect(AppUser.expectedName(project: hello, uid: 70001) == "dz_hello")
             let long = try ProjectID(String(repeating: "a", count: 30))
-            let name = AppUser.userName(for: long)
-            #expect(name.count == 32 && name.hasPrefix("dz_aaaa"))
-            #expect(name != AppUser.userName(for: try ProjectID(String(repeating: "a", count: 29) + "b")))
-            #expect(name == AppUser.userName(for: long), "the same on every host")
+            #expect(AppUser.expectedName(project: long, uid: 70002) == "dz70002", "no prefix cut short")
+            let ok = try AppUser.Allocation(argument: .object(["name": .string("dz_hello"), "uid": .int(70001)]),
+                                            project: hello)
+            #expect(ok == AppUser.Allocation(name: "dz_hello", uid: 70001))
+            for bad: JSONValue in [
+                .object(["name": .string("dz_other"), "uid": .int(70001)]), .object(["name": .string("root"), "uid": .int(0)]),
+                .object(["name": .string("dz_hello"), "uid": .int(0)]), .object(["name": .string("dz_hello"), "uid": .int(65534)]),
+                .object(["name": .string("dz_hello"), "uid": .int(1 << 32)]), .object(["name": .string("dz_hello")]),
+                .string("dz_hello"),
+            ] {
+                #expect(throws: TaskFailure.self, "\(bad.jsonText)") { try AppUser.Allocation(argument: bad, project: hello) }
+            }
+        }
+
+        @Test func limitsComeFromTheAgentAndTheDeployAndAreChecked() throws {
+            let workspace = Workspace(root: "/srv/dz")
+            let settings = try AppServerSettings.resolve(memory: "2G", processes: "100", workspace: workspace,
+                                                         environment: ["DZ_APP_CPU_WEIGHT": "50"])
+            #expect(settings.limits == AppLimits(memory: 2 << 30, processes: 100, cpuWeight: 50))
+            #expect(try AppServerSettings.resolve(workspace: workspace, environment: [:]).limits == .defaults)
+            for (memory, processes, weight) in [("1K", nil, nil), ("lots", nil, nil), (nil, "8", nil), (nil, nil, "0")]
+                as [(String?, String?, String?)]
+            {
+                #expect(throws: DeployError.self) {
+                    try AppServerSettings.resolve(memory: memory, processes: processes, cpuWeight: weight,
+                                                  workspace: workspace, environment: [:])
+                }
+            }
+            let given = try AppLimits(argument: .object(["memory": .int(64 << 20), "processes": .int(20)]),
+                                      defaults: .defaults)
+            #expect(given == AppLimits(memory: 64 << 20, processes: 20, cpuWeight: 100))
+            for bad: JSONValue in [.object(["memory": .int(1)]), .object(["processes": .string("x")]),
+                                   .object(["swap": .int(1)]), .string("1G")] {
+                #expect(throws: TaskFailure.self, "\(bad.jsonText)") { try AppLimits(argument: bad, defaults: .defaults) }
+            }
+        }
+
+        @Test func theLimitsModeIsDetectedFromTheMounts() {
+            let v2 = "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid 0 0\n"
+            #expect(AppCgroups.detect(mounts: v2, controllers: { _ in ["cpu", "memory", "pids", "io"] })
+                == .v2(mount: "/sys/fs/cgroup", cpu: true))
+            let hybrid = """
+                cgroup /sys/fs/cgroup/cpu cgroup rw,relatime,cpu 0 0
+                cgroup /sys/fs/cgroup/memory cgroup rw,relatime,memory 0 0
+                cgroup /sys/fs/cgroup/pids cgroup rw,relatime,pids 0 0
+                cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0
+                """
+            #expect(AppCgroups.detect(mounts: hybrid, controllers: { _ in [] })
+                == .v1(memory: "/sys/fs/cgroup/memory", pids: "/sys/fs/cgroup/pids", cpu: "/sys/fs/cgroup/cpu"),
+                "a unified mount without controllers is passed over")
+            #expect(AppCgroups.detect(mounts: "proc /proc proc rw 0 0\n", controllers: { _ in [] }) == .rlimits)
+            #expect(AppCgroups.detect(mounts: v2, controllers: { _ in ["cpu"] }) == .rlimits, "v2 without memory")
+        }
+
+        @Test func allowedPythonsAreNamedByVersionAndChecked() throws {
+            let pythons = try AllowedPythons.parse("/usr/bin/python3.11, /opt/py/bin/python3.12")
+            #expect(pythons.paths == ["/usr/bin/python3.11", "/opt/py/bin/python3.12"])
+            for bad in ["python3.11", "/usr/bin/python3", "/usr/bin/../bin/python3.11", "/usr/bin/python3.11-config", ""] {
+                #expect(throws: DeployError.self, "\(bad)") { try AllowedPythons.parse(bad) }
+            }
+            #expect(AllowedPythons.installation(of: "/opt/py/bin/python3.12") == "/opt/py")
+            #expect(throws: DeployError.self) { try AllowedPythons(paths: ["/usr/bin/python3.11"]).interpreter(forVersion: "3.9.2") }
+            #expect(throws: DeployError.self) { try AllowedPythons(paths: ["/usr/bin/python3.11"]).interpreter(forVersion: nil) }
+            if FileSystem.exists("/usr/bin/python3.11") {
+                #expect(try AllowedPythons(paths: ["/usr/bin/python3.11"]).interpreter(forVersion: "3.11.2")
+                    == "/usr/bin/python3.11")
+            }
+        }
+
+        @Test func subordinateIdRangesAreRecognised() {
+            let text = "alice:100000:65536\nbob:165536:65536\nbroken line\n"
+            #expect(AppUser.subordinateOwner(of: 100000, inText: text) == "alice")
+            #expect(AppUser.subordinateOwner(of: 231071, inText: text) == "bob")
+            #expect(AppUser.subordinateOwner(of: 231072, inText: text) == nil)
+            #expect(AppUser.subordinateOwner(of: 70000, inText: text) == nil)
         }
 
         @Test func procfileCommandsSplitWithoutAShell() throws {
@@ -90,6 +162,18 @@ extension DeployTests {
             #expect(text.contains("--tmpfs /tmp") && !text.contains("--unshare-pid") && !text.contains("--die-with-parent"))
             #expect(text.hasSuffix("-- /usr/bin/setpriv --reuid=990 --regid=990 --clear-groups --no-new-privs -- "
                 + "/srv/dz/apps/hello/b/venv/bin/python -V"))
+            #expect(!text.contains("--ro-bind /etc /etc"), "not the whole of /etc")
+            #expect(text.contains("--perms 0755 --dir /etc") && text.contains("--ro-bind-try /etc/resolv.conf /etc/resolv.conf"))
+            #expect(!command.contains { $0.hasPrefix("/etc/dz") || $0 == "/etc/shadow" || $0 == "/etc/passwd" })
+            let accounts = Sandbox(isolation: .bubblewrap, user: user, appDirectory: "/srv/dz/apps/hello",
+                                   accounts: "/srv/dz/instances/hello/.etc")
+            #expect(accounts.command(["/bin/true"]).joined(separator: " ")
+                .contains("--ro-bind /srv/dz/instances/hello/.etc/passwd /etc/passwd"))
+            let files = Sandbox.accountFiles(user: user, project: "hello")
+            #expect(files.passwd == "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+                + "dz_hello:x:990:990:dz app hello:/nonexistent:/usr/sbin/nologin\n"
+                + "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+            #expect(files.group == "root:x:0:\ndz_hello:x:990:\nnogroup:x:65534:\n")
             let plain = Sandbox(isolation: .none, user: AppUser(name: "me", uid: 1000, gid: 1000, switches: false),
                                 appDirectory: "/a")
             #expect(plain.command(["/bin/true"]) == ["/bin/true"])

@@ -29,14 +29,28 @@ import Testing
             #expect(instance.hasPrefix("\(built.bundle).t1.\(port)."), "<bundle>.<appserver>.<port>.<started>: \(instance)")
             #expect(scratch.settings.ports.contains(port))
 
-            let expectedUID = Self.asRoot ? try #require(AppUser.lookup("dz_hello")).uid : getuid()
-            #expect(output["user"] == .string(Self.asRoot ? "dz_hello" : (AppUser.lookup(uid: getuid()) ?? "")))
+            let expectedUID = Self.asRoot ? DeployFixture.appUser().uid : getuid()
+            #expect(output["user"] == .string(Self.asRoot ? "dz_hello" : (UserDatabase.user(uid: getuid())?.name ?? "")))
+            if Self.asRoot {
+                let made = try #require(UserDatabase.user(named: "dz_hello"))
+                #expect(made.uid == expectedUID && made.gid == expectedUID, "the allocated uid, its own group")
+                #expect(made.comment == "dz app hello")
+            }
             #expect(DeployFixture.uid(of: pid) == expectedUID, "the master runs as the app's user")
 
             let bundleDirectory = scratch.settings.appDirectory("hello") + "/" + built.bundle
-            let runtime = try FileManager.default.attributesOfItem(atPath: bundleDirectory + "/dz/runtime.env")
-            #expect((runtime[.posixPermissions] as? Int) == 0o400)
-            #expect((runtime[.ownerAccountID] as? NSNumber)?.uint32Value == expectedUID)
+            #expect(!FileSystem.exists(bundleDirectory + "/dz/runtime.env"), "the environment is not the app's file")
+            let environmentPath = scratch.settings.instancesRoot + "/hello/" + instance + ".env"
+            let runtime = try FileManager.default.attributesOfItem(atPath: environmentPath)
+            #expect((runtime[.posixPermissions] as? Int) == 0o600)
+            #expect((runtime[.ownerAccountID] as? NSNumber)?.uint32Value == getuid(), "root's, beside the record")
+            #expect(String(decoding: try FileIO.readAll(environmentPath), as: UTF8.self)
+                .contains("DZ_SECRET_KEY=a-secret-key-for-tests"))
+            let installed = try #require(try InstanceDirectory(root: scratch.settings.instancesRoot)
+                .installedBundle(project: "hello", bundle: built.bundle))
+            #expect(installed.sha256 == built.sha256 && installed.interpreter.hasPrefix("/usr/bin/python3."))
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: bundleDirectory + "/venv/bin/python")
+                == installed.interpreter, "the venv runs the allowed interpreter the manifest's version names")
             let recordPath = scratch.settings.instancesRoot + "/hello/" + instance + ".json"
             let record = try #require(try InstanceDirectory(root: scratch.settings.instancesRoot)
                 .record(project: "hello", instance: instance))
@@ -84,6 +98,9 @@ import Testing
             #expect(DeployFixture.masters(pidFile: record.pidFile).isEmpty)
             #expect(!AppProcess(pid: pid).isLive(as: expectedUID))
             #expect(!FileSystem.exists(bundleDirectory), "the bundle no instance uses is removed")
+            #expect(!FileSystem.exists(environmentPath), "and the instance's environment")
+            #expect(try InstanceDirectory(root: scratch.settings.instancesRoot)
+                .installedBundle(project: "hello", bundle: built.bundle) == nil, "and the bundle's record")
             #expect(try InstanceDirectory(root: scratch.settings.instancesRoot)
                 .record(project: "hello", instance: instance) == nil)
             #expect(await DeployFixture.status(port: port) == nil)
@@ -290,7 +307,8 @@ import Testing
     @Test(.enabled(if: DeployTests.asRoot && Subprocess.locate("bwrap") != nil), .timeLimit(.minutes(10)))
     func theSandboxShowsTheAppItsOwnDirectoryOnly() async throws {
         try await DeployFixture.withScratch(under: "/tmp") { scratch in
-            let user = try await AppUser.ensure(for: DeployFixture.project, logger: Logger(label: "test"))
+            let user = try await AppUser.ensure(for: DeployFixture.project, allocated: DeployFixture.appUser(),
+                                                logger: Logger(label: "test"))
             let app = AppDirectory(settings: scratch.settings, project: DeployFixture.project, user: user)
             try app.prepare()
             try "mine\n".write(toFile: app.path + "/mine.txt", atomically: false, encoding: .utf8)

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 /* renameat2 and RENAME_NOREPLACE are hidden by glibc without _GNU_SOURCE. */
@@ -20,6 +21,13 @@ static inline unsigned int dz_rename_noreplace(void) { return RENAME_NOREPLACE; 
 static inline int dz_stat(const char *path, struct stat *st) { return stat(path, st); }
 static inline int dz_lstat(const char *path, struct stat *st) { return lstat(path, st); }
 static inline int dz_statvfs(const char *path, struct statvfs *st) { return statvfs(path, st); }
+/* statfs's f_type (the file system's magic number), which statvfs does not give. */
+static inline int dz_statfs_type(const char *path, long long *type) {
+    struct statfs st;
+    int result = statfs(path, &st);
+    if (result == 0) *type = (long long)st.f_type;
+    return result;
+}
 
 /* pipe2 is hidden without _GNU_SOURCE. */
 int pipe2(int pipefd[2], int flags);

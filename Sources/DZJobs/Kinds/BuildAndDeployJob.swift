@@ -64,12 +64,11 @@ public enum BuildAndDeployJob {
     }
 
     static func hostnames(_ context: JobContext) -> [String] {
-        if let text = context.param("hostnames"), !text.isEmpty { return ReleaseSteps.list(text) }
+        if let text = context.param("hostnames"), !text.isEmpty { return ReleaseSteps.list(text).map { $0.lowercased() } }
         let stored = ReleaseSteps.strings(context.facts["hostnames"])
         if !stored.isEmpty { return stored }
         let configured = ReleaseSteps.strings(context.outputs["build_bundle"]?.first?["hostnames"])
-        if !configured.isEmpty { return configured }
-        // Project ids may hold `_`, which host names may not.
-        return [(context.project ?? "app").replacingOccurrences(of: "_", with: "-") + ".localhost"]
+        if !configured.isEmpty { return configured.map { $0.lowercased() } }
+        return [HostnamePolicy.developmentName(of: context.project ?? "app")]
     }
 }

@@ -37,6 +37,13 @@ enum DeploySteps {
         return facts
     }
 
+    /// The project's unix user on the appservers: the one the zoomdb records, else one allocated and recorded now.
+    /// Planning runs in the coordinator's transaction, one job at a time, so this is the only place a project's
+    /// user is ever chosen; the deploy steps only carry it (see `AppUserRecord`).
+    static func appUser(of project: String, _ db: ZoomDB) throws -> AppUserRecord {
+        try db.allocateAppUser(for: project)
+    }
+
     /// Instances grouped by appserver, as fan-out items `{"appserver": id, "instances": [ids]}`.
     static func byAppserver(_ instances: [[String: JSONValue]]) -> [JSONValue] {
         var order: [String] = []

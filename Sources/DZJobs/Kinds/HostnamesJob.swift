@@ -3,8 +3,10 @@ import DZStore
 
 /// `hostnames`: adds or removes host names of an app (parameters `add` and `remove`, comma-separated; wildcards
 /// such as `*.example.com` allowed) and puts them live as a new release of the current bundle: the instances
-/// restart with the new names (Django's ALLOWED_HOSTS) and the site is rendered again with them. A name another
-/// project has is refused; removing the last name is refused.
+/// restart with the new names (Django's ALLOWED_HOSTS) and the site is rendered again with them. A name the
+/// coordinator's `HostnamePolicy` refuses, or one that overlaps a name another project has or is putting live, is
+/// refused when placement is planned, and claimed when it succeeds (see `ReleaseSteps.checkHostnames` and
+/// `claimHostnames`); removing the last name is refused.
 public enum HostnamesJob {
     public static let kind: JobKind = {
         let spec: ReleaseSteps.Spec = { context throws(JobError) in try changed(context) }

@@ -29,7 +29,7 @@ struct ReleaseSpec: Sendable {
         }
         var hostnames = ReleaseSteps.strings(context.facts["hostnames"])
         if hostnames.isEmpty { hostnames = release.hostnames }
-        if let text = context.param("hostnames"), !text.isEmpty { hostnames = ReleaseSteps.list(text) }
+        if let text = context.param("hostnames"), !text.isEmpty { hostnames = ReleaseSteps.list(text).map { $0.lowercased() } }
         let formation = context.facts["formation"]?.objectValue ?? [:]
         return ReleaseSpec(
             bundle: release.bundle, sha256: release.sha256, revision: release.revision, wsgi: release.wsgi,

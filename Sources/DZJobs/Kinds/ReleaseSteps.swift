@@ -16,11 +16,10 @@ enum ReleaseSteps {
         -> [StepDefinition]
     {
         [
-            placement(after: after) { context throws(JobError) in
-                let release = try spec(context)
-                try checkHostnames(release.hostnames, context)
-                return release.instances
-            },
+            placement(after: after, hostnames: { context throws(JobError) in
+                try checkHostnames(try spec(context).hostnames, context)
+            }) { context throws(JobError) in try spec(context).instances }
+                .recording(claimHostnames),
             deploy(spec: spec),
             StepDefinition("post_deploy_hooks", after: ["deploy"], task: "post_deploy_hooks",
                            queue: try! QueueName("build"), maxAttempts: 1, timeoutSeconds: 1800)
@@ -44,13 +43,17 @@ enum ReleaseSteps {
     /// `placement` of `count` new instances, never on the appserver named by the job parameter `exclude` (if
     /// given). An `optional` placement of none is a no-op (and is named
     /// `placement.0` when it runs, as fanned-out steps are).
+    /// With `hostnames`, the release's names, checked (see `checkHostnames`), go into its arguments for
+    /// `claimHostnames`; the placement handler ignores them.
     static func placement(after: [String], optional: Bool = false, exclude: String? = nil,
+                          hostnames: (@Sendable (JobContext) throws(JobError) -> [String])? = nil,
                           count: @escaping @Sendable (JobContext) throws(JobError) -> Int) -> StepDefinition
     {
         let step = StepDefinition("placement", after: after, task: "placement", queue: try! QueueName("build"),
                        maxAttempts: 5, backoffSeconds: 3, timeoutSeconds: 60)
         { context throws(JobError) in
             var args: [String: JSONValue] = ["count": .int(Int64(try count(context)))]
+            if let hostnames { args["hostnames"] = .array(try hostnames(context).map { .string($0) }) }
             if let instances = context.facts["instances"] { args["instances"] = instances }
             if let database = sqliteDatabase(context) { args["database"] = database }
             if let exclude = exclude.flatMap({ context.param($0) }) { args["exclude"] = .array([.string(exclude)]) }
@@ -148,6 +151,8 @@ enum ReleaseSteps {
         facts["formation"] = .object(wanted)
         if let current = try db.currentRelease(of: project) { facts["current"] = .object(current.jsonObject) }
         facts["taken_hostnames"] = .object(try db.hostnameOwners(except: project).mapValues { .string($0) })
+        facts["app_user"] = .object(try DeploySteps.appUser(of: project, db).jsonObject)
+        facts["limits"] = .object(try db.appLimits(of: project))
         return facts
     }
 
@@ -158,12 +163,17 @@ enum ReleaseSteps {
         -> @Sendable (JobRecord, JobContext, ZoomDB) throws -> Void
     {
         { job, context, db in
+            // Whichever way the job ended, its claims end with it: its names are now its project's, or nobody's.
+            try db.releaseHostnameClaims(of: job.id)
             guard let project = job.project, let release = try? spec(context) else { return }
             let number = try db.recordRelease(release.record(job, kind: kind, description: description(context)))
             try db.log(job.id, .info, "release \(number) of \(project): \(job.state.rawValue)")
             if job.state == .succeeded {
                 try db.setFormation(of: project, instances: release.instances, workers: release.workers)
                 try db.setHostnames(of: project, release.hostnames)
+                if AppLimitParameters.given(context), let limits = try? AppLimitParameters.limits(context) {
+                    try db.setAppLimits(of: project, limits)
+                }
             }
         }
     }
@@ -200,6 +210,11 @@ enum ReleaseSteps {
         // password.
         if let database = context.facts["database"] { args["database"] = database }
         if let key = context.facts["secret_key"] { args["secret_key"] = key }
+        // The app's unix user, allocated once in the zoomdb: every deploy step of every job names the same one.
+        guard let user = context.facts["app_user"] else { throw JobError("no unix user is recorded for \(project)") }
+        args["app_user"] = user
+        let limits = try AppLimitParameters.limits(context)
+        if !limits.isEmpty { args["limits"] = .object(limits) }
         // Up is enough here: the pages may need the migrations that post_deploy_hooks runs next; health_check
         // asks for a healthy answer after them.
         args["health"] = .string("live")
@@ -230,14 +245,43 @@ enum ReleaseSteps {
 
     // MARK: Helpers
 
-    /// A host name another project has is refused before anything starts.
-    static func checkHostnames(_ hostnames: [String], _ context: JobContext) throws(JobError) {
-        let taken = context.facts["taken_hostnames"]?.objectValue ?? [:]
-        for hostname in hostnames {
-            if let owner = taken[hostname]?.stringValue {
-                throw JobError("host name \(hostname) belongs to project \(owner): remove it there first")
+    /// The release's host names as the project may have them (lower case), checked before anything starts:
+    /// each must pass the coordinator's `HostnamePolicy` (no public suffix, IP address or localhost), and none
+    /// may overlap a name another project has or is putting live (`taken_hostnames`). The decisive check is
+    /// `claimHostnames`, atomic in the zoomdb: two jobs planned at once both pass this one.
+    static func checkHostnames(_ hostnames: [String], _ context: JobContext) throws(JobError) -> [String] {
+        guard let project = context.project else { throw JobError("host names need a project") }
+        guard !hostnames.isEmpty else { throw JobError("an app needs at least one host name") }
+        let names: [Hostname]
+        do { names = try context.hostnamePolicy.check(hostnames, project: project) } catch {
+            throw JobError(error.message)
+        }
+        let taken = (context.facts["taken_hostnames"]?.objectValue ?? [:]).compactMap { entry in
+            (try? Hostname(entry.key)).map { ($0, entry.value.stringValue ?? "?") }
+        }
+        for name in names {
+            if let (other, owner) = taken.first(where: { $0.0.overlaps(name) }) {
+                throw JobError(HostnameConflict(hostname: name.rawValue, other: other.rawValue, owner: owner,
+                                                job: nil).description)
             }
         }
+        return names.map(\.rawValue)
+    }
+
+    /// Claims the names placement was given for the job's project (see `ZoomDB.claimHostnames`), in the
+    /// coordinator's transaction as placement's result comes in: of two projects adding one name at once, the
+    /// first result claims it and the other's placement fails (`hostname-taken`) before any instance starts.
+    @Sendable static func claimHostnames(_ job: JobRecord, _ step: StepRecord, _ db: ZoomDB) throws {
+        guard let project = job.project else { return }
+        let task = try TaskFile(parsing: Array(step.taskFile.utf8), stem: step.taskID)
+        do {
+            try db.claimHostnames(strings(task.args["hostnames"]), project: project, job: job.id)
+        } catch let conflict as HostnameConflict {
+            throw StepFailure(kind: "hostname-taken", message: conflict.description)
+        } catch let bad as BadInput {
+            throw StepFailure(kind: "hostname", message: bad.message)
+        }
+        try db.log(job.id, .info, "host names claimed: \(strings(task.args["hostnames"]).joined(separator: ", "))")
     }
 
     static func count(_ context: JobContext, _ key: String, default value: Int) throws(JobError) -> Int {

@@ -11,6 +11,16 @@ import Logging
 /// Layout of `<data>/builds/<bundle>/`: `src/` (the code), `venv/`, `dz/dz_settings.py`, `static/`,
 /// `requirements.txt` (what was asked of pip), `pip.log`; the archive is `<data>/bundles/<bundle>.tar.zst` with
 /// `<bundle>.tar.zst.manifest.json` beside it.
+///
+/// A build runs other people's code (pip's build backends, `setup.py`, the settings, collectstatic), so it goes in
+/// two parts. The agent, trusted, checks the revision out (refused before anything is written when its files are
+/// past `limits`), copies the code into a new build tree, refuses a symbolic link that leads out of it, writes the
+/// requirements and `dz_settings.py`, and gives the tree to the build user (`BuildIdentity`). Then every step that
+/// runs the project's code runs in the build's sandbox (`BuildSandbox`): the venv (from the project's own cache,
+/// `ProjectCache`), the import check and collectstatic, each watched against `limits`; only pip has a network. Last
+/// the agent, once no process of the project is left, archives the tree: links are never followed and one that
+/// leaves the bundle fails the build, and the tree and the static files must be within `limits`. A failed build
+/// leaves no build tree behind.
 public struct BundleBuilder: Sendable {
     /// What a collectstatic failure does: fail the build (the default, as Heroku does today) or warn.
     public enum StaticFailurePolicy: String, Sendable {
@@ -66,10 +76,13 @@ public struct BundleBuilder: Sendable {
 
     public let workspace: Workspace
     public let checkout: SourceCheckout
+    /// The caps on the checkout, the build tree, the static files and the bundle.
+    public let limits: BuildLimits
 
-    public init(workspace: Workspace, checkout: SourceCheckout = SourceCheckout()) {
+    public init(workspace: Workspace, limits: BuildLimits = BuildLimits(), checkout: SourceCheckout? = nil) {
         self.workspace = workspace
-        self.checkout = checkout
+        self.limits = limits
+        self.checkout = checkout ?? SourceCheckout(limits: limits)
     }
 
     public func build(_ request: Request, logger: Logger) async throws(BuildError) -> Built {
@@ -86,31 +99,52 @@ public struct BundleBuilder: Sendable {
         guard let settingsModule = request.config.djangoSettingsModule, !settingsModule.isEmpty else {
             throw BuildError("config", "zoombuild.cfg has no django_settings_module")
         }
+        try workspace.preparePrivateDirectories(for: request.project)
+        let identity = try BuildIdentity.forProject(request.project, users: BuildUsers(workspace: workspace))
+        let sandbox = try BuildSandbox.prepare(identity: identity, workspace: workspace)
         let sourceDirectory = workspace.sourceDirectory(request.project)
         let revision: SourceCheckout.Revision
         do {
             revision = try await checkout.checkout(url: request.source, revision: request.revision, vcs: request.vcs,
                                                    into: sourceDirectory)
+        } catch .tooLarge(let bytes, let files, let limits) {
+            throw BuildError("too-large", CheckoutError.tooLarge(bytes: bytes, files: files, limits: limits).description)
         } catch {
             throw BuildError("checkout", error.description, retryable: error.isTransient)
         }
         lap("checkout")
 
-        let name = uniqueBundleName(request.project)
-        let build = workspace.root + "/builds/" + name
-        let environment = PythonEnvironment(workspace: workspace)
-        do { try FileSystem.makeDirectories(build + "/dz") } catch {
-            throw BuildError("filesystem", "cannot create \(build): \(error)")
+        let tree = BuildTree(workspace: workspace, project: request.project, name: uniqueBundleName(request.project),
+                             sandbox: sandbox, limits: limits)
+        try tree.create()
+        do {
+            var built = try await build(request, settingsModule: settingsModule, revision: revision,
+                                        from: sourceDirectory, in: tree, warnings: &warnings, lap: lap)
+            await tree.removeTemporary()
+            built.timings = timings
+            return built
+        } catch {
+            // A failed build leaves nothing behind (it may be one that grew past the caps).
+            await tree.remove()
+            throw error
         }
-        try await environment.run(["cp", "-a", "--", sourceDirectory + "/.", build + "/src"], step: "copy the code",
-                                  timeout: 600)
-        for vcsDirectory in [".git", ".hg"] { try? FileManager.default.removeItem(atPath: build + "/src/" + vcsDirectory) }
+    }
+
+    /// The build proper, in `tree` (created, empty): the code, dz's files, the venv, the import check,
+    /// collectstatic, the archive.
+    private func build(_ request: Request, settingsModule: String, revision: SourceCheckout.Revision,
+                       from sourceDirectory: String, in tree: BuildTree, warnings: inout [String],
+                       lap: (String) -> Void) async throws(BuildError) -> Built
+    {
+        let build = tree.directory
+        try await copyCode(from: sourceDirectory, into: tree)
         lap("copy")
 
         var files: [(path: String, text: String)] = []
         for path in request.config.requirementsFiles {
-            guard let bytes = try? FileIO.readAll(build + "/src/" + path) else {
-                throw BuildError("config", "requirements file \(path) is not in the repository")
+            guard let bytes = tree.readCode(path) else {
+                throw BuildError("config", "requirements file \(path) is not in the repository (or is not a file of "
+                                 + "at most 1 MiB)")
             }
             files.append((path, String(decoding: bytes, as: UTF8.self)))
         }
@@ -123,69 +157,117 @@ public struct BundleBuilder: Sendable {
                                           djangoVersion: request.config.djangoVersion, databaseDriver: driver)
         warnings += requirements.warnings
         try write(requirements.text, to: build + "/requirements.txt")
+        try write(SettingsOverride.module(projectSettings: settingsModule), to: build + "/dz/dz_settings.py")
+        // From here on the tree is the build user's, and the agent only reads it once each sandbox has ended.
+        try await tree.sandbox.handOver([build, tree.temporary], recursive: true)
 
+        let environment = PythonEnvironment()
         let python = await environment.interpreter(for: request.config.pythonVersion)
         if let warning = python.warning { warnings.append(warning) }
         let reused = try await environment.prepare(python: python.path, pythonVersion: python.version,
-                                                   requirements: requirements, sourceDirectory: build + "/src",
-                                                   destination: build + "/venv", pipLog: build + "/pip.log")
+                                                   requirements: requirements,
+                                                   pathFile: Self.pathFile(extraDirs: request.config.additionalPythonPathDirs),
+                                                   tree: tree)
         lap(reused ? "virtualenv (reused)" : "virtualenv (pip install)")
 
-        try writePathFile(build: build, pythonVersion: python.version, extraDirs: request.config.additionalPythonPathDirs)
-        try write(SettingsOverride.module(projectSettings: settingsModule), to: build + "/dz/dz_settings.py")
         let wsgi = request.config.wsgiModule ?? settingsModule.split(separator: ".").dropLast().joined(separator: ".")
             + (settingsModule.contains(".") ? ".wsgi" : "wsgi")
-        let facts = try await verify(build: build, wsgiModule: wsgi)
+        let facts = try await verify(tree, wsgiModule: wsgi)
         lap("import check")
 
         if facts.staticfiles {
-            let outcome = try? await Subprocess.run(
-                [build + "/venv/bin/python", "-m", "django", "collectstatic", "--noinput"],
-                environment: djangoEnvironment(build), workingDirectory: build, timeout: 600)
-            if outcome?.succeeded != true {
-                let message = "collectstatic failed:\n" + (outcome?.tail(15) ?? "could not run python")
+            let outcome = try await tree.run(
+                [BuildSandbox.buildPath + "/venv/bin/python", "-m", "django", "collectstatic", "--noinput"],
+                step: "collectstatic", mounts: [tree.mount], environment: Self.djangoEnvironment, timeout: 600,
+                watch: [tree.staticWatch, tree.watch])
+            if !outcome.succeeded {
+                let message = "collectstatic failed:\n" + outcome.tail(15)
                 if request.staticFailure == .error { throw BuildError("collectstatic", message) }
                 warnings.append(message)
             }
             lap("collectstatic")
         }
 
-        var manifest = BundleManifest(name: name, project: request.project.rawValue, codeRevision: revision.commit,
-                                      pythonVersion: python.version, djangoVersion: facts.djangoVersion,
-                                      created: .now())
-        do { try FileSystem.makeDirectories(workspace.root + "/bundles") } catch {
-            throw BuildError("filesystem", "cannot create \(workspace.root)/bundles: \(error)")
-        }
-        let archive = workspace.root + "/bundles/" + name + ".tar.zst"
-        // The venv's absolute links to the interpreter stay out of the archive (see `Interpreter`); the build
-        // directory gets them back for whoever uses it next.
-        Interpreter.detach(venv: build + "/venv")
-        defer { try? Interpreter.restore(venv: build + "/venv") }
-        do { manifest = try BundleArchive.create(from: build, to: archive, manifest: manifest) } catch {
-            throw BuildError("archive", "\(error)")
-        }
-        lap("archive")
         var staticMap: [(url: String, path: String)] = []
         if facts.staticfiles, let url = facts.staticURL { staticMap.append((url, "static")) }
         for entry in request.config.siteMediaMap {
             let url = "/" + entry.url.split(separator: "/").joined(separator: "/") + "/"
             let sitePackages = "{SITE_PACKAGES}/"
             let path = entry.path.hasPrefix(sitePackages)
-                ? "venv/lib/python\(python.version)/site-packages/" + entry.path.dropFirst(sitePackages.count)
+                ? "venv/lib/python\(python.version.split(separator: ".").prefix(2).joined(separator: "."))/site-packages/"
+                    + entry.path.dropFirst(sitePackages.count)
                 : "src/" + entry.path
             if !staticMap.contains(where: { $0.url == url }) { staticMap.append((url, path)) }
         }
-        return Built(name: name, buildDirectory: build, archivePath: archive, manifest: manifest, revision: revision,
-                     reusedVirtualenv: reused, warnings: warnings, timings: timings, wsgi: wsgi, staticMap: staticMap)
+        try checkStaticSize(staticMap.map(\.path), in: build)
+
+        var manifest = BundleManifest(name: tree.name, project: request.project.rawValue, codeRevision: revision.commit,
+                                      pythonVersion: python.version, djangoVersion: facts.djangoVersion,
+                                      created: .now())
+        let archive = workspace.root + "/bundles/" + tree.name + ".tar.zst"
+        // The venv's absolute links to the interpreter stay out of the archive (see `Interpreter`), which is
+        // written from the tree as the project's code left it: nothing is changed in it first.
+        let minor = python.version.split(separator: ".").prefix(2).joined(separator: ".")
+        do {
+            manifest = try BundleArchive.create(
+                from: build, to: archive, manifest: manifest,
+                limits: .init(maxBytes: limits.maxBundleSize, maxEntries: limits.maxFiles),
+                omittingLinks: ["venv/bin/python", "venv/bin/python3", "venv/bin/python" + minor])
+        } catch {
+            throw Self.archiveError(error, what: "the bundle")
+        }
+        lap("archive")
+        return Built(name: tree.name, buildDirectory: build, archivePath: archive, manifest: manifest,
+                     revision: revision, reusedVirtualenv: reused, warnings: warnings, timings: [], wsgi: wsgi,
+                     staticMap: staticMap)
     }
 
-    /// What the project's code (pip's builds, the import check, collectstatic) runs with: a fixed minimal
-    /// environment, so that nothing of the agent's own (AWS credentials, the admin database password file) reaches
-    /// code dz does not control.
-    static var baseEnvironment: [String: String] {
-        let inherited = ProcessInfo.processInfo.environment
-        return ["PATH": inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin", "HOME": inherited["HOME"] ?? "/nonexistent",
-                "LANG": "C.UTF-8"]
+    /// Copies the working copy's files (not `.git` or `.hg`) into `<build>/src` as the agent (no project code has
+    /// run yet), then refuses a link that leads out of the bundle and code past the bundle's cap.
+    private func copyCode(from source: String, into tree: BuildTree) async throws(BuildError) {
+        let code = tree.directory + "/src"
+        do { try FileSystem.makeDirectory(code, mode: 0o755) } catch {
+            throw BuildError("filesystem", "cannot create \(code): \(error)")
+        }
+        let names = ((try? FileSystem.names(in: source)) ?? []).filter { $0 != ".git" && $0 != ".hg" }.sorted()
+        if !names.isEmpty {
+            let outcome = try? await Subprocess.run(["/bin/cp", "-a", "--"] + names + [code + "/"],
+                                                    environment: ["PATH": "/usr/bin:/bin", "LANG": "C"],
+                                                    workingDirectory: source, timeout: 600)
+            guard outcome?.succeeded == true else {
+                throw BuildError("filesystem", "copy the code failed:\n" + (outcome?.tail(10) ?? "cp did not run"))
+            }
+        }
+        do {
+            _ = try BundleArchive.checkTree(code, under: ["src"],
+                                            limits: .init(maxBytes: limits.maxBundleSize, maxEntries: limits.maxFiles))
+        } catch {
+            throw Self.archiveError(error, what: "the code")
+        }
+    }
+
+    /// Refuses static files (collectstatic's output and the `site_media_map` directories, each counted once)
+    /// past `limits.maxStaticSize`.
+    private func checkStaticSize(_ paths: [String], in build: String) throws(BuildError) {
+        var roots: [String] = []
+        for path in Set(paths) where !path.split(separator: "/").contains("..") { roots.append(build + "/" + path) }
+        let size = TreeSize.measure(roots.sorted(), stopAfter: limits.maxStaticSize, entries: limits.maxFiles)
+        if size.exceeds(maxBytes: limits.maxStaticSize, maxEntries: limits.maxFiles) {
+            throw BuildLimits.exceeded("the static files", size: size, maxBytes: limits.maxStaticSize,
+                                       maxEntries: limits.maxFiles, option: "dz agent --max-static-size")
+        }
+    }
+
+    /// A link out of the bundle or a tree past the caps as the build's error; anything else as an archive error.
+    private static func archiveError(_ error: BundleArchiveError, what: String) -> BuildError {
+        switch error {
+        case .linkLeavesBundle:
+            BuildError("link", error.description)
+        case .tooLarge, .tooManyEntries:
+            BuildError("too-large", "\(what) is too large: \(error) (dz agent --max-bundle-size)")
+        default:
+            BuildError("archive", "\(error)")
+        }
     }
 
     /// `bundle_<project>_<UTC time>`, with a suffix when a build of the same second exists.
@@ -196,18 +278,17 @@ public struct BundleBuilder: Sendable {
         }
     }
 
-    /// The environment Django runs in at build time: a throwaway SQLite database, the bundle's settings module.
-    func djangoEnvironment(_ build: String) -> [String: String] {
-        var environment = BundleBuilder.baseEnvironment
-        environment["DJANGO_SETTINGS_MODULE"] = SettingsOverride.moduleName
-        environment["DZ_DATABASE_URL"] = "sqlite:///" + build + "/dz/build-check.sqlite3"
-        environment["PYTHONDONTWRITEBYTECODE"] = "1"
-        return environment
-    }
+    /// The environment Django runs in at build time (besides the sandbox's own): a throwaway SQLite database in
+    /// the build's `/tmp`, the bundle's settings module.
+    static let djangoEnvironment = [
+        "DJANGO_SETTINGS_MODULE": SettingsOverride.moduleName,
+        "DZ_DATABASE_URL": "sqlite:////tmp/build-check.sqlite3",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    ]
 
     /// Imports the settings and the WSGI application in the new environment; reports Django's version and whether
     /// staticfiles is installed. An ImportError aborts the build with its text.
-    private func verify(build: String, wsgiModule: String) async throws(BuildError)
+    private func verify(_ tree: BuildTree, wsgiModule: String) async throws(BuildError)
         -> (djangoVersion: String, staticfiles: Bool, staticURL: String?)
     {
         let module = wsgiModule.split(separator: ":").first.map(String.init) ?? wsgiModule
@@ -221,21 +302,15 @@ public struct BundleBuilder: Sendable {
                               "staticfiles": "django.contrib.staticfiles" in settings.INSTALLED_APPS,
                               "static_url": str(getattr(settings, "STATIC_URL", "") or "")}))
             """
-        let outcome: Subprocess.Outcome
-        do {
-            outcome = try await Subprocess.run([build + "/venv/bin/python", "-c", script],
-                                               environment: djangoEnvironment(build), workingDirectory: build,
-                                               timeout: 300)
-        } catch {
-            throw BuildError("import", "\(error)")
-        }
+        let outcome = try await tree.run([BuildSandbox.buildPath + "/venv/bin/python", "-c", script],
+                                         step: "import check", mounts: [tree.mount],
+                                         environment: Self.djangoEnvironment, timeout: 300, watch: [tree.watch])
         guard outcome.succeeded, let line = outcome.stdoutText.split(separator: "\n").last,
               let facts = try? JSONValue.parse(Array(line.utf8)).objectValue
         else {
             throw BuildError("import", "the settings or the WSGI application \(wsgiModule) do not import:\n"
                              + outcome.tail(15))
         }
-        try? FileManager.default.removeItem(atPath: build + "/dz/build-check.sqlite3")
         // Only a local path prefix can be served by the proxy (a STATIC_URL on a CDN is the project's business).
         var staticURL = facts["static_url"]?.stringValue ?? ""
         if !staticURL.hasPrefix("/"), !staticURL.contains(":") { staticURL = "/" + staticURL }
@@ -248,21 +323,19 @@ public struct BundleBuilder: Sendable {
                 servable ? staticURL : nil)
     }
 
-    /// `venv/lib/pythonX.Y/site-packages/dz_project.pth`: the code, the extra dirs and `dz/`, as paths relative
-    /// to site-packages, so that the bundle works wherever it is extracted.
-    private func writePathFile(build: String, pythonVersion: String, extraDirs: [String]) throws(BuildError) {
-        let lib = build + "/venv/lib"
-        guard let pythonDir = (try? FileSystem.names(in: lib))?.first(where: { $0.hasPrefix("python") }) else {
-            throw BuildError("python", "no lib/python* in the virtualenv")
-        }
+    /// The lines of `venv/lib/pythonX.Y/site-packages/dz_project.pth`: the code, the extra dirs and `dz/`, as
+    /// paths relative to site-packages, so that the bundle works wherever it is extracted.
+    static func pathFile(extraDirs: [String]) -> String {
         let up = "../../../../"
-        let lines = [up + "src"] + extraDirs.map { up + "src/" + $0 } + [up + "dz"]
-        try write(lines.joined(separator: "\n") + "\n", to: lib + "/" + pythonDir + "/site-packages/dz_project.pth")
+        return ([up + "src"] + extraDirs.map { up + "src/" + $0 } + [up + "dz"]).joined(separator: "\n") + "\n"
     }
 
+    /// Writes one of dz's files into a build tree no project code has run in yet.
     private func write(_ text: String, to path: String) throws(BuildError) {
-        try? FileSystem.unlink(path)
-        do { try FileIO.create(path, bytes: Array(text.utf8), mode: 0o644, sync: false) } catch {
+        do {
+            try FileSystem.makeDirectories(BundleArchive.parent(of: path))
+            try FileIO.create(path, bytes: Array(text.utf8), mode: 0o644, sync: false)
+        } catch {
             throw BuildError("filesystem", "cannot write \(path): \(error)")
         }
     }

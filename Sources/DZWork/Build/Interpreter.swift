@@ -2,25 +2,12 @@ import DZSystem
 import Foundation
 
 /// A virtualenv's links to its base interpreter (`bin/python`, `bin/python3`, `bin/python3.X`) are absolute, and
-/// bundles never carry a link that points outside themselves (extraction refuses them). So the links are taken out
-/// before archiving and made again, on the host that runs the bundle, from `pyvenv.cfg` (`home` and `version`):
+/// bundles never carry a link that points outside themselves (extraction refuses them). So the archive leaves them
+/// out (`BundleArchive.create(omittingLinks:)`, the build tree itself is not changed) and they are made again, on the
+/// host that runs the bundle, from `pyvenv.cfg` (`home` and `version`):
 /// the appserver must have the same Python at the same place as the build host (same OS image), which `restore`
 /// checks.
 public enum Interpreter {
-    /// Removes the venv's absolute interpreter links; returns their names.
-    @discardableResult
-    public static func detach(venv: String) -> [String] {
-        var removed: [String] = []
-        for name in (try? FileSystem.names(in: venv + "/bin")) ?? [] where name.hasPrefix("python") {
-            let path = venv + "/bin/" + name
-            guard (try? FileSystem.linkStatus(path))?.kind == .symbolicLink,
-                  let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path), target.hasPrefix("/")
-            else { continue }
-            if (try? FileSystem.unlink(path)) != nil { removed.append(name) }
-        }
-        return removed.sorted()
-    }
-
     /// Makes `bin/python`, `bin/python3` and `bin/python<major.minor>` point at the interpreter `pyvenv.cfg`
     /// names, failing clearly when this host does not have it.
     public static func restore(venv: String) throws(BuildError) {

@@ -4,15 +4,19 @@ import Foundation
 /// Virtualenvs for bundles. A virtualenv is not relocatable (its scripts carry absolute shebangs and its `python`
 /// links to the builder's interpreter), so dz never runs a venv's scripts: everything starts as
 /// `<venv>/bin/python -m ...` (pip, django, gunicorn), which works from any path on hosts with the same interpreter
-/// at the same place. That lets a venv be built once per set of requirements, kept in `<data>/venvs/<hash>`, and
-/// copied into each bundle whose requirements hash the same: a rebuild with unchanged requirements runs no pip.
-/// pip's own cache (`<data>/pip-cache`) keeps downloaded and built wheels between different sets.
+/// at the same place. That lets a venv be built once per set of requirements, kept in the project's own cache
+/// (`ProjectCache`), and copied into each of the project's bundles whose requirements hash the same: a rebuild
+/// with unchanged requirements runs no pip. pip's own cache, also the project's, keeps downloaded and built wheels
+/// between different sets.
+///
+/// Everything here that runs Python runs in the build's sandbox (`BuildSandbox`): making the venv, pip (the only
+/// step with a network), and the copy into the build tree.
 struct PythonEnvironment: Sendable {
-    let workspace: Workspace
     var pipTimeout: Double = 1800
 
     /// The interpreter to build with: `python<major.minor>` when the project asks for a version and the host has
-    /// it, else `python3` (with a warning when they differ).
+    /// it, else `python3` (with a warning when they differ). Looked up in the system's directories only
+    /// (`BuildSandbox.searchPath`), the ones the sandbox shows.
     func interpreter(for requested: String?) async -> (path: String, version: String, warning: String?) {
         var candidates = ["python3"]
         if let requested {
@@ -20,9 +24,10 @@ struct PythonEnvironment: Sendable {
             if parts.count >= 2 { candidates.insert("python\(parts[0]).\(parts[1])", at: 0) }
         }
         for candidate in candidates {
-            guard let path = Subprocess.locate(candidate),
-                  let outcome = try? await Subprocess.run([path, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                                                          timeout: 30),
+            guard let path = Subprocess.locate(candidate, path: BuildSandbox.searchPath),
+                  let outcome = try? await Subprocess.run(
+                      [path, "-I", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+                      environment: ["PATH": BuildSandbox.searchPath, "LANG": "C.UTF-8"], timeout: 30),
                   outcome.succeeded else { continue }
             let version = outcome.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
             var warning: String?
@@ -31,107 +36,136 @@ struct PythonEnvironment: Sendable {
             }
             return (path, version, warning)
         }
-        return ("python3", "unknown", "no python3 found on this build host")
+        return ("/usr/bin/python3", "unknown", "no python3 found on this build host")
     }
 
-    /// A venv at `destination` with `requirements` installed, built or copied from the cache. Returns whether it
-    /// came from the cache. pip's log is appended to `pipLog`; `sourceDirectory` is where `-r` paths are relative to.
-    func prepare(python: String, pythonVersion: String, requirements: RequirementSet, sourceDirectory: String,
-                 destination: String, pipLog: String) async throws(BuildError) -> Bool
+    /// A venv at `<build>/venv` with `requirements` installed and the path file `pathFile` in its site-packages,
+    /// made or copied from the project's cache. Returns whether it came from the cache.
+    func prepare(python: String, pythonVersion: String, requirements: RequirementSet, pathFile: String,
+                 tree: BuildTree) async throws(BuildError) -> Bool
     {
         var digest = SHA256Digest()
         digest.update(Array("python \(pythonVersion)\n".utf8))
         digest.update(Array(requirements.text.utf8))
         for line in requirements.lines where line.hasPrefix("-r ") {
-            let file = sourceDirectory + "/" + line.dropFirst(3)
-            digest.update((try? FileIO.readAll(file)) ?? [])
+            digest.update(tree.readCode(String(line.dropFirst(3))) ?? [])
         }
+        digest.update(Array("\npath file\n\(pathFile)".utf8))
         let key = digest.finalize()
-        let cached = workspace.root + "/venvs/" + key
-        var reused = true
-        if !FileSystem.exists(cached + "/.dz-complete") {
-            reused = false
-            try await build(cached, python: python, requirements: requirements, sourceDirectory: sourceDirectory,
-                            pipLog: pipLog)
+        let made = try tree.cache.prepare()
+        try await tree.sandbox.handOver(made, recursive: false)
+        let reused = tree.cache.reuse(key)
+        if !reused {
+            try await build(key, python: python, requirements: requirements, pathFile: pathFile, tree: tree)
         }
-        try await copyTree(cached, to: destination)
+        // No size watch: a copy of a virtualenv that was made under the watch, by cp, not by the project's code.
+        let copied = try await tree.run(
+            ["/bin/cp", "-a", "--", "/dz/cached-venv", BuildSandbox.buildPath + "/venv"], step: "copy the venv",
+            mounts: [.init(tree.cache.venv(key), at: "/dz/cached-venv", writable: false), tree.mount],
+            timeout: 600)
+        guard copied.succeeded else {
+            throw BuildError("python", "copy the venv failed (\(copied.ending)):\n" + copied.tail(20),
+                             retryable: copied.ending == .timedOut)
+        }
+        tree.cache.prune(keeping: key)
         return reused
     }
 
-    private func build(_ cached: String, python: String, requirements: RequirementSet, sourceDirectory: String,
-                       pipLog: String) async throws(BuildError)
+    /// Makes the venv `key` in the project's cache: `venv.create` and the path file, then pip, each in the sandbox.
+    private func build(_ key: String, python: String, requirements: RequirementSet, pathFile: String,
+                       tree: BuildTree) async throws(BuildError)
     {
-        let temporary = cached + ".building-\(Host.pid)"
-        try? FileManager.default.removeItem(atPath: temporary)
-        do { try FileSystem.makeDirectories(workspace.root + "/venvs") } catch {
-            throw BuildError("filesystem", "cannot create \(workspace.root)/venvs: \(error)")
-        }
-        let venv = try await run([python, "-m", "venv", temporary], step: "python -m venv", timeout: 300)
-        _ = venv
+        let cache = tree.cache
+        let building = cache.venvs + "/" + key + ".building-" + tree.name
+        SourceTree.remove(building)
         // pip reads a nested `-r` relative to the file that names it: give it the project's files by full path.
-        let requirementsFile = temporary + "/dz-requirements.txt"
-        let forPip = requirements.lines.map { $0.hasPrefix("-r ") ? "-r " + sourceDirectory + "/" + $0.dropFirst(3) : $0 }
+        let forPip = requirements.lines.map { $0.hasPrefix("-r ") ? "-r " + BuildTree.sourcePath + "/" + $0.dropFirst(3) : $0 }
             .joined(separator: "\n") + "\n"
-        do { try FileIO.create(requirementsFile, bytes: Array(forPip.utf8), sync: false) } catch {
-            throw BuildError("filesystem", "cannot write \(requirementsFile): \(error)")
-        }
-        // pip also gets the host's pip, proxy and CA settings (nothing else of the agent's environment).
-        var environment = BundleBuilder.baseEnvironment
-        for (key, value) in ProcessInfo.processInfo.environment
-        where key.hasPrefix("PIP_") || ["SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "HTTP_PROXY",
-                                         "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"].contains(key) {
-            environment[key] = value
-        }
-        environment["PIP_CACHE_DIR"] = workspace.root + "/pip-cache"
-        environment["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
-        environment["PIP_NO_INPUT"] = "1"
-        let outcome: Subprocess.Outcome
         do {
-            outcome = try await Subprocess.run(
-                [temporary + "/bin/python", "-m", "pip", "install", "--log", pipLog, "-r", requirementsFile],
-                environment: environment, workingDirectory: sourceDirectory, timeout: pipTimeout)
+            try Workspace.makePrivateDirectory(building)
+            try FileIO.create(tree.temporary + "/dz-requirements.txt", bytes: Array(forPip.utf8), mode: 0o644,
+                              sync: false)
         } catch {
-            throw BuildError("pip", "\(error)")
+            throw BuildError("filesystem", "cannot prepare \(building): \(error)")
         }
+        var succeeded = false
+        defer { if !succeeded { SourceTree.remove(building) } }
+        try await tree.sandbox.handOver([building], recursive: false)
+        let venv = BuildSandbox.Mount(building, at: "/dz/venv", writable: true)
+
+        // The standard library's venv (as `python -m venv` makes it), then the path file: no project code yet.
+        let script = """
+            import os, sys, venv
+            venv.create(sys.argv[1], symlinks=True, with_pip=True)
+            site = os.path.join(sys.argv[1], "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+            with open(os.path.join(site, "dz_project.pth"), "x") as out:
+                out.write(sys.argv[2])
+            """
+        let made = try await tree.run([python, "-I", "-c", script, "/dz/venv", pathFile], step: "python -m venv",
+                                      mounts: [venv], workingDirectory: "/tmp", timeout: 300, watch: [tree.watch])
+        guard made.succeeded else {
+            throw BuildError("python", "python -m venv failed (\(made.ending)):\n" + made.tail(20),
+                             retryable: made.ending == .timedOut)
+        }
+
+        let pipWatch = BuildSandbox.SizeWatch(paths: [cache.pip], maxBytes: tree.limits.maxBundleSize,
+                                              maxEntries: tree.limits.maxFiles, what: "the project's pip cache",
+                                              option: "dz agent --max-bundle-size")
+        let pipCache = BuildSandbox.Mount(cache.pip, at: "/dz/pip-cache", writable: true)
+        if cache.pipIsOverfull(maxBytes: tree.limits.maxBundleSize / 2, maxEntries: tree.limits.maxFiles / 2) {
+            _ = try await tree.run(["/usr/bin/find", "/dz/pip-cache", "-mindepth", "1", "-delete"],
+                                   step: "empty pip's cache", mounts: [pipCache], timeout: 600)
+        }
+        var environment = ["PIP_CACHE_DIR": "/dz/pip-cache", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+                           "PIP_NO_INPUT": "1"]
+        let (passed, wheels) = Self.pipSettings(ProcessInfo.processInfo.environment)
+        environment.merge(passed) { mine, _ in mine }
+        let outcome = try await tree.run(
+            ["/dz/venv/bin/python", "-m", "pip", "install", "--log", BuildSandbox.buildPath + "/pip.log", "-r",
+             "/tmp/dz-requirements.txt"],
+            step: "pip install", mounts: [venv, tree.mount, pipCache] + wheels, network: .host,
+            workingDirectory: BuildTree.sourcePath, environment: environment, timeout: pipTimeout,
+            watch: [BuildSandbox.SizeWatch(paths: tree.watch.paths + [building], maxBytes: tree.limits.maxBundleSize,
+                                           maxEntries: tree.limits.maxFiles, what: "the build",
+                                           option: "dz agent --max-bundle-size"), pipWatch])
         switch outcome.ending {
         case .exited(0):
             break
         case .timedOut:
-            try? FileManager.default.removeItem(atPath: temporary)
             throw BuildError("pip", "pip install did not finish within \(Int(pipTimeout)) s", retryable: true)
         default:
-            try? FileManager.default.removeItem(atPath: temporary)
             throw BuildError("pip", "pip install failed:\n" + outcome.tail(25))
         }
-        _ = try? FileIO.create(temporary + "/.dz-complete", bytes: [], sync: false)
-        do {
-            if FileSystem.exists(cached) { try FileManager.default.removeItem(atPath: cached) }
-            try FileSystem.rename(temporary, cached)
-        } catch {
-            throw BuildError("filesystem", "cannot keep the built venv: \(error)")
-        }
+        try cache.keep(building, as: key)
+        succeeded = true
     }
 
-    /// Copies a tree keeping symbolic links and modes (`cp -a`).
-    func copyTree(_ source: String, to destination: String) async throws(BuildError) {
-        _ = try await run(["cp", "-a", "--", source, destination], step: "copy the venv", timeout: 600)
-    }
-
-    @discardableResult
-    func run(_ arguments: [String], step: String, timeout: Double, environment: [String: String]? = nil,
-             directory: String? = nil) async throws(BuildError) -> Subprocess.Outcome
-    {
-        let outcome: Subprocess.Outcome
-        do {
-            outcome = try await Subprocess.run(arguments, environment: environment, workingDirectory: directory,
-                                               timeout: timeout)
-        } catch {
-            throw BuildError("python", "\(step): \(error)")
+    /// What of the agent's environment pip gets: its `PIP_*` settings and the proxy and CA variables (nothing
+    /// else: no credentials of the agent's own). Local directories in `PIP_FIND_LINKS` (the operator's
+    /// wheelhouses) are bound read-only at `/dz/wheels/<n>` and named so; others are dropped.
+    static func pipSettings(_ inherited: [String: String]) -> (environment: [String: String], mounts: [BuildSandbox.Mount]) {
+        var environment: [String: String] = [:]
+        for (key, value) in inherited
+        where key.hasPrefix("PIP_") || ["SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "HTTP_PROXY", "HTTPS_PROXY",
+                                        "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"].contains(key) {
+            environment[key] = value
         }
-        guard outcome.succeeded else {
-            throw BuildError("python", "\(step) failed (\(outcome.ending)):\n" + outcome.tail(20),
-                             retryable: outcome.ending == .timedOut)
+        var mounts: [BuildSandbox.Mount] = []
+        if let links = environment["PIP_FIND_LINKS"] {
+            var kept: [String] = []
+            for link in links.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init) {
+                let path = link.hasPrefix("file://") ? String(link.dropFirst("file://".count)) : link
+                guard path.hasPrefix("/") else {
+                    kept.append(link)
+                    continue
+                }
+                guard (try? FileSystem.status(path))?.isDirectory == true else { continue }
+                let inside = "/dz/wheels/\(mounts.count)"
+                mounts.append(.init(path, at: inside, writable: false))
+                kept.append(inside)
+            }
+            environment["PIP_FIND_LINKS"] = kept.isEmpty ? nil : kept.joined(separator: " ")
         }
-        return outcome
+        return (environment, mounts)
     }
 }

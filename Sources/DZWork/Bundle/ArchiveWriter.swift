@@ -8,14 +8,15 @@ final class ArchiveWriter {
     private let handle: OpaquePointer
     private let output: Output
 
-    /// Creates `path`, which must not exist, and starts the archive.
+    /// Creates `path`, which must not exist, and starts the archive. The file is the writer's alone (mode 0600): a
+    /// bundle holds a project's code, which no other local user may read.
     ///
     /// The corresponding C functions are `archive_write_set_format_pax_restricted`,
     /// `archive_write_add_filter_zstd` and `archive_write_open`.
     init(creating path: String) throws(BundleArchiveError) {
         let file: OpenFile
         do {
-            file = try OpenFile.create(path, mode: 0o644)
+            file = try OpenFile.create(path, mode: 0o600)
         } catch {
             throw .system("create", path: path, error)
         }

@@ -21,9 +21,13 @@ public enum BundleArchive {
     /// Archives everything under `directory` into `archivePath` (replacing an archive of that name) and writes the
     /// manifest beside it.
     ///
-    /// Regular files, directories and symbolic links (kept as links) are archived with paths relative to
-    /// `directory`, in the order `SourceTree.scan` gives; sockets, FIFOs and device files are left out and listed
-    /// in the manifest's `skipped`. Owners are not kept (every entry is owned by 0, without names); permissions
+    /// Regular files, directories and symbolic links (kept as links, never followed) are archived with paths
+    /// relative to `directory`, in the order `SourceTree.scan` gives; sockets, FIFOs and device files are left out
+    /// and listed in the manifest's `skipped`. A symbolic link that would lead out of the bundle (absolute, or
+    /// climbing above its top: extraction refuses those) fails the archive with `.linkLeavesBundle`, naming it,
+    /// and a tree past `limits` fails it with `.tooLarge` or `.tooManyEntries`, before anything is written. Files
+    /// are opened with `O_NOFOLLOW`: the tree must be still while it is archived (a file that changes size fails
+    /// the archive). Owners are not kept (every entry is owned by 0, without names); permissions
     /// lose setuid, setgid, sticky and group or other write. Files are read and compressed 1 MiB at a time.
     ///
     /// - Parameters:
@@ -31,18 +35,24 @@ public enum BundleArchive {
     ///     fields are filled in here.
     ///   - hashFiles: whether to record each file's SHA-256 in the manifest. The manifest is the archive's first
     ///     entry, so the hashes take one more read of every file before archiving begins.
+    ///   - limits: the most bytes (of files) and names the tree may hold.
+    ///   - omittingLinks: paths (relative to `directory`) left out of the archive when they are symbolic links: a
+    ///     build's virtualenv links to the host's interpreter (`Interpreter`).
     /// - Returns: the manifest as written beside the archive, with the archive's SHA-256 and size.
     @discardableResult
     public static func create(from directory: String, to archivePath: String, manifest: BundleManifest,
-                              hashFiles: Bool = true) throws(BundleArchiveError) -> BundleManifest
+                              hashFiles: Bool = true, limits: Limits = .none, omittingLinks: Set<String> = [])
+        throws(BundleArchiveError) -> BundleManifest
     {
         try ArchiveLocale.utf8 { () throws(BundleArchiveError) in
-            try createArchive(from: directory, to: archivePath, manifest: manifest, hashFiles: hashFiles)
+            try createArchive(from: directory, to: archivePath, manifest: manifest, hashFiles: hashFiles,
+                              limits: limits, omittingLinks: omittingLinks)
         }
     }
 
     private static func createArchive(from directory: String, to archivePath: String, manifest: BundleManifest,
-                                      hashFiles: Bool) throws(BundleArchiveError) -> BundleManifest
+                                      hashFiles: Bool, limits: Limits, omittingLinks: Set<String>)
+        throws(BundleArchiveError) -> BundleManifest
     {
         let root = try resolve(directory)
         guard (try? FileSystem.status(root))?.isDirectory == true else { throw .notADirectory(directory) }
@@ -51,7 +61,11 @@ public enum BundleArchive {
             throw .archiveInsideSource(archive: archivePath, directory: directory)
         }
 
-        let (items, skipped) = try SourceTree.scan(root)
+        var (items, skipped) = try SourceTree.scan(root)
+        if !omittingLinks.isEmpty {
+            items.removeAll { $0.kind == .symlink && omittingLinks.contains($0.path) }
+        }
+        _ = try check(items, limits: limits)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: SHA256Digest.chunkSize, alignment: 16)
         defer { buffer.deallocate() }
         var inner = manifest.inner
@@ -129,7 +143,7 @@ public enum BundleArchive {
         let partial = path + ".partial-\(getpid())"
         try? FileSystem.unlink(partial)
         do throws(Errno) {
-            try FileIO.create(partial, bytes: manifest.serialized(), mode: 0o644, sync: true)
+            try FileIO.create(partial, bytes: manifest.serialized(), mode: 0o600, sync: true)
             try FileSystem.rename(partial, path)
         } catch {
             try? FileSystem.unlink(partial)

@@ -22,6 +22,13 @@ public enum BundleArchiveError: Error, Equatable, CustomStringConvertible {
     case archiveInsideSource(archive: String, directory: String)
     /// Extraction never replaces an existing directory.
     case targetExists(String)
+    /// A symbolic link to be archived points outside the bundle (absolute, or climbing above its top): the
+    /// link's path in the bundle and its target. Extraction would refuse it; a build fails on it instead.
+    case linkLeavesBundle(path: String, target: String)
+    /// What was to be archived holds more bytes than allowed.
+    case tooLarge(bytes: Int64, limit: Int64)
+    /// What was to be archived holds more names than allowed.
+    case tooManyEntries(count: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -45,6 +52,13 @@ public enum BundleArchiveError: Error, Equatable, CustomStringConvertible {
             "the archive \(archive) would be inside the directory it archives, \(directory)"
         case .targetExists(let path):
             "\(path) exists already: a bundle is only ever extracted into a new directory"
+        case .linkLeavesBundle(let path, let target):
+            "the symbolic link \(Self.printable(path)) points outside the bundle (to \(Self.printable(target))): a bundle "
+                + "carries only its own files; remove the link, or make it a relative link to a file of the project"
+        case .tooLarge(let bytes, let limit):
+            "it holds \(BuildLimits.text(bytes)), more than the \(BuildLimits.text(limit)) allowed"
+        case .tooManyEntries(let count, let limit):
+            "it holds \(count) files and directories, more than the \(limit) allowed"
         }
     }
 

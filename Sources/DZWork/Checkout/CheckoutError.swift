@@ -7,6 +7,9 @@ public enum CheckoutError: Error, Equatable, CustomStringConvertible {
     case failed(String, String)
     case timedOut(String, Double)
     case filesystem(String)
+    /// The revision's files hold more bytes or names than the build host allows: found before anything was
+    /// written (git), or after (Mercurial).
+    case tooLarge(bytes: Int64, files: Int, limits: BuildLimits)
 
     public var description: String {
         switch self {
@@ -17,6 +20,11 @@ public enum CheckoutError: Error, Equatable, CustomStringConvertible {
         case .failed(let step, let output): "\(step) failed: \(output)"
         case .timedOut(let step, let seconds): "\(step) did not finish within \(Int(seconds)) s"
         case .filesystem(let message): message
+        case .tooLarge(let bytes, let files, let limits):
+            files > limits.maxFiles
+                ? "the revision holds more than \(limits.maxFiles) files, the most a build may have; nothing was checked out"
+                : "the revision's files hold \(BuildLimits.text(bytes)), more than the \(BuildLimits.text(limits.maxBundleSize)) "
+                    + "a bundle may have on this build host (dz agent --max-bundle-size); nothing was checked out"
         }
     }
 }

@@ -17,8 +17,15 @@ public struct SourceCheckout: Sendable {
     }
 
     public let timeout: Double
+    /// The most a revision's files may hold (`maxBundleSize` bytes, `maxFiles` names): a git revision past it is
+    /// refused before its files are written (from `git ls-tree`), so that a small compressed history of a huge
+    /// tree never fills the disk; a Mercurial working copy is measured after its update.
+    public var limits: BuildLimits?
 
-    public init(timeout: Double = 600) { self.timeout = timeout }
+    public init(timeout: Double = 600, limits: BuildLimits? = nil) {
+        self.timeout = timeout
+        self.limits = limits
+    }
 
     /// Checks `url` out into `directory` at `revision` (a branch, tag or commit; default: the remote's HEAD).
     public func checkout(url: SourceURL, revision: String?, vcs: VCS = .git, into directory: String)
@@ -107,6 +114,7 @@ public struct SourceCheckout: Sendable {
             }
         }
         let target = try await resolveGit(revision, in: directory)
+        if let limits { try await checkGitSize(of: target, in: directory, limits: limits) }
         _ = try await git(["checkout", "--quiet", "--force", "--detach", target], in: directory, step: "git checkout")
         _ = try await git(["clean", "-ffdqx"], in: directory, step: "git clean")
         // A remote repository's submodules may not point at the build host's own files.
@@ -118,6 +126,27 @@ public struct SourceCheckout: Sendable {
         let lines = log.stdoutText.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
         return Revision(vcs: .git, commit: lines.first.map(String.init) ?? "",
                         subject: lines.count > 1 ? String(lines[1]).trimmingCharacters(in: .whitespacesAndNewlines) : "")
+    }
+
+    /// Refuses a commit whose files hold more than `limits` allow, from the sizes git records for them (the
+    /// objects are in the repository already; nothing is written).
+    private func checkGitSize(of commit: String, in directory: String, limits: BuildLimits) async throws(CheckoutError) {
+        let listing = try await git(["ls-tree", "-r", "--full-tree", "--format=%(objectsize)", commit], in: directory,
+                                    step: "git ls-tree")
+        var bytes: Int64 = 0
+        var files = 0
+        for line in listing.stdout.split(separator: UInt8(ascii: "\n")) {
+            files += 1
+            // Submodules' commits have no size ("-"); their files are measured with the build's code.
+            if let size = Int64(String(decoding: line, as: UTF8.self)) {
+                bytes = bytes.addingReportingOverflow(size).overflow ? .max : bytes + size
+            }
+        }
+        if listing.dropped > 0 || bytes > limits.maxBundleSize || files > limits.maxFiles {
+            // A listing past Subprocess's output limit has hundreds of thousands of names.
+            throw .tooLarge(bytes: bytes, files: listing.dropped > 0 ? max(files, limits.maxFiles + 1) : files,
+                            limits: limits)
+        }
     }
 
     /// The commit for `revision`: a remote branch first (what was just fetched), else a tag or commit id.
@@ -168,6 +197,12 @@ public struct SourceCheckout: Sendable {
         _ = try await hg(["update", "--quiet", "--clean", "--rev", revision ?? "default"], in: directory,
                          step: "hg update")
         _ = try? await hg(["purge", "--all", "--config", "extensions.purge="], in: directory, step: "hg purge")
+        if let limits {
+            let size = TreeSize.measure([directory], stopAfter: limits.maxBundleSize, entries: limits.maxFiles)
+            if size.exceeds(maxBytes: limits.maxBundleSize, maxEntries: limits.maxFiles) {
+                throw .tooLarge(bytes: size.bytes, files: size.entries, limits: limits)
+            }
+        }
         let log = try await hg(["log", "--rev", ".", "--template", "{node}\\n{desc|firstline}"], in: directory,
                                step: "hg log")
         let lines = log.stdoutText.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)

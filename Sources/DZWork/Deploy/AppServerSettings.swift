@@ -14,6 +14,10 @@ import Foundation
 /// | `--app-address` | `DZ_APP_ADDRESS` | `127.0.0.1` |
 /// | `--app-ports` | `DZ_APP_PORTS` | `10000-19999` |
 /// | `--isolation` | `DZ_ISOLATION` | `auto` |
+/// | `--app-pythons` | `DZ_APP_PYTHONS` | every `/usr/bin/python3.<minor>` |
+/// | `--app-memory` | `DZ_APP_MEMORY` | `1G` |
+/// | `--app-processes` | `DZ_APP_PROCESSES` | `512` |
+/// | `--app-cpu-weight` | `DZ_APP_CPU_WEIGHT` | `100` |
 ///
 /// Instance records live in `<data>/instances` (root's, mode 0700), never below `appsRoot`: an app can write its
 /// own directory, and the supervisor relaunches, as root, what a record says.
@@ -38,6 +42,15 @@ public struct AppServerSettings: Sendable, Equatable {
     /// The ports instances may take.
     public var ports: ClosedRange<Int>
     public var isolation: Isolation
+    /// The interpreters apps may run on (see `AllowedPythons`).
+    public var pythons: AllowedPythons
+    /// Each app's limits unless its deploy says otherwise (see `AppLimits`, `AppCgroups`).
+    public var limits: AppLimits = .defaults
+    /// The control group directory apps' groups are made in, under each hierarchy's root.
+    public var cgroupParent = "dz"
+
+    /// How this host enforces the limits now.
+    public var cgroups: AppCgroups { AppCgroups.detect(parent: cgroupParent) }
 
     /// Settings with every default; relative paths are taken from the current directory.
     public init(workspace: Workspace, appsRoot: String? = nil, instancesRoot: String? = nil,
@@ -48,12 +61,15 @@ public struct AppServerSettings: Sendable, Equatable {
         self.address = address
         self.ports = ports
         self.isolation = isolation
+        pythons = AllowedPythons.systemDefaults()
     }
 
     /// The settings from `dz agent`'s flags (nil where not given), each falling back to its environment variable;
     /// checks the address, the port range and the isolation's name.
     public static func resolve(appsRoot: String? = nil, address: String? = nil, ports: String? = nil,
-                               isolation: String? = nil, workspace: Workspace, environment: [String: String])
+                               isolation: String? = nil, pythons: String? = nil, memory: String? = nil,
+                               processes: String? = nil, cpuWeight: String? = nil, workspace: Workspace,
+                               environment: [String: String])
         throws(DeployError) -> AppServerSettings
     {
         func value(_ flag: String?, _ variable: String) -> String? {
@@ -75,6 +91,10 @@ public struct AppServerSettings: Sendable, Equatable {
             }
             settings.isolation = known
         }
+        if let text = value(pythons, "DZ_APP_PYTHONS") { settings.pythons = try AllowedPythons.parse(text) }
+        settings.limits = try AppLimits.resolve(memory: value(memory, "DZ_APP_MEMORY"),
+                                                processes: value(processes, "DZ_APP_PROCESSES"),
+                                                cpuWeight: value(cpuWeight, "DZ_APP_CPU_WEIGHT"))
         return settings
     }
 

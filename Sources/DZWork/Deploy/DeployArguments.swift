@@ -19,6 +19,10 @@ struct DeployArguments: Sendable {
     /// What counts as up: `.healthy` (below 500, the default) or `.answering` (any HTTP response: the app loads
     /// and serves its host name, though its pages may still need migrations).
     var health: HealthProbe.Requirement
+    /// The app's unix user as the coordinator allocated it (required when the agent runs as root).
+    var appUser: AppUser.Allocation?
+    /// The `limits` argument (checked here), to lay over the agent's defaults (`limits(over:)`).
+    var limitsArgument: JSONValue?
 
     init(_ context: TaskContext) throws(TaskFailure) {
         project = try context.project()
@@ -60,6 +64,16 @@ struct DeployArguments: Sendable {
         case "live"?: health = .answering
         case let other?: throw .badArgs("health must be healthy or live, not \"\(String(other.prefix(40)))\"")
         }
+        if let value = context.args["app_user"], value != .null {
+            appUser = try AppUser.Allocation(argument: value, project: project)
+        }
+        limitsArgument = context.args["limits"]
+        _ = try AppLimits(argument: limitsArgument, defaults: .defaults)
+    }
+
+    /// The app's limits: the deploy's over the agent's defaults.
+    func limits(over defaults: AppLimits) throws(TaskFailure) -> AppLimits {
+        try AppLimits(argument: limitsArgument, defaults: defaults)
     }
 
     /// `a.b.c` or `a.b.c:name` of Python identifiers (ASCII): what gunicorn imports, and never an option.

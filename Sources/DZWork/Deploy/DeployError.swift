@@ -22,6 +22,10 @@ public enum DeployError: Error, Sendable, Equatable, CustomStringConvertible {
     case healthCheck(String)
     /// gunicorn could not listen on its port: another process (another appserver on this host) took it first.
     case portInUse(String)
+    /// The app's limits could not be put in place (its control groups).
+    case limits(String)
+    /// An instance's port is held by a process that is not the instance's: it is not relaunched there.
+    case portTaken(String)
     /// A post-deploy hook (`migrate` or `release`) failed, with its output's tail.
     case hook(kind: String, String)
     /// No such instance on this host.
@@ -45,6 +49,8 @@ public enum DeployError: Error, Sendable, Equatable, CustomStringConvertible {
         case .healthCheck(let message): message
         case .portInUse(let endpoint): "gunicorn could not listen on \(endpoint): the port is in use (by another "
             + "appserver's instance on this host? give each one its own --app-ports or --app-address)"
+        case .portTaken(let message): message
+        case .limits(let message): message
         case .hook(_, let message): message
         case .unknownInstance(let instance): "no instance \(instance) on this host"
         case .notFound(let message): message
@@ -66,6 +72,8 @@ public enum DeployError: Error, Sendable, Equatable, CustomStringConvertible {
         case .healthCheck: TaskFailure(kind: "health-check", message: description, retryable: false)
         // Another attempt takes another port.
         case .portInUse: TaskFailure(kind: "launch", message: description, retryable: true)
+        case .portTaken: TaskFailure(kind: "port-taken", message: description, retryable: false)
+        case .limits: TaskFailure(kind: "limits", message: description, retryable: false)
         case .hook(let kind, _): TaskFailure(kind: kind, message: description, retryable: false)
         case .unknownInstance: TaskFailure(kind: "not-found", message: description, retryable: false)
         case .notFound: TaskFailure(kind: "not-found", message: description, retryable: false)

@@ -162,6 +162,42 @@ final class DirectoryHandle: Sendable {
         _ = fsync(descriptor)
     }
 
+    /// The names in this directory, but `.` and `..`.
+    ///
+    /// The corresponding C functions are `dup`, `fdopendir`, `readdir` and `closedir`.
+    func names() throws(Errno) -> [String] {
+        let copy = try retrying { dup(descriptor) }
+        guard let stream = fdopendir(copy) else {
+            let error = Errno(rawValue: errno)
+            _ = Glibc.close(copy)
+            throw error
+        }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Makes the symbolic link `name` pointing at `target` (an existing `name` is an error).
+    ///
+    /// The corresponding C function is `symlinkat`.
+    func makeSymbolicLink(_ name: String, target: String) throws(Errno) {
+        _ = try retrying { symlinkat(target, descriptor, name) }
+    }
+
+    /// Renames `name` to `newName` in this directory (neither is followed if a link).
+    ///
+    /// The corresponding C function is `renameat`.
+    func rename(_ name: String, to newName: String) throws(Errno) {
+        _ = try retrying { renameat(descriptor, name, descriptor, newName) }
+    }
+
     /// Removes the name `name` (a file or a link; never what a link points to); a missing name is not an error.
     ///
     /// The corresponding C function is `unlinkat`.

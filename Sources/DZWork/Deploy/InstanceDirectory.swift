@@ -80,9 +80,10 @@ public struct InstanceDirectory: Sendable {
         }
     }
 
-    /// Removes the record of `instance`; a missing one is not an error.
+    /// Removes the record of `instance` and its environment file; a missing one is not an error.
     public func remove(project: String, instance: String) throws(DeployError) {
         let path = path(project: project, instance: instance)
+        try? FileSystem.unlink(root + "/" + project + "/" + instance + ".env")
         do {
             try FileSystem.unlink(path)
             try? FileSystem.syncDirectory(root + "/" + project)
@@ -91,6 +92,62 @@ public struct InstanceDirectory: Sendable {
         } catch {
             throw .filesystem("remove", path: path, error)
         }
+    }
+
+    /// The record of the installed bundle `bundle` of `project`, or nil when there is none.
+    func installedBundle(project: String, bundle: String) throws(DeployError) -> InstalledBundle? {
+        let path = root + "/" + project + "/.bundles/" + bundle + ".json"
+        let bytes: [UInt8]
+        do {
+            guard case .contents(let contents, _) = try FileIO.read(path, limit: 1 << 20) else { return nil }
+            bytes = contents
+        } catch .noSuchFileOrDirectory {
+            return nil
+        } catch {
+            throw .filesystem("read", path: path, error)
+        }
+        do { return try InstalledBundle.decode(bytes) } catch {
+            throw .filesystem("parse", path: path, .invalidArgument)
+        }
+    }
+
+    /// Records an installed bundle (atomically, root's only).
+    func save(_ installed: InstalledBundle) throws(DeployError) {
+        try prepare(project: installed.project)
+        let directory = root + "/" + installed.project + "/.bundles"
+        do {
+            try FileSystem.makeDirectories(directory, mode: 0o700)
+            let bytes = try installed.encoded()
+            try DirectoryHandle.open(directory).replaceFile(installed.bundle + ".json", bytes: bytes, mode: 0o600,
+                                                           owner: nil)
+        } catch let error as Errno {
+            throw .filesystem("write", path: directory + "/" + installed.bundle + ".json", error)
+        } catch {
+            throw .filesystem("encode", path: directory + "/" + installed.bundle + ".json", .invalidArgument)
+        }
+    }
+
+    /// Forgets an installed bundle; a missing record is not an error.
+    func removeInstalledBundle(project: String, bundle: String) {
+        try? FileSystem.unlink(root + "/" + project + "/.bundles/" + bundle + ".json")
+    }
+
+    /// Writes the `passwd` and `group` the project's sandbox shows (`Sandbox.accountFiles`) into
+    /// `<root>/<project>/.etc/` (root's directory, the files mode 0644 for the app to read once bound) and returns
+    /// that directory.
+    func writeAccounts(project: String, user: AppUser) throws(DeployError) -> String {
+        try prepare(project: project)
+        let directory = root + "/" + project + "/.etc"
+        let files = Sandbox.accountFiles(user: user, project: project)
+        do {
+            try FileSystem.makeDirectories(directory, mode: 0o700)
+            let handle = try DirectoryHandle.open(directory)
+            try handle.replaceFile("passwd", bytes: Array(files.passwd.utf8), mode: 0o644, owner: nil)
+            try handle.replaceFile("group", bytes: Array(files.group.utf8), mode: 0o644, owner: nil)
+        } catch {
+            throw .filesystem("write", path: directory, error)
+        }
+        return directory
     }
 
     /// Changes the record of `instance` under the project's lock and returns it as saved; nil when there is no

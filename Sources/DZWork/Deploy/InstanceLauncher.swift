@@ -8,11 +8,12 @@ import Logging
 
 /// Starts, finds and stops an app's gunicorn, daemonised so that it outlives the agent:
 ///
-///     <bundle>/venv/bin/python -m gunicorn --daemon --pid <app>/run/<instance>.pid --bind ADDR:PORT
+///     <bundle>/venv/bin/python -m gunicorn --daemon --pid <app>/run/<instance>.pid --bind fd://3
 ///         --workers W --name <instance> --no-control-socket --capture-output --error-logfile <app>/logs/<instance>.error.log
 ///         --access-logfile <app>/logs/<instance>.access.log --chdir <bundle>/src <wsgi>
 ///
-/// inside the app's `Sandbox`, with the bundle's `runtime.env` as its whole environment. `python -m gunicorn`
+/// inside the app's `Sandbox`, with the instance's runtime environment as its whole environment and the listening
+/// socket this process holds for the instance (`InstanceListeners`) as descriptor 3. `python -m gunicorn`
 /// because a venv's scripts do not work once moved; `--no-control-socket` because gunicorn's default control
 /// socket path is shared by every instance on the host; `--name` so that a master is still recognised when the
 /// app has setproctitle (gunicorn then renames it `gunicorn: master [<instance>]`). bwrap (and setpriv) exit as soon as gunicorn has
@@ -24,23 +25,28 @@ struct InstanceLauncher: Sendable {
     var pidFileTimeout: Double = 30
 
     /// The gunicorn command of an instance (before the sandbox wraps it).
-    static func gunicornCommand(bundleDirectory: String, appDirectory: String, instance: String, address: String,
-                                port: Int, workers: Int, wsgi: String) -> [String]
+    static func gunicornCommand(bundleDirectory: String, appDirectory: String, instance: String, workers: Int,
+                                wsgi: String) -> [String]
     {
-        let bind = address.contains(":") ? "[\(address)]:\(port)" : "\(address):\(port)"
+        // The socket is the agent's, bound before anything of the app ran.
         return [bundleDirectory + "/venv/bin/python", "-m", "gunicorn", "--daemon",
-                "--pid", appDirectory + "/run/" + instance + ".pid", "--bind", bind, "--workers", String(workers),
+                "--pid", appDirectory + "/run/" + instance + ".pid", "--bind", "fd://3", "--workers", String(workers),
                 "--name", instance, "--no-control-socket", "--capture-output",
                 "--error-logfile", appDirectory + "/logs/" + instance + ".error.log",
                 "--access-logfile", appDirectory + "/logs/" + instance + ".access.log",
                 "--chdir", bundleDirectory + "/src", wsgi]
     }
 
-    /// Runs the record's `argv` with the bundle's runtime environment and returns the new master's pid, or nil
+    /// Runs the record's `argv` with the instance's runtime environment and returns the new master's pid, or nil
     /// when gunicorn did not come up long enough to write its pid file (its error log says why).
-    func start(_ record: InstanceRecord) async throws(DeployError) -> Int32? {
-        let environment = try RuntimeEnvironment.read(appDirectory: record.appDirectory, bundle: record.bundle,
-                                                      user: record.appUser)
+    func start(_ record: InstanceRecord, environment: RuntimeEnvironment, records: InstanceDirectory,
+               cgroups: AppCgroups, defaults: AppLimits) async throws(DeployError) -> Int32?
+    {
+        let placement = try cgroups.placement(project: record.project, limits: record.limits ?? defaults)
+        // Taken before the leftovers are killed: a worker still holding the socket is where an agent that started
+        // again finds it.
+        let socket = InstanceListeners.takesDescriptor(record.argv)
+            ? try InstanceListeners.socket(for: record, records: records) : nil
         // Workers of a master that died still hold the port; a pid file it left names a pid that may be reused,
         // and gunicorn refuses to start when that pid is alive.
         await AppProcess.killLeftovers(pidFile: record.pidFile, uid: record.uid)
@@ -48,7 +54,8 @@ struct InstanceLauncher: Sendable {
         let outcome: Subprocess.Outcome
         do {
             outcome = try await Subprocess.run(record.argv, environment: environment.variables,
-                                               workingDirectory: "/", timeout: 120)
+                                               workingDirectory: "/", timeout: 120,
+                                               passing: socket.map { [$0.descriptor] } ?? [], placement: placement)
         } catch {
             throw .launch("cannot start \(record.argv.first ?? "gunicorn"): \(error)")
         }

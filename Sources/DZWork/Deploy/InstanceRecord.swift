@@ -50,10 +50,12 @@ public struct InstanceRecord: Sendable, Equatable, Codable {
     /// The deploy task that made it: a retried task finds its instance by this.
     public var task: String?
     public var state: State
+    /// The app's limits this instance runs with (nil in records of an older dz: the agent's defaults).
+    public var limits: AppLimits?
 
     enum CodingKeys: String, CodingKey {
         case instance, project, bundle, appserver, address, port, pid, uid, gid, user, workers, wsgi, argv, sandbox
-        case started, restarts, job, task, state
+        case started, restarts, job, task, state, limits
         case switchesUser = "switches_user", appDirectory = "app_directory", pidFile = "pid_file"
         case recentRestarts = "recent_restarts"
     }
@@ -90,12 +92,16 @@ public struct InstanceRecord: Sendable, Equatable, Codable {
         try JSONDecoder().decode(InstanceRecord.self, from: Data(bytes))
     }
 
-    /// The output fields `deploy` returns.
-    func output(adopted: Bool) -> [String: JSONValue] {
-        [
+    /// The output fields `deploy` returns; `limitsBy` says how the host enforces the limits (`AppCgroups.name`).
+    func output(adopted: Bool, limitsBy: String) -> [String: JSONValue] {
+        var output: [String: JSONValue] = [
             "instance": .string(instance), "appserver": .string(appserver), "address": .string(address),
             "port": .int(Int64(port)), "bundle": .string(bundle), "project": .string(project), "user": .string(user),
             "pid": .int(Int64(pid)), "workers": .int(Int64(workers)), "adopted": .bool(adopted),
         ]
+        if let limits {
+            output["limits"] = .object(limits.jsonObject.merging(["enforced_by": .string(limitsBy)]) { $1 })
+        }
+        return output
     }
 }

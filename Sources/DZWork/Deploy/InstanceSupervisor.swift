@@ -34,6 +34,7 @@ public struct InstanceSupervisor: Service {
         self.window = window
         self.staleStart = staleStart
         self.logger = logger
+        cgroups = settings.cgroups
     }
 
     /// What one round did, by instance id.
@@ -46,8 +47,10 @@ public struct InstanceSupervisor: Service {
 
     public func run() async throws {
         let adopted = await adoptLiveInstances()
-        logger.info("instance supervisor started", metadata: ["adopted": "\(adopted.count)",
-                                                              "interval_s": "\(interval)"])
+        logger.info("instance supervisor started", metadata: [
+            "adopted": "\(adopted.count)", "interval_s": "\(interval)", "limits": "\(cgroups.name)",
+            "limits_by": "\(cgroups.description)",
+        ])
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 _ = await check()
@@ -56,11 +59,13 @@ public struct InstanceSupervisor: Service {
         }
     }
 
-    /// Logs every `running` instance whose master lives (correcting a recorded pid from the pid file) and returns
-    /// their ids; dead ones are left to `check`.
+    /// Takes back the listening socket of every recorded instance (`InstanceListeners`: from its live processes,
+    /// else bound anew), logs every `running` instance whose master lives (correcting a recorded pid from the pid
+    /// file) and returns their ids; dead ones are left to `check`.
     public func adoptLiveInstances() async -> [String] {
         let launcher = InstanceLauncher(logger: logger)
         var adopted: [String] = []
+        for record in directory.records(logger: logger) { holdSocket(record) }
         for record in directory.records(logger: logger) where record.state == .running {
             guard let master = launcher.liveMaster(record) else { continue }
             if master.pid != record.pid {
@@ -88,11 +93,26 @@ public struct InstanceSupervisor: Service {
     }
 
     private var directory: InstanceDirectory { InstanceDirectory(root: settings.instancesRoot) }
+    private let cgroups: AppCgroups
+
+    /// Makes sure this process holds the port of a recorded instance, so that nobody else can bind it.
+    private func holdSocket(_ record: InstanceRecord) {
+        guard InstanceListeners.takesDescriptor(record.argv), record.state != .stopping,
+              !InstanceListeners.holds(record, records: directory) else { return }
+        do {
+            _ = try InstanceListeners.socket(for: record, records: directory)
+            logger.info("instance port held", metadata: ["instance": "\(record.instance)", "port": "\(record.port)"])
+        } catch {
+            logger.error("instance port cannot be held", metadata: ["instance": "\(record.instance)",
+                                                                    "error": "\(error)"])
+        }
+    }
 
     private func check(_ original: InstanceRecord, into round: inout Round) async {
         let launcher = InstanceLauncher(logger: logger)
         var record = original
         let metadata: Logger.Metadata = ["instance": "\(record.instance)", "project": "\(record.project)"]
+        holdSocket(record)
         switch record.state {
         case .stopping, .failed:
             return
@@ -142,7 +162,9 @@ public struct InstanceSupervisor: Service {
         record.restarts += 1
         record.pid = 0
         do {
-            record.pid = try await launcher.start(record) ?? 0
+            let environment = try RuntimeEnvironment.read(for: record, records: directory)
+            record.pid = try await launcher.start(record, environment: environment, records: directory,
+                                                  cgroups: cgroups, defaults: settings.limits) ?? 0
             if record.pid > 0 {
                 logger.info("instance relaunched", metadata: metadata.merging(["pid": "\(record.pid)"]) { $1 })
             }

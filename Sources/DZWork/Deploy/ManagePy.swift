@@ -3,8 +3,8 @@ import DZSystem
 import Logging
 
 /// Runs an app's own commands next to one of its instances on this host: as the app's user, in the app's sandbox
-/// (the instance record's), in `<bundle>/src`, with the instance's runtime environment read again from
-/// `<bundle>/dz/runtime.env`, and never through a shell. `post_deploy_hooks` runs migrate, the schema check and the
+/// (the instance record's), in `<bundle>/src`, with the instance's runtime environment read again from its file
+/// beside the instance's record, and never through a shell. `post_deploy_hooks` runs migrate, the schema check and the
 /// Procfile's release command with it; `managepy` runs whatever management command or script it is given.
 ///
 /// What a command prints is kept from its end (the last `keep` bytes of each stream) and has the app's secrets
@@ -14,6 +14,8 @@ struct ManagePy: Sendable {
     let environment: RuntimeEnvironment
     /// The values masked in every output, longest first.
     let secrets: [String]
+    /// Where its commands go: the app's control groups and limits.
+    let placement: Subprocess.Placement
 
     /// The runner for `instance` of `project`, as recorded on this host.
     init(settings: AppServerSettings, project: ProjectID, instance: String) throws(DeployError) {
@@ -22,9 +24,10 @@ struct ManagePy: Sendable {
             throw .unknownInstance(instance)
         }
         self.record = record
-        environment = try RuntimeEnvironment.read(appDirectory: record.appDirectory, bundle: record.bundle,
-                                                  user: record.appUser)
+        environment = try RuntimeEnvironment.read(for: record,
+                                                  records: InstanceDirectory(root: settings.instancesRoot))
         secrets = environment.secrets
+        placement = try settings.cgroups.placement(project: project.rawValue, limits: record.limits ?? settings.limits)
     }
 
     /// The bundle's Python, `<bundle>/venv/bin/python`.
@@ -77,10 +80,10 @@ struct ManagePy: Sendable {
         let margin = 4096
         let outcome: Subprocess.Outcome
         do {
-            outcome = try await Subprocess.run(record.sandbox + command, environment: environment.variables,
-                                               workingDirectory: record.bundleDirectory + "/src", input: input,
+            outcome = try await Subprocess.run(Self.inDirectory(record.bundleDirectory + "/src", record.sandbox, command),
+                                               environment: environment.variables, workingDirectory: "/", input: input,
                                                timeout: timeout, killGrace: 3, outputLimit: keep + margin,
-                                               kept: .tail)
+                                               kept: .tail, placement: placement)
         } catch {
             throw .hook(kind: kind, "cannot run \(kind): \(error)")
         }
@@ -88,6 +91,12 @@ struct ManagePy: Sendable {
         let stderr = mask(outcome.stderr, keep: keep)
         return Run(ending: outcome.ending, stdout: stdout.text, stderr: stderr.text,
                    truncated: outcome.dropped > 0 || stdout.cut || stderr.cut)
+    }
+
+    /// `command` in `sandbox`, started in `directory` by `env --chdir` once it runs as the app's user (inside the
+    /// sandbox's view with bubblewrap): root never enters a directory the app can replace with a link.
+    static func inDirectory(_ directory: String, _ sandbox: [String], _ command: [String]) -> [String] {
+        sandbox + ["/usr/bin/env", "--chdir=" + directory, "--"] + command
     }
 
     /// Runs `command` and returns its masked output (standard output, then error); fails with the end of it,

@@ -4,8 +4,9 @@ import DZSystem
 import Foundation
 
 /// The whole environment of an app's processes (gunicorn and its hooks), written as `KEY=VALUE` lines to
-/// `<bundle>/dz/runtime.env` (mode 0400, the app's user's) and read back, as root, at every launch: nothing of the
-/// agent's own environment reaches the app.
+/// `<instancesRoot>/<project>/<instance>.env` (mode 0600, root's: the app never sees the file, only its own
+/// process environment) and read back, as root, at every launch: nothing of the agent's own environment reaches
+/// the app.
 ///
 /// It holds `DJANGO_SETTINGS_MODULE=dz_settings`, `DZ_DATABASE_URL`, `DZ_HOSTNAMES`, `DZ_SECRET_KEY`,
 /// `LANG=C.UTF-8`, `PATH=<bundle>/venv/bin:/usr/local/bin:/usr/bin:/bin`, and the deploy's own `environment`
@@ -86,18 +87,36 @@ public struct RuntimeEnvironment: Sendable, Equatable {
         return found.sorted { $0.count > $1.count }
     }
 
-    /// Writes the file into the bundle's `dz/` directory, mode 0400, owned by the app's user.
-    func write(appDirectory: DirectoryHandle, bundle: String, user: AppUser) throws(DeployError) {
+    /// Writes the instance's file, `<instancesRoot>/<project>/<instance>.env` (root's, mode 0600), beside its
+    /// record: where the app cannot write, so what root passes to a relaunched master is what the deploy gave.
+    func write(to records: InstanceDirectory, project: String, instance: String) throws(DeployError) {
+        try records.prepare(project: project)
+        let directory = records.root + "/" + project
         do {
-            let dz = try appDirectory.directory(components: [bundle, "dz"])
-            try dz.replaceFile(Self.fileName, bytes: Array(text.utf8), mode: 0o400, owner: user.owner)
+            try DirectoryHandle.open(directory).replaceFile(instance + ".env", bytes: Array(text.utf8), mode: 0o600,
+                                                           owner: nil)
         } catch {
-            throw .filesystem("write", path: appDirectory.path + "/" + bundle + "/dz/" + Self.fileName, error)
+            throw .filesystem("write", path: directory + "/" + instance + ".env", error)
         }
     }
 
-    /// Reads the file of `bundle` in the app's directory: a regular file of the app's user, reached without
-    /// following any link.
+    /// The environment of `record`'s instance: its file beside the record; for an instance an older dz started,
+    /// the bundle's `dz/runtime.env` in the app's directory, reached without following a link, only a regular file
+    /// of the app's user, at most 1 MiB, and filtered as it is parsed.
+    static func read(for record: InstanceRecord, records: InstanceDirectory) throws(DeployError) -> RuntimeEnvironment {
+        let path = records.root + "/" + record.project + "/" + record.instance + ".env"
+        let outcome: FileIO.ReadOutcome
+        do { outcome = try FileIO.read(path, limit: 1 << 20) } catch .noSuchFileOrDirectory {
+            return try read(appDirectory: record.appDirectory, bundle: record.bundle, user: record.appUser)
+        } catch {
+            throw .filesystem("read", path: path, error)
+        }
+        guard case .contents(let bytes, _) = outcome else { throw .filesystem("read", path: path, .invalidArgument) }
+        return RuntimeEnvironment(parsing: bytes)
+    }
+
+    /// Reads the file an older dz wrote into the bundle (`dz/runtime.env`, the app's): a regular file of the app's
+    /// user, reached without following any link.
     static func read(appDirectory: String, bundle: String, user: AppUser) throws(DeployError) -> RuntimeEnvironment {
         let path = appDirectory + "/" + bundle + "/dz/" + fileName
         do {

@@ -2,9 +2,11 @@ import DZSystem
 import Foundation
 
 /// How a command of an app is run: as the app's user, and with bubblewrap in a private mount namespace that shows
-/// the system read-only (`/usr`, `/lib`, `/lib64`, `/bin`, `/etc`), the bundle's Python installation read-only,
-/// the app's own directory writable, a private `/tmp`, fresh `/proc` and `/dev`, and nothing else: not the spool,
-/// not other apps, not dz's data directory.
+/// the system read-only (`/usr`, `/lib`, `/lib64`, `/bin`), of `/etc` only what Python, gunicorn, TLS and name
+/// resolution read (`etcEntries`; never `/etc/dz`, `/etc/shadow` or any other configuration) with a `passwd` and a
+/// `group` that name root, nobody and the app alone, the bundle's Python installation read-only, the app's own
+/// directory writable, a private `/tmp`, fresh `/proc` and `/dev`, and nothing else: not the spool, not other
+/// apps, not dz's data directory.
 ///
 /// The network and the process ids are shared with the host, and bwrap is not tied to its parent: gunicorn
 /// daemonises out of it, the proxy reaches it on the host's address, and the pid in its pid file is the host's.
@@ -19,23 +21,44 @@ public struct Sandbox: Sendable, Equatable {
     public let readOnly: [String]
     /// Host directories bound read-write at another path: `(host path, path the app sees)`.
     public let writable: [Binding]
+    /// A directory (root's) holding the `passwd` and `group` the app sees, or nil for none.
+    public let accounts: String?
 
     public struct Binding: Sendable, Equatable {
         public var source: String
         public var destination: String
     }
 
-    static let systemDirectories = ["/usr", "/lib", "/lib64", "/bin", "/etc"]
+    static let systemDirectories = ["/usr", "/lib", "/lib64", "/bin"]
+
+    /// What the sandbox shows of `/etc`, each read-only and only if the host has it: name resolution (`hosts`,
+    /// `resolv.conf`, `nsswitch.conf`, `host.conf`, `gai.conf`, `services`, `protocols`, `networks`), TLS (`ssl/certs`,
+    /// `ssl/openssl.cnf`, `ca-certificates`, `pki`), the dynamic loader's cache and configuration, time zone, MIME
+    /// types and `magic`, locale aliases, the system's identity, Debian's `alternatives` links and Python's own
+    /// `python3*` directories (sitecustomize).
+    static let etcEntries = [
+        "hosts", "resolv.conf", "nsswitch.conf", "host.conf", "gai.conf", "services", "protocols", "networks",
+        "ssl/certs", "ssl/openssl.cnf", "ca-certificates", "ca-certificates.conf", "pki", "crypto-policies",
+        "ld.so.cache", "ld.so.conf", "ld.so.conf.d", "localtime", "timezone", "mime.types", "magic", "magic.mime",
+        "locale.alias", "os-release", "debian_version", "alternatives",
+    ]
 
     /// `isolation` must be resolved already (`.bubblewrap` or `.none`).
     public init(isolation: AppServerSettings.Isolation, user: AppUser, appDirectory: String, readOnly: [String] = [],
-                writable: [Binding] = [])
+                writable: [Binding] = [], accounts: String? = nil)
     {
         self.isolation = isolation == .auto ? .none : isolation
         self.user = user
         self.appDirectory = appDirectory
         self.readOnly = readOnly.filter { !Self.isUnderSystemDirectory($0) }
         self.writable = writable
+        self.accounts = accounts
+    }
+
+    /// The `/etc` entries of this host the sandbox shows: `etcEntries` and the `python3*` directories.
+    static func etcShown() -> [String] {
+        let python = ((try? FileSystem.names(in: "/etc")) ?? []).filter { $0.hasPrefix("python3") }.sorted()
+        return etcEntries + python
     }
 
     /// `command` (its first element an absolute path) wrapped to run as the app, in `workingDirectory`.
@@ -46,9 +69,24 @@ public struct Sandbox: Sendable, Equatable {
             for directory in Self.systemDirectories where FileSystem.exists(directory) {
                 prefix += ["--ro-bind", directory, directory]
             }
+            // /etc is made in the sandbox and given only what apps read; `-try`, so that a relaunch still works
+            // after an entry left the host.
+            prefix += ["--perms", "0755", "--dir", "/etc"]
+            var etcParents = Set<String>()
+            for entry in Self.etcShown() {
+                // bwrap would make a missing parent mode 0700, out of the app's reach.
+                if let slash = entry.lastIndex(of: "/"), etcParents.insert(String(entry[..<slash])).inserted {
+                    prefix += ["--perms", "0755", "--dir", "/etc/" + entry[..<slash]]
+                }
+                prefix += ["--ro-bind-try", "/etc/" + entry, "/etc/" + entry]
+            }
+            if let accounts {
+                prefix += ["--ro-bind", accounts + "/passwd", "/etc/passwd", "--ro-bind", accounts + "/group",
+                           "/etc/group"]
+            }
             // /tmp first: binds below it come after, or the tmpfs would hide them.
             prefix += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--unshare-ipc"]
-            var made = Set(Self.systemDirectories + ["/", "/proc", "/dev", "/tmp"])
+            var made = Set(Self.systemDirectories + ["/", "/proc", "/dev", "/tmp", "/etc"])
             func parents(of path: String) {
                 var current = ""
                 for component in path.split(separator: "/").dropLast() {
@@ -91,26 +129,18 @@ public struct Sandbox: Sendable, Equatable {
         }
     }
 
-    /// The installation directory of the Python a venv links to (`home` in `pyvenv.cfg` is its `bin`), or nil
-    /// when it is under a system directory the sandbox shows anyway.
-    static func pythonInstallation(venv: String) -> (prefix: String?, interpreter: String?) {
-        guard let bytes = try? FileIO.readAll(venv + "/pyvenv.cfg") else { return (nil, nil) }
-        var home: String?
-        var version: String?
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard parts.count == 2 else { continue }
-            if parts[0] == "home" { home = parts[1] }
-            if parts[0] == "version" || parts[0] == "version_info" { version = version ?? parts[1] }
+    /// The `passwd` and `group` an app sees: root, nobody and the app's own user and group, nobody else (other
+    /// tenants' user names stay unknown inside).
+    static func accountFiles(user: AppUser, project: String) -> (passwd: String, group: String) {
+        var passwd = "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+        var group = "root:x:0:\n"
+        if user.uid != 0 {
+            passwd += "\(user.name):x:\(user.uid):\(user.gid):dz app \(project):/nonexistent:/usr/sbin/nologin\n"
         }
-        guard let home, home.hasPrefix("/") else { return (nil, nil) }
-        let minor = version.map { $0.split(separator: ".").prefix(2).joined(separator: ".") } ?? "3"
-        let interpreter = home + "/python" + minor
-        var prefix = home
-        while prefix.count > 1, prefix.hasSuffix("/") { prefix.removeLast() }
-        if prefix.hasSuffix("/bin") { prefix.removeLast(4) }
-        if prefix.isEmpty || isUnderSystemDirectory(prefix) { return (nil, interpreter) }
-        return (prefix, interpreter)
+        if user.gid != 0 { group += "\(user.name):x:\(user.gid):\n" }
+        if user.uid != 65534 { passwd += "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" }
+        if user.gid != 65534 { group += "nogroup:x:65534:\n" }
+        return (passwd, group)
     }
 
     static func isUnderSystemDirectory(_ path: String) -> Bool {

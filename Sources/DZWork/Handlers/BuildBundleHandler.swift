@@ -2,7 +2,8 @@ import DZAgent
 import DZSpool
 import DZSystem
 
-/// `build_bundle` (queue `build`): builds a bundle of a project's revision (see `BundleBuilder`). Arguments:
+/// `build_bundle` (queue `build`): builds a bundle of a project's revision (see `BundleBuilder`: the project's
+/// code runs only in the build sandbox, never as root, and `limits` cap what it may write). Arguments:
 /// `project`, `source` (URL), `rev` (the commit check_repo or checkout reported; default the remote's HEAD),
 /// `zoombuild_cfg` (the file's text), optional `collectstatic` (`error`, the default, or `warn`).
 /// Output: the bundle's name, archive path, SHA-256 and size, the revision, Python and Django versions, whether
@@ -15,8 +16,8 @@ public struct BuildBundleHandler: TaskHandler {
     public let builder: BundleBuilder
     public let allowLocalSources: Bool
 
-    public init(workspace: Workspace, allowLocalSources: Bool = false) {
-        builder = BundleBuilder(workspace: workspace)
+    public init(workspace: Workspace, allowLocalSources: Bool = false, limits: BuildLimits = BuildLimits()) {
+        builder = BundleBuilder(workspace: workspace, limits: limits)
         self.allowLocalSources = allowLocalSources
     }
 

@@ -13,12 +13,14 @@ public struct CheckRepoHandler: TaskHandler {
     /// Whether `file://` URLs and plain paths on this host may be checked out (`dz agent --allow-local-sources`).
     public let allowLocalSources: Bool
 
-    public init(workspace: Workspace, allowLocalSources: Bool = false, checkout: SourceCheckout = SourceCheckout(),
-                inspector: DjangoInspector = DjangoInspector())
+    /// `limits` bound the checkout as they bound a build's (a revision past `maxBundleSize` is refused before its
+    /// files are written).
+    public init(workspace: Workspace, allowLocalSources: Bool = false, limits: BuildLimits = BuildLimits(),
+                checkout: SourceCheckout? = nil, inspector: DjangoInspector = DjangoInspector())
     {
         self.workspace = workspace
         self.allowLocalSources = allowLocalSources
-        self.checkout = checkout
+        self.checkout = checkout ?? SourceCheckout(limits: limits)
         self.inspector = inspector
     }
 
@@ -28,11 +30,18 @@ public struct CheckRepoHandler: TaskHandler {
         let vcs = try context.vcs()
         let requested = try context.optionalString("rev")
         let directory = workspace.sourceDirectory(project)
+        do { try workspace.prepareCheckoutDirectory(for: project) } catch {
+            throw TaskFailure(kind: error.kind, message: error.message, retryable: false)
+        }
         context.logger.info("checking out", metadata: ["url": "\(url.redacted)", "into": "\(directory)"])
         let revision: SourceCheckout.Revision
         do {
             revision = try await checkout.checkout(url: url, revision: requested, vcs: vcs,
                                                    into: directory)
+        } catch .tooLarge(let bytes, let files, let limits) {
+            throw TaskFailure(kind: "too-large", message: CheckoutError.tooLarge(bytes: bytes, files: files,
+                                                                                limits: limits).description,
+                              retryable: false)
         } catch {
             throw TaskFailure(kind: "checkout", message: error.description, retryable: error.isTransient)
         }

@@ -12,15 +12,16 @@ import Logging
 /// `secret_key`, `health_path` (default `/`), `health_timeout_s` (default 60), `health` (`healthy`, the default,
 /// or `live`: any HTTP answer will do, for a deploy whose pages need migrations that run after it).
 ///
-/// Steps: the app's user (`AppUser`), its directory (`AppDirectory`), the bundle (`BundleInstaller`), the
-/// runtime environment (`RuntimeEnvironment`), a port and an instance record (state `starting`), gunicorn in the
+/// Steps: the app's user (`AppUser`), its directory (`AppDirectory`), the bundle (`BundleInstaller`), a port, the
+/// runtime environment (`RuntimeEnvironment`) and an instance record (state `starting`), gunicorn in the
 /// app's sandbox (`InstanceLauncher`), then `GET health_path` until a response below 500 (any response with
 /// `health` `live`). An instance that does
 /// not become healthy is stopped and its record removed; the task fails (kind `health-check`) with the tail of
 /// its error log. A retried task whose instance is up and healthy returns it (`adopted: true`) instead of
 /// starting another.
 ///
-/// Output: `instance`, `appserver`, `address`, `port`, `bundle`, `project`, `user`, `pid`, `workers`, `adopted`.
+/// Output: `instance`, `appserver`, `address`, `port`, `bundle`, `project`, `user`, `pid`, `workers`, `adopted`,
+/// `limits` (`memory`, `processes`, `cpu_weight` and `enforced_by`: `cgroup-v2`, `cgroup-v1` or `rlimits`).
 public struct DeployHandler: TaskHandler {
     public let name = "deploy"
     public let workspace: Workspace
@@ -54,7 +55,9 @@ public struct DeployHandler: TaskHandler {
             return earlier
         }
 
-        let user = try await AppUser.ensure(for: project, logger: context.logger)
+        let limits = try arguments.limits(over: settings.limits)
+        let cgroups = settings.cgroups
+        let user = try await AppUser.ensure(for: project, allocated: arguments.appUser, logger: context.logger)
         let app = AppDirectory(settings: settings, project: project, user: user)
         let handle = try app.prepare()
         var bindings: [Sandbox.Binding] = []
@@ -62,26 +65,29 @@ public struct DeployHandler: TaskHandler {
             bindings.append(binding)
         }
         let installer = BundleInstaller(settings: settings, store: store)
-        let bundleDirectory = try await installer.install(project: project, bundle: arguments.bundle,
-                                                          sha256: arguments.sha256, user: user,
-                                                          logger: context.logger).directory
+        let installed = try await installer.install(project: project, bundle: arguments.bundle,
+                                                    sha256: arguments.sha256, user: user, logger: context.logger)
+        let bundleDirectory = installed.directory
         let environment = RuntimeEnvironment(bundleDirectory: bundleDirectory, database: arguments.database,
                                              hostnames: arguments.hostnames, secretKey: arguments.secretKey,
                                              extra: arguments.environment)
-        try environment.write(appDirectory: handle, bundle: arguments.bundle, user: user)
-        let python = Sandbox.pythonInstallation(venv: bundleDirectory + "/venv")
-        let sandbox = Sandbox(isolation: settings.effectiveIsolation, user: user, appDirectory: app.path,
-                              readOnly: python.prefix.map { [$0] } ?? [], writable: bindings)
-        if let interpreter = python.interpreter { try sandbox.checkReachable(interpreter: interpreter) }
+        // The interpreter's installation comes from the allowed list, never from the bundle's own files.
+        let isolation = settings.effectiveIsolation
+        let sandbox = Sandbox(isolation: isolation, user: user, appDirectory: app.path,
+                              readOnly: [AllowedPythons.installation(of: installed.interpreter)], writable: bindings,
+                              accounts: isolation == .bubblewrap
+                                  ? try records.writeAccounts(project: project.rawValue, user: user) : nil)
+        try sandbox.checkReachable(interpreter: installed.interpreter)
 
         var record = try await reserve(arguments, context, user: user, app: app, bundleDirectory: bundleDirectory,
-                                       sandbox: sandbox, records: records)
+                                       sandbox: sandbox, environment: environment, limits: limits, records: records)
         context.logger.info("starting instance", metadata: [
             "instance": "\(record.instance)", "port": "\(record.port)", "user": "\(user.name)",
-            "isolation": "\(sandbox.isolation.rawValue)",
+            "isolation": "\(sandbox.isolation.rawValue)", "limits": "\(cgroups.name)",
         ])
         do {
-            guard let pid = try await launcher.start(record) else {
+            guard let pid = try await launcher.start(record, environment: environment, records: records,
+                                                     cgroups: cgroups, defaults: settings.limits) else {
                 throw DeployError.healthCheck("gunicorn exited before it wrote its pid file")
             }
             guard let started = try await records.update(project: project.rawValue, instance: record.instance,
@@ -96,7 +102,7 @@ public struct DeployHandler: TaskHandler {
                 throw DeployError.launch("instance \(record.instance) was stopped while it started")
             }
             context.logger.info("instance running", metadata: ["instance": "\(record.instance)", "pid": "\(pid)"])
-            return running.output(adopted: false)
+            return running.output(adopted: false, limitsBy: cgroups.name)
         } catch {
             // Whatever went wrong (a cancelled task too), nothing of this attempt stays running or recorded.
             let tail = launcher.errorLogTail(record, secrets: environment.secrets)
@@ -104,6 +110,7 @@ public struct DeployHandler: TaskHandler {
             await Task {
                 await launcher.stop(failed, grace: 5)
                 try? records.remove(project: failed.project, instance: failed.instance)
+                InstanceListeners.release(project: failed.project, instance: failed.instance, records: records)
             }.value
             switch error as? DeployError {
             case .healthCheck(let message)?: throw DeployError.healthCheck(message + "\nerror log:\n" + tail)
@@ -130,26 +137,28 @@ public struct DeployHandler: TaskHandler {
            })
         {
             context.logger.info("instance of an earlier attempt adopted", metadata: ["instance": "\(earlier.instance)"])
-            return adopted.output(adopted: true)
+            return adopted.output(adopted: true, limitsBy: settings.cgroups.name)
         }
         context.logger.info("instance of an earlier attempt is not healthy: replacing it",
                             metadata: ["instance": "\(earlier.instance)"])
         await Task {
             await launcher.stop(earlier, grace: 5)
             try? records.remove(project: earlier.project, instance: earlier.instance)
+            InstanceListeners.release(project: earlier.project, instance: earlier.instance, records: records)
         }.value
         return nil
     }
 
     /// Chooses the port and saves the new instance's record (state `starting`), under the `ports` lock.
     private func reserve(_ arguments: DeployArguments, _ context: TaskContext, user: AppUser, app: AppDirectory,
-                         bundleDirectory: String, sandbox: Sandbox, records: InstanceDirectory)
-        async throws -> InstanceRecord
+                         bundleDirectory: String, sandbox: Sandbox, environment: RuntimeEnvironment,
+                         limits: AppLimits, records: InstanceDirectory) async throws -> InstanceRecord
     {
         let held = try await records.lock("ports")
         defer { held.unlock() }
         let taken = Set(records.records(logger: context.logger).filter { $0.address == settings.address }.map(\.port))
-        guard let port = PortAllocator.firstFree(address: settings.address, in: settings.ports, excluding: taken) else {
+        guard let (port, socket) = PortAllocator.firstFree(address: settings.address, in: settings.ports,
+                                                           excluding: taken) else {
             throw DeployError.launch("no free port in \(settings.ports.lowerBound)-\(settings.ports.upperBound) on "
                 + settings.address)
         }
@@ -162,16 +171,19 @@ public struct DeployHandler: TaskHandler {
         }
         let prefix = sandbox.command([])
         let command = InstanceLauncher.gunicornCommand(
-            bundleDirectory: bundleDirectory, appDirectory: app.path, instance: instance, address: settings.address,
-            port: port, workers: arguments.workers, wsgi: arguments.wsgi)
+            bundleDirectory: bundleDirectory, appDirectory: app.path, instance: instance, workers: arguments.workers,
+            wsgi: arguments.wsgi)
         let record = InstanceRecord(
             instance: instance, project: arguments.project.rawValue, bundle: arguments.bundle,
             appserver: arguments.appserver, address: settings.address, port: port, pid: 0, uid: user.uid,
             gid: user.gid, user: user.name, switchesUser: user.switches, workers: arguments.workers,
             wsgi: arguments.wsgi, argv: prefix + command, sandbox: prefix, appDirectory: app.path,
             pidFile: app.path + "/run/" + instance + ".pid", started: Timestamp.now().rfc3339, restarts: 0,
-            recentRestarts: [], job: context.task.job, task: context.task.id.rawValue, state: .starting)
+            recentRestarts: [], job: context.task.job, task: context.task.id.rawValue, state: .starting,
+            limits: limits)
+        try environment.write(to: records, project: record.project, instance: instance)
         try records.save(record)
+        InstanceListeners.hold(socket, project: record.project, instance: instance, records: records)
         return record
     }
 

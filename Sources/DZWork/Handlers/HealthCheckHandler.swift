@@ -54,8 +54,8 @@ public struct HealthCheckHandler: TaskHandler {
             let status = try await launcher.awaitHealthy(record, probe: probe, timeout: timeout)
             return ["instance": .string(instance), "status": .int(Int64(status))]
         } catch {
-            let environment = try? RuntimeEnvironment.read(appDirectory: record.appDirectory, bundle: record.bundle,
-                                                           user: record.appUser)
+            let environment = try? RuntimeEnvironment.read(
+                for: record, records: InstanceDirectory(root: settings.instancesRoot))
             let tail = launcher.errorLogTail(record, secrets: environment?.secrets ?? [])
             throw .healthCheck(error.description + "\nerror log:\n" + tail)
         }

@@ -83,14 +83,9 @@ public struct ReadLogsHandler: TaskHandler {
             logsProblem = LogTail.problem(error)
         }
         var files: [[String: JSONValue]] = []
-        var secretsOfBundle: [String: [String]] = [:]
         for record in records {
-            let secrets = secretsOfBundle[record.bundle] ?? {
-                let found = (try? RuntimeEnvironment.read(appDirectory: appServer.appDirectory(project.rawValue),
-                                                         bundle: record.bundle, user: record.appUser))?.secrets ?? []
-                secretsOfBundle[record.bundle] = found
-                return found
-            }()
+            let secrets = (try? RuntimeEnvironment.read(
+                for: record, records: InstanceDirectory(root: appServer.instancesRoot)))?.secrets ?? []
             for stream in ["error", "access"] {
                 let name = record.instance + "." + stream + ".log"
                 var reading = tail

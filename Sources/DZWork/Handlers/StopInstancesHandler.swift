@@ -55,9 +55,14 @@ public struct StopInstancesHandler: TaskHandler {
             }
             await Task { await launcher.stop(record, grace: grace) }.value
             try records.remove(project: project.rawValue, instance: instance)
+            InstanceListeners.release(project: project.rawValue, instance: instance, records: records)
             logger.info("instance stopped", metadata: ["instance": "\(instance)"])
             stopped.append(instance)
             bundles.insert(record.bundle)
+        }
+        // An app with no instance left here gives its control groups back.
+        if records.records(project: project.rawValue, logger: logger).isEmpty {
+            settings.cgroups.remove(project: project.rawValue)
         }
         var removed: [String] = []
         if removeBundles {
@@ -67,12 +72,16 @@ public struct StopInstancesHandler: TaskHandler {
             for bundle in bundles.sorted() where !inUse.contains(bundle) {
                 guard (try? BundleNames.bundle(bundle, of: project)) != nil else { continue }
                 let directory = settings.appDirectory(project.rawValue) + "/" + bundle
-                guard FileSystem.exists(directory) else { continue }
+                guard FileSystem.exists(directory) else {
+                    records.removeInstalledBundle(project: project.rawValue, bundle: bundle)
+                    continue
+                }
                 // rm never follows a link it meets, so nothing outside the bundle's directory can go.
                 let outcome = try? await Subprocess.run(["rm", "-rf", "--one-file-system", "--", directory],
                                                         environment: ["PATH": "/usr/bin:/bin", "LANG": "C"],
                                                         timeout: 600)
                 if outcome?.succeeded == true {
+                    records.removeInstalledBundle(project: project.rawValue, bundle: bundle)
                     removed.append(bundle)
                 } else {
                     logger.warning("cannot remove bundle directory", metadata: ["directory": "\(directory)"])

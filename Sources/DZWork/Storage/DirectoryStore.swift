@@ -9,6 +9,12 @@ import Logging
 /// (`.<name>.tmp-<random>`), fsynced, and renamed into place, the object first; then the directory is fsynced. A
 /// reader therefore sees a whole object or none, and a crash leaves at worst hidden temporary files, which `list`
 /// ignores. An object whose checksum file is missing is listed with a nil `sha256`.
+///
+/// Bundles hold tenants' code: objects are mode 0640 and the directories this store makes 0750, so that only the
+/// writer (the build agent's user) and the store's group read them. A store shared with appservers and proxies
+/// that do not run as root: make its root directory the build user's, in a group those agents' users are in,
+/// with the setgid bit (`chown dz:dz DIR; chmod 2750 DIR`): new directories and objects inherit the group. A
+/// fetched copy (`get`) is mode 0600, the fetching process's own.
 public struct DirectoryStore: BundleStore {
     public let root: String
     let logger: Logger
@@ -26,7 +32,7 @@ public struct DirectoryStore: BundleStore {
         let target = path(of: key)
         let object = try await BlockingCall.run { [self] () throws(BundleStoreError) -> StoredObject in
             let directory = Self.parent(of: target)
-            try fileSystem("mkdir", directory) { () throws(Errno) in try FileSystem.makeDirectories(directory) }
+            try fileSystem("mkdir", directory) { () throws(Errno) in try FileSystem.makeDirectories(directory, mode: 0o750) }
             let source = try fileSystem("open", localPath) { () throws(Errno) in try OpenFile.openForReading(localPath) }
             _ = try fileSystem("read", localPath) { () throws(Errno) in try source.regularFileSize() }
             let temporary = Self.temporaryName(beside: target, kind: "tmp")
@@ -38,9 +44,9 @@ public struct DirectoryStore: BundleStore {
                     try? FileSystem.unlink(checksumTemporary)
                 }
             }
-            let (size, sha256) = try Self.copy(from: source, to: temporary)
+            let (size, sha256) = try Self.copy(from: source, to: temporary, mode: 0o640)
             try fileSystem("write", checksumTemporary) { () throws(Errno) in
-                let file = try OpenFile.create(checksumTemporary)
+                let file = try OpenFile.create(checksumTemporary, mode: 0o640)
                 try file.write(Array((sha256 + "\n").utf8))
                 try file.sync()
                 try file.close()
@@ -74,7 +80,7 @@ public struct DirectoryStore: BundleStore {
             let temporary = Self.temporaryName(beside: localPath, kind: "part")
             var committed = false
             defer { if !committed { try? FileSystem.unlink(temporary) } }
-            let (size, actual) = try Self.copy(from: file, to: temporary)
+            let (size, actual) = try Self.copy(from: file, to: temporary, mode: 0o600)
             if let expected, expected != actual {
                 throw .checksumMismatch(key: key, expected: expected, actual: actual)
             }
@@ -155,13 +161,16 @@ public struct DirectoryStore: BundleStore {
         }
     }
 
-    /// Copies `source` into the new file `destination`, fsynced, hashing on the way; returns size and SHA-256.
-    private static func copy(from source: OpenFile, to destination: String) throws(BundleStoreError)
+    /// Copies `source` into the new file `destination` (created with `mode`), fsynced, hashing on the way; returns
+    /// size and SHA-256.
+    private static func copy(from source: OpenFile, to destination: String, mode: mode_t) throws(BundleStoreError)
         -> (Int64, String)
     {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
-        let output = try fileSystem("create", destination) { () throws(Errno) in try OpenFile.create(destination) }
+        let output = try fileSystem("create", destination) { () throws(Errno) in
+            try OpenFile.create(destination, mode: mode)
+        }
         var digest = SHA256Digest()
         var size: Int64 = 0
         while true {

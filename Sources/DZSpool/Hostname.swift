@@ -33,6 +33,24 @@ public struct Hostname: Sendable, Hashable, Comparable, CustomStringConvertible 
     /// True for `*.example.com`.
     public var isWildcard: Bool { rawValue.hasPrefix("*.") }
 
+    /// The name without its wildcard label: `example.com` for `*.example.com` and for `example.com`.
+    public var base: Substring { isWildcard ? rawValue.dropFirst(2) : Substring(rawValue) }
+
+    /// Whether a request's `Host` could be claimed by both names: the same name, a name under the other's wildcard
+    /// (nginx's `*.example.com` matches `a.example.com` and `a.b.example.com`, never `example.com` itself), or two
+    /// wildcards one of which is under the other. Two projects may never hold names that overlap: nginx prefers an
+    /// exact name to a wildcard and a longer wildcard to a shorter one, so the later name would take the other's
+    /// traffic.
+    public func overlaps(_ other: Hostname) -> Bool {
+        if self == other { return true }
+        switch (isWildcard, other.isWildcard) {
+        case (false, false): return false
+        case (true, false): return other.rawValue.hasSuffix("." + base)
+        case (false, true): return rawValue.hasSuffix("." + other.base)
+        case (true, true): return base.hasSuffix("." + other.base) || other.base.hasSuffix("." + base)
+        }
+    }
+
     /// A concrete name this host name covers, for a `Host` header: the name itself, or `www.` under a wildcard.
     public var concreteName: String { isWildcard ? "www." + rawValue.dropFirst(2) : rawValue }
 

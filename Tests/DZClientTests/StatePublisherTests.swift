@@ -1,0 +1,72 @@
+@testable import DZJobs
+import DZSpool
+import DZStore
+import DZSystem
+import Testing
+
+/// The coordinator's publisher makes a running job's document from the parts that changed only; what it writes
+/// must be, byte for byte, the document made whole from the zoomdb.
+@Suite struct StatePublisherTests {
+    /// One publishing round for job `id`; the bytes written, and the document made whole from the zoomdb at the
+    /// same `published` time.
+    func round(_ publisher: StatePublisher, _ changes: StateChanges, _ scratch: Scratch, _ db: ZoomDB,
+               _ id: String) throws -> (written: [UInt8], whole: [UInt8])
+    {
+        changes.jobChanged(id)
+        changes.commit()
+        let (waiting, failed) = publisher.round(carrying: .init())
+        #expect(!failed && waiting.jobs.isEmpty)
+        let written = try #require(scratch.spool.published(directory: JobDocument.directory, name: id + ".json"))
+        var whole = try #require(try JobDocument(db: db, id: id))
+        whole.published = try JobDocument(json: try JSONValue.parse(written)).published
+        return (written, JSONValue.object(whole.jsonObject).serialized() + [0x0A])
+    }
+
+    @Test func aDocumentMadeFromChangedPartsIsTheWholeDocument() throws {
+        let scratch = try Scratch()
+        let db = try scratch.zoomdb()
+        let changes = StateChanges()
+        let publisher = StatePublisher(spool: scratch.spool, databasePath: scratch.directory + "/zoomdb.sqlite3",
+                                       changes: changes, logger: .init(label: "test"))
+        var job = JobRecord(id: "J1", kind: "selftest", project: "shop", params: [:], issuedBy: "me", issuedAt: .now())
+        try db.insert(job)
+        var steps = ["a", "b"].enumerated().map { index, name in
+            StepRecord(job: "J1", name: name, definition: name, ordinal: index, queue: "q", task: "t",
+                       taskID: "J1." + name, taskFile: #"{"args":{"password":"hidden"}}"#, compensation: false,
+                       maxAttempts: 2, deadline: nil)
+        }
+        for step in steps { try db.insert(step) }
+        try db.log("J1", .info, "job submitted")
+        var (written, whole) = try round(publisher, changes, scratch, db, "J1")
+        #expect(written == whole)
+
+        steps[0].state = .dispatched
+        steps[0].attempt = 1
+        steps[0].started = .now()
+        try db.update(steps[0])
+        try db.log("J1", .stepBegin, "a")
+        (written, whole) = try round(publisher, changes, scratch, db, "J1")
+        #expect(written == whole, "a step that moved and a new log line")
+
+        steps[1].output = ["progress": .int(40), "password": .string("pw-left-in-output")]
+        steps[1].error = "first attempt lost"
+        try db.update(steps[1])
+        (written, whole) = try round(publisher, changes, scratch, db, "J1")
+        #expect(written == whole, "a step whose output and error changed while its state stayed")
+        #expect(String(decoding: written, as: UTF8.self).contains("first attempt lost"))
+        #expect(!String(decoding: written, as: UTF8.self).contains("pw-left-in-output"), "a secret output is masked")
+
+        let fanned = StepRecord(job: "J1", name: "a.1", definition: "a", ordinal: 0, queue: "q", task: "t",
+                                taskID: "J1.a.1", taskFile: "{}", compensation: false, maxAttempts: 1, deadline: nil)
+        try db.insert(fanned)
+        job.state = .succeeded
+        job.finished = .now()
+        try db.update(job)
+        try db.log("J1", .info, "job succeeded")
+        (written, whole) = try round(publisher, changes, scratch, db, "J1")
+        #expect(written == whole, "a step added between two others, the job ended")
+        #expect(!String(decoding: written, as: UTF8.self).contains("hidden"), "no task file is published")
+        let read = try JobDocument(json: try JSONValue.parse(written))
+        #expect(read.steps.map(\.name) == ["a", "a.1", "b"] && read.log.count == 3 && read.job.state == .succeeded)
+    }
+}
