@@ -96,18 +96,19 @@ extension Integration {
             let learned = await waitUntil(timeout: 60) { agent.standardError.contains("results=" + lease.wake[0].description) }
             #expect(learned, "the agent never rang the coordinator's address\n\(agent.errorTail)")
 
-            // Submitted through a third view (its ring reaches the coordinator), ten steps, each a hop from the
-            // coordinator's view to the agent's and back: 20 hops that only rings can make in time.
+            // Submitted through a third view (its ring reaches the coordinator), nine steps, each a hop from the
+            // coordinator's view to the agent's and back: 18 hops that only rings can make in time.
+            // Followed from that third view too, through what the coordinator publishes in the spool.
             let submitted = try await scratch.dz(["job", "submit", "selftest", "--project", "demo"], via: views[2])
             #expect(submitted.status == 0, "\(submitted)")
             let id = submitted.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-            let waited = try await scratch.dz(["job", "wait", id, "--db", db, "--timeout", "90s"], timeout: 120)
+            let waited = try await scratch.dz(["job", "wait", id, "--timeout", "90s"], via: views[2], timeout: 120)
             #expect(waited.status == 0, """
                 the job did not finish by rings: \(waited)
                 \(coordinator.errorTail)
                 \(agent.errorTail)
                 """)
-            let shown = try await scratch.dz(["job", "show", id, "--db", db, "--json"])
+            let shown = try await scratch.dz(["job", "show", id, "--json"], via: views[2])
             let job = try JSONValue.parse(Array(shown.stdout.utf8)).objectValue ?? [:]
             #expect(job["state"] == .string("succeeded"), "\(shown)")
             #expect(JobTests.steps(job).count == 9)
