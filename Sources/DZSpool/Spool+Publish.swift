@@ -7,19 +7,20 @@ import DZSystem
 extension Spool {
     public var statePath: String { root + "/state" }
 
-    /// Writes `bytes` as `state/<directory>/<name>` (`directory` may be empty), replacing what was there.
+    /// Writes `bytes` as `state/<directory>/<name>` (`directory` may be empty), replacing what was there; with the
+    /// spool's modes (`SpoolModes`), so that every member of its group, on any host, may read it.
     public func publish(_ bytes: [UInt8], directory: String, name: String) throws(SpoolError) {
         let dir = directory.isEmpty ? statePath : statePath + "/" + directory
         let temporaryDirectory = statePath + "/tmp"
         for needed in [dir, temporaryDirectory] where !known.contains(needed) {
-            do { try FileSystem.makeDirectories(needed) } catch { throw error.at("mkdir", needed) }
+            do { try SpoolModes.makeDirectories(needed) } catch { throw error.at("mkdir", needed) }
             known.insert(needed)
         }
         var temporary = ""
         for _ in 0..<8 {
             temporary = temporaryDirectory + "/" + temporaryName(name)
             do {
-                try FileIO.create(temporary, bytes: bytes, sync: false)
+                try SpoolModes.createFile(temporary, bytes: bytes, sync: false)
                 break
             } catch .fileExists {
                 continue

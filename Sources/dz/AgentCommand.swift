@@ -1,6 +1,7 @@
 import ArgumentParser
 import DZAgent
 import DZSpool
+import DZSystem
 import DZWork
 import Foundation
 import Logging
@@ -187,10 +188,10 @@ struct AgentCommand: AsyncParsableCommand {
     }
 
     private func buildLimits() throws -> BuildLimits {
-        guard let bundle = BuildLimits.parseSize(maxBundleSize) else {
+        guard let bundle = ByteSize.parse(maxBundleSize) else {
             throw ValidationError("--max-bundle-size: \"\(maxBundleSize)\" is not a size (bytes, or a number with K, M, G or T)")
         }
-        guard let statics = BuildLimits.parseSize(maxStaticSize) else {
+        guard let statics = ByteSize.parse(maxStaticSize) else {
             throw ValidationError("--max-static-size: \"\(maxStaticSize)\" is not a size (bytes, or a number with K, M, G or T)")
         }
         return BuildLimits(maxBundleSize: bundle, maxStaticSize: statics)

@@ -4,8 +4,15 @@ import Foundation
 import Testing
 
 extension Integration {
-    /// `dz config set` takes secrets from standard input or a file, never from its command line.
+    /// `dz config set` takes secrets from standard input or a file, never from its command line. The values go
+    /// to the coordinator in a request through the spool; the tests read them back from its zoomdb
+    /// (`config show --reveal` on its host).
     @Suite(.serialized) struct ConfigSecretTests {
+        /// A coordinator for `spool`, which records what the requests carry.
+        func coordinator(_ spool: TestSpool) throws -> DZProcess {
+            try spool.start(["coordinator", "--rescan", "200ms", "--no-fsync"], label: "coordinator")
+        }
+
         func show(_ spool: TestSpool) async throws -> String {
             let result = try await spool.dz(["config", "show", "--project", "shop", "--reveal"])
             return result.stdout
@@ -15,7 +22,8 @@ extension Integration {
         func valuesComeFromStandardInputAndFilesWithoutTheirLastNewline() async throws {
             let spool = try TestSpool()
             defer { spool.cleanUp() }
-            _ = try ZoomDB(path: spool.root + "/zoomdb/zoomdb.sqlite3")
+            let coordinator = try coordinator(spool)
+            defer { coordinator.kill() }
             let file = spool.directory + "/db-password"
             try spool.write(Array("pa:ss word\n".utf8), to: file)
             let set = try await spool.dz(["config", "set", "--project", "shop", "DEBUG=1", "API_TOKEN",
@@ -33,7 +41,8 @@ extension Integration {
         func aSecretLookingValueOnTheCommandLineIsTakenWithAWarning() async throws {
             let spool = try TestSpool()
             defer { spool.cleanUp() }
-            _ = try ZoomDB(path: spool.root + "/zoomdb/zoomdb.sqlite3")
+            let coordinator = try coordinator(spool)
+            defer { coordinator.kill() }
             let set = try await spool.dz(["config", "set", "--project", "shop", "SECRET_KEY=abc", "--no-restart"])
             #expect(set.status == 0, "\(set)")
             #expect(set.stderr.contains("warning: the value of SECRET_KEY was on the command line"), "\(set.stderr)")
@@ -45,7 +54,8 @@ extension Integration {
         func badSourcesAreRefusedBeforeAnythingIsStored() async throws {
             let spool = try TestSpool()
             defer { spool.cleanUp() }
-            _ = try ZoomDB(path: spool.root + "/zoomdb/zoomdb.sqlite3")
+            let coordinator = try coordinator(spool)
+            defer { coordinator.kill() }
             let twoLines = spool.directory + "/two-lines"
             try spool.write(Array("one\ntwo\n".utf8), to: twoLines)
             for (words, status, message) in [
@@ -67,18 +77,23 @@ extension Integration {
         }
 
         /// While `dz config set` waits for its config job (no coordinator here: it waits until killed), the
-        /// value is in the zoomdb and nowhere in the process's command line or environment, which other local
-        /// users and apps can read in /proc and ps.
+        /// value is in its request in the spool (the group's only) and nowhere in the process's command line or
+        /// environment, which other local users and apps can read in /proc and ps.
         @Test(.timeLimit(.minutes(1)))
         func aWaitingConfigSetShowsNoSecretInItsCommandLine() async throws {
             let spool = try TestSpool()
             defer { spool.cleanUp() }
-            _ = try ZoomDB(path: spool.root + "/zoomdb/zoomdb.sqlite3")
             let secret = "s3cr3t-\(UUID().uuidString)"
             let process = try spool.start(["config", "set", "--project", "shop", "API_TOKEN"],
                                           stdin: Array(secret.utf8))
-            let stored = try await eventually(timeout: 30) { try await show(spool).contains("API_TOKEN=" + secret) }
-            #expect(stored, "the value reached the zoomdb")
+            let requests = spool.root + "/jobs/new"
+            let stored = try await eventually(timeout: 30) {
+                ((try? FileManager.default.contentsOfDirectory(atPath: requests)) ?? []).contains { name in
+                    let bytes = FileManager.default.contents(atPath: requests + "/" + name) ?? Data()
+                    return String(decoding: bytes, as: UTF8.self).contains(secret)
+                }
+            }
+            #expect(stored, "the value reached its request")
             #expect(process.isRunning, "still waiting for its job: \(process.errorTail)")
             for file in ["cmdline", "environ"] {
                 let bytes = FileManager.default.contents(atPath: "/proc/\(process.pid)/\(file)") ?? Data()

@@ -427,7 +427,7 @@ extension Integration {
                 let user = try #require(UserDatabase.user(named: "dz_hello"))
                 #expect(user.uid == AppUserRecord.preferredUID(project: "hello") && user.comment == "dz app hello",
                         "the user the zoomdb allocated")
-                let zoomdb = try ZoomDB(path: cluster.spool.root + "/zoomdb/zoomdb.sqlite3")
+                let zoomdb = try ZoomDB(path: cluster.spool.zoomdbPath)
                 #expect(try zoomdb.appUser(of: "hello")?.uid == user.uid, "recorded with its owner")
                 for instance in instances {
                     #expect(instance.user == "dz_hello")

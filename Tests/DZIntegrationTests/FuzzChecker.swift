@@ -224,7 +224,7 @@ struct FuzzChecker {
     /// unknown kind, bad parameter), none for a request that was bad input; every real step that got a valid
     /// forged result has ended.
     func checkJobs(_ files: [FuzzFile], _ context: FuzzExpectation.Context) -> [String] {
-        let path = root + "/zoomdb/zoomdb.sqlite3"
+        let path = spool.zoomdbPath
         guard let db = try? ZoomDB(path: path) else { return ["cannot open the zoomdb at \(path)"] }
         var problems: [String] = []
         for file in files where file.inbox == .requests {

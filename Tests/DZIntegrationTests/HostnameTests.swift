@@ -52,7 +52,7 @@ extension Integration {
         func ofTwoProjectsAddingOneNameAtOnceExactlyOneGetsIt() async throws {
             let spool = try TestSpool()
             defer { spool.cleanUp() }
-            let db = try ZoomDB(path: spool.root + "/zoomdb/zoomdb.sqlite3")
+            let db = try ZoomDB(path: spool.zoomdbPath)
             for project in ["shop", "blog"] {
                 try db.recordRelease(ReleaseRecord(
                     project: project, kind: "build_and_deploy", bundle: "bundle_\(project)_1", sha256: "aaa",

@@ -86,7 +86,13 @@ extension Integration {
                 guard up, process.isRunning else { throw SetupFailure("\(process.label) did not start: \(process.errorTail)") }
             }
 
-            let coordinator = try start("coordinator", as: users.service, ["coordinator", "--rescan", "200ms"])
+            // The coordinator's zoomdb is its own, on this host's disk, in a directory of the service user's.
+            let state = spool.directory + "/coordinator-state"
+            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: false,
+                                                    attributes: [.posixPermissions: 0o700,
+                                                                 .ownerAccountName: users.service])
+            let coordinator = try start("coordinator", as: users.service,
+                                        ["coordinator", "--rescan", "200ms", "--db", state + "/zoomdb.sqlite3"])
             try await started(coordinator, "coordinator-started")
             let builder = try start("builder", as: users.service,
                                     ["agent", "-Q", "build,database", "--host-id", "builder", "--lease", "1s",

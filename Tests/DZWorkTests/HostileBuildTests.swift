@@ -206,7 +206,7 @@ import Testing
             return
         }
         #expect(error.kind == "too-large")
-        #expect(error.message.contains("the build grew past \(BuildLimits.text(cap))"), "\(error.message)")
+        #expect(error.message.contains("the build grew past \(ByteSize.text(cap))"), "\(error.message)")
         #expect(Set(try FileSystem.names(in: lab.workspace.root + "/builds")) == before, "the failed build left nothing")
     }
 

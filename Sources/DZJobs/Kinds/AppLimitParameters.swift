@@ -1,4 +1,5 @@
 import DZSpool
+import DZSystem
 
 /// The per-app limits a deploying job gives its `deploy` tasks (argument `limits`): the project's recorded
 /// limits (set by an earlier release) with this job's parameters over them, each checked here so that a bad value
@@ -16,7 +17,7 @@ enum AppLimitParameters {
     static func limits(_ context: JobContext) throws(JobError) -> [String: JSONValue] {
         var limits = context.facts["limits"]?.objectValue ?? [:]
         if let text = context.param("memory_limit") {
-            guard let bytes = bytes(text), memoryRange.contains(bytes) else {
+            guard let bytes = ByteSize.parse(text), memoryRange.contains(bytes) else {
                 throw JobError("memory_limit must be from 32M to 1024G (bytes, or a number with K, M or G), not "
                     + "\(text.prefix(30))")
             }
@@ -40,22 +41,5 @@ enum AppLimitParameters {
     /// Whether the job gives any limit (then a succeeded release records them for the next ones).
     static func given(_ context: JobContext) -> Bool {
         ["memory_limit", "process_limit", "cpu_weight"].contains { context.param($0) != nil }
-    }
-
-    /// `512M`, `2G`, `1048576`: bytes, or nil.
-    static func bytes(_ text: String) -> Int64? {
-        var digits = Substring(text.filter { $0 != " " })
-        var shift: Int64 = 0
-        switch digits.last {
-        case "K"?, "k"?: shift = 10
-        case "M"?, "m"?: shift = 20
-        case "G"?, "g"?: shift = 30
-        default: break
-        }
-        if shift > 0 { digits = digits.dropLast() }
-        guard !digits.isEmpty, digits.count <= 13, digits.allSatisfy(\.isASCII), let number = Int64(digits) else {
-            return nil
-        }
-        return number << shift
     }
 }

@@ -56,7 +56,7 @@ public enum BundleArchiveError: Error, Equatable, CustomStringConvertible {
             "the symbolic link \(Self.printable(path)) points outside the bundle (to \(Self.printable(target))): a bundle "
                 + "carries only its own files; remove the link, or make it a relative link to a file of the project"
         case .tooLarge(let bytes, let limit):
-            "it holds \(BuildLimits.text(bytes)), more than the \(BuildLimits.text(limit)) allowed"
+            "it holds \(ByteSize.text(bytes)), more than the \(ByteSize.text(limit)) allowed"
         case .tooManyEntries(let count, let limit):
             "it holds \(count) files and directories, more than the \(limit) allowed"
         }

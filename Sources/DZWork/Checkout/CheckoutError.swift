@@ -1,3 +1,5 @@
+import DZSystem
+
 /// Why a checkout failed, each with a message for the job log. URLs in messages are redacted.
 public enum CheckoutError: Error, Equatable, CustomStringConvertible {
     case badURL(String, String)
@@ -23,7 +25,7 @@ public enum CheckoutError: Error, Equatable, CustomStringConvertible {
         case .tooLarge(let bytes, let files, let limits):
             files > limits.maxFiles
                 ? "the revision holds more than \(limits.maxFiles) files, the most a build may have; nothing was checked out"
-                : "the revision's files hold \(BuildLimits.text(bytes)), more than the \(BuildLimits.text(limits.maxBundleSize)) "
+                : "the revision's files hold \(ByteSize.text(bytes)), more than the \(ByteSize.text(limits.maxBundleSize)) "
                     + "a bundle may have on this build host (dz agent --max-bundle-size); nothing was checked out"
         }
     }

@@ -1,5 +1,6 @@
 import DZAgent
 import DZSpool
+import DZSystem
 
 /// What one app may take of an appserver: memory, processes (and threads) and a share of the CPU. The agent's
 /// settings give the defaults (`dz agent --app-memory`, `--app-processes`, `--app-cpu-weight`); a deploy's `limits`
@@ -65,7 +66,7 @@ public struct AppLimits: Sendable, Equatable, Codable {
     static func resolve(memory: String?, processes: String?, cpuWeight: String?) throws(DeployError) -> AppLimits {
         var limits = AppLimits.defaults
         if let memory {
-            guard let bytes = Self.bytes(memory), memoryRange.contains(bytes) else {
+            guard let bytes = ByteSize.parse(memory).map(UInt64.init), memoryRange.contains(bytes) else {
                 throw .badSettings("--app-memory must be from 32M to 1024G, not \"\(memory.prefix(30))\"")
             }
             limits.memory = bytes
@@ -83,23 +84,6 @@ public struct AppLimits: Sendable, Equatable, Codable {
             limits.cpuWeight = weight
         }
         return limits
-    }
-
-    /// `512M`, `2G`, `1048576`: bytes, or nil.
-    static func bytes(_ text: String) -> UInt64? {
-        var digits = Substring(text.filter { $0 != " " })
-        var shift: UInt64 = 0
-        switch digits.last {
-        case "K"?, "k"?: shift = 10
-        case "M"?, "m"?: shift = 20
-        case "G"?, "g"?: shift = 30
-        default: break
-        }
-        if shift > 0 { digits = digits.dropLast() }
-        guard !digits.isEmpty, digits.count <= 13, digits.allSatisfy(\.isASCII), let number = UInt64(digits) else {
-            return nil
-        }
-        return number << shift
     }
 
     /// As a deploy reports them.
