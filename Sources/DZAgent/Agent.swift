@@ -11,8 +11,14 @@ import UnixSignals
 /// its time limit; renews the leases of what it holds; takes back stale claims; writes a heartbeat.
 /// On graceful shutdown (SIGTERM) it stops claiming, gives running tasks `grace` seconds, then cancels them and
 /// releases their claims unchanged. SIGHUP reopens the audit log.
+///
+/// Across hosts: what it puts into a queue (a result, a retry, a task given back) rings the hosts that serve that
+/// queue (`Wakeups`); with `wakeListen` it also listens for such rings and scans the queue named at once.
 public struct Agent: Service {
     public let spool: Spool
+    /// Rings the hosts serving a queue this agent put a file into; rebuilt from the heartbeats every
+    /// `Wakeups.refreshInterval`.
+    public let wakeups: Wakeups
     public let configuration: AgentConfiguration
     public let registry: HandlerRegistry
     public let logger: Logger
@@ -21,7 +27,11 @@ public struct Agent: Service {
     public init(spool: Spool, configuration: AgentConfiguration, registry: HandlerRegistry = .standard,
                 logger: Logger, version: String)
     {
+        let wakeups = Wakeups(spool: spool)
+        var spool = spool
+        spool.wakeups = wakeups
         self.spool = spool
+        self.wakeups = wakeups
         // Every agent also serves its own host queue, for steps that must run where an earlier one ran.
         var configuration = configuration
         let own = QueueName.host(spool.host)
@@ -42,14 +52,17 @@ public struct Agent: Service {
         let shutdown = Latch()
         let health = SpoolHealth()
         let watcher = try QueueWatcher(spool: spool, queues: configuration.queues)
+        let listener = try wakeListener()
+        defer { listener?.stop() }
+        let wake = listener?.addresses.map(\.description).joined(separator: ",")
         let started = Timestamp.now()
         spool.audit.record("agent-started", [("queues", configuration.queues.map(\.rawValue).joined(separator: ",")),
                                              ("concurrency", String(configuration.concurrency)),
                                              ("lease_s", String(configuration.leaseSeconds)),
-                                             ("version", version)])
+                                             ("wake", wake), ("version", version)])
         logger.info("agent started", metadata: [
             "queues": "\(configuration.queues.map(\.rawValue).joined(separator: ","))",
-            "host": "\(spool.host)", "concurrency": "\(configuration.concurrency)",
+            "host": "\(spool.host)", "concurrency": "\(configuration.concurrency)", "wake": "\(wake ?? "off")",
         ])
         spool.pruneDeadHeartbeats()
         for other in spool.conflictingHeartbeats() {
@@ -65,7 +78,9 @@ public struct Agent: Service {
                 group.addTask { await pumpEvents(watcher, scheduler, running) }
                 group.addTask { await rescanLoop(scheduler, running, shutdown, health) }
                 group.addTask { await renewLoop(running) }
-                group.addTask { await heartbeatLoop(running, started: started) }
+                group.addTask { await heartbeatLoop(running, started: started, wake: listener?.addresses ?? []) }
+                group.addTask { await refreshWakeups() }
+                if let listener { group.addTask { await scanOnRings(listener, scheduler) } }
                 group.addTask { await deferralLoop(scheduler) }
                 group.addTask { await reopenLogsOnHangup() }
                 group.addTask {
@@ -210,15 +225,55 @@ public struct Agent: Service {
         }
     }
 
-    private func heartbeatLoop(_ running: RunningTasks, started: Timestamp) async {
+    private func heartbeatLoop(_ running: RunningTasks, started: Timestamp, wake: [SocketAddress]) async {
         while !Task.isCancelled {
             var beat = Heartbeat(host: spool.host, pid: spool.pid, version: version, queues: configuration.queues,
                                  running: running.taskIDs, concurrency: configuration.concurrency, started: started)
+            beat.wake = wake
+            beat.facts = configuration.heartbeatFacts
             beat.measure(spoolRoot: spool.root)
             do { try spool.write(beat) } catch {
                 logger.warning("heartbeat not written", metadata: ["error": "\(error)"])
             }
             do { try await Task.sleep(seconds: configuration.heartbeatInterval) } catch { return }
+        }
+    }
+
+    /// The listener for wake-up rings of this agent's queues, when `wakeListen` names addresses.
+    private func wakeListener() throws -> WakeListener? {
+        guard !configuration.wakeListen.isEmpty else { return nil }
+        let spoolID = try spool.identity()
+        guard WakeRing.isValidSpoolID(spoolID) else {
+            throw SpoolError.badTask(BadInput("spool-id", "the spool id \(spoolID.prefix(80)) cannot go into a wake-up "
+                                                + "ring: 1 to 64 of [A-Za-z0-9_-]"))
+        }
+        var ringLogger = logger
+        ringLogger[metadataKey: "service"] = "wake"
+        return try WakeListener(addresses: configuration.wakeListen, spoolID: spoolID, queues: configuration.queues,
+                                limits: configuration.wakeLimits, logger: ringLogger)
+    }
+
+    /// Lists a queue's `new/` as soon as a ring names it: what another host dropped is seen at once, not at the
+    /// next rescan.
+    private func scanOnRings(_ listener: WakeListener, _ scheduler: Scheduler) async {
+        for await queue in listener.scans {
+            listener.started(queue)
+            let start = Timestamp.now()
+            if let names = try? FileSystem.names(in: spool.path(queue, .new)) {
+                await scheduler.add(queue, names.sorted())
+            }
+            listener.finished(queue, seconds: Timestamp.now() - start)
+        }
+    }
+
+    /// Keeps the table of whom to ring up to date (agents and coordinators come and go).
+    private func refreshWakeups() async {
+        while !Task.isCancelled {
+            if wakeups.refresh() {
+                let summary = wakeups.summary
+                logger.info("wake-ups: whom this agent rings changed", metadata: ["rings": "\(summary.isEmpty ? "nobody" : summary)"])
+            }
+            do { try await Task.sleep(seconds: Wakeups.refreshInterval) } catch { return }
         }
     }
 

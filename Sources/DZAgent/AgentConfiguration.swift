@@ -1,4 +1,5 @@
 import DZSpool
+import DZSystem
 
 /// How an agent serves its queues. Every field has the default `dz agent` documents.
 public struct AgentConfiguration: Sendable {
@@ -25,6 +26,14 @@ public struct AgentConfiguration: Sendable {
     public var poisonLimit: Int = Spool.defaultPoisonLimit
     /// Seconds after which a file left in `tmp/` is purged.
     public var temporaryLifetime: Double = 3600
+    /// Where to listen for wake-up rings (`--wake-listen`): published in the heartbeat, so that a host that puts a
+    /// file into one of these queues rings here and the queue is scanned at once. Empty: no listener (the rescan
+    /// alone finds what other hosts drop).
+    public var wakeListen: [SocketAddress] = []
+    /// How rings become scans.
+    public var wakeLimits = WakeThrottle.Limits()
+    /// What the heartbeat tells placement about this agent's roles (see `Heartbeat.facts`).
+    public var heartbeatFacts: [String: String] = [:]
 
     public init(queues: [QueueName]) { self.queues = queues }
 

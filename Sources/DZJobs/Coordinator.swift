@@ -9,6 +9,9 @@ import ServiceLifecycle
 /// One per zoomdb (an flock on `<db>.lock`). Everything runs in one task, so the database has one user.
 /// Restart-safe at any instant: a result or request is retired from the spool only after its effect is committed,
 /// and a step is recorded (`dispatching`) before its task file is dropped, under an id derived from job and step.
+///
+/// Across hosts: each task it drops rings the hosts serving that queue (`Wakeups`); with `wakeListen` it listens
+/// for the rings of agents delivering results (and of clients submitting jobs), its address in its lease file.
 public struct Coordinator: Service {
     public let spool: Spool
     public let configuration: CoordinatorConfiguration
@@ -27,9 +30,17 @@ public struct Coordinator: Service {
     enum Wake: Sendable {
         case file(QueueName, String)
         case sweep
+        /// A wake-up ring named the queue: list its `new/`.
+        case scan(QueueName)
     }
 
     public func run() async throws {
+        let wakeups = Wakeups(spool: self.spool)
+        let spool = {
+            var spool = self.spool
+            spool.wakeups = wakeups
+            return spool
+        }()
         let path = configuration.databasePath
         do { try ZoomDB.checkLocal(path, allowNetworkFileSystem: configuration.allowNetworkDatabase) } catch {
             throw CoordinatorError.unsuitableDatabase("\(error)")
@@ -38,8 +49,10 @@ public struct Coordinator: Service {
             try? FileSystem.makeDirectories(String(path[..<slash]), mode: 0o700)
         }
         // One coordinator per spool, whatever host it runs on (the lease), and per zoomdb (the lock).
+        let listener = try wakeListener(spool)
+        defer { listener?.stop() }
         let lease: CoordinatorLease
-        do { lease = try CoordinatorLease.acquire(spool: spool, database: path) } catch {
+        do { lease = try CoordinatorLease.acquire(spool: spool, database: path, wake: listener?.addresses ?? []) } catch {
             if case .held = error { throw CoordinatorError.anotherCoordinator(error.description) }
             throw JobError(error.description)
         }
@@ -62,8 +75,9 @@ public struct Coordinator: Service {
         try engine.recover()
         let watcher = try QueueWatcher(spool: spool, queues: [.results, .jobs])
         defer { watcher.stop() }
-        spool.audit.record("coordinator-started", [("db", configuration.databasePath)])
-        logger.info("coordinator started", metadata: ["db": "\(configuration.databasePath)"])
+        let wake = listener?.addresses.map(\.description).joined(separator: ",")
+        spool.audit.record("coordinator-started", [("db", configuration.databasePath), ("wake", wake)])
+        logger.info("coordinator started", metadata: ["db": "\(configuration.databasePath)", "wake": "\(wake ?? "off")"])
 
         let (wakes, continuation) = AsyncStream.makeStream(of: Wake.self, bufferingPolicy: .unbounded)
         let lost = Latch()
@@ -86,6 +100,21 @@ public struct Coordinator: Service {
                     }
                 }
                 group.addTask {
+                    while !Task.isCancelled {
+                        if wakeups.refresh() {
+                            let summary = wakeups.summary
+                            logger.info("wake-ups: whom this coordinator rings changed",
+                                        metadata: ["rings": "\(summary.isEmpty ? "nobody" : summary)"])
+                        }
+                        do { try await Task.sleep(seconds: Wakeups.refreshInterval) } catch { return }
+                    }
+                }
+                if let listener {
+                    group.addTask {
+                        for await queue in listener.scans { continuation.yield(.scan(queue)) }
+                    }
+                }
+                group.addTask {
                     // The lease is renewed like a heartbeat; once it is another's, this coordinator must not
                     // write one more thing.
                     while !Task.isCancelled {
@@ -103,6 +132,12 @@ public struct Coordinator: Service {
                         switch wake {
                         case .file(let queue, let name): engine.handle(name, in: queue)
                         case .sweep: engine.sweep()
+                        case .scan(let queue):
+                            listener?.started(queue)
+                            let start = Timestamp.now()
+                            let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
+                            for name in names { engine.handle(name, in: queue) }
+                            listener?.finished(queue, seconds: Timestamp.now() - start)
                         }
                     }
                 }
@@ -138,6 +173,19 @@ public struct Coordinator: Service {
 }
 
 extension Coordinator {
+    /// The listener for rings of `results` and `jobs`, when `wakeListen` names addresses.
+    private func wakeListener(_ spool: Spool) throws -> WakeListener? {
+        guard !configuration.wakeListen.isEmpty else { return nil }
+        let spoolID = try spool.identity()
+        guard WakeRing.isValidSpoolID(spoolID) else {
+            throw JobError("the spool id \(spoolID.prefix(80)) cannot go into a wake-up ring: 1 to 64 of [A-Za-z0-9_-]")
+        }
+        var ringLogger = logger
+        ringLogger[metadataKey: "service"] = "wake"
+        return try WakeListener(addresses: configuration.wakeListen, spoolID: spoolID, queues: [.results, .jobs],
+                                limits: configuration.wakeLimits, logger: ringLogger)
+    }
+
     /// Moves the zoomdb an earlier dz kept in the spool to this coordinator's default location, once (see
     /// `ZoomDB.moveLegacy`); with the lease held, no other coordinator of this dz uses it meanwhile.
     func adoptLegacyDatabase() throws {

@@ -1,3 +1,6 @@
+import DZSpool
+import DZSystem
+
 /// How a coordinator runs.
 public struct CoordinatorConfiguration: Sendable {
     public var databasePath: String
@@ -14,6 +17,10 @@ public struct CoordinatorConfiguration: Sendable {
     /// When set, an appserver with instances whose heartbeat is older than this many seconds is recovered: a
     /// `recover` job per project with instances there (see `RecoverJob`). Off by default.
     public var recoverAfter: Double?
+    /// Where to listen for wake-up rings of `results` and `jobs` (`--wake-listen`), published in
+    /// `coordinator.lease`. Empty: no listener (the rescan finds what other hosts deliver).
+    public var wakeListen: [SocketAddress] = []
+    public var wakeLimits = WakeThrottle.Limits()
     /// Which host names a project may have. The default knows no public suffix but single labels: `dz
     /// coordinator` always reads the public suffix list (see `PublicSuffixList`).
     public var hostnamePolicy = HostnamePolicy()

@@ -27,6 +27,8 @@ public struct CoordinatorLease: Sendable {
         public var database: String
         public var started: String
         public var token: String
+        /// Where the coordinator listens for wake-up rings of `results` and `jobs`; empty when it does not.
+        public var wake: [SocketAddress] = []
 
         public var description: String { "\(host) pid \(pid) (zoomdb \(database), since \(started))" }
     }
@@ -44,16 +46,18 @@ public struct CoordinatorLease: Sendable {
         }
     }
 
-    /// Takes the spool's coordinator lease for a coordinator keeping `database`.
-    public static func acquire(spool: Spool, database: String, skew: Double = 2, now: Timestamp = .now())
-        throws(Refusal) -> CoordinatorLease
+    /// Takes the spool's coordinator lease for a coordinator keeping `database` (and listening for wake-up rings
+    /// on `wake`, which the file publishes).
+    public static func acquire(spool: Spool, database: String, wake: [SocketAddress] = [], skew: Double = 2,
+                               now: Timestamp = .now()) throws(Refusal) -> CoordinatorLease
     {
         let path = spool.root + "/coordinator.lease"
         let token = Host.randomBytes(8).map { String($0 >> 4, radix: 16) + String($0 & 15, radix: 16) }.joined()
-        let object: [String: JSONValue] = [
+        var object: [String: JSONValue] = [
             "host": .string(spool.host.rawValue), "boot_id": .string(Host.bootID), "pid": .int(Int64(spool.pid)),
             "db": .string(database), "started": .string(now.rfc3339), "token": .string(token),
         ]
+        if !wake.isEmpty { object["wake"] = .array(wake.map { .string($0.description) }) }
         let temporary = spool.root + "/.coordinator.lease." + token
         do {
             try SpoolModes.createFile(temporary, bytes: JSONValue.object(object).serialized() + [0x0A],
@@ -122,7 +126,8 @@ public struct CoordinatorLease: Sendable {
               case .object(let object)? = try? JSONValue.parse(bytes) else { return nil }
         return Holder(host: object["host"]?.stringValue ?? "?", bootID: object["boot_id"]?.stringValue ?? "",
                       pid: Int32(clamping: object["pid"]?.intValue ?? 0), database: object["db"]?.stringValue ?? "?",
-                      started: object["started"]?.stringValue ?? "?", token: object["token"]?.stringValue ?? "")
+                      started: object["started"]?.stringValue ?? "?", token: object["token"]?.stringValue ?? "",
+                      wake: Heartbeat.wakeAddresses(object["wake"]))
     }
 
     /// Whether the holder may still be running: on this very boot of this host, its pid decides; elsewhere,

@@ -21,6 +21,11 @@ public struct Heartbeat: Sendable, Equatable {
     public var diskTotal: UInt64?
     public var inodesAvailable: UInt64?
     public var uptime: Double?
+    /// Where this agent listens for wake-up rings (`--wake-listen`); empty when it does not.
+    public var wake: [SocketAddress] = []
+    /// What the agent's roles tell placement (`apps_root` of an appserver; `db_engine` and `sqlite_root` of a
+    /// database host): short strings, at most 16.
+    public var facts: [String: String] = [:]
 
     public init(host: HostID, pid: Int32, version: String, queues: [QueueName], running: [String], concurrency: Int,
                 started: Timestamp, updated: Timestamp = .now())
@@ -69,6 +74,8 @@ public struct Heartbeat: Sendable, Equatable {
         put("disk_total", diskTotal)
         put("inodes_available", inodesAvailable)
         if let uptime { object["uptime_s"] = .double(uptime) }
+        if !wake.isEmpty { object["wake"] = .array(wake.map { .string($0.description) }) }
+        if !facts.isEmpty { object["facts"] = .object(facts.mapValues { .string($0) }) }
         return object
     }
 
@@ -95,6 +102,18 @@ public struct Heartbeat: Sendable, Equatable {
         diskTotal = object["disk_total"]?.intValue.map { UInt64(max(0, $0)) }
         inodesAvailable = object["inodes_available"]?.intValue.map { UInt64(max(0, $0)) }
         uptime = object["uptime_s"]?.doubleValue
+        wake = Heartbeat.wakeAddresses(object["wake"])
+        for (key, value) in (object["facts"]?.objectValue ?? [:]).sorted(by: { $0.key < $1.key }).prefix(16) {
+            if let text = value.stringValue, key.utf8.count <= 64, text.utf8.count <= 4096 { facts[key] = text }
+        }
+    }
+
+    /// The wake-up addresses a heartbeat or a lease file lists: at most 8 `ADDRESS:PORT` strings; others are
+    /// left out.
+    static func wakeAddresses(_ value: JSONValue?) -> [SocketAddress] {
+        (value?.arrayValue ?? []).prefix(8).compactMap { item in
+            item.stringValue.flatMap { try? SocketAddress(parsing: $0, defaultPort: 0) }.flatMap { $0.port > 0 ? $0 : nil }
+        }
     }
 }
 

@@ -36,6 +36,7 @@ extension Spool {
             }
         }
         syncDirectory(path(queue, .new))
+        wakeups?.ring(queue)
         audit.record("dropped", [("queue", queue.rawValue), ("task", task.id.rawValue), ("name", task.task),
                                  ("job", task.job), ("step", task.step), ("attempt", String(task.attempt)),
                                  ("not_before", task.notBefore?.rfc3339)], at: visible)

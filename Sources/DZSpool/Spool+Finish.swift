@@ -62,6 +62,7 @@ extension Spool {
         guard try putBack(claim.path, fileName: claim.task.id.rawValue + ".json", in: claim.queue, modified: nil)
         else { return }
         syncDirectory(path(claim.queue, .new))
+        wakeups?.ring(claim.queue)
         audit.record("released", [("queue", claim.queue.rawValue), ("task", claim.task.id.rawValue),
                                   ("job", claim.task.job), ("attempt", String(claim.task.attempt))])
     }
@@ -166,5 +167,6 @@ extension Spool {
             throw error.at("rename", staged)
         }
         syncDirectory(path(queue, .new))
+        wakeups?.ring(queue)
     }
 }

@@ -26,6 +26,8 @@ public struct Spool: Sendable {
     let known: KnownDirectories
     /// What could not be written yet (reasons on a full disk), shared by the copies of this value.
     let pending: PendingWrites
+    /// Told after each file this process puts into a queue's `new/` (see `Wakeups`); nil rings nobody.
+    public var wakeups: (any WakeupSink)?
 
     public init(root: String, host: HostID = .local, pid: Int32 = Host.pid, sync: Bool = true) {
         var trimmed = root

@@ -31,6 +31,7 @@ public enum WorkHandlers {
             .adding(ProxyUpdateHandler(workspace: workspace, store: store, settings: proxy))
             .adding(RemoveProxyConfHandler(workspace: workspace, settings: proxy))
             .adding(PlacementHandler(spool: spool))
+            .adding(CheckPlacementHandler(spool: spool))
             .adding(ReadLogsHandler(appServer: appServer, proxy: proxy))
     }
 

@@ -130,6 +130,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("proxy-address"), help: ArgumentHelp("Proxy: the address sites listen on (default: $DZ_PROXY_ADDRESS, else every address).", valueName: "address"))
     var proxyAddress: String?
 
+    @Option(name: .customLong("wake-listen"), help: ArgumentHelp("Listen for wake-up rings on these UDP addresses (ADDRESS[:PORT] or [IPV6][:PORT], comma-separated, no wildcard; no port: the kernel picks one), published in the heartbeat so that other hosts' drops into these queues are scanned at once (default: $DZ_WAKE_LISTEN, else no listener).", valueName: "address,..."))
+    var wakeListen: String?
+
     @Flag(name: .long, help: "Process what is waiting, then exit when nothing is due and nothing runs (for cron).")
     var drain = false
 
@@ -150,6 +153,12 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.heartbeatInterval = try duration(heartbeat, "--heartbeat", in: 0.05...3600)
         guard (1...100).contains(poisonLimit) else { throw ValidationError("--poison-limit must be from 1 to 100") }
         configuration.poisonLimit = poisonLimit
+        do {
+            configuration.wakeListen = try WakeListener.addresses(flag: wakeListen,
+                                                                  environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("--wake-listen (or DZ_WAKE_LISTEN): \(error.message)")
+        }
         return configuration
     }
 
@@ -201,6 +210,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     private var servesAppserver: Bool { queueNames.contains { $0.hasPrefix("appserver_") } }
     private var servesProxy: Bool { queueNames.contains("proxy") }
+    private var servesDatabase: Bool { queueNames.contains("database") }
 
     private var workspace: Workspace {
         Workspace(root: Workspace.rootPath(explicit: dataDir, environment: ProcessInfo.processInfo.environment))
@@ -236,6 +246,9 @@ struct AgentCommand: AsyncParsableCommand {
         logger[metadataKey: "host"] = "\(spool.host)"
         let appServer = servesAppserver ? try appServerSettings() : AppServerSettings(workspace: workspace)
         let proxy = servesProxy ? try proxySettings() : ProxySettings(workspace: workspace)
+        configuration.heartbeatFacts = PlacementFacts.of(appServer: servesAppserver ? appServer : nil,
+                                                         database: servesDatabase ? try databaseSettings() : nil,
+                                                         workspace: workspace)
         let agent = Agent(spool: spool, configuration: configuration,
                           registry: WorkHandlers.registry(workspace: workspace, spool: spool,
                                                           allowLocalSources: allowLocalSources,

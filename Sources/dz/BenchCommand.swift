@@ -42,6 +42,21 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("jobs-only"), help: "Measure only the jobs through the coordinator.")
     var jobsOnly = false
 
+    @Flag(name: .customLong("cross-host"), help: "Measure only the pickup by an agent behind a bindfs view of the spool (another host, as NFS clients are), with and without wake-up rings (needs bindfs and FUSE).")
+    var crossHost = false
+
+    @Option(name: .customLong("cross-host-rescan"), parsing: .unconditional, help: ArgumentHelp("The agent's --rescan in the cross-host measurement.", valueName: "duration"))
+    var crossHostRescan: String = "5s"
+
+    @Option(name: .customLong("cross-host-slow-drops"), help: ArgumentHelp("Drops measured without wake-ups (each waits for a rescan).", valueName: "n"))
+    var crossHostSlowDrops: Int = 20
+
+    @Option(name: .customLong("cross-host-jobs"), help: ArgumentHelp("selftest jobs (ten no-op steps) measured with wake-ups, between a coordinator and an agent on two bindfs views; 0 skips them.", valueName: "n"))
+    var crossHostJobs: Int = 10
+
+    @Option(name: .customLong("cross-host-slow-jobs"), help: ArgumentHelp("Such jobs measured without wake-ups (each hop waits for a rescan); 0 skips them.", valueName: "n"))
+    var crossHostSlowJobs: Int = 2
+
     func validate() throws {
         guard tasks > 0, fsyncTasks > 0, trickle > 0, concurrency > 0, jobs >= 0, (1...20).contains(repeats) else {
             throw ValidationError("counts must be positive, --repeats from 1 to 20")
@@ -49,6 +64,14 @@ struct BenchCommand: ParsableCommand {
         guard !agentCounts.isEmpty, agentCounts.allSatisfy({ (1...64).contains($0) }) else {
             throw ValidationError("--agents: a comma-separated list of counts from 1 to 64")
         }
+        _ = try duration(crossHostRescan, "--cross-host-rescan", in: 0.05...60)
+        guard (1...1000).contains(crossHostSlowDrops) else {
+            throw ValidationError("--cross-host-slow-drops must be from 1 to 1000")
+        }
+        guard (0...1000).contains(crossHostJobs), (0...1000).contains(crossHostSlowJobs) else {
+            throw ValidationError("--cross-host-jobs and --cross-host-slow-jobs must be from 0 to 1000")
+        }
+        if crossHost, jobsOnly { throw ValidationError("--cross-host and --jobs-only measure different things: pick one") }
     }
 
     private var agentCounts: [Int] { agents.split(separator: ",").compactMap { Int($0) } }
@@ -70,6 +93,10 @@ struct BenchCommand: ParsableCommand {
         }
         defer { if temporary { try? FileManager.default.removeItem(atPath: base) } }
         print("dz bench on \(base) (\(ProcessInfo.processInfo.activeProcessorCount) cores), agents with --concurrency \(concurrency)")
+        if crossHost {
+            try measureCrossHost(executable: executable, base: base)
+            return
+        }
         if !jobsOnly { try measureSpool(executable: executable, base: base) }
         if jobs > 0 { try measureJobs(executable: executable, base: base) }
     }
@@ -116,6 +143,50 @@ struct BenchCommand: ParsableCommand {
             }
         }
         printTable(latencyRows)
+    }
+
+    private func measureCrossHost(executable: String, base: String) throws {
+        let rescan = try duration(crossHostRescan, "--cross-host-rescan", in: 0.05...60)
+        let benchmark = CrossHostBenchmark(executable: executable, directory: base, drops: trickle,
+                                           dropsWithoutWakeups: crossHostSlowDrops, rescan: rescan)
+        let rows: [CrossHostBenchmark.Row]
+        do { rows = try benchmark.run { print($0) } } catch {
+            complain("\(error)")
+            throw ExitStatus.systemFailure
+        }
+        print("")
+        var table = [["CROSS-HOST PICKUP (ms)", "WAKE-UPS", "RESCAN", "DROPS", "RINGS", "P50", "P99", "MAX"]]
+        for row in rows {
+            table.append(["drop call to handler start", row.wakeups ? "on" : "off", crossHostRescan,
+                          "\(row.pickup.count)", "\(row.rings)", String(format: "%.2f", row.pickup.percentile(0.5) * 1000),
+                          String(format: "%.2f", row.pickup.percentile(0.99) * 1000),
+                          String(format: "%.2f", (row.pickup.max() ?? .nan) * 1000)])
+        }
+        printTable(table)
+        print("The agent sees the spool through its own bindfs view, so its inotify never hears the drops (as on NFS);")
+        print("with wake-ups it listens on 127.0.0.1 and each drop rings it, without it finds each task at a rescan.")
+        guard crossHostJobs + crossHostSlowJobs > 0 else { return }
+
+        let jobBenchmark = CrossHostJobBenchmark(executable: executable, directory: base, jobs: crossHostJobs,
+                                                 jobsWithoutWakeups: crossHostSlowJobs, rescan: rescan)
+        let jobRows: [CrossHostJobBenchmark.Row]
+        do { jobRows = try jobBenchmark.run { print($0) } } catch {
+            complain("\(error)")
+            throw ExitStatus.systemFailure
+        }
+        print("")
+        var jobTable = [["CROSS-HOST JOB (s)", "WAKE-UPS", "RESCAN", "JOBS", "STEPS", "FAILED", "P50", "MAX",
+                         "WAITING P50", "WAITING MAX"]]
+        for row in jobRows {
+            jobTable.append(["submit to end", row.wakeups ? "on" : "off", crossHostRescan, "\(row.duration.count)",
+                             "\(row.steps)", "\(row.failed)", String(format: "%.3f", row.duration.percentile(0.5)),
+                             String(format: "%.3f", row.duration.max() ?? .nan),
+                             String(format: "%.3f", row.waiting.percentile(0.5)),
+                             String(format: "%.3f", row.waiting.max() ?? .nan)])
+        }
+        printTable(jobTable)
+        print("selftest jobs one at a time: the coordinator and the agent each see the spool through their own bindfs")
+        print("view, so every step is a hop between \"hosts\"; WAITING is the job's time in which no step ran.")
     }
 
     private func measureJobs(executable: String, base: String) throws {

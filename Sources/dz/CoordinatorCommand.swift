@@ -2,6 +2,7 @@ import ArgumentParser
 import DZAgent
 import DZJobs
 import DZSpool
+import DZSystem
 import DZWork
 import Foundation
 import Logging
@@ -34,6 +35,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
         valueName: "duration"))
     var recoverAfter: String?
 
+    @Option(name: .customLong("wake-listen"), help: ArgumentHelp("Listen for wake-up rings of results and jobs on these UDP addresses (ADDRESS[:PORT] or [IPV6][:PORT], comma-separated, no wildcard; no port: the kernel picks one), published in coordinator.lease (default: $DZ_WAKE_LISTEN, else no listener).", valueName: "address,..."))
+    var wakeListen: String?
+
     @Option(name: .customLong("public-suffix-list"), help: ArgumentHelp(
         "The public suffix list host names are checked against (default: $DZ_PUBLIC_SUFFIX_LIST, else \(PublicSuffixList.debianPath)).",
         valueName: "file"))
@@ -53,6 +57,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
         if let recoverAfter { _ = try duration(recoverAfter, "--recover-after", in: 30...centurySeconds) }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
+        _ = try wakeAddresses()
+    }
+
+    private func wakeAddresses() throws -> [SocketAddress] {
+        do {
+            return try WakeListener.addresses(flag: wakeListen, environment: ProcessInfo.processInfo.environment)
+        } catch {
+            throw ValidationError("--wake-listen (or DZ_WAKE_LISTEN): \(error.message)")
+        }
     }
 
     func run() async throws {
@@ -77,6 +90,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
         configuration.rescanInterval = try duration(rescan, "--rescan", in: 0.05...3600)
         configuration.queueWait = try duration(queueWait, "--queue-wait", in: 0...TaskLimits.timeoutSeconds.upperBound)
+        configuration.wakeListen = try wakeAddresses()
         configuration.recoverAfter = try recoverAfter.map { try duration($0, "--recover-after", in: 30...centurySeconds) }
         // Read before anything starts: without the list no host name can be checked, and a coordinator that
         // cannot check them must not take jobs.

@@ -18,9 +18,13 @@ struct SpoolOptions: ParsableArguments {
         }
     }
 
+    /// The spool; what a command drops into it rings the hosts serving that queue (the heartbeats are read at the
+    /// first drop, not before: commands that only read never read them).
     func makeSpool() throws -> Spool {
         let host = try hostID.map { id throws(SpoolError) in try HostID(id) } ?? .local
-        return Spool(root: Spool.rootPath(explicit: spool), host: host, sync: !noFsync)
+        var made = Spool(root: Spool.rootPath(explicit: spool), host: host, sync: !noFsync)
+        made.wakeups = Wakeups(spool: made, loadOnFirstRing: true)
+        return made
     }
 }
 

@@ -57,7 +57,7 @@ enum FuzzSpec {
     /// The task handlers of dz(1) an agent started by `dz agent` has.
     static let handlers: Set<String> = [
         "noop", "echo", "sleep", "fail", "check_repo", "build_bundle", "bundle_upload", "delete_versions",
-        "create_database", "drop_database", "placement", "deploy", "post_deploy_hooks", "health_check",
+        "create_database", "drop_database", "placement", "check_placement", "deploy", "post_deploy_hooks", "health_check",
         "stop_instances", "scale_workers", "proxy_update", "remove_proxy_conf", "managepy", "read_logs",
     ]
 

@@ -47,6 +47,8 @@ import Testing
         var (settled, steps) = settle(planner, job, [])
         succeed(&steps, "check_repo", ["zoombuild_cfg": .string("[project]\n")])
         (settled, steps) = settle(planner, settled, steps)
+        succeed(&steps, "check_placement")
+        (settled, steps) = settle(planner, settled, steps)
         succeed(&steps, "build_bundle", [
             "bundle": .string("bundle_shop_1"), "wsgi": .string("shop.wsgi"), "num_workers": .int(3),
             "static": .array([.object(["url": .string("/static/"), "path": .string("static")])]),
@@ -69,6 +71,8 @@ import Testing
                                                      issuedBy: nil, issuedAt: .now()), [])
         succeed(&steps, "check_repo", ["zoombuild_cfg": .string("[project]\n")])
         (job, steps) = settle(planner, job, steps)
+        succeed(&steps, "check_placement")
+        (job, steps) = settle(planner, job, steps)
         succeed(&steps, "build_bundle", ["bundle": .string("bundle_shop_1"), "wsgi": .string("shop.wsgi"),
                                          "database_engine": .string("sqlite")])
         (job, steps) = settle(planner, job, steps)
@@ -90,12 +94,72 @@ import Testing
                                                             issuedAt: .now()), [])
             steps.succeed("check_repo", ["zoombuild_cfg": .string("[project]\n")])
             (job, steps) = coordinator.settle(job, steps)
+            steps.succeed("check_placement")
+            (job, steps) = coordinator.settle(job, steps)
             #expect(try steps.args("build_bundle")["db_engine"] == (recorded ? .string("postgresql") : nil))
             steps.succeed("build_bundle", ["bundle": .string("bundle_shop_1"), "wsgi": .string("shop.wsgi"),
                                            "database_engine": .string("sqlite")])
             (job, steps) = coordinator.settle(job, steps)
             #expect(try steps.args("create_database")["engine"] == .string(recorded ? "postgresql" : "sqlite"))
         }
+    }
+
+    @Test func checkPlacementRunsBeforeTheBuildWithTheEngineAndConfigTheBuildWillHave() throws {
+        let planner = JobPlanner(kind: BuildAndDeployJob.kind, queueWait: 60)
+        let config = "[project]\ndatabase_type = sqlite\n"
+        var (job, steps) = settle(planner, JobRecord(id: "J2", kind: "build_and_deploy", project: "shop",
+                                                     params: ["source": .string("s")], issuedBy: nil, issuedAt: .now()), [])
+        succeed(&steps, "check_repo", ["zoombuild_cfg": .string(config)])
+        (job, steps) = settle(planner, job, steps)
+        #expect(running(steps) == ["check_placement"])
+        let check = try args(steps, "check_placement")
+        // The recorded database's engine (PostgreSQL in these facts) and the config the build will use.
+        #expect(check == ["project": .string("shop"), "engine": .string("postgresql"), "zoombuild_cfg": .string(config)])
+        // Refused: nothing is built, the job fails with the check's reason.
+        steps.fail("check_placement", kind: "sqlite-placement", "no appserver reaches it")
+        (job, steps) = settle(planner, job, steps)
+        #expect(job.state == .failed)
+        #expect(steps.first { $0.name == "build_bundle" } == nil)
+    }
+
+    @Test func placementOfAnSQLiteAppNamesItsDatabaseFileAndTheHostThatMadeIt() throws {
+        let coordinator = HandCoordinator(planner: JobPlanner(kind: BuildAndDeployJob.kind, queueWait: 60),
+                                          facts: facts.filter { $0.key != "database" })
+        var (job, steps) = coordinator.settle(JobRecord(id: "J3", kind: "build_and_deploy", project: "shop",
+                                                        params: ["source": .string("s")], issuedBy: nil,
+                                                        issuedAt: .now()), [])
+        steps.succeed("check_repo", ["zoombuild_cfg": .string("[project]\n")])
+        (job, steps) = coordinator.settle(job, steps)
+        #expect(try steps.args("check_placement")["database"] == nil)
+        steps.succeed("check_placement")
+        (job, steps) = coordinator.settle(job, steps)
+        steps.succeed("build_bundle", ["bundle": .string("bundle_shop_1"), "wsgi": .string("shop.wsgi")])
+        (job, steps) = coordinator.settle(job, steps)
+        steps.succeed("create_database", ["engine": .string("sqlite"), "name": .string("/srv/db/apps/shop/db.sqlite3")],
+                      host: "dbhost")
+        steps.succeed("bundle_upload", ["bundle": .string("bundle_shop_1")])
+        (job, steps) = coordinator.settle(job, steps)
+        #expect(try steps.args("placement")["database"] == .object([
+            "engine": .string("sqlite"), "name": .string("/srv/db/apps/shop/db.sqlite3"), "host": .string("dbhost"),
+        ]))
+    }
+
+    @Test func anSQLiteDatabaseAsRecordedGoesToTheCheckAndToPlacementWithoutAnyPassword() throws {
+        var recorded = facts
+        recorded["database"] = .object(["engine": .string("sqlite"), "name": .string("/srv/db/apps/shop/db.sqlite3"),
+                                        "host": .string("dbhost")])
+        let coordinator = HandCoordinator(planner: JobPlanner(kind: BuildAndDeployJob.kind, queueWait: 60), facts: recorded)
+        var (job, steps) = coordinator.settle(JobRecord(id: "J4", kind: "build_and_deploy", project: "shop",
+                                                        params: ["source": .string("s")], issuedBy: nil,
+                                                        issuedAt: .now()), [])
+        steps.succeed("check_repo", ["zoombuild_cfg": .string("[project]\n")])
+        (job, steps) = coordinator.settle(job, steps)
+        let check = try steps.args("check_placement")
+        #expect(check["engine"] == .string("sqlite"))
+        #expect(check["database"] == recorded["database"])
+        // PostgreSQL: placement gets no database argument, so the password never reaches it.
+        let (_, _, postgres) = deployed()
+        #expect(try postgres.args("placement")["database"] == nil)
     }
 
     @Test func deployGoesToEachPlacedAppserverWithWhatTheAppNeeds() throws {

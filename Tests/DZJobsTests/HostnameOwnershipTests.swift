@@ -140,6 +140,8 @@ import Testing
         var (settled, steps) = coordinator.settle(job, [])
         steps.succeed("check_repo", ["zoombuild_cfg": .string("[project]\n")])
         (settled, steps) = coordinator.settle(settled, steps)
+        steps.succeed("check_placement")
+        (settled, steps) = coordinator.settle(settled, steps)
         steps.succeed("build_bundle", ["bundle": .string("bundle_shop_1"), "wsgi": .string("shop.wsgi"),
                                        "hostnames": .array([.string("localhost")])])
         (settled, steps) = coordinator.settle(settled, steps)

@@ -54,6 +54,8 @@ import Testing
                     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
                     proxy_set_header X-Forwarded-Proto $scheme;
                     proxy_set_header X-Real-IP $remote_addr;
+                    proxy_connect_timeout 3s;
+                    proxy_read_timeout 30s;
                     proxy_next_upstream error timeout http_502 http_503;
                 }
             }

@@ -1,7 +1,8 @@
 import DZSpool
 import DZStore
 
-/// `build_and_deploy`: the main job. check_repo -> build_bundle -> [create_database || bundle_upload], then the
+/// `build_and_deploy`: the main job. check_repo -> check_placement (an SQLite app that no appserver could run is
+/// refused before its build) -> build_bundle -> [create_database || bundle_upload], then the
 /// release steps (see `ReleaseSteps`): placement -> deploy -> post_deploy_hooks -> health_check -> proxy_update ->
 /// retire_old, with `stop_new_instances` as compensation. Once it has a stored bundle, the job is a release of
 /// the project (see `dz releases`), succeeded or not.
@@ -17,7 +18,8 @@ public enum BuildAndDeployJob {
         let spec: ReleaseSteps.Spec = { context throws(JobError) in try built(context) }
         var kind = JobKind(
             name: "build_and_deploy", summary: "build a bundle and deploy it behind the proxy, then retire the old",
-            steps: BuildJob.kind.steps + ReleaseSteps.steps(after: ["create_database", "bundle_upload"], spec: spec))
+            steps: CheckPlacementStep.around(BuildJob.kind.steps)
+                + ReleaseSteps.steps(after: ["create_database", "bundle_upload"], spec: spec))
         { context in
             var result = ReleaseSteps.result(context, spec: spec)
             if let built = context.outputs["build_bundle"]?.first {

@@ -50,9 +50,13 @@ public enum BuildJob {
                 }
                 .recording { job, step, db in
                     guard let project = job.project, let output = step.output else { return }
+                    // An SQLite database is a file on the host that made it: its host is that host's id, which
+                    // placement keeps the app's instances to.
+                    let engine = output["engine"]?.stringValue ?? ""
                     try db.recordAppDatabase(AppDatabaseRecord(
-                        project: project, engine: output["engine"]?.stringValue ?? "",
-                        host: output["host"]?.stringValue, port: output["port"]?.intValue.map(Int.init),
+                        project: project, engine: engine,
+                        host: output["host"]?.stringValue ?? (engine == "sqlite" ? step.host : nil),
+                        port: output["port"]?.intValue.map(Int.init),
                         name: output["name"]?.stringValue ?? "", user: output["user"]?.stringValue,
                         password: output["password"]?.stringValue))
                 },

@@ -55,10 +55,32 @@ enum ReleaseSteps {
             var args: [String: JSONValue] = ["count": .int(Int64(try count(context)))]
             if let hostnames { args["hostnames"] = .array(try hostnames(context).map { .string($0) }) }
             if let instances = context.facts["instances"] { args["instances"] = instances }
+            if let database = sqliteDatabase(context) { args["database"] = database }
             if let exclude = exclude.flatMap({ context.param($0) }) { args["exclude"] = .array([.string(exclude)]) }
             return args
         }
         return optional ? step.fannedOut { context throws(JobError) in try count(context) > 0 ? [.null] : [] } : step
+    }
+
+    /// The app's database for placement when it is SQLite (`engine`, the file's path `name`, the database host's id
+    /// `host`): the one this job created, else the one the zoomdb records. Nil for PostgreSQL: any appserver will
+    /// do. Never the password.
+    static func sqliteDatabase(_ context: JobContext) -> JSONValue? {
+        var database: [String: JSONValue]
+        var host: String?
+        if let created = context.outputs["create_database"]?.first {
+            database = created
+            host = context.hosts["create_database"]?.first
+        } else if let recorded = context.facts["database"]?.objectValue {
+            database = recorded
+            host = recorded["host"]?.stringValue
+        } else {
+            return nil
+        }
+        guard database["engine"]?.stringValue == "sqlite", let name = database["name"] else { return nil }
+        var object: [String: JSONValue] = ["engine": .string("sqlite"), "name": name]
+        if let host { object["host"] = .string(host) }
+        return .object(object)
     }
 
     /// `deploy` of `spec`'s bundle on each appserver placement chose, the started instances recorded.

@@ -5,10 +5,13 @@ import DZSystem
 /// `placement` (queue `build`): chooses the appservers for an app's new instances from the host heartbeats in
 /// the spool (see `Placement`). Arguments: `count` (instances, 1 to 32, default 1), optional `max_age_s` (how old a
 /// heartbeat may be, default 30), `instances` (object: running instances per appserver id, which the coordinator
-/// reads from the zoomdb), `exclude` (appserver ids not to use). Output: `appservers` (ids, one per instance),
-/// `candidates` (what each healthy appserver looked like), `unhealthy` (the others and why).
+/// reads from the zoomdb), `exclude` (appserver ids not to use), `database` (the app's database: `engine`, and for
+/// SQLite the file's path `name` and the database host's id `host`: then only appservers of that host whose apps
+/// root holds the file are used). Output: `appservers` (ids, one per instance), `candidates` (what each healthy
+/// appserver looked like), `unhealthy` (the others and why).
 ///
-/// No healthy appserver is a retryable failure (kind `no-appserver`): agents may be starting.
+/// No healthy appserver is a retryable failure (kind `no-appserver`): agents may be starting. For an SQLite app with
+/// no appserver at all that reaches its database the kind is `sqlite-placement`, not retried, with the fix.
 public struct PlacementHandler: TaskHandler {
     public let name = "placement"
     public let spool: Spool
@@ -47,11 +50,16 @@ public struct PlacementHandler: TaskHandler {
         case let other?: throw TaskFailure.badArgs("exclude must be an array, not \(other.typeName)")
         }
 
-        let placement = Placement(maxAge: maxAge, instances: instances, excluded: excluded)
         let heartbeats = spool.heartbeats()
+        let sqlite = try PlacementHandler.sqliteHome(context.args["database"], heartbeats: heartbeats)
+        let placement = Placement(maxAge: maxAge, instances: instances, excluded: excluded, sqlite: sqlite)
         let ranked = placement.rank(heartbeats)
         let chosen: [Placement.Candidate]
         do { chosen = try placement.choose(Int(count), from: heartbeats) } catch {
+            // An SQLite app waits for an appserver that reaches its file only if one exists (down for now).
+            if let sqlite, !heartbeats.contains(where: { PlacementHandler.isAppserver($0) && sqlite.refusal(of: $0) == nil }) {
+                throw TaskFailure(kind: "sqlite-placement", message: error.description, retryable: false)
+            }
             throw TaskFailure(kind: "no-appserver", message: error.description, retryable: true)
         }
         context.logger.info("placed", metadata: ["appservers": "\(chosen.map(\.id).joined(separator: ","))"])
@@ -60,5 +68,35 @@ public struct PlacementHandler: TaskHandler {
             "candidates": .array(ranked.healthy.map { .object($0.jsonObject) }),
             "unhealthy": .array(ranked.unhealthy.map { .object(["appserver": .string($0.id), "reason": .string($0.reason)]) }),
         ]
+    }
+
+    static func isAppserver(_ heartbeat: Heartbeat) -> Bool {
+        heartbeat.queues.contains { $0.rawValue.hasPrefix(Placement.queuePrefix) }
+    }
+
+    /// The home of the app's database when it is SQLite (nil for PostgreSQL or none). Without a recorded host, the
+    /// one database host whose SQLite directory is that apps root, if exactly one publishes it.
+    static func sqliteHome(_ value: JSONValue?, heartbeats: [Heartbeat]) throws(TaskFailure) -> SQLiteHome? {
+        guard let value, value != .null else { return nil }
+        guard let object = value.objectValue, let engine = object["engine"]?.stringValue else {
+            throw .badArgs("database must be an object with an engine")
+        }
+        guard engine == AppDatabase.Engine.sqlite.rawValue else { return nil }
+        var host: String?
+        switch object["host"] {
+        case nil, .null?: break
+        case .string(let text)?:
+            guard (try? HostID(text)) != nil else { throw .badArgs("database.host must be a host id") }
+            host = text
+        case let other?: throw .badArgs("database.host must be a string, not \(other.typeName)")
+        }
+        guard let name = object["name"]?.stringValue, var home = SQLiteHome(databaseFile: name, host: host) else {
+            throw .badArgs("database.name must be the absolute path .../<project>/db.sqlite3 of an SQLite database")
+        }
+        if home.host == nil {
+            let holders = Set(heartbeats.filter { $0.facts[PlacementFacts.sqliteRoot] == home.appsRoot }.map(\.host.rawValue))
+            if holders.count == 1 { home.host = holders.first }
+        }
+        return home
     }
 }

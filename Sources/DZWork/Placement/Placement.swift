@@ -4,7 +4,8 @@ import DZSystem
 /// Chooses appservers for an app's instances from the agents' heartbeats: an appserver is an agent serving an
 /// `appserver_<id>` queue; it is healthy while its heartbeat is fresh. Among healthy ones the least loaded come
 /// first: fewest running instances, then lowest one-minute load average, then most free memory, then id (so that
-/// equal hosts are chosen the same way every time). Pure: the handler reads the heartbeats, this decides.
+/// equal hosts are chosen the same way every time). An SQLite app (`sqlite`) is placed only on appservers of its
+/// database's host whose apps root holds the file. Pure: the handler reads the heartbeats, this decides.
 public struct Placement: Sendable {
     /// One appserver as placement saw it.
     public struct Candidate: Sendable, Equatable {
@@ -28,11 +29,16 @@ public struct Placement: Sendable {
     public var instances: [String: Int]
     /// Appservers not to use (a host being recovered).
     public var excluded: Set<String>
+    /// Where the app's SQLite database is, for an SQLite app: only appservers that reach it are used.
+    public var sqlite: SQLiteHome?
 
-    public init(maxAge: Double = 30, instances: [String: Int] = [:], excluded: Set<String> = []) {
+    public init(maxAge: Double = 30, instances: [String: Int] = [:], excluded: Set<String> = [],
+                sqlite: SQLiteHome? = nil)
+    {
         self.maxAge = maxAge
         self.instances = instances
         self.excluded = excluded
+        self.sqlite = sqlite
     }
 
     /// The healthy appservers, best first, and the ones left out with the reason.
@@ -54,6 +60,8 @@ public struct Placement: Sendable {
             let age = now - heartbeat.updated
             if excluded.contains(id) {
                 unhealthy.append((id, "excluded"))
+            } else if let refusal = sqlite?.refusal(of: heartbeat) {
+                unhealthy.append((id, refusal))
             } else if age > maxAge {
                 unhealthy.append((id, "heartbeat \(Int(age)) s old (host \(heartbeat.host))"))
             } else {
@@ -77,7 +85,7 @@ public struct Placement: Sendable {
     {
         let ranked = rank(heartbeats, now: now)
         guard !ranked.healthy.isEmpty else {
-            throw PlacementError(unhealthy: ranked.unhealthy.map { "\($0.id): \($0.reason)" })
+            throw PlacementError(unhealthy: ranked.unhealthy.map { "\($0.id): \($0.reason)" }, sqlite: sqlite)
         }
         return (0..<max(1, count)).map { ranked.healthy[$0 % ranked.healthy.count] }
     }
@@ -86,12 +94,24 @@ public struct Placement: Sendable {
     public static let queuePrefix = "appserver_"
 }
 
-/// No appserver is healthy.
+/// No appserver is healthy (or, for an SQLite app, none that reaches its database).
 public struct PlacementError: Error, Sendable, CustomStringConvertible {
     public var unhealthy: [String]
+    /// The SQLite app's database, when that is what ruled appservers out.
+    public var sqlite: SQLiteHome?
+
+    public init(unhealthy: [String], sqlite: SQLiteHome? = nil) {
+        self.unhealthy = unhealthy
+        self.sqlite = sqlite
+    }
 
     public var description: String {
-        unhealthy.isEmpty
+        if let sqlite {
+            return "no healthy appserver reaches the app's SQLite database in \(sqlite)"
+                + (unhealthy.isEmpty ? "" : " (" + unhealthy.joined(separator: "; ") + ")") + ": "
+                + sqlite.advice(recorded: true)
+        }
+        return unhealthy.isEmpty
             ? "no appserver is running: start an agent serving an appserver_<id> queue"
             : "no healthy appserver: " + unhealthy.joined(separator: "; ")
     }

@@ -29,6 +29,16 @@ public struct NginxSite: Sendable, Equatable {
     /// Idle connections to the app servers each nginx worker keeps open.
     public static let keepaliveConnections = 16
 
+    /// Seconds nginx waits for an app server to take a connection before it tries the next one: an appserver that
+    /// is down or hung (a host that answers no SYN, a server whose backlog is full) costs a request this long, not
+    /// nginx's 60 s.
+    public var connectTimeout = 3
+    /// Seconds nginx waits for an answer to a request it sent, then tries the next server when the request may be
+    /// repeated (GET, HEAD, PUT, DELETE, OPTIONS; never POST, PATCH or LOCK once sent) and answers 504 otherwise.
+    /// gunicorn's own limit: dz starts its sync workers with gunicorn's default `--timeout` of 30 s, after which a
+    /// silent worker is killed, so no answer that has not begun by then ever comes.
+    public var readTimeout = 30
+
     /// A site from checked values; throws `ProxyError.invalid` for a bundle of another project, no host name, no
     /// upstream or a URL mapped twice, and `.badSettings` for a port, address or directory nginx could misread.
     public init(project: ProjectID, bundle: String, hostnames: [Hostname], upstreams: [UpstreamServer],
@@ -125,6 +135,10 @@ public struct NginxSite: Sendable, Equatable {
             "        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
             "        proxy_set_header X-Forwarded-Proto $scheme;",
             "        proxy_set_header X-Real-IP $remote_addr;",
+            "        proxy_connect_timeout \(connectTimeout)s;",
+            "        proxy_read_timeout \(readTimeout)s;",
+            // Without `non_idempotent`, nginx never sends a POST, PATCH or LOCK to a second server once it went to
+            // one: only requests that may be repeated are retried.
             "        proxy_next_upstream error timeout http_502 http_503;",
             "    }",
             "}",

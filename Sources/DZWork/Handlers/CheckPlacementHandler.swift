@@ -1,0 +1,56 @@
+import DZAgent
+import DZSpool
+import DZSystem
+
+/// `check_placement` (queue `build`): refuses, before the build, a deploy that could not be placed once built
+/// (see `PlacementCheck`): an SQLite app with no appserver on its database's host whose apps root holds the file.
+///
+/// Arguments: `project`; optional `engine` (`postgresql` or `sqlite`: the job's `db_engine`, else the recorded
+/// database's), `zoombuild_cfg` (the config's text: its `database_type` when no engine is given), `database` (the
+/// app's recorded database: `engine`, `name`, `host`). Output: `engine` (or null: each database host's default),
+/// `sqlite` (each possible home of the database with the appservers that reach it). Failure kind
+/// `sqlite-placement`, not retried, with the fix (`--db-engine postgresql`, `database_type`, or an appserver there).
+public struct CheckPlacementHandler: TaskHandler {
+    public let name = "check_placement"
+    public let spool: Spool
+
+    public init(spool: Spool) { self.spool = spool }
+
+    public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
+        let project = try context.project()
+        var engine: AppDatabase.Engine?
+        if let text = try context.optionalString("engine") {
+            guard let named = AppDatabase.Engine(rawValue: text) else {
+                throw TaskFailure.badArgs("engine must be postgresql or sqlite, not \"\(text.prefix(40))\"")
+            }
+            engine = named
+        }
+        if engine == nil, let text = try context.optionalString("zoombuild_cfg"),
+           let config = try? ZoombuildConfig.parse(text)
+        {
+            // A config that does not parse is build_bundle's to report.
+            switch config.databaseType {
+            case .postgresql?, .postgis?, .postgresql84?, .postgresqlGIS?: engine = .postgresql
+            case .sqlite?: engine = .sqlite
+            case .mysql?, nil: break
+            }
+        }
+        let heartbeats = spool.heartbeats()
+        let recorded = try PlacementHandler.sqliteHome(context.args["database"], heartbeats: heartbeats)
+        if recorded != nil { engine = engine ?? .sqlite }
+        let finding = PlacementCheck(project: project.rawValue, engine: engine, recorded: engine == .postgresql ? nil : recorded)
+            .check(heartbeats)
+        if let problem = finding.problem {
+            throw TaskFailure(kind: "sqlite-placement", message: problem, retryable: false)
+        }
+        return [
+            "engine": engine.map { .string($0.rawValue) } ?? .null,
+            "sqlite": .array(finding.homes.map { found in
+                var object: [String: JSONValue] = ["apps_root": .string(found.home.appsRoot),
+                                                   "appservers": .array(found.appservers.map { .string($0) })]
+                if let host = found.home.host { object["host"] = .string(host) }
+                return .object(object)
+            }),
+        ]
+    }
+}
