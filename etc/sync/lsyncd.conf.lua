@@ -13,7 +13,7 @@
 -- Heartbeats (this host's own) and cancel tombstones go to every other host,
 -- and the coordinator's host (the owner of jobs) mirrors its published state
 -- (state/: the job and project documents) to every other host, so that
--- `dz job wait/show`, `dz deploy`'s progress and `dz status` work there too.
+-- `dz job wait/show` and `dz deploy`'s progress work there too.
 -- See dz-spool(5), "Synced spools".
 --
 -- Set the four values below per host; everything else is the same on all.
@@ -52,7 +52,8 @@ settings {
 --   --remove-source-files: sent files leave the outbox (at-least-once);
 --   --ignore-existing: a file of the same name waiting in the inbox is never
 --     replaced;
---   no --delete (delete = false below, and the receiver refuses it: at start
+--   no --delete (delete = false below but for the mirror of state/, and the
+--     receiver's dz-spool module refuses it: at start
 --     lsyncd would otherwise delete every file of the target that is not in
 --     this host's outbox: other producers' tasks), no --inplace, no --partial.
 local auth = "/etc/dz/rsync.password" -- the password of dz-sync, mode 0600
