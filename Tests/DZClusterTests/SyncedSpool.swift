@@ -5,7 +5,8 @@ import Foundation
 
 /// The sync tooling of a synced-spool cluster, configured from the files shipped in etc/sync/ (only the per-host
 /// values changed: paths, addresses, this host's id, who owns which queue): on every host an rsync daemon that
-/// receives, lsyncd that pushes, and `dz receive` for the queues the host owns.
+/// receives, lsyncd that pushes (and, on the coordinator's host, mirrors state/ to the others), and `dz receive`
+/// for the queues the host owns.
 struct SyncedSpool {
     static let etc = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("etc/sync").path
@@ -24,6 +25,8 @@ struct SyncedSpool {
             let spool = Spool(root: host.spool, host: try HostID(host.name), sync: false)
             for queue in owners.keys { try spool.create(try QueueName(queue)) }
             try FileSystem.makeDirectories(host.spool + "/cancel")
+            // The coordinator's host mirrors state/ to the others: it must exist there before lsyncd starts.
+            if owners["jobs"] == host.name { try FileSystem.makeDirectories(host.spool + "/state") }
         }
         for host in cluster.hosts {
             try write("dz-sync:cluster-secret\n", to: host.directory + "/rsyncd.secrets")

@@ -10,7 +10,10 @@
 -- owner moves it into new/ exactly once per content: rsync's
 -- --remove-source-files is at-least-once (a push cut short between the copy
 -- and the removal sends the file again), and the owner drops the copy.
--- Heartbeats (this host's own) and cancel tombstones go to every other host.
+-- Heartbeats (this host's own) and cancel tombstones go to every other host,
+-- and the coordinator's host (the owner of jobs) mirrors its published state
+-- (state/: the job and project documents) to every other host, so that
+-- `dz job wait/show` and `dz deploy`'s progress work there too.
 -- See dz-spool(5), "Synced spools".
 --
 -- Set the four values below per host; everything else is the same on all.
@@ -49,18 +52,19 @@ settings {
 --   --remove-source-files: sent files leave the outbox (at-least-once);
 --   --ignore-existing: a file of the same name waiting in the inbox is never
 --     replaced;
---   no --delete (delete = false below, and the receiver refuses it: at start
+--   no --delete (delete = false below but for the mirror of state/, and the
+--     receiver's dz-spool module refuses it: at start
 --     lsyncd would otherwise delete every file of the target that is not in
 --     this host's outbox: other producers' tasks), no --inplace, no --partial.
 local auth = "/etc/dz/rsync.password" -- the password of dz-sync, mode 0600
-local function push(source, target, extra, temp)
+local function push(source, target, extra, temp, mirror, exclude)
     sync {
         default.rsync,
         source = source,
         target = target,
-        delete = false,
+        delete = mirror or false,
         delay = 0,
-        exclude = { ".*" },
+        exclude = exclude or { ".*" },
         rsync = {
             archive = true,
             password_file = auth,
@@ -86,5 +90,22 @@ for name, address in pairs(hosts) do
              { "--include=/" .. me .. "@*.json", "--exclude=*" }, nil)
         push(spool .. "/cancel/", "dz-sync@" .. address .. "::dz-spool/cancel/",
              { "--ignore-existing" }, nil)
+    end
+end
+
+if owners.jobs == me then
+    -- The published state: a mirror (the coordinator alone writes it, and
+    -- removes a document it no longer publishes), through the dz-state
+    -- module, which takes nothing but state/. Not its tmp/, where the
+    -- coordinator writes each document before renaming it into place; rsync
+    -- writes its own copy as a dotfile beside the target and renames it, so
+    -- readers see a whole document. lsyncd needs state/ to exist when it
+    -- starts (`mkdir -m 2770 state` in the spool, or start the coordinator
+    -- first).
+    for name, address in pairs(hosts) do
+        if name ~= me then
+            push(spool .. "/state/", "dz-sync@" .. address .. "::dz-state/state/",
+                 {}, nil, true, { "/tmp/", ".*" })
+        end
     end
 end
