@@ -15,7 +15,7 @@ extension ClusterSuites {
         @Test(.timeLimit(.minutes(30)))
         func deployAcrossHostsSurvivesAKilledAppserverAndRefusesASecondCoordinator() async throws {
             try await RoleCluster.with(layout: .shared) { roles in
-                try await roles.start()
+                try await roles.start(wakeups: ClusterScale.deployWakeups)
                 let cluster = roles.cluster
 
                 // A second coordinator on another host (with a zoomdb of its own) refuses: exit 75.
@@ -31,7 +31,9 @@ extension ClusterSuites {
                 let (job, deployed) = try await roles.deploy()
                 let deployTime = ContinuousClock.now - started
                 try #require(deployed.succeeded, "\(deployed.stdoutText)\n\(deployed.stderrText)")
-                let instances = RoleCluster.instances(try await roles.show(job))
+                let deployedJob = try await roles.show(job)
+                let instances = RoleCluster.instances(deployedJob)
+                let idle = RoleCluster.timeNoStepRan(deployedJob)
                 #expect(instances.map(\.appserver).sorted() == ["app1", "app2"], "one instance per appserver: \(instances)")
                 let (code, page) = await roles.get()
                 #expect(code == 200 && page.contains("Hello from dz"), "\(code): \(page.prefix(300))")
@@ -64,8 +66,10 @@ extension ClusterSuites {
                 #expect(failures.isEmpty, "\(failures.count) of \(total) requests failed: \(failures.prefix(5))")
                 let (after, _) = await roles.get()
                 #expect(after == 200)
-                print("cluster deploy: \(deployTime) for the deploy over 5 hosts; recover of app2 under load: "
-                      + "\(total) requests, \(failures.count) failed")
+                print("cluster deploy: \(deployTime) for the deploy over 5 hosts "
+                      + (ClusterScale.deployWakeups ? "with wake-ups (rescans 5s)" : "without wake-ups (rescans 500ms)")
+                      + String(format: ", %.2f s of its steps' span with no step running", idle ?? -1)
+                      + "; recover of app2 under load: \(total) requests, \(failures.count) failed")
             }
         }
     }

@@ -68,23 +68,36 @@ final class RoleCluster: @unchecked Sendable {
         }
     }
 
-    /// The agents of every role and the coordinator (`agentFlags` for all agents: rescans, fsync).
-    func start(agentFlags: [String] = ["--rescan", "500ms", "--no-fsync"]) async throws {
+    /// The agents of every role and the coordinator (`agentFlags` for all agents: rescans, fsync). With
+    /// `wakeups`, each listens on its host's address (`--wake-listen`) and scans every 5 s, the default.
+    func start(agentFlags: [String] = ["--rescan", "500ms", "--no-fsync"], wakeups: Bool = false) async throws {
         let store = ["--bundle-store", "file://" + cluster.root + "/store"]
         let build = try cluster.host("build"), proxy = try cluster.host("proxy")
+        let agentFlags = wakeups ? ["--rescan", "5s", "--no-fsync"] : agentFlags
+        func listen(_ host: ClusterHost) -> [String] { wakeups ? ["--wake-listen", host.address] : [] }
         agents["build"] = try await cluster.startAgent(
             on: build, queues: "build,database",
-            agentFlags + store + ["--allow-local-sources", "--db-engine", "postgresql", "--pg-admin-host", build.address,
+            agentFlags + listen(build) + store + ["--allow-local-sources", "--db-engine", "postgresql", "--pg-admin-host", build.address,
                                   "--pg-admin-port", String(postgres.port), "--pg-admin-passfile", postgres.adminPassfile],
             environment: Wheels.environment(wheels))
         for (name, ports) in [("app1", "21000-21999"), ("app2", "22000-22999")] {
-            agents[name] = try await startAppserver(name, ports: ports, agentFlags: agentFlags)
+            agents[name] = try await startAppserver(name, ports: ports, agentFlags: agentFlags + listen(try cluster.host(name)))
         }
         agents["proxy"] = try await cluster.startAgent(
             on: proxy, queues: "proxy",
-            agentFlags + store + ["--nginx-prefix", nginx.prefix, "--nginx-conf", nginx.confPath, "--nginx-sites",
+            agentFlags + listen(proxy) + store + ["--nginx-prefix", nginx.prefix, "--nginx-conf", nginx.confPath, "--nginx-sites",
                                   nginx.sitesDirectory, "--proxy-port", String(nginx.port), "--proxy-address", proxy.address])
-        coordinator = try await cluster.startCoordinator(on: try coord, ["--rescan", "500ms", "--no-fsync"])
+        coordinator = try await cluster.startCoordinator(
+            on: try coord, (wakeups ? ["--rescan", "5s"] : ["--rescan", "500ms"]) + ["--no-fsync"] + listen(try coord))
+        if wakeups {
+            // The agents started before the coordinator: each learns where to ring it at its next look at the
+            // spool (every 10 s). Measured is the steady state, once every agent rings the coordinator.
+            let agents = Array(agents.values)
+            let ready = await Cluster.poll(timeout: 60) {
+                agents.allSatisfy { $0.standardError.contains("rings changed") && $0.standardError.contains("results=") }
+            }
+            try #require(ready, "the agents never learnt the coordinator's wake-up address")
+        }
     }
 
     func startAppserver(_ name: String, ports: String, agentFlags: [String] = ["--rescan", "500ms", "--no-fsync"])
@@ -131,6 +144,26 @@ final class RoleCluster: @unchecked Sendable {
             throw Cluster.Failure("dz job show \(id): \(outcome.tail())")
         }
         return job
+    }
+
+    /// The time in the job's span (first dispatch to last finish) when none of its steps ran: the waits between
+    /// hosts (a drop not yet seen, a result not yet taken in) and the coordinator's own work.
+    static func timeNoStepRan(_ job: [String: JSONValue]) -> Double? {
+        let spans = (job["steps"]?.arrayValue ?? []).compactMap { step -> (Double, Double, Double)? in
+            func time(_ key: String) -> Double? {
+                step.objectValue?[key]?.stringValue.flatMap { Timestamp(rfc3339: $0) }?.seconds
+            }
+            guard let dispatched = time("dispatched"), let started = time("started"), let finished = time("finished")
+            else { return nil }
+            return (dispatched, started, finished)
+        }
+        guard let first = spans.map(\.0).min(), let last = spans.map(\.2).max() else { return nil }
+        var running = 0.0, reach = first
+        for (_, started, finished) in spans.sorted(by: { $0.1 < $1.1 }) where finished > reach {
+            running += finished - max(started, reach)
+            reach = finished
+        }
+        return (last - first) - running
     }
 
     /// The succeeded deploy steps' instances: (instance, appserver host).
