@@ -169,16 +169,19 @@ extension Spool {
     /// so that no agent claims it again before then (and the rename back into `new/` wakes no agent into a claim
     /// and put-back loop). Setting a time needs the file's owner: a task another member of the spool's group
     /// dropped is first written anew, as this process's file, over its claimed name; the claim is this
-    /// process's, so nothing else reads or moves that name meanwhile. When that fails too (a full disk), the
-    /// file goes back with its old time and is claimed and deferred again at a later scan.
+    /// process's, so nothing else reads or moves that name meanwhile. So is a symbolic link (scans judge a
+    /// link's own time, which no touch sets). When that fails too (a full disk), the file goes back with its old
+    /// time and is claimed and deferred again at a later scan.
     func markDeferred(_ claimPath: String, bytes: [UInt8], in queue: QueueName, until notBefore: Timestamp) {
-        do {
-            try FileSystem.touch(claimPath, modified: notBefore)
-            return
-        } catch .notPermitted {
-            // Another user's file: written anew below.
-        } catch {
-            return
+        if (try? FileSystem.linkStatus(claimPath))?.kind != .symbolicLink {
+            do {
+                try FileSystem.touch(claimPath, modified: notBefore)
+                return
+            } catch .notPermitted {
+                // Another user's file: written anew below.
+            } catch {
+                return
+            }
         }
         guard let copy = try? writeTemporary(bytes, in: queue, hint: "deferred") else { return }
         do {

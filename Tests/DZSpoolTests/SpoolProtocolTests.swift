@@ -107,6 +107,27 @@ import Testing
         #expect(claim.task.task == "noop")
     }
 
+    /// A deferred task that is a symbolic link goes back as a regular file with its not_before as mtime: scans
+    /// judge the link's own time, so a link would be claimed and put back at every scan until it is due.
+    @Test func deferredSymlinkGoesBackAsAFileWithItsNotBeforeAsMtime() throws {
+        let temp = try TemporarySpool()
+        defer { temp.remove() }
+        let when = Timestamp.now() + 3600
+        let target = temp.spool.root + "/build/tmp/prepared"
+        try FileIO.create(target, bytes: Array(#"{"task":"noop","not_before":"\#(when.rfc3339)"}"#.utf8), sync: false)
+        let waiting = temp.spool.path(build, .new) + "/linked.json"
+        try FileSystem.symlink(target: target, at: waiting)
+        guard case .notDue = try temp.spool.claim("linked.json", in: build, leaseSeconds: 30) else {
+            Issue.record("claimed before its not_before")
+            return
+        }
+        let status = try FileSystem.linkStatus(waiting)
+        #expect(status.kind == .regular)
+        #expect(abs(status.modified - when) < 0.001)
+        #expect(try TaskFile(parsing: try FileIO.readAll(waiting), stem: "linked").notBefore != nil)
+        #expect(temp.spool.status(of: build).deferred == 1, "a scan now leaves it alone")
+    }
+
     @Test func recentUnparseableFileIsPutBackNotRejected() throws {
         let temp = try TemporarySpool()
         defer { temp.remove() }
