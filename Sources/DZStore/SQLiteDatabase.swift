@@ -57,7 +57,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
             do {
                 try execute("PRAGMA journal_mode = WAL")
                 return
-            } catch where error.code == SQLITE_BUSY && Timestamp.now() < deadline {
+            } catch where error.code & 0xFF == SQLITE_BUSY && Timestamp.now() < deadline {
                 ThreadPause.sleep(seconds: pause)
                 pause = min(pause * 2, 0.05)
             }
