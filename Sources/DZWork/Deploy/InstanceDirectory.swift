@@ -31,7 +31,13 @@ public struct InstanceDirectory: Sendable {
 
     /// The record of `instance`, or nil when there is none.
     public func record(project: String, instance: String) throws(DeployError) -> InstanceRecord? {
-        let path = path(project: project, instance: instance)
+        try readRecord(path(project: project, instance: instance), InstanceRecord.decode)
+    }
+
+    /// The record at `path` (a regular file of at most 1 MiB, root's), or nil when there is none.
+    private func readRecord<Record>(_ path: String, _ decode: ([UInt8]) throws -> Record) throws(DeployError)
+        -> Record?
+    {
         let bytes: [UInt8]
         do {
             guard case .contents(let contents, _) = try FileIO.read(path, limit: 1 << 20) else { return nil }
@@ -41,7 +47,7 @@ public struct InstanceDirectory: Sendable {
         } catch {
             throw .filesystem("read", path: path, error)
         }
-        do { return try InstanceRecord.decode(bytes) } catch {
+        do { return try decode(bytes) } catch {
             throw .filesystem("parse", path: path, .invalidArgument)
         }
     }
@@ -96,19 +102,7 @@ public struct InstanceDirectory: Sendable {
 
     /// The record of the installed bundle `bundle` of `project`, or nil when there is none.
     func installedBundle(project: String, bundle: String) throws(DeployError) -> InstalledBundle? {
-        let path = root + "/" + project + "/.bundles/" + bundle + ".json"
-        let bytes: [UInt8]
-        do {
-            guard case .contents(let contents, _) = try FileIO.read(path, limit: 1 << 20) else { return nil }
-            bytes = contents
-        } catch .noSuchFileOrDirectory {
-            return nil
-        } catch {
-            throw .filesystem("read", path: path, error)
-        }
-        do { return try InstalledBundle.decode(bytes) } catch {
-            throw .filesystem("parse", path: path, .invalidArgument)
-        }
+        try readRecord(root + "/" + project + "/.bundles/" + bundle + ".json", InstalledBundle.decode)
     }
 
     /// Records an installed bundle (atomically, root's only).
