@@ -68,6 +68,10 @@ public struct StopInstancesHandler: TaskHandler {
         if removeBundles {
             let held = try await records.lock(project.rawValue)
             defer { held.unlock() }
+            // Installs take this lock (`BundleInstaller`): a deploy never reuses a bundle while its directory is
+            // being removed; one that comes after finds neither record nor directory and installs it anew.
+            let installs = try await records.lock("install-" + project.rawValue, timeout: 1800)
+            defer { installs.unlock() }
             let inUse = Set(records.records(project: project.rawValue, logger: logger).map(\.bundle))
             for bundle in bundles.sorted() where !inUse.contains(bundle) {
                 guard (try? BundleNames.bundle(bundle, of: project)) != nil else { continue }
@@ -76,12 +80,13 @@ public struct StopInstancesHandler: TaskHandler {
                     records.removeInstalledBundle(project: project.rawValue, bundle: bundle)
                     continue
                 }
+                // The record goes first: a directory without one is never reused, only discarded.
+                records.removeInstalledBundle(project: project.rawValue, bundle: bundle)
                 // rm never follows a link it meets, so nothing outside the bundle's directory can go.
                 let outcome = try? await Subprocess.run(["rm", "-rf", "--one-file-system", "--", directory],
                                                         environment: ["PATH": "/usr/bin:/bin", "LANG": "C"],
                                                         timeout: 600)
                 if outcome?.succeeded == true {
-                    records.removeInstalledBundle(project: project.rawValue, bundle: bundle)
                     removed.append(bundle)
                 } else {
                     logger.warning("cannot remove bundle directory", metadata: ["directory": "\(directory)"])
