@@ -78,6 +78,14 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     /// Calls `body` with the C form of the address and its length.
     func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        var (storage, length) = sockaddrStorage
+        return withUnsafePointer(to: &storage) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
+        }
+    }
+
+    /// The address as the socket functions take it, with its length.
+    var sockaddrStorage: (sockaddr_storage, socklen_t) {
         var storage = sockaddr_storage()
         let length: socklen_t
         switch family {
@@ -102,9 +110,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
                 pointer.pointee.sin6_addr = v6
             }
         }
-        return withUnsafePointer(to: &storage) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, length) }
-        }
+        return (storage, length)
     }
 
     /// The address in a `sockaddr_storage` the kernel filled in (`recvfrom`, `getsockname`), or nil for another

@@ -22,39 +22,14 @@ public final class TCPSocket: @unchecked Sendable {
         self.length = length
     }
 
-    /// The family, socket address and its length of a numeric IPv4 or IPv6 `address` and `port`.
-    ///
-    /// The corresponding C function is `inet_pton`.
+    /// The family, socket address and its length of a numeric IPv4 or IPv6 `address` and `port` (see
+    /// `SocketAddress`, which checks both).
     static func socketAddress(_ address: String, port: Int) throws(Errno)
         -> (family: Int32, storage: sockaddr_storage, length: socklen_t)
     {
-        var storage = sockaddr_storage()
-        var length: socklen_t
-        var v4 = in_addr()
-        var v6 = in6_addr()
-        let family: Int32
-        if inet_pton(AF_INET, address, &v4) == 1 {
-            family = AF_INET
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            withUnsafeMutableBytes(of: &storage) { raw in
-                let pointer = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self)
-                pointer.pointee.sin_family = sa_family_t(AF_INET)
-                pointer.pointee.sin_port = in_port_t(UInt16(port).bigEndian)
-                pointer.pointee.sin_addr = v4
-            }
-        } else if inet_pton(AF_INET6, address, &v6) == 1 {
-            family = AF_INET6
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            withUnsafeMutableBytes(of: &storage) { raw in
-                let pointer = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self)
-                pointer.pointee.sin6_family = sa_family_t(AF_INET6)
-                pointer.pointee.sin6_port = in_port_t(UInt16(port).bigEndian)
-                pointer.pointee.sin6_addr = v6
-            }
-        } else {
-            throw .invalidArgument
-        }
-        return (family, storage, length)
+        let parsed = try SocketAddress(host: address, port: port)
+        let (storage, length) = parsed.sockaddrStorage
+        return (parsed.family == .v4 ? AF_INET : AF_INET6, storage, length)
     }
 
     deinit { _ = close(fd) }
