@@ -40,14 +40,7 @@ extension ClusterSuites {
                 // Followed from a host that is not the coordinator's: on app1, with no DZ_DB, `dz job wait` and
                 // `dz job show` read the job's document the coordinator publishes in the spool (<spool>/state/),
                 // through app1's own view.
-                let waited = try await cluster.dz(on: app1, ["job", "wait", job], timeout: 120)
-                #expect(waited.succeeded, "dz job wait from app1: \(waited.stdoutText)\n\(waited.stderrText)")
-                let shown = try await cluster.dz(on: app1, ["job", "show", job, "--json"], timeout: 60)
-                #expect(shown.succeeded, "dz job show from app1: \(shown.stderrText)")
-                let fromApp1 = try JSONValue.parse(shown.stdout).objectValue ?? [:]
-                #expect(fromApp1["state"] == .string("succeeded"), "\(shown.stdoutText.prefix(300))")
-                #expect(RoleCluster.instances(fromApp1).map(\.instance) == instances.map(\.instance),
-                        "app1 sees the steps the coordinator's host sees")
+                try await roles.expectFollowed(job, from: app1, instances: instances)
 
                 // app2 dies (its agent and its instances); recover moves its instance with no failed request.
                 let client = LoadClient()

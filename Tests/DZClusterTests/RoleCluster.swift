@@ -166,6 +166,21 @@ final class RoleCluster: @unchecked Sendable {
         return (last - first) - running
     }
 
+    /// Follows `job` from `host`, which has no zoomdb: `dz job wait` and `dz job show --json` read the state the
+    /// coordinator publishes; the job succeeded, with the `instances` the coordinator's host sees.
+    func expectFollowed(_ job: String, from host: ClusterHost, instances: [(instance: String, appserver: String)])
+        async throws
+    {
+        let waited = try await cluster.dz(on: host, ["job", "wait", job], timeout: 120)
+        #expect(waited.succeeded, "dz job wait from \(host.name): \(waited.stdoutText)\n\(waited.stderrText)")
+        let shown = try await cluster.dz(on: host, ["job", "show", job, "--json"], timeout: 60)
+        #expect(shown.succeeded, "dz job show from \(host.name): \(shown.stderrText)")
+        let followed = try JSONValue.parse(shown.stdout).objectValue ?? [:]
+        #expect(followed["state"] == .string("succeeded"), "\(shown.stdoutText.prefix(300))")
+        #expect(RoleCluster.instances(followed).map(\.instance) == instances.map(\.instance),
+                "\(host.name) sees the steps the coordinator's host sees")
+    }
+
     /// The succeeded deploy steps' instances: (instance, appserver host).
     static func instances(_ job: [String: JSONValue]) -> [(instance: String, appserver: String)] {
         guard let steps = job["steps"]?.arrayValue else { return [] }

@@ -36,14 +36,7 @@ extension ClusterSuites {
                 // Followed from a host that is not the coordinator's: app1 has no zoomdb and its own spool, into
                 // which the coordinator's host mirrors its published state (state/, through the dz-state module).
                 let app1 = try cluster.host("app1")
-                let waited = try await cluster.dz(on: app1, ["job", "wait", job], timeout: 120)
-                #expect(waited.succeeded, "dz job wait from app1: \(waited.stdoutText)\n\(waited.stderrText)")
-                let shown = try await cluster.dz(on: app1, ["job", "show", job, "--json"], timeout: 60)
-                #expect(shown.succeeded, "dz job show from app1: \(shown.stderrText)")
-                let fromApp1 = try JSONValue.parse(shown.stdout).objectValue ?? [:]
-                #expect(fromApp1["state"] == .string("succeeded"), "\(shown.stdoutText.prefix(300))")
-                #expect(RoleCluster.instances(fromApp1).map(\.instance) == instances.map(\.instance),
-                        "app1 sees the steps the coordinator's host sees")
+                try await roles.expectFollowed(job, from: app1, instances: instances)
 
                 // Every task dropped (by the coordinator, into its outboxes) ran exactly once, on its queue's owner.
                 let spools = cluster.hosts.map(\.spool)
