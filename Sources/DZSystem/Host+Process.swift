@@ -22,3 +22,21 @@ extension Host {
     /// The corresponding C function is `isatty`.
     public static var standardOutputIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
 }
+
+extension Host {
+    /// Replaces this process with `executable` (an absolute path), `arguments` (the first being its name) and
+    /// exactly `environment`, keeping the standard streams: for a forced ssh command that hands the connection to
+    /// git. Returns only by throwing, when the program could not be started.
+    ///
+    /// The corresponding C function is `execve`.
+    public static func replaceProcess(executable: String, arguments: [String], environment: [String: String])
+        throws(Errno) -> Never
+    {
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0.key + "=" + $0.value) } + [nil]
+        _ = execve(executable, argv, envp)
+        let error = Errno(rawValue: errno)
+        for pointer in argv + envp { free(pointer) }
+        throw error
+    }
+}
