@@ -87,4 +87,19 @@ import Testing
             #expect(throws: ClientError.self, "\(bad)") { try PushedRefs.parse(bad) }
         }
     }
+
+    @Test func aConfinedKeyRunsOnlyPushOrFetchOfItsOwnRepository() throws {
+        for allowed in ["git-receive-pack 'shop.git'", "git-receive-pack '/shop.git'", "git-receive-pack shop",
+                        "git receive-pack '~/shop.git'", "git-upload-pack 'shop.git/'", #"git-upload-pack "shop.git""#] {
+            #expect(throws: Never.self, "\(allowed)") { try PushShell.service(for: allowed, project: "shop") }
+        }
+        #expect(try PushShell.service(for: "git receive-pack 'shop.git'", project: "shop") == "git-receive-pack")
+        #expect(try PushShell.service(for: "git-upload-pack 'shop.git'", project: "shop") == "git-upload-pack")
+        for refused in [nil, "", "id", "sh -c id", "git-receive-pack 'other.git'", "git-receive-pack '../shop.git'",
+                        "git-receive-pack 'repos/shop.git'", "git-receive-pack 'shop.git'; id", "git-upload-archive 'shop.git'",
+                        "git-receive-pack --help", "git-receive-pack 'shop.git' extra", "git-receive-pack 'shop.git",
+                        "scp -t shop.git", "rsync --server . shop.git"] {
+            #expect(throws: ClientError.self, "\(refused ?? "nil")") { try PushShell.service(for: refused, project: "shop") }
+        }
+    }
 }
