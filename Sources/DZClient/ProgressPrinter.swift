@@ -30,7 +30,7 @@ public final class ProgressPrinter {
         case (.update(let document), .lines):
             for step in document.steps where lastStates[step.name] != step.state {
                 lastStates[step.name] = step.state
-                write("\(now.rfc3339) \(step.name) \(step.state.rawValue)" + (step.host.map { " on \($0)" } ?? "")
+                write("\(now.rfc3339) \(step.name) \(step.shownState)" + (step.host.map { " on \($0)" } ?? "")
                       + (step.error.map { ": \($0)" } ?? "") + "\n")
             }
         }
