@@ -141,7 +141,18 @@ public struct Agent: Service {
             }
         }
         guard running.count == 0 else { return }
-        logger.info("drained: nothing due and nothing running")
+        let unsettled = await scheduler.unsettled
+        if unsettled.isEmpty {
+            logger.info("drained: nothing due and nothing running")
+        } else {
+            // Such a file is neither due nor bad input yet: say why it is left, or it looks forgotten.
+            let names = unsettled.prefix(10).map { "\($0.item.queue)/new/\($0.item.name)" }.joined(separator: ", ")
+                + (unsettled.count > 10 ? " and \(unsettled.count - 10) more" : "")
+            let message = "drained: nothing due and nothing running; left in new/: \(names), which do not parse "
+                + "yet and were modified less than --settle (\(DurationText.text(configuration.settle))) ago (a copy "
+                + "may still be under way): a later run takes them, or moves them to failed/ if they still do not parse"
+            logger.info("\(message)", metadata: ["unsettled": "\(unsettled.count)"])
+        }
         shutdown.set()
     }
 

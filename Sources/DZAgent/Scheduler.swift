@@ -114,6 +114,13 @@ actor Scheduler {
         return earliest
     }
 
+    /// The names put aside because they did not parse yet and were modified less than `--settle` ago (a copy may
+    /// still be under way), with the time each is tried again: what `--drain` leaves behind says so.
+    var unsettled: [(item: Item, due: Timestamp)] {
+        deferred.filter { $0.value.seen != nil }.map { ($0.key, $0.value.due) }
+            .sorted { ($0.item.queue.rawValue, $0.item.name) < ($1.item.queue.rawValue, $1.item.name) }
+    }
+
     /// Whether no name is waiting to be tried (postponed ones do not count).
     var isEmpty: Bool { heaps.values.allSatisfy(\.isEmpty) }
 

@@ -17,7 +17,8 @@ public final class ProgressPrinter {
         self.write = write
     }
 
-    /// Shows one event of `JobWaiter`.
+    /// Shows one event of `JobWaiter`. A step's error is shown on its line cut to one line: the whole of it (an
+    /// app's traceback, say) is in the summary line `finish` prints, which would otherwise repeat it.
     public func show(_ event: JobWaiter.Event, now: Timestamp = .now()) {
         switch (event, mode) {
         case (_, .quiet): return
@@ -30,8 +31,8 @@ public final class ProgressPrinter {
         case (.update(let document), .lines):
             for step in document.steps where lastStates[step.name] != step.state {
                 lastStates[step.name] = step.state
-                write("\(now.rfc3339) \(step.name) \(step.state.rawValue)" + (step.host.map { " on \($0)" } ?? "")
-                      + (step.error.map { ": \($0)" } ?? "") + "\n")
+                write("\(now.rfc3339) \(step.name) \(step.shownState)" + (step.host.map { " on \($0)" } ?? "")
+                      + (step.error.map { ": " + StepTable.oneLine($0) } ?? "") + "\n")
             }
         }
     }

@@ -57,7 +57,15 @@ public struct StatusReport: Sendable {
                          "\(status.stale)", "\(status.doneToday)", "\(status.failed)",
                          status.oldestWaiting.map(TextFormat.age) ?? "-"])
         }
-        out += TextFormat.table(rows) + "\n"
+        out += TextFormat.table(rows)
+        for status in queues {
+            for file in status.unsettled {
+                out += "\(status.queue)/new/\(file.name): waiting, as it does not parse yet (\(file.why)); "
+                    + "modified \(TextFormat.age(file.age)) ago: agents leave it until it is --settle old (10s by "
+                    + "default; a copy may be under way), then move it to failed/ if it still does not parse\n"
+            }
+        }
+        out += "\n"
         if let coordinator {
             let holder = coordinator.holder
             out += "coordinator: \(holder.host) pid \(holder.pid), zoomdb \(holder.database) on that host, lease renewed "

@@ -122,7 +122,7 @@ public struct JobPlanner: Sendable {
     }
 
     /// The task name of the marker row that records a fan-out over no items.
-    public static let noTask = "-"
+    public static let noTask = StepRecord.noTask
 
     func instantiate(_ definition: StepDefinition, _ job: JobRecord, context: JobContext, now: Timestamp)
         throws(JobError) -> [StepRecord]

@@ -26,8 +26,13 @@ public struct HostSummary: Sendable, Equatable {
         }
     }
 
+    /// How long the agent had been running when it wrote the heartbeat (its `started` to its `updated`), not the
+    /// machine's uptime, which the heartbeat's `uptime_s` is.
+    public var agentUptime: Double { max(0, heartbeat.updated - heartbeat.started) }
+
     public var jsonObject: [String: JSONValue] {
         var object = heartbeat.jsonObject
+        object["agent_uptime_s"] = .double((agentUptime * 10).rounded() / 10)
         object["heartbeat_age_s"] = .double((age * 10).rounded() / 10)
         object["state"] = .string(isStale ? "stale" : "up")
         object["appservers"] = .array(appservers.map { .string($0) })

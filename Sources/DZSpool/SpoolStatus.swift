@@ -16,12 +16,30 @@ public struct QueueStatus: Sendable, Equatable {
     public var failed = 0
     /// Seconds the oldest due task has waited in `new/` (by mtime).
     public var oldestWaiting: Double?
+    /// Files counted as waiting that do not parse as a task and were modified within `unsettledWindow`: an agent
+    /// puts such a file back until it is `--settle` old (a copy may be under way), then moves it to `failed/`. Each
+    /// with why it does not parse and its age in seconds; at most `unsettledListed`, the newest.
+    public var unsettled: [(name: String, why: String, age: Double)] = []
+
+    /// How recent a file must be to be checked (the longest `--settle` an agent takes).
+    public static let unsettledWindow: Double = 3600
+    /// At most this many recent files of a queue are read to find them.
+    public static let unsettledListed = 20
+
+    public static func == (a: QueueStatus, b: QueueStatus) -> Bool {
+        a.queue == b.queue && a.waiting == b.waiting && a.deferred == b.deferred && a.running == b.running
+            && a.stale == b.stale && a.doneToday == b.doneToday && a.failed == b.failed
+            && a.oldestWaiting == b.oldestWaiting
+            && a.unsettled.map { "\($0.name) \($0.why) \($0.age)" } == b.unsettled.map { "\($0.name) \($0.why) \($0.age)" }
+    }
 
     public var jsonObject: [String: JSONValue] {
         [
             "queue": .string(queue.rawValue), "waiting": .int(Int64(waiting)), "deferred": .int(Int64(deferred)),
             "running": .int(Int64(running)), "stale": .int(Int64(stale)), "done_today": .int(Int64(doneToday)),
             "failed": .int(Int64(failed)), "oldest_waiting_s": oldestWaiting.map { .double($0) } ?? .null,
+            "unsettled": .array(unsettled.map { .object(["name": .string($0.name), "why": .string($0.why),
+                                                         "age_s": .double($0.age)]) }),
         ]
     }
 }
@@ -30,6 +48,7 @@ extension Spool {
     /// Counts the files of `queue`'s stages.
     public func status(of queue: QueueName, skew: Double = 2, now: Timestamp = .now()) -> QueueStatus {
         var status = QueueStatus(queue: queue)
+        var recent: [(name: String, age: Double)] = []
         for raw in (try? FileSystem.rawNames(in: path(queue, .new))) ?? [] {
             guard let name = String(validating: raw, as: UTF8.self) else {
                 // Not UTF-8: no agent can claim it until a rescan sets it aside; it waits until then.
@@ -44,6 +63,16 @@ extension Spool {
                 status.waiting += 1
                 let age = now - file.modified
                 status.oldestWaiting = max(status.oldestWaiting ?? 0, age)
+                if age < QueueStatus.unsettledWindow { recent.append((name, age)) }
+            }
+        }
+        // The newest recent files are read: one that does not parse is waited for by the agents, and `dz status`
+        // should say why it sits there instead of being run.
+        for (name, age) in recent.sorted(by: { $0.age < $1.age }).prefix(QueueStatus.unsettledListed) {
+            guard case .contents(let bytes, _)? = try? FileIO.read(path(queue, .new) + "/" + name,
+                                                                   limit: TaskFile.maxSize) else { continue }
+            do { _ = try TaskFile(parsing: bytes, stem: String(name.dropLast(".json".count))) } catch {
+                status.unsettled.append((name, error.message, age))
             }
         }
         for name in (try? FileSystem.names(in: path(queue, .cur))) ?? [] {

@@ -39,6 +39,17 @@ public struct StepRecord: Sendable, Equatable {
     public var errorKind: String?
     public var error: String?
 
+    /// The task name of the marker row that records a fan-out over no items: a step that had nothing to do and
+    /// sent no task (no instance to stop, `drop_database` without `drop_data`).
+    public static let noTask = "-"
+
+    /// Whether this is such a marker: recorded as succeeded so that the steps after it may run, but shown as
+    /// `skipped`, since nothing ran.
+    public var isSkipped: Bool { task == Self.noTask }
+
+    /// The state as shown to a user: `skipped` for a step that sent no task, else the state's own name.
+    public var shownState: String { isSkipped && state == .succeeded ? "skipped" : state.rawValue }
+
     public init(job: String, name: String, definition: String, ordinal: Int, queue: String, task: String,
                 taskID: String, taskFile: String, compensation: Bool, maxAttempts: Int, deadline: Timestamp?)
     {

@@ -45,7 +45,7 @@ struct HostsCommand: ParsableCommand {
                 let beat = host.heartbeat
                 rows.append([
                     beat.host.rawValue, "\(beat.pid)", host.isStale ? "stale" : "up", age(host.age) + " ago",
-                    beat.uptime.map(age) ?? "-", beat.loadAverage.first.map(format1) ?? "-",
+                    age(host.agentUptime), beat.loadAverage.first.map(format1) ?? "-",
                     bytes(beat.memoryAvailable, of: beat.memoryTotal), bytes(beat.diskAvailable, of: beat.diskTotal),
                     beat.inodesAvailable.map { "\($0)" } ?? "-", host.instances.map { "\($0)" } ?? "-",
                     "\(beat.running.count)/\(beat.concurrency)",

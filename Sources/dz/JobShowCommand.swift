@@ -42,24 +42,19 @@ struct JobShowCommand: ParsableCommand {
             print("took     \(format1(timing.total))s: a step ran during \(format1(timing.busy))s (steps' sum "
                   + "\(format1(timing.stepsSum))s); queues and coordinator \(format1(timing.overhead))s")
         }
-        if let error = job.error { print("error    \(error)") }
+        if let error = job.error {
+            print("error    " + error.split(separator: "\n", omittingEmptySubsequences: false)
+                .joined(separator: "\n         "))
+        }
         if let result = job.result {
             var shown = result
             for key in ["guesses", "warnings", "skipped", "zoombuild_cfg"] { shown[key] = nil }
             print("result   \(JSONValue.object(shown).jsonText)")
         }
         print("")
-        var rows = [["STEP", "QUEUE", "TASK", "STATE", "HOST", "ATTEMPT", "TIME", "OUTPUT / ERROR"]]
-        for step in steps {
-            let time = zip(step.started, step.finished).map { "\(Int(((($1) - ($0)) * 1000).rounded()))ms" } ?? "-"
-            let detail = step.state == .failed || step.state == .cancelled
-                ? "\(step.errorKind ?? "error"): \(step.error ?? "")"
-                : (step.output.map { JSONValue.object($0).jsonText } ?? "")
-            rows.append([step.name + (step.compensation ? " (undo)" : ""), step.queue.isEmpty ? "-" : step.queue,
-                         step.task, step.state.rawValue, step.host ?? "-",
-                         step.attempt.map { "\($0)/\(step.maxAttempts)" } ?? "-", time, String(detail.prefix(80))])
-        }
-        printTable(rows)
+        printTable(StepTable.rows(steps))
+        let failures = StepTable.failures(steps)
+        if !failures.isEmpty { print("\n" + failures, terminator: "") }
         if let guesses = job.result?["guesses"]?.arrayValue, !guesses.isEmpty {
             print("")
             var rows = [["GUESS", "VALUE", "PRIMARY", "BASIS"]]
@@ -76,9 +71,4 @@ struct JobShowCommand: ParsableCommand {
         print("")
         for line in document.log { print("\(line.time.rfc3339) \(line.level.rawValue) \(line.message)") }
     }
-}
-
-private func zip<A, B>(_ a: A?, _ b: B?) -> (A, B)? {
-    guard let a, let b else { return nil }
-    return (a, b)
 }

@@ -29,7 +29,8 @@ struct LogsCommand: AsyncParsableCommand {
     var instance: String?
 
     @Option(name: [.customShort("n"), .customLong("lines")],
-            help: ArgumentHelp("How many of the last lines of each file to show, 1 to 1000.", valueName: "n"))
+            help: ArgumentHelp("How many of the last lines to show in all, shared among the files, 1 to 1000.",
+                              valueName: "n"))
     var lines = 100
 
     @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep showing new lines until interrupted.")
@@ -58,7 +59,7 @@ struct LogsCommand: AsyncParsableCommand {
         let reader = LogsReader(requests: client.requests, state: client.state, project: project, instance: instance,
                                 lines: lines, timeout: try duration(timeout, "--timeout", in: 0.001...86400))
         guard follow else {
-            let report = try await Self.read(reader, since: [:])
+            let report = try await Self.read(reader, since: [:]).limited(toLines: lines)
             Self.show(report, following: false)
             if !report.complete { throw ExitStatus.temporaryFailure }
             if report.files.isEmpty, report.unanswered.isEmpty {
@@ -78,8 +79,10 @@ struct LogsCommand: AsyncParsableCommand {
                 var first = true
                 while true {
                     do {
-                        let report = try await Self.read(reader, since: positions)
-                        Self.show(report, following: !first)
+                        let read = try await Self.read(reader, since: positions)
+                        // The first round shows -n lines in all; later ones every line written since.
+                        Self.show(first ? read.limited(toLines: lines) : read, following: !first)
+                        let report = read
                         positions = report.positions(after: positions)
                         first = false
                     } catch is CancellationError {

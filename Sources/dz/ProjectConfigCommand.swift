@@ -41,13 +41,14 @@ struct ProjectConfigCommand: ParsableCommand {
             printTable(rows)
             return
         }
-        var config = ZoombuildConfig(guesses: all)
+        var rejected: [ZoombuildConfig.RejectedGuess] = []
+        var config = ZoombuildConfig(guesses: all, rejected: &rejected)
         if config.sourceCodeURL == nil, let url = document?.sourceURL {
             var candidate = config
             candidate.sourceCodeURL = url
             if (try? candidate.validate()) != nil { config = candidate }
         }
-        print(config.rendered(), terminator: "")
+        print(config.rendered(leftOut: rejected), terminator: "")
     }
 }
 

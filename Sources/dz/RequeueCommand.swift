@@ -66,8 +66,9 @@ struct RequeueCommand: ParsableCommand {
                 for (id, why) in outcome.refused where !why.hasPrefix("not found") {
                     complain("\(queue) \(id): \(why)")
                     missing.remove(id)
-                    // With --all, files that are still bad input are reported, not a failure of the command.
-                    if !all { refusedAny = true }
+                    // With --all, files that never were tasks (still bad input: they stay in failed/ for good) are
+                    // reported, not a failure of the command; a task that could not be put back is (exit 65).
+                    if !all || !why.hasPrefix("still bad input") { refusedAny = true }
                 }
             }
         }

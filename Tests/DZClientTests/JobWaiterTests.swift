@@ -90,6 +90,19 @@ import Testing
         #expect(lines[2] == "\(at.rfc3339) checkout succeeded on builder")
         #expect(lines[4].hasPrefix("job J1 failed in ") && lines[4].hasSuffix(": deploy failed: boom"))
 
+        // A step's error of several lines stays on its progress line; the summary carries it whole.
+        var long = ""
+        let printer2 = ProgressPrinter(mode: .lines) { long += $0 }
+        var traced = scratch.job("J2", state: .failed, steps: ["health_check"], stepState: .failed)
+        traced.steps[0].error = "answered 500\nerror log:\nTraceback (most recent call last):\n"
+            + "  File \"/app/bundle/src/shop/views.py\", line 12, in index\nKeyError: 'x'"
+        traced.job.error = "step health_check failed: health-check: " + (traced.steps[0].error ?? "")
+        printer2.show(.update(traced), now: at)
+        printer2.finish(traced)
+        #expect(long.hasPrefix("\(at.rfc3339) health_check failed on builder: answered 500 | error log: | Trace"),
+                "\(long)")
+        #expect(long.components(separatedBy: "KeyError: 'x'").count == 2, "the traceback once, in the summary: \(long)")
+
         var quiet = ""
         let silent = ProgressPrinter(mode: .quiet) { quiet += $0 }
         silent.show(.waitingForCoordinator)

@@ -32,4 +32,28 @@ import Testing
         #expect(report.jsonObject["jobs"]?["running"] == .int(1))
         #expect(report.jsonObject["coordinator"]?["db"] == .string("/var/lib/dz/zoomdb/x.sqlite3"))
     }
+
+    @Test func aFileWaitingOutSettleSaysWhy() throws {
+        let scratch = try Scratch()
+        // Half a copy (it does not parse yet) beside a whole task: only the first is named, with the reason.
+        let new = scratch.spool.path(try QueueName("build"), .new)
+        try Array(#"{"task": "no"#.utf8).write(to: new + "/half-copied.json")
+        try Array(#"{"task": "noop"}"#.utf8).write(to: new + "/whole-1.json")
+        let report = try StatusReport(spool: scratch.spool)
+        let line = report.text.split(separator: "\n").first { $0.hasPrefix("build/new/half-copied.json") }
+        #expect(line?.contains("waiting, as it does not parse yet (") == true, "\(report.text)")
+        #expect(line?.contains("--settle old") == true && line?.contains("failed/") == true)
+        #expect(!report.text.contains("whole-1.json"))
+        let build = report.jsonObject["queues"]?.arrayValue?.first { $0["queue"] == .string("build") }
+        #expect(build?["unsettled"]?.arrayValue?.count == 1)
+        #expect(build?["waiting"] == .int(2))
+    }
+}
+
+private extension Array where Element == UInt8 {
+    func write(to path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: Data(self)) else {
+            throw CocoaError(.fileWriteUnknown)
+        }
+    }
 }

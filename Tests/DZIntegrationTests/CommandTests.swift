@@ -160,6 +160,43 @@ extension Integration {
             #expect(spool.records(event: "requeued", task: id).count == 1)
         }
 
+        @Test func aDrainingAgentSaysWhyItLeavesAFileWaitingOutSettle() async throws {
+            let spool = try TestSpool()
+            defer { spool.cleanUp() }
+            // Half a copy, just written: it does not parse yet, and --settle is an hour.
+            try spool.write(Array(#"{"task": "ec"#.utf8), to: spool.path("build", "new") + "/half-1.json")
+            let agent = try spool.start(["agent", "-Q", "build", "--host-id", "drainer", "--drain", "--settle", "1h"],
+                                        label: "drainer")
+            let exited = await agent.waitForExit(timeout: 60)
+            try #require(exited && agent.exitStatus == 0, "\(agent.errorTail)")
+            #expect(agent.standardError.contains("left in new/: build/new/half-1.json, which do not parse yet"),
+                    "\(agent.errorTail)")
+            #expect(spool.names("build", "new") == ["half-1.json"], "left where it was")
+            let status = try await spool.dz(["status"])
+            #expect(status.stdout.contains("build/new/half-1.json: waiting, as it does not parse yet"), "\(status)")
+        }
+
+        @Test func requeueFailedAllExits65WhenATaskCouldNotBePutBack() async throws {
+            let spool = try TestSpool()
+            defer { spool.cleanUp() }
+            // A failed task whose id waits again in new/ cannot go back; a file that never was a task is only said.
+            let day = spool.path("build", "failed") + "/2026-01-01"
+            try FileManager.default.createDirectory(atPath: day, withIntermediateDirectories: true)
+            let task = Array(#"{"task": "noop"}"#.utf8)
+            try spool.write(task, to: day + "/stuck-1.json")
+            try spool.write(task, to: spool.path("build", "new") + "/stuck-1.json")
+            try spool.write(Array("not json".utf8), to: day + "/junk-1.json")
+            let blocked = try await spool.dz(["requeue", "--failed", "--all", "--queue", "build"])
+            #expect(blocked.status == 65, "\(blocked)")
+            #expect(blocked.stderr.contains("stuck-1") && blocked.stderr.contains("junk-1"), "\(blocked)")
+            // Once the waiting copy is gone, only the bad file is left: reported, exit 0.
+            try FileManager.default.removeItem(atPath: spool.path("build", "new") + "/stuck-1.json")
+            let requeued = try await spool.dz(["requeue", "--failed", "--all", "--queue", "build"])
+            #expect(requeued.status == 0, "\(requeued)")
+            #expect(requeued.stdout.contains("build stuck-1"), "\(requeued)")
+            #expect(requeued.stderr.contains("junk-1"), "\(requeued)")
+        }
+
         @Test func requeueFailedOfAnUnknownIdExits1() async throws {
             let spool = try TestSpool()
             defer { spool.cleanUp() }

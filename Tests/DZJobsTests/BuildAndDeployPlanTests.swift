@@ -162,6 +162,18 @@ import Testing
         #expect(try postgres.args("placement")["database"] == nil)
     }
 
+    @Test func deployHostnamesAddToTheProjectsNamesAndDropNone() throws {
+        // The project has a name given at its first deploy and one added since with `dz hostnames add`.
+        var facts = self.facts
+        facts["hostnames"] = .array([.string("shop.example.com"), .string("www.shop.example.com")])
+        let (_, _, steps) = deployed(["hostnames": .string("shop.example.com,api.shop.example.com")], facts: facts)
+        #expect(try args(steps, "deploy.0")["hostnames"] == .array([
+            .string("shop.example.com"), .string("api.shop.example.com"), .string("www.shop.example.com"),
+        ]), "the names given first, then the project's others, each once")
+        let (_, _, kept) = deployed([:], facts: facts)
+        #expect(try args(kept, "deploy.0")["hostnames"] == facts["hostnames"], "without --hostname: the project's")
+    }
+
     @Test func deployGoesToEachPlacedAppserverWithWhatTheAppNeeds() throws {
         let (_, _, steps) = deployed(["hostnames": .string("shop.example.com, *.shop.example.com")])
         #expect(running(steps) == ["deploy.0", "deploy.1"])

@@ -127,4 +127,21 @@ import Testing
         #expect(report.unanswered == ["appserver_app1", "appserver_app3"], "the appservers have not answered yet")
         #expect(!report.complete)
     }
+
+    @Test func minusNIsTheNumberOfLinesInAllSharedAmongTheFiles() {
+        func file(_ name: String, _ count: Int) -> JSONValue {
+            .object(["name": .string(name), "queue": .string("appserver_app1"), "instance": .string("b.app1.10001"),
+                     "stream": .string(name), "offset": .int(0),
+                     "lines": .array((1...max(1, count)).prefix(count).map { .string("\(name) \($0)") })])
+        }
+        let report = LogsReport(result: ["files": .array([file("error", 30), file("access", 2), file("site", 30)])],
+                                project: "shop")
+        let limited = report.limited(toLines: 20)
+        #expect(limited.labelledLines.count == 20)
+        #expect(limited.files.map(\.lines.count) == [9, 2, 9], "what the short file leaves goes to the others")
+        #expect(limited.files[0].lines.last == "error 30" && limited.files[0].lines.first == "error 22",
+                "each file keeps its last lines")
+        #expect(report.limited(toLines: 1000) == report, "fewer lines than asked: all of them")
+        #expect(report.limited(toLines: 2).files.map(\.lines.count) == [1, 1, 0])
+    }
 }

@@ -20,4 +20,15 @@ import Testing
         #expect(hosts[0].jsonObject["state"] == .string("up"))
         #expect(HostSummary.summaries(beats, instances: nil, now: now).allSatisfy { $0.instances == nil })
     }
+
+    @Test func uptimeIsTheAgentsNotTheMachines() throws {
+        let now = Timestamp.now()
+        var beat = try Heartbeat(host: HostID("web"), pid: 7, version: "t", queues: [], running: [], concurrency: 1,
+                                 started: Timestamp(nanoseconds: now.nanoseconds - 90_000_000_000), updated: now)
+        beat.uptime = 86_400 * 30
+        let host = try #require(HostSummary.summaries([beat], instances: nil, now: now).first)
+        #expect(host.agentUptime == 90)
+        #expect(host.jsonObject["agent_uptime_s"] == .double(90))
+        #expect(host.jsonObject["uptime_s"] == .double(86_400 * 30), "the machine's stays in the JSON")
+    }
 }

@@ -105,7 +105,9 @@ extension DeployTests {
                     #expect(failure.kind == "schema-mismatch" && !failure.retryable, "\(failure)")
                     #expect(failure.message.contains("greetings.0002_future"), "\(failure.message)")
                     #expect(!failure.message.contains("removedapp"), "an app no longer installed is not counted")
-                    #expect(failure.message.contains("dz manage --project hello -- migrate <app> <target>"))
+                    // The bundle's newest migration of greetings is 0001_initial: the one to go back to.
+                    #expect(failure.message.contains("dz manage --project hello -- migrate greetings 0001_initial"),
+                            "\(failure.message)")
                     #expect(failure.message.contains("--allow-schema-mismatch"))
                 }
                 let allowed = try await hooks.run(try DeployFixture.context("post_deploy_hooks",
@@ -172,10 +174,15 @@ extension DeployTests {
             #expect(SchemaCheck.parse("noise\ndz-schema-ahead\n")?.ahead == [])
             #expect(SchemaCheck.parse("dz-schema-ahead b.0002_x a.0003_y\n")?.ahead == ["a.0003_y", "b.0002_x"])
             #expect(SchemaCheck.parse("nothing here\n") == nil)
+            let parsed = SchemaCheck.parse("dz-schema-ahead a.0003_y b.0002_x\ndz-schema-target a.0002_z b.zero\n")
+            #expect(parsed?.targets == ["a": "0002_z", "b": "zero"])
+            let hint = parsed?.refusal(project: "shop") ?? ""
+            #expect(hint.contains("`dz manage --project shop -- migrate a 0002_z`, then `dz manage --project shop -- migrate b zero`"),
+                    "\(hint)")
             let many = SchemaCheck(ahead: (1...25).map { "app.%04d_m".replacingOccurrences(of: "%04d", with: "\($0)") })
             let message = many.refusal(project: "shop")
             #expect(message.contains("25 migration(s)") && message.contains("and 5 more"))
-            #expect(message.contains("dz manage --project shop -- migrate <app> <target>"))
+            #expect(message.contains("dz manage --project shop -- migrate app <migration>"), "no target printed")
         }
     }
 }

@@ -114,12 +114,19 @@ extension DeployTests {
             #expect(sqlite.url == "sqlite:////var/lib/dz/apps/hello/db.sqlite3")
             let environment = RuntimeEnvironment(bundleDirectory: "/a/b", database: postgres,
                                                  hostnames: [try Hostname("x.example.com")], secretKey: "k3y-value",
-                                                 extra: ["GREETING": "hi"])
+                                                 extra: ["GREETING": "hi", "SENTRY_DSN": "https://k3y@sentry.example/1",
+                                                         "MODE": "production-eu"])
             #expect(environment.variables["PATH"] == "/a/b/venv/bin:/usr/local/bin:/usr/bin:/bin")
+            #expect(environment.variables["PYTHONUNBUFFERED"] == "1", "what the app prints is not held back")
             #expect(environment.variables["DJANGO_SETTINGS_MODULE"] == "dz_settings")
             let masked = Redaction.mask(environment.text, secrets: environment.secrets)
             #expect(!masked.contains("p@ss") && !masked.contains("p%40ss") && !masked.contains("k3y-value"))
-            #expect(masked.contains("GREETING=hi"))
+            #expect(masked.contains("GREETING=hi"), "a short plain value stays readable")
+            // Every config value of some length is masked, secret-looking name or not; dz's own entries are not.
+            #expect(!masked.contains("sentry.example") && !masked.contains("production-eu"), "\(masked)")
+            #expect(masked.contains("DZ_HOSTNAMES=x.example.com") && masked.contains("LANG=C.UTF-8"))
+            #expect(RuntimeEnvironment(variables: ["A": "1"]).forProcess["PYTHONUNBUFFERED"] == "1",
+                    "an instance an older dz started gets it too")
         }
 
         @Test func aRewrittenRuntimeFileCannotReachTheLoader() {

@@ -210,6 +210,59 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(10)))
+    func aViewThatRaisesLogsItsTracebackAndTheHealthCheckQuotesIt() async throws {
+        let built = try await DeployFixture.built()
+        try await DeployFixture.withScratch { scratch in
+            // A database never migrated: the site starts (/dz-health is a 404 that needs no table), and the home
+            // page raises "no such table", as an app whose view fails in production would, with DEBUG off.
+            let database = try SQLiteProvisioner(workspace: scratch.workspace).create(DeployFixture.project)
+            var args = DeployFixture.deployArguments(built, database: database)
+            args["environment"] = .object(["HELLO_GREETING": .string("hi"),
+                                           "SENTRY_DSN": .string("https://dsn-secret-value@sentry.example/1")])
+            let deploy = DeployHandler(workspace: scratch.workspace, store: built.store, settings: scratch.settings)
+            let output = try await deploy.run(try DeployFixture.context("deploy", args))
+            let instance = try #require(output["instance"]?.stringValue)
+            let port = Int(try #require(output["port"]?.intValue))
+            let record = try #require(try InstanceDirectory(root: scratch.settings.instancesRoot)
+                .record(project: "hello", instance: instance))
+
+            // Python's output is unbuffered in every process dz starts for the app.
+            let environ = try #require(try? FileIO.read("/proc/\(record.pid)/environ", limit: 1 << 20))
+            guard case .contents(let bytes, _) = environ else { Issue.record("no environ"); return }
+            #expect(bytes.split(separator: 0).contains { $0.elementsEqual(Array("PYTHONUNBUFFERED=1".utf8)) })
+
+            #expect(await DeployFixture.status(port: port) == 500)
+            let errorLog = record.appDirectory + "/logs/" + record.errorLogName
+            func logText() -> String {
+                guard case .contents(let bytes, _)? = try? FileIO.read(errorLog, limit: 1 << 20) else { return "" }
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            // django.request's error, with its traceback, reaches the instance's error log (dz's LOGGING).
+            #expect(await DeployFixture.eventually {
+                logText().contains("ERROR] django.request: Internal Server Error: /")
+                    && logText().contains("Traceback (most recent call last)")
+                    && logText().contains("no such table: greetings_greeting")
+            }, "\(logText().suffix(2000))")
+
+            let check = HealthCheckHandler(settings: scratch.settings)
+            do {
+                _ = try await check.run(try DeployFixture.context("health_check", [
+                    "project": .string("hello"), "instance": .string(instance),
+                    "hostnames": .array([.string("hello.example.com")]), "health_path": .string("/"),
+                    "health_timeout_s": .int(2),
+                ]))
+                Issue.record("a home page that raises passed the health check")
+            } catch let failure as TaskFailure {
+                #expect(failure.kind == "health-check", "\(failure)")
+                #expect(failure.message.contains("answered 500"), "\(failure.message)")
+                #expect(failure.message.contains("no such table: greetings_greeting"), "\(failure.message)")
+                #expect(!failure.message.contains("a-secret-key-for-tests"))
+                #expect(!failure.message.contains("dsn-secret-value"))
+            }
+        }
+    }
+
+    @Test(.timeLimit(.minutes(10)))
     func theSupervisorRelaunchesAKilledMasterAndAdoptsALiveOne() async throws {
         let built = try await DeployFixture.built()
         try await DeployFixture.withScratch { scratch in

@@ -39,5 +39,8 @@ import Testing
         #expect(module.contains("from mysite.settings import *"))
         #expect(module.contains("DZ_DATABASE_URL"))
         #expect(module.contains("DEBUG = False"))
+        // Django's errors reach standard error (the instance's error log) unless the project set up logging.
+        #expect(module.contains("if \"LOGGING\" not in globals() and \"LOGGING_CONFIG\" not in globals():"))
+        #expect(module.contains("\"django\": {\"handlers\": [\"dz_stderr\", \"mail_admins\"]"))
     }
 }

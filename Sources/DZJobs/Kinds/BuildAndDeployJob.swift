@@ -10,7 +10,8 @@ import DZStore
 /// Parameters: those of `build` (`source`, `rev`, `vcs`, `zoombuild_cfg`, `collectstatic`, `db_engine`,
 /// `postgis`), and `instances` (how many; default the project's formation, else 1), `workers` (gunicorn workers
 /// per instance; default the formation, else the config's `num_workers`, else 2), `hostnames` (comma-separated;
-/// default the project's host names, else the config's, else `<project>.localhost`), `client_max_body_size`,
+/// added to the project's host names, which are kept; default the project's host names, else the config's, else
+/// `<project>.localhost`), `client_max_body_size`,
 /// `health_path`, `health_timeout_s`. The app's environment is the one set with `dz config`.
 /// Result: `urls`, `bundle`, `instances` (appserver, address, port of each), `retired`, and what the build found.
 public enum BuildAndDeployJob {
@@ -63,9 +64,19 @@ public enum BuildAndDeployJob {
             clientMaxBodySize: context.param("client_max_body_size"))
     }
 
+    /// The release's host names: the `hostnames` parameter's, followed by the project's own that it does not name
+    /// (names added with `dz hostnames add` since the last deploy are kept: a CI job that always deploys with the
+    /// same `--hostname` must not silently take them off line; `dz hostnames remove` removes a name); without the
+    /// parameter, the project's; else the config's; else `<project>.localhost`.
     static func hostnames(_ context: JobContext) -> [String] {
-        if let text = context.param("hostnames"), !text.isEmpty { return ReleaseSteps.list(text).map { $0.lowercased() } }
         let stored = ReleaseSteps.strings(context.facts["hostnames"])
+        if let text = context.param("hostnames"), !text.isEmpty {
+            var names: [String] = []
+            for name in ReleaseSteps.list(text).map({ $0.lowercased() }) + stored where !names.contains(name) {
+                names.append(name)
+            }
+            return names
+        }
         if !stored.isEmpty { return stored }
         let configured = ReleaseSteps.strings(context.outputs["build_bundle"]?.first?["hostnames"])
         if !configured.isEmpty { return configured.map { $0.lowercased() } }

@@ -59,6 +59,26 @@ public struct LogsReport: Sendable, Equatable {
         unanswered = (result["unanswered"]?.arrayValue ?? []).compactMap(\.stringValue)
     }
 
+    /// The report with at most `count` lines in all (`dz logs -n`), each file keeping its last ones: the count is
+    /// shared out one line per file in turn, so that every log that has lines shows some (a busy access log does
+    /// not push an instance's last error off the screen), and what a file does not need goes to the others.
+    public func limited(toLines count: Int) -> LogsReport {
+        var kept = Array(repeating: 0, count: files.count)
+        var left = max(0, count)
+        var grew = true
+        while left > 0, grew {
+            grew = false
+            for index in files.indices where left > 0 && kept[index] < files[index].lines.count {
+                kept[index] += 1
+                left -= 1
+                grew = true
+            }
+        }
+        var limited = self
+        for index in files.indices { limited.files[index].lines = Array(files[index].lines.suffix(kept[index])) }
+        return limited
+    }
+
     /// Every line, prefixed by its file's label: `app1/<instance> error | <line>`.
     public var labelledLines: [String] {
         files.flatMap { file in file.lines.map { file.label + " | " + $0 } }

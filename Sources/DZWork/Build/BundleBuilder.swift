@@ -279,11 +279,13 @@ public struct BundleBuilder: Sendable {
     }
 
     /// The environment Django runs in at build time (besides the sandbox's own): a throwaway SQLite database in
-    /// the build's `/tmp`, the bundle's settings module.
+    /// the build's `/tmp`, the bundle's settings module, unbuffered output (so that what the project printed
+    /// before a crash is in the output quoted, in order with its traceback).
     static let djangoEnvironment = [
         "DJANGO_SETTINGS_MODULE": SettingsOverride.moduleName,
         "DZ_DATABASE_URL": "sqlite:////tmp/build-check.sqlite3",
         "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
     ]
 
     /// Imports the settings and the WSGI application in the new environment; reports Django's version and whether

@@ -4,7 +4,13 @@
 /// - `DATABASES['default']` from `DZ_DATABASE_URL` (`postgresql://user:password@host:port/name` or
 ///   `sqlite:////absolute/path`), parsed here so that the project needs no dj-database-url;
 /// - `ALLOWED_HOSTS` from `DZ_HOSTNAMES` (comma-separated; `*.example.com` becomes `.example.com`);
-/// - `STATIC_ROOT` inside the bundle, `DEBUG = False`, `SECRET_KEY` from `DZ_SECRET_KEY` when set.
+/// - `STATIC_ROOT` inside the bundle, `DEBUG = False`, `SECRET_KEY` from `DZ_SECRET_KEY` when set;
+/// - `LOGGING`, unless the project set `LOGGING` or `LOGGING_CONFIG` itself: Django's default sends its errors
+///   (`django.request`'s 500s with their traceback) only to the console when `DEBUG` is on, and by mail to
+///   `ADMINS` otherwise, so with `DEBUG = False` an app's errors went nowhere. dz's sends `django`'s records from
+///   INFO and every other logger's from WARNING to standard error, which gunicorn (`--capture-output`) writes to
+///   the instance's error log, where `dz logs` and a failing health check show them; Django's mail to `ADMINS`
+///   is kept. A project that configures logging itself has chosen where its errors go: its choice is left alone.
 enum SettingsOverride {
     static let moduleName = "dz_settings"
 
@@ -53,6 +59,28 @@ enum SettingsOverride {
         DEBUG = False
         if _dz_os.environ.get("DZ_SECRET_KEY"):
             SECRET_KEY = _dz_os.environ["DZ_SECRET_KEY"]
+
+        if "LOGGING" not in globals() and "LOGGING_CONFIG" not in globals():
+            LOGGING = {
+                "version": 1,
+                "disable_existing_loggers": False,
+                "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+                "formatters": {
+                    "dz": {"format": "[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s"},
+                },
+                "handlers": {
+                    "dz_stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "dz"},
+                    "mail_admins": {
+                        "level": "ERROR",
+                        "filters": ["require_debug_false"],
+                        "class": "django.utils.log.AdminEmailHandler",
+                    },
+                },
+                "root": {"handlers": ["dz_stderr"], "level": "WARNING"},
+                "loggers": {
+                    "django": {"handlers": ["dz_stderr", "mail_admins"], "level": "INFO", "propagate": False},
+                },
+            }
 
         """
     }

@@ -147,17 +147,30 @@ public struct ZoombuildConfig: Equatable, Sendable {
             let takesEveryGuess = key == .additionalPythonPathDirs || key == .requirementsFiles
             var accepted: [Item] = []
             for guess in guesses where guess.field == key.rawValue && (guess.isPrimary || takesEveryGuess) {
-                var candidate = key.isList ? accepted : []
-                for line in Self.lines(of: guess.value) where !candidate.contains(where: { $0.text == line }) {
-                    candidate.append(Item(text: line, line: 0))
+                if key.isList {
+                    // Line by line: one line that is not allowed (an absolute STATIC_ROOT in site_media_map) leaves
+                    // out only itself, not the guess's other lines.
+                    for line in Self.lines(of: guess.value) where !accepted.contains(where: { $0.text == line }) {
+                        let candidate = accepted + [Item(text: line, line: 0)]
+                        do {
+                            try set(key, candidate)
+                            accepted = candidate
+                        } catch {
+                            var part = guess
+                            part.value = line
+                            rejected.append(RejectedGuess(guess: part, error: error))
+                        }
+                    }
+                    continue
                 }
+                let candidate = Self.lines(of: guess.value).map { Item(text: $0, line: 0) }
                 do {
                     try set(key, candidate)
                     accepted = candidate
                 } catch {
                     rejected.append(RejectedGuess(guess: guess, error: error))
                 }
-                if !key.isList && !accepted.isEmpty { break }
+                if !accepted.isEmpty { break }
             }
         }
     }
@@ -249,6 +262,20 @@ public struct ZoombuildConfig: Equatable, Sendable {
         }
         for unknown in unknownKeys where Self.isKeyName(unknown.name) && Key(rawValue: unknown.name) == nil {
             out += Self.render(unknown.name, unknown.values, isList: unknown.values.count > 1)
+        }
+        return out
+    }
+
+    /// ``rendered()`` followed by a comment naming each guess left out of it and why, so that the proposal says what
+    /// it dropped instead of dropping it silently (the comment is ignored when the text is read back).
+    public func rendered(leftOut rejected: [RejectedGuess]) -> String {
+        guard !rejected.isEmpty else { return rendered() }
+        var out = rendered() + "\n# Guessed but left out, as zoombuild.cfg does not allow them:\n"
+        for entry in rejected {
+            let value = entry.guess.value.split(whereSeparator: \.isNewline).joined(separator: " | ")
+            let basis = entry.guess.basis.isEmpty ? "" : " (from \(entry.guess.basis))"
+            let why = "\(entry.error)".split(whereSeparator: \.isNewline).joined(separator: " ")
+            out += "# \(entry.guess.field) = \(value)\(basis): \(why)\n"
         }
         return out
     }

@@ -53,7 +53,7 @@ struct InstanceLauncher: Sendable {
         removePidFile(record)
         let outcome: Subprocess.Outcome
         do {
-            outcome = try await Subprocess.run(record.argv, environment: environment.variables,
+            outcome = try await Subprocess.run(record.argv, environment: environment.forProcess,
                                                workingDirectory: "/", timeout: 120,
                                                passing: socket.map { [$0.descriptor] } ?? [], placement: placement)
         } catch {

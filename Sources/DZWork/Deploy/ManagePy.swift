@@ -81,7 +81,7 @@ struct ManagePy: Sendable {
         let outcome: Subprocess.Outcome
         do {
             outcome = try await Subprocess.run(Self.inDirectory(record.bundleDirectory + "/src", record.sandbox, command),
-                                               environment: environment.variables, workingDirectory: "/", input: input,
+                                               environment: environment.forProcess, workingDirectory: "/", input: input,
                                                timeout: timeout, killGrace: 3, outputLimit: keep + margin,
                                                kept: .tail, placement: placement)
         } catch {

@@ -9,8 +9,9 @@ import Foundation
 /// the app.
 ///
 /// It holds `DJANGO_SETTINGS_MODULE=dz_settings`, `DZ_DATABASE_URL`, `DZ_HOSTNAMES`, `DZ_SECRET_KEY`,
-/// `LANG=C.UTF-8`, `PATH=<bundle>/venv/bin:/usr/local/bin:/usr/bin:/bin`, and the deploy's own `environment`
-/// entries. Those may not set `DZ_*`, `DJANGO_SETTINGS_MODULE` or `PATH`, nor anything the dynamic loader or the
+/// `LANG=C.UTF-8`, `PATH=<bundle>/venv/bin:/usr/local/bin:/usr/bin:/bin`, `PYTHONUNBUFFERED=1` (Python buffers
+/// stdout when it is not a terminal: without it, what the app prints reaches its log only when a worker exits, and
+/// `dz logs` shows nothing while it runs), and the deploy's own `environment` entries. Those may not set `DZ_*`, `DJANGO_SETTINGS_MODULE` or `PATH`, nor anything the dynamic loader or the
 /// C library reads (`LD_*`, `GCONV_PATH`, `MALLOC_*`, ...): the environment passes through root's `bwrap` and
 /// `setpriv` on its way to the app. The same rule filters the file when it is read, since the app could rewrite it.
 public struct RuntimeEnvironment: Sendable, Equatable {
@@ -28,6 +29,7 @@ public struct RuntimeEnvironment: Sendable, Equatable {
         variables["DJANGO_SETTINGS_MODULE"] = SettingsOverride.moduleName
         variables["LANG"] = variables["LANG"] ?? "C.UTF-8"
         variables["PATH"] = bundleDirectory + "/venv/bin:/usr/local/bin:/usr/bin:/bin"
+        variables["PYTHONUNBUFFERED"] = "1"
         variables["DZ_HOSTNAMES"] = hostnames.map(\.rawValue).joined(separator: ",")
         if let database { variables["DZ_DATABASE_URL"] = database.url }
         if let secretKey, !secretKey.isEmpty { variables["DZ_SECRET_KEY"] = secretKey }
@@ -76,9 +78,18 @@ public struct RuntimeEnvironment: Sendable, Equatable {
         self.variables = variables
     }
 
-    /// The values to mask in anything shown (the secret key, the database password, secret-looking entries).
+    /// The values to mask in anything shown: the secret key, the database password, secret-looking entries of
+    /// at least 4 characters, and every other value of the app's own configuration (`dz config`) of at least
+    /// `configValueMinimum` characters, since a name need not look secret to hold one (`SENTRY_DSN`,
+    /// `DATABASE_URL`). Shorter plain values (`1`, `true`, `en-us`) stay readable: masking them would garble
+    /// every traceback they occur in. dz's own entries (`LANG`, `PATH`, `DZ_HOSTNAMES`, ...) are not secrets.
     var secrets: [String] {
         var found = Redaction.secrets(in: variables.mapValues { .string($0) })
+        for (key, value) in variables where !Self.isReserved(key) && !Self.platformKeys.contains(key)
+            && value.count >= Self.configValueMinimum && !found.contains(value)
+        {
+            found.append(value)
+        }
         if let url = variables["DZ_DATABASE_URL"], let password = Self.password(inURL: url), password.count >= 4 {
             found.append(password)
             if let decoded = password.removingPercentEncoding, decoded.count >= 4 { found.append(decoded) }
@@ -125,6 +136,20 @@ public struct RuntimeEnvironment: Sendable, Equatable {
         } catch {
             throw .filesystem("read", path: path, error)
         }
+    }
+
+    /// Entries dz sets besides the reserved ones, whose values are no secret.
+    static let platformKeys: Set<String> = ["LANG", "PYTHONUNBUFFERED"]
+
+    /// The shortest value of a plain-looking configuration entry that is masked.
+    static let configValueMinimum = 6
+
+    /// The environment to run the app's processes with: what the file holds, with `PYTHONUNBUFFERED=1` added
+    /// for an instance whose file an older dz wrote.
+    var forProcess: [String: String] {
+        var result = variables
+        result["PYTHONUNBUFFERED"] = "1"
+        return result
     }
 
     static func isWellFormedKey(_ key: String) -> Bool {

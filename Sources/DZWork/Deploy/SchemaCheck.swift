@@ -11,6 +11,9 @@ import Logging
 struct SchemaCheck: Sendable {
     /// `app.name` of each migration the database is ahead by, sorted.
     var ahead: [String]
+    /// For each app the database is ahead in, the migration to go back to: the newest the bundle has of that app
+    /// (its leaf), or `zero` when the bundle has none; `app` to `migration`.
+    var targets: [String: String] = [:]
 
     /// At most this many are named in a message.
     static let listed = 20
@@ -28,22 +31,34 @@ struct SchemaCheck: Sendable {
         return found
     }
 
-    /// The check's result line, `dz-schema-ahead app.name ...` (the last one: settings may print first).
+    /// The check's result lines, `dz-schema-ahead app.name ...` and `dz-schema-target app.name ...` (the last
+    /// of each: settings may print first).
     static func parse(_ output: String) -> SchemaCheck? {
-        guard let line = output.split(separator: "\n").last(where: { $0.hasPrefix(marker) }) else { return nil }
+        let lines = output.split(separator: "\n")
+        guard let line = lines.last(where: { $0.hasPrefix(marker + " ") || $0 == marker }) else { return nil }
         let names = line.dropFirst(marker.count).split(separator: " ").map(String.init)
-        return SchemaCheck(ahead: names.sorted())
+        var targets: [String: String] = [:]
+        if let targetLine = lines.last(where: { $0.hasPrefix(targetMarker + " ") }) {
+            for entry in targetLine.dropFirst(targetMarker.count).split(separator: " ") {
+                guard let dot = entry.firstIndex(of: ".") else { continue }
+                targets[String(entry[..<dot])] = String(entry[entry.index(after: dot)...])
+            }
+        }
+        return SchemaCheck(ahead: names.sorted(), targets: targets)
     }
 
     static let marker = "dz-schema-ahead"
+    static let targetMarker = "dz-schema-target"
 
     /// Why a deploy refuses to go on, naming at most `listed` migrations.
     func refusal(project: String) -> String {
         var names = ahead.prefix(Self.listed).joined(separator: ", ")
         if ahead.count > Self.listed { names += " and \(ahead.count - Self.listed) more" }
+        let apps = Set(ahead.compactMap { $0.split(separator: ".").first.map(String.init) }).sorted().prefix(Self.listed)
+        let commands = apps.map { "`dz manage --project \(project) -- migrate \($0) \(targets[$0] ?? "<migration>")`" }
         return "the database has \(ahead.count) migration(s) applied that this release does not have: \(names). "
-            + "Run the reverse migration first with `dz manage --project \(project) -- migrate <app> <target>` on "
-            + "the current release, or pass --allow-schema-mismatch"
+            + "Reverse them first on the current release with " + commands.joined(separator: ", then ")
+            + ", or pass --allow-schema-mismatch"
     }
 
     /// Prints `dz-schema-ahead` and the `app.name` of every migration applied in the database but missing from
@@ -60,5 +75,10 @@ struct SchemaCheck: Sendable {
         ahead = sorted(key for key in loader.applied_migrations
                        if key[0] in installed and key not in loader.disk_migrations and key not in replaced)
         print("\(marker)" + "".join(" %s.%s" % key for key in ahead))
+        targets = []
+        for app in sorted({key[0] for key in ahead}):
+            leaves = sorted(name for (label, name) in loader.graph.leaf_nodes() if label == app)
+            targets.append("%s.%s" % (app, leaves[-1] if leaves else "zero"))
+        print("\(targetMarker)" + "".join(" " + target for target in targets))
         """
 }

@@ -63,7 +63,7 @@ public struct CheckRepoHandler: TaskHandler {
             "guesses": .array(inspection.guesses.map(\.jsonValue)),
             "warnings": .array((inspection.warnings + rejected.map { "guess not used: \($0.error)" }).map { .string($0) }),
             "skipped": .array(inspection.skipped.map { .string($0) }),
-            "zoombuild_cfg": .string(config.rendered()),
+            "zoombuild_cfg": .string(config.rendered(leftOut: rejected)),
         ]
     }
 }
