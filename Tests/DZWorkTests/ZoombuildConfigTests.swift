@@ -285,7 +285,7 @@ import Testing
         ("extra_requirements", "-e .", .requirement),
         ("django_version", "4.2; rm -rf", .version),
         ("django_version", "4.2 5.0", .version),
-        ("python_version", "3.12\"", .version),
+        ("python_version", "3.12\"", .pythonVersion),
         ("package_manager", "pip install", .word),
         ("package_manager", "-x", .word),
         ("database_type", "oracle", .databaseType),

@@ -309,7 +309,7 @@ extension ZoombuildConfig {
         case .additionalPythonPathDirs: additionalPythonPathDirs = try Self.all(items, key, .relativePath)
         case .requirementsFiles: requirementsFiles = try Self.all(items, key, .relativePath)
         case .extraRequirements: extraRequirements = try Self.all(items, key, .requirement)
-        case .pythonVersion: pythonVersion = try Self.one(items, key, .version)
+        case .pythonVersion: pythonVersion = try Self.one(items, key, .pythonVersion)
         case .packageManager: packageManager = try Self.one(items, key, .word)
         case .wsgiModule: wsgiModule = try Self.one(items, key, .wsgiModule)
         case .managePy: managePy = try Self.one(items, key, .relativePath)

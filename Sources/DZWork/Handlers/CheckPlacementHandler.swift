@@ -10,11 +10,20 @@ import DZSystem
 /// app's recorded database: `engine`, `name`, `host`). Output: `engine` (or null: each database host's default),
 /// `sqlite` (each possible home of the database with the appservers that reach it). Failure kind
 /// `sqlite-placement`, not retried, with the fix (`--db-engine postgresql`, `database_type`, or an appserver there).
+///
+/// It also checks the config's `python_version` against this build host's interpreters and the appservers'
+/// (`PythonPlacement`): output `python`, the minor version the build is to use (null: the build host's newest
+/// fitting one); failure kind `python-unavailable`, not retried, with the sentence that says what to add.
 public struct CheckPlacementHandler: TaskHandler {
     public let name = "check_placement"
     public let spool: Spool
+    /// The interpreters this build host offers.
+    public let pythons: AllowedPythons
 
-    public init(spool: Spool) { self.spool = spool }
+    public init(spool: Spool, pythons: AllowedPythons = .systemDefaults()) {
+        self.spool = spool
+        self.pythons = pythons
+    }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
         let project = try context.project()
@@ -25,9 +34,8 @@ public struct CheckPlacementHandler: TaskHandler {
             }
             engine = named
         }
-        if engine == nil, let text = try context.optionalString("zoombuild_cfg"),
-           let config = try? ZoombuildConfig.parse(text)
-        {
+        let config = (try context.optionalString("zoombuild_cfg")).flatMap { try? ZoombuildConfig.parse($0) }
+        if engine == nil, let config {
             // A config that does not parse is build_bundle's to report.
             switch config.databaseType {
             case .postgresql?, .postgis?, .postgresql84?, .postgresqlGIS?: engine = .postgresql
@@ -36,6 +44,14 @@ public struct CheckPlacementHandler: TaskHandler {
             }
         }
         let heartbeats = spool.heartbeats()
+        let python: String?
+        switch PythonPlacement(requirement: config?.pythonVersion.flatMap(PythonRequirement.init),
+                               basis: "python_version in zoombuild.cfg", buildPythons: pythons).check(heartbeats)
+        {
+        case .success(let chosen): python = chosen
+        case .failure(let unavailable):
+            throw TaskFailure(kind: "python-unavailable", message: unavailable.message, retryable: false)
+        }
         let recorded = try PlacementHandler.sqliteHome(context.args["database"], heartbeats: heartbeats)
         if recorded != nil { engine = engine ?? .sqlite }
         let finding = PlacementCheck(project: project.rawValue, engine: engine, recorded: engine == .postgresql ? nil : recorded)
@@ -44,6 +60,7 @@ public struct CheckPlacementHandler: TaskHandler {
             throw TaskFailure(kind: "sqlite-placement", message: problem, retryable: false)
         }
         return [
+            "python": python.map { .string($0) } ?? .null,
             "engine": engine.map { .string($0.rawValue) } ?? .null,
             "sqlite": .array(finding.homes.map { found in
                 var object: [String: JSONValue] = ["apps_root": .string(found.home.appsRoot),

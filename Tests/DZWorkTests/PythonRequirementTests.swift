@@ -1,0 +1,99 @@
+@testable import DZSpool
+@testable import DZWork
+import DZSystem
+import Testing
+
+@Suite struct PythonRequirementTests {
+    private func fits(_ text: String, _ versions: [String] = ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"]) -> [String] {
+        guard let requirement = PythonRequirement(text) else { return ["unparsed"] }
+        return versions.filter { version in
+            let parts = version.split(separator: ".").compactMap { Int($0) }
+            return requirement.allows(major: parts[0], minor: parts[1])
+        }
+    }
+
+    @Test func versionFilesAskForTheirMinorVersion() {
+        #expect(fits("3.12") == ["3.12"])
+        #expect(fits("3.12.1") == ["3.12"])
+        #expect(fits("python-3.11.4") == ["3.11"])
+        #expect(fits("3").count == 6)
+    }
+
+    @Test func pep440SpecifiersAreJudgedPerMinorVersion() {
+        #expect(fits(">=3.10, <3.13") == ["3.10", "3.11", "3.12"])
+        #expect(fits(">=3.10,<3.13") == ["3.10", "3.11", "3.12"])
+        #expect(fits(">= 3.11") == ["3.11", "3.12", "3.13"])
+        #expect(fits("~=3.11") == ["3.11", "3.12", "3.13"])
+        #expect(fits("~=3.11.2") == ["3.11"])
+        #expect(fits("==3.12.*") == ["3.12"])
+        #expect(fits(">=3.9,!=3.11.*") == ["3.9", "3.10", "3.12", "3.13"])
+        #expect(fits(">3.12") == ["3.12", "3.13"], "3.12.1 is later than 3.12")
+        #expect(fits("<=3.10.2") == ["3.8", "3.9", "3.10"])
+        #expect(fits(">=3.12.4") == ["3.12", "3.13"])
+    }
+
+    @Test func poetryConstraintsBecomeVersionsDzCanProvide() {
+        #expect(fits("^3.12") == ["3.12", "3.13"])
+        #expect(fits("^3.10.2") == ["3.10", "3.11", "3.12", "3.13"])
+        #expect(fits("~3.11") == ["3.11"])
+        #expect(fits(">=3.10 <3.12") == ["3.10", "3.11"])
+        #expect(fits("3.9 || ^3.12") == ["3.9", "3.12", "3.13"])
+        #expect(fits("*").count == 6)
+    }
+
+    @Test func nonsenseIsRefused() {
+        for bad in ["", "latest", "3.x", ">=", "^", "3.12-dev", "3.12rc1", "python3.12; rm -rf /", String(repeating: "3", count: 70),
+                    ">=3.*", "3..12"] {
+            #expect(PythonRequirement(bad) == nil, "\(bad)")
+        }
+    }
+
+    @Test func theNewestFittingVersionIsChosen() {
+        #expect(PythonRequirement("^3.10")?.newest(of: ["3.11", "3.13", "3.12"]) == "3.13")
+        #expect(PythonRequirement("3.12")?.newest(of: ["3.11"]) == nil)
+        let offered = AllowedPythons(paths: ["/opt/py/bin/python3.12", "/usr/bin/python3.11"])
+        #expect(offered.newest(allowedBy: PythonRequirement(">=3.10")) == "/opt/py/bin/python3.12")
+        #expect(offered.newest(allowedBy: PythonRequirement("~3.11")) == "/usr/bin/python3.11")
+        #expect(offered.newest(allowedBy: nil) == "/opt/py/bin/python3.12")
+        #expect(offered.newest(allowedBy: PythonRequirement("3.13")) == nil)
+    }
+
+    @Test func aHostOffersItsSystemPythonsAndTheOperatorsOnePerVersion() throws {
+        let system = AllowedPythons.systemDefaults()
+        #expect(system.paths.allSatisfy { $0.hasPrefix("/usr/bin/python3.") || $0.hasPrefix("/usr/local/bin/python3.") })
+        if FileSystem.exists("/usr/bin/python3.11") { #expect(system.versions.contains("3.11")) }
+        let offered = try AllowedPythons.offered(adding: "/opt/py/bin/python3.12, /opt/other/bin/python3.11")
+        #expect(offered.paths.prefix(2) == ["/opt/py/bin/python3.12", "/opt/other/bin/python3.11"])
+        #expect(Set(offered.versions).count == offered.versions.count, "one interpreter per version")
+    }
+
+    @Test func theSentenceNamesWhatIsAskedWhatIsOfferedAndHowToAddIt() {
+        let message = AllowedPythons.unavailable(PythonRequirement("3.12")!, basis: "from .python-version",
+                                                 host: "this build host",
+                                                 offered: AllowedPythons(paths: ["/usr/bin/python3.11"]).summary)
+        #expect(message == "the project asks for Python 3.12 (from .python-version) and this build host offers "
+            + "3.11 (/usr/bin/python3.11): install a Python that fits there (a python3.X in /usr/bin or /usr/local/bin, "
+            + "or any other with dz agent --pythons PATH) or change python_version in zoombuild.cfg")
+    }
+
+    @Test func placementChoosesAVersionTheBuildHostAndAnAppserverBothOffer() throws {
+        func beat(_ host: String, _ queue: String, pythons: String?) throws -> Heartbeat {
+            var beat = Heartbeat(host: try HostID(host), pid: 1, version: "t", queues: [try QueueName(queue)], running: [],
+                                 concurrency: 1, started: .now())
+            if let pythons { beat.facts[PlacementFacts.pythons] = pythons }
+            return beat
+        }
+        let build = AllowedPythons(paths: ["/usr/bin/python3.11", "/opt/py/bin/python3.12"])
+        let check = PythonPlacement(requirement: PythonRequirement(">=3.10"), basis: nil, buildPythons: build)
+        #expect(try check.check([beat("app1", "appserver_app1", pythons: "3.11")]).get() == "3.11")
+        #expect(try check.check([beat("app1", "appserver_app1", pythons: "3.11,3.12")]).get() == "3.12")
+        #expect(try check.check([beat("app1", "appserver_app1", pythons: nil)]).get() == nil, "an older dz is not judged")
+        let refused = PythonPlacement(requirement: PythonRequirement("3.12"), basis: nil, buildPythons: build)
+            .check([try beat("app1", "appserver_app1", pythons: "3.11")])
+        guard case .failure(let unavailable) = refused else { Issue.record("3.12 on an appserver of 3.11"); return }
+        #expect(unavailable.message.contains("the appservers offer app1 3.11"))
+        let none = PythonPlacement(requirement: PythonRequirement("3.13"), basis: nil, buildPythons: build).check([])
+        guard case .failure(let missing) = none else { Issue.record("3.13 on a build host of 3.11, 3.12"); return }
+        #expect(missing.message.contains("this build host offers 3.11 (/usr/bin/python3.11), 3.12"))
+    }
+}
