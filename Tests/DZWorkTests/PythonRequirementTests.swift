@@ -97,3 +97,29 @@ import Testing
         #expect(missing.message.contains("this build host offers 3.11 (/usr/bin/python3.11), 3.12"))
     }
 }
+
+@Suite struct DatabaseDemandTests {
+    private func database(_ host: String, engines: String?) throws -> Heartbeat {
+        var beat = Heartbeat(host: try HostID(host), pid: 1, version: "t", queues: [try QueueName("database")],
+                             running: [], concurrency: 1, started: .now())
+        beat.facts[PlacementFacts.databaseEngine] = "sqlite"
+        if let engines { beat.facts[PlacementFacts.databaseEngines] = engines }
+        return beat
+    }
+
+    @Test func aDemandNoDatabaseHostMeetsNamesBothFixes() throws {
+        let demand = DatabaseDemand(engine: .postgresql, postgis: false, basis: "database_type postgresql in zoombuild.cfg")
+        let problem = try #require(demand.problem([try database("db1", engines: "sqlite")]))
+        #expect(problem == "the project demands PostgreSQL (database_type postgresql in zoombuild.cfg) and no database "
+            + "host provides it (db1: sqlite): deploy with --db-engine sqlite or remove database_type from "
+            + "zoombuild.cfg, or give a database host a PostgreSQL server (dz agent --pg-admin-host HOST)")
+        #expect(demand.problem([try database("db1", engines: "sqlite"), try database("db2", engines: "sqlite,postgresql")])
+            == nil)
+        #expect(demand.problem([try database("db1", engines: nil)]) == nil, "an older dz is not judged")
+        #expect(DatabaseDemand(engine: .sqlite, postgis: false, basis: "").problem([try database("db1", engines: "sqlite")])
+            == nil)
+        let gis = try #require(DatabaseDemand(engine: .postgresql, postgis: true, basis: "database_type postgis in zoombuild.cfg")
+            .problem([try database("db1", engines: "sqlite")]))
+        #expect(gis.hasPrefix("the project demands PostGIS") && !gis.contains("--db-engine sqlite"))
+    }
+}

@@ -32,7 +32,10 @@ public enum BuildJob {
                         args["python"] = .string(python)
                     }
                     if let vcs = context.param("vcs") { args["vcs"] = .string(vcs) }
-                    if let engine = context.param("db_engine") ?? recordedEngine(context) {
+                    // Else the engine check_placement found the database hosts agree on (build_and_deploy).
+                    if let engine = context.param("db_engine") ?? recordedEngine(context)
+                        ?? context.outputs["check_placement"]?.first?["engine"]?.stringValue
+                    {
                         args["db_engine"] = .string(engine)
                     }
                     return args

@@ -90,7 +90,7 @@ public struct CheckRepoHandler: TaskHandler {
             "guesses": .array(inspection.guesses.map(\.jsonValue)),
             "warnings": .array(warnings.map { .string($0) }),
             "skipped": .array(inspection.skipped.map { .string($0) }),
-            "zoombuild_cfg": .string(config.rendered()),
+            "zoombuild_cfg": .string(config.rendered() + ZoombuildConfig.proposalNotes(guesses: inspection.guesses)),
         ]
     }
 }

@@ -11,6 +11,8 @@ public enum PlacementFacts {
     public static let databaseEngine = "db_engine"
     /// A database host's directory of SQLite databases (`<data>/apps`).
     public static let sqliteRoot = "sqlite_root"
+    /// A database host's engines, comma-separated: `sqlite`, or `sqlite,postgresql` with a PostgreSQL server.
+    public static let databaseEngines = "db_engines"
     /// A build host's or an appserver's Python versions (`AllowedPythons`), comma-separated: `3.11,3.12`.
     public static let pythons = "pythons"
 
@@ -24,6 +26,7 @@ public enum PlacementFacts {
         if let appServer { facts[appsRoot] = canonical(appServer.appsRoot) }
         if let database {
             facts[databaseEngine] = database.defaultEngine.rawValue
+            facts[databaseEngines] = database.postgres == nil ? "sqlite" : "sqlite,postgresql"
             facts[sqliteRoot] = canonical(AppServerSettings(workspace: workspace).appsRoot)
         }
         return facts
