@@ -123,3 +123,48 @@ import Testing
         #expect(gis.hasPrefix("the project demands PostGIS") && !gis.contains("--db-engine sqlite"))
     }
 }
+
+@Suite struct PipFailureTests {
+    @Test func aResolutionConflictIsReducedToThePackagesAndConstraints() {
+        let output = """
+            Collecting django==5.0
+              Downloading Django-5.0-py3-none-any.whl
+            INFO: pip is looking at multiple versions of wagtail to determine which version is compatible.
+            ERROR: Cannot install -r /tmp/dz-requirements.txt (line 1) and django==5.0 because these package versions have conflicting dependencies.
+
+            The conflict is caused by:
+                The user requested django==5.0
+                wagtail 5.2 depends on Django<5.0 and >=3.2
+
+            To fix this you could try to:
+            1. loosen the range of package versions you've specified
+            2. remove package versions to allow pip to attempt to solve the dependency conflict
+
+            ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/#dealing-with-dependency-conflicts
+            """
+        #expect(PipFailure.cause(of: output) == [
+            "The user requested django==5.0", "wagtail 5.2 depends on Django<5.0 and >=3.2",
+            "Cannot install -r /tmp/dz-requirements.txt (line 1) and django==5.0 because these package versions have conflicting dependencies.",
+            "ResolutionImpossible: for help visit https://pip.pypa.io/en/latest/topics/dependency-resolution/#dealing-with-dependency-conflicts",
+        ])
+        let message = PipFailure.message(output: output, tail: "", log: "/var/lib/dz/builds/b.pip.log")
+        #expect(message.hasPrefix("pip install failed: The user requested django==5.0; wagtail 5.2 depends on Django<5.0"))
+        #expect(message.hasSuffix("(pip's whole output: /var/lib/dz/builds/b.pip.log on the build host)"))
+    }
+
+    @Test func aMissingDistributionKeepsOnlyTheLastVersions() {
+        let versions = (0..<300).map { "1.\($0)" }.joined(separator: ", ")
+        let output = """
+            ERROR: Ignored the following versions that require a different python version: 5.0 Requires-Python >=3.10; 5.0.1 Requires-Python >=3.10; 5.1 Requires-Python >=3.10; 5.2 Requires-Python >=3.12
+            ERROR: Could not find a version that satisfies the requirement django==9.9 (from versions: \(versions))
+            ERROR: No matching distribution found for django==9.9
+            """
+        let cause = PipFailure.cause(of: output)
+        #expect(cause.count == 3)
+        #expect(cause[0].hasPrefix("Ignored the following versions that require a different python version: 5.0 Requires-Python >=3.10; ...;"))
+        #expect(cause[1] == "Could not find a version that satisfies the requirement django==9.9 (versions: ..., 1.295, 1.296, 1.297, 1.298, 1.299)")
+        #expect(cause[2] == "No matching distribution found for django==9.9")
+        #expect(PipFailure.cause(of: "Traceback\nboom\n").isEmpty)
+        #expect(PipFailure.message(output: "boom", tail: "boom", log: nil) == "pip install failed:\nboom")
+    }
+}

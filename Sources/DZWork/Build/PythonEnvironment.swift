@@ -138,7 +138,11 @@ struct PythonEnvironment: Sendable {
         case .timedOut:
             throw BuildError("pip", "pip install did not finish within \(Int(pipTimeout)) s", retryable: true)
         default:
-            throw BuildError("pip", "pip install failed:\n" + outcome.tail(25))
+            // The build tree goes with a failed build: pip's whole output is kept beside it, for the operator.
+            let output = outcome.stdoutText + "\n" + outcome.stderrText
+            let log = tree.directory + ".pip.log"
+            let kept = (try? FileIO.create(log, bytes: Array(output.utf8), mode: 0o600, sync: false)) != nil
+            throw BuildError("pip", PipFailure.message(output: output, tail: outcome.tail(25), log: kept ? log : nil))
         }
         try cache.keep(building, as: key)
         succeeded = true
