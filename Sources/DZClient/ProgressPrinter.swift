@@ -41,7 +41,16 @@ public final class ProgressPrinter {
     public func finish(_ document: JobDocument) {
         guard mode != .quiet else { return }
         endLine()
+        for warning in Self.buildWarnings(document) { write("warning: \(warning)\n") }
         write(JobWaiter.summary(document) + "\n")
+    }
+
+    /// What the builder warned about (`build_bundle`'s `warnings`: a requirement twice, collectstatic with
+    /// `warn`, ...), which a user should see without `dz job show`.
+    public static func buildWarnings(_ document: JobDocument) -> [String] {
+        document.steps.filter { $0.name == "build_bundle" }
+            .flatMap { $0.output?["warnings"]?.arrayValue ?? [] }
+            .compactMap(\.stringValue)
     }
 
     /// Ends a line redrawn in place, so that what follows starts on its own line.

@@ -10,14 +10,18 @@ public enum WorkHandlers {
                                 buildLimits: BuildLimits = BuildLimits(),
                                 database: DatabaseSettings = DatabaseSettings(),
                                 bundleStore: StorageLocation = .directory("/var/lib/dz/bundles"),
-                                appServer: AppServerSettings? = nil, proxy: ProxySettings? = nil) -> HandlerRegistry
+                                appServer: AppServerSettings? = nil, proxy: ProxySettings? = nil,
+                                pythons: AllowedPythons? = nil) -> HandlerRegistry
     {
         let store = StorageLocation.store(for: bundleStore)
         let appServer = appServer ?? AppServerSettings(workspace: workspace)
         let proxy = proxy ?? ProxySettings(workspace: workspace)
+        let pythons = pythons ?? appServer.pythons
         return HandlerRegistry.standard
-            .adding(CheckRepoHandler(workspace: workspace, allowLocalSources: allowLocalSources, limits: buildLimits))
-            .adding(BuildBundleHandler(workspace: workspace, allowLocalSources: allowLocalSources, limits: buildLimits))
+            .adding(CheckRepoHandler(workspace: workspace, allowLocalSources: allowLocalSources, limits: buildLimits,
+                                     pythons: pythons))
+            .adding(BuildBundleHandler(workspace: workspace, allowLocalSources: allowLocalSources, limits: buildLimits,
+                                       pythons: pythons))
             .adding(CreateDatabaseHandler(workspace: workspace, settings: database))
             .adding(DropDatabaseHandler(workspace: workspace, settings: database))
             .adding(BundleUploadHandler(workspace: workspace, store: store, storeURL: bundleStore.url))
@@ -31,7 +35,7 @@ public enum WorkHandlers {
             .adding(ProxyUpdateHandler(workspace: workspace, store: store, settings: proxy))
             .adding(RemoveProxyConfHandler(workspace: workspace, settings: proxy))
             .adding(PlacementHandler(spool: spool))
-            .adding(CheckPlacementHandler(spool: spool))
+            .adding(CheckPlacementHandler(spool: spool, pythons: pythons))
             .adding(ReadLogsHandler(appServer: appServer, proxy: proxy))
     }
 

@@ -97,7 +97,7 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Appservers: auto, bubblewrap or none (default: $DZ_ISOLATION, else auto: bubblewrap when bwrap is installed and the agent runs as root).", valueName: "mode"))
     var isolation: String?
 
-    @Option(name: .customLong("app-pythons"), parsing: .unconditional, help: ArgumentHelp("Appservers: the interpreters apps may run on, comma-separated absolute paths named pythonX.Y (default: $DZ_APP_PYTHONS, else every /usr/bin/python3.N).", valueName: "paths"))
+    @Option(name: [.customLong("pythons"), .customLong("app-pythons")], parsing: .unconditional, help: ArgumentHelp("Build hosts and appservers: Python interpreters this host offers besides every python3.N in /usr/local/bin and /usr/bin, comma-separated absolute paths named pythonX.Y (default: $DZ_PYTHONS).", valueName: "paths"))
     var appPythons: String?
 
     @Option(name: .customLong("app-memory"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's memory unless its deploy says otherwise (default: $DZ_APP_MEMORY, else 1G).", valueName: "size"))
@@ -211,6 +211,14 @@ struct AgentCommand: AsyncParsableCommand {
     private var servesAppserver: Bool { queueNames.contains { $0.hasPrefix("appserver_") } }
     private var servesProxy: Bool { queueNames.contains("proxy") }
     private var servesDatabase: Bool { queueNames.contains("database") }
+    private var servesBuild: Bool { queueNames.contains("build") }
+
+    /// `--pythons`, else `$DZ_PYTHONS`, else `$DZ_APP_PYTHONS`.
+    private var pythonsText: String? {
+        let environment = ProcessInfo.processInfo.environment
+        return [appPythons, environment["DZ_PYTHONS"], environment["DZ_APP_PYTHONS"]].compactMap { $0 }
+            .first { !$0.isEmpty }
+    }
 
     private var workspace: Workspace {
         Workspace(root: Workspace.rootPath(explicit: dataDir, environment: ProcessInfo.processInfo.environment))
@@ -218,7 +226,7 @@ struct AgentCommand: AsyncParsableCommand {
 
     private func appServerSettings() throws -> AppServerSettings {
         try AppServerSettings.resolve(appsRoot: appsRoot, address: appAddress, ports: appPorts, isolation: isolation,
-                                      pythons: appPythons, memory: appMemory, processes: appProcesses,
+                                      pythons: pythonsText, memory: appMemory, processes: appProcesses,
                                       cpuWeight: appCPUWeight, workspace: workspace,
                                       environment: ProcessInfo.processInfo.environment)
     }
@@ -246,16 +254,18 @@ struct AgentCommand: AsyncParsableCommand {
         logger[metadataKey: "host"] = "\(spool.host)"
         let appServer = servesAppserver ? try appServerSettings() : AppServerSettings(workspace: workspace)
         let proxy = servesProxy ? try proxySettings() : ProxySettings(workspace: workspace)
+        let pythons = servesAppserver ? appServer.pythons : try AllowedPythons.offered(adding: pythonsText)
         configuration.heartbeatFacts = PlacementFacts.of(appServer: servesAppserver ? appServer : nil,
                                                          database: servesDatabase ? try databaseSettings() : nil,
-                                                         workspace: workspace)
+                                                         workspace: workspace,
+                                                         pythons: servesAppserver || servesBuild ? pythons : nil)
         let agent = Agent(spool: spool, configuration: configuration,
                           registry: WorkHandlers.registry(workspace: workspace, spool: spool,
                                                           allowLocalSources: allowLocalSources,
                                                           buildLimits: try buildLimits(),
                                                           database: try databaseSettings(),
                                                           bundleStore: try storageLocation(),
-                                                          appServer: appServer, proxy: proxy),
+                                                          appServer: appServer, proxy: proxy, pythons: pythons),
                           logger: logger,
                           version: DZCommand.version)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

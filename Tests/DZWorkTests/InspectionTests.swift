@@ -126,8 +126,8 @@ private let startprojectGuesses = [
             guess("manage_py", "services/web/manage.py", "services/web/manage.py"),
             guess("wsgi_module", "shop.wsgi", "services/web/shop/wsgi.py"),
             guess("site_media_map", "/static/ services/web/static_collected", "services/web/shop/settings.py"),
-            // The driver in the requirements outranks the development database in the settings.
-            guess("database_type", "postgresql", "services/web/requirements.txt"),
+            // A driver in the requirements and Django's default SQLite are hints, not demands: the hosts decide.
+            guess("database_type", "postgresql", "services/web/requirements.txt", primary: false),
             guess("database_type", "sqlite", "services/web/shop/settings.py", primary: false),
         ] + pip("services/web/requirements.txt"))
         #expect(inspection.warnings.isEmpty)
@@ -263,7 +263,8 @@ private let startprojectGuesses = [
     @Test func debugAndEmptyAllowedHostsAreHazards() async throws {
         let inspection = try await inspect("debug-hosts")
         expectGuesses(inspection, standardLayout("mysite") + pip() + [
-            guess("database_type", "sqlite", "mysite/settings.py"),
+            // Django's default SQLite is a hint: the hosts decide.
+            guess("database_type", "sqlite", "mysite/settings.py", primary: false),
         ])
         #expect(inspection.warnings == [
             "mysite/settings.py: DEBUG = True; a deployed site must not show debugging pages to everyone",

@@ -201,7 +201,7 @@ import Testing
                                       database: DatabaseSettings(), workspace: workspace)
         let real = try FileSystem.resolve(root) + "/real/apps"
         #expect(facts == [PlacementFacts.appsRoot: real, PlacementFacts.sqliteRoot: real,
-                          PlacementFacts.databaseEngine: "sqlite"])
+                          PlacementFacts.databaseEngine: "sqlite", PlacementFacts.databaseEngines: "sqlite"])
         // A directory not made yet: its existing parent is resolved.
         let fresh = PlacementFacts.of(appServer: nil, database: nil, workspace: workspace)
         #expect(fresh.isEmpty)

@@ -11,7 +11,7 @@ public enum BuildJob {
         var kind = JobKind(
             name: "build", summary: "check out, build a bundle, store it, and provision the app's database",
             steps: [
-                CheckRepoJob.definition.steps[0],
+                CheckRepoJob.requiringPython(CheckRepoJob.definition.steps[0]),
                 StepDefinition("build_bundle", after: ["check_repo"], task: "build_bundle",
                                queue: try! QueueName("build"), maxAttempts: 2, timeoutSeconds: 3600)
                 { context throws(JobError) in
@@ -27,8 +27,15 @@ public enum BuildJob {
                     ]
                     if let commit = checked["revision"]?["commit"]?.stringValue { args["rev"] = .string(commit) }
                     if let policy = context.param("collectstatic") { args["collectstatic"] = .string(policy) }
+                    // The Python check_placement chose (one an appserver has too), when build_and_deploy ran it.
+                    if let python = context.outputs["check_placement"]?.first?["python"]?.stringValue {
+                        args["python"] = .string(python)
+                    }
                     if let vcs = context.param("vcs") { args["vcs"] = .string(vcs) }
-                    if let engine = context.param("db_engine") ?? recordedEngine(context) {
+                    // Else the engine check_placement found the database hosts agree on (build_and_deploy).
+                    if let engine = context.param("db_engine") ?? recordedEngine(context)
+                        ?? context.outputs["check_placement"]?.first?["engine"]?.stringValue
+                    {
                         args["db_engine"] = .string(engine)
                     }
                     return args

@@ -12,6 +12,20 @@ public enum CheckRepoJob {
         return kind
     }()
 
+    /// check_repo as a build's first step: the job's own zoombuild.cfg decides the Python, and a Python no build
+    /// host offers fails the job there, in seconds, rather than at pip.
+    static func requiringPython(_ step: StepDefinition) -> StepDefinition {
+        var step = step
+        let base = step.args
+        step.args = { context throws(JobError) in
+            var args = try base(context)
+            args["require_python"] = .bool(true)
+            if let config = context.param("zoombuild_cfg") { args["zoombuild_cfg"] = .string(config) }
+            return args
+        }
+        return step
+    }
+
     static let definition = JobKind(
         name: "check_repo", summary: "check out a project and guess how to build and deploy it",
         steps: [

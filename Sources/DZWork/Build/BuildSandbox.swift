@@ -71,6 +71,9 @@ public struct BuildSandbox: Sendable {
     /// The directory with the sandbox's `passwd` and `group` for `identity`, written by the agent.
     let accounts: String
     var watchInterval: Double = 1
+    /// Host directories shown read-only at the same path besides the system's: the installation of an
+    /// interpreter the operator added outside `/usr` (`dz agent --pythons`).
+    var interpreterInstallations: [String] = []
 
     /// Where the build tree is inside the sandbox.
     static let buildPath = "/dz/build"
@@ -164,6 +167,10 @@ public struct BuildSandbox: Sendable {
         arguments += ["--ro-bind", accounts + "/passwd", "/etc/passwd", "--ro-bind", accounts + "/group", "/etc/group",
                       "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", String(64 << 20),
                       "--tmpfs", "/dev/shm", "--remount-ro", "/dev", "--bind", temporary, "/tmp"]
+        for installation in interpreterInstallations where !installation.hasPrefix("/usr/") && installation != "/usr" {
+            parents(of: installation)
+            arguments += ["--ro-bind", installation, installation]
+        }
         for mount in mounts {
             parents(of: mount.inside)
             arguments += [mount.writable ? "--bind" : "--ro-bind", mount.host, mount.inside]

@@ -37,6 +37,9 @@ public struct BundleBuilder: Sendable {
         /// The app database's engine when the job names one (`postgresql` or `sqlite`), over the config's
         /// `database_type`: it decides the database driver the bundle gets.
         public var databaseEngine: AppDatabase.Engine?
+        /// The minor version to build with when the job chose one (check_placement: one an appserver has too),
+        /// over the config's `python_version`.
+        public var python: String?
 
         /// The engine the app's database will have: the one asked for, else the config's, else nil (the
         /// database host decides).
@@ -78,10 +81,15 @@ public struct BundleBuilder: Sendable {
     public let checkout: SourceCheckout
     /// The caps on the checkout, the build tree, the static files and the bundle.
     public let limits: BuildLimits
+    /// The interpreters this build host offers (see `AllowedPythons`).
+    public let pythons: AllowedPythons
 
-    public init(workspace: Workspace, limits: BuildLimits = BuildLimits(), checkout: SourceCheckout? = nil) {
+    public init(workspace: Workspace, limits: BuildLimits = BuildLimits(), checkout: SourceCheckout? = nil,
+                pythons: AllowedPythons = .systemDefaults())
+    {
         self.workspace = workspace
         self.limits = limits
+        self.pythons = pythons
         self.checkout = checkout ?? SourceCheckout(limits: limits)
     }
 
@@ -99,9 +107,13 @@ public struct BundleBuilder: Sendable {
         guard let settingsModule = request.config.djangoSettingsModule, !settingsModule.isEmpty else {
             throw BuildError("config", "zoombuild.cfg has no django_settings_module")
         }
+        // The interpreter first: a project asking for a Python this host lacks fails in seconds, not after pip.
+        let python = try await PythonEnvironment.interpreter(for: request.python ?? request.config.pythonVersion,
+                                                                 offered: pythons)
         try workspace.preparePrivateDirectories(for: request.project)
         let identity = try BuildIdentity.forProject(request.project, users: BuildUsers(workspace: workspace))
-        let sandbox = try BuildSandbox.prepare(identity: identity, workspace: workspace)
+        var sandbox = try BuildSandbox.prepare(identity: identity, workspace: workspace)
+        sandbox.interpreterInstallations = [AllowedPythons.installation(of: python.path)]
         let sourceDirectory = workspace.sourceDirectory(request.project)
         let revision: SourceCheckout.Revision
         do {
@@ -118,7 +130,7 @@ public struct BundleBuilder: Sendable {
                              sandbox: sandbox, limits: limits)
         try tree.create()
         do {
-            var built = try await build(request, settingsModule: settingsModule, revision: revision,
+            var built = try await build(request, python: python, settingsModule: settingsModule, revision: revision,
                                         from: sourceDirectory, in: tree, warnings: &warnings, lap: lap)
             await tree.removeTemporary()
             built.timings = timings
@@ -132,7 +144,8 @@ public struct BundleBuilder: Sendable {
 
     /// The build proper, in `tree` (created, empty): the code, dz's files, the venv, the import check,
     /// collectstatic, the archive.
-    private func build(_ request: Request, settingsModule: String, revision: SourceCheckout.Revision,
+    private func build(_ request: Request, python: (path: String, version: String), settingsModule: String,
+                       revision: SourceCheckout.Revision,
                        from sourceDirectory: String, in tree: BuildTree, warnings: inout [String],
                        lap: (String) -> Void) async throws(BuildError) -> Built
     {
@@ -162,8 +175,6 @@ public struct BundleBuilder: Sendable {
         try await tree.sandbox.handOver([build, tree.temporary], recursive: true)
 
         let environment = PythonEnvironment()
-        let python = await environment.interpreter(for: request.config.pythonVersion)
-        if let warning = python.warning { warnings.append(warning) }
         let reused = try await environment.prepare(python: python.path, pythonVersion: python.version,
                                                    requirements: requirements,
                                                    pathFile: Self.pathFile(extraDirs: request.config.additionalPythonPathDirs),

@@ -14,29 +14,33 @@ import Foundation
 struct PythonEnvironment: Sendable {
     var pipTimeout: Double = 1800
 
-    /// The interpreter to build with: `python<major.minor>` when the project asks for a version and the host has
-    /// it, else `python3` (with a warning when they differ). Looked up in the system's directories only
-    /// (`BuildSandbox.searchPath`), the ones the sandbox shows.
-    func interpreter(for requested: String?) async -> (path: String, version: String, warning: String?) {
-        var candidates = ["python3"]
+    /// The interpreter to build with: the newest of the host's (`offered`) that the project's `python_version`
+    /// allows (any, when it asks for none), with its full version. None fits: the job's one-sentence error.
+    static func interpreter(for requested: String?, offered: AllowedPythons) async throws(BuildError)
+        -> (path: String, version: String)
+    {
+        var requirement: PythonRequirement?
         if let requested {
-            let parts = requested.split(separator: ".")
-            if parts.count >= 2 { candidates.insert("python\(parts[0]).\(parts[1])", at: 0) }
-        }
-        for candidate in candidates {
-            guard let path = Subprocess.locate(candidate, path: BuildSandbox.searchPath),
-                  let outcome = try? await Subprocess.run(
-                      [path, "-I", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                      environment: ["PATH": BuildSandbox.searchPath, "LANG": "C.UTF-8"], timeout: 30),
-                  outcome.succeeded else { continue }
-            let version = outcome.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
-            var warning: String?
-            if let requested, !version.hasPrefix(requested.split(separator: ".").prefix(2).joined(separator: ".")) {
-                warning = "the project asks for Python \(requested); this build host has \(version)"
+            guard let parsed = PythonRequirement(requested) else {
+                throw BuildError("config", "python_version \"\(requested.prefix(64))\" is not a Python version or "
+                                 + "specifier such as 3.12, >=3.10,<3.13 or ^3.12")
             }
-            return (path, version, warning)
+            requirement = parsed
         }
-        return ("/usr/bin/python3", "unknown", "no python3 found on this build host")
+        guard let path = offered.newest(allowedBy: requirement) else {
+            throw BuildError("python-unavailable", AllowedPythons.unavailable(
+                requirement ?? PythonRequirement("*")!, basis: "python_version in zoombuild.cfg",
+                host: "this build host", offered: offered.summary))
+        }
+        let outcome = try? await Subprocess.run(
+            [path, "-I", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
+            environment: ["PATH": BuildSandbox.searchPath, "LANG": "C.UTF-8"], timeout: 30)
+        let version = outcome?.stdoutText.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard outcome?.succeeded == true, version.split(separator: ".").count == 3 else {
+            throw BuildError("python", "the build host's Python \(path) does not run: "
+                             + (outcome.map { $0.tail(5) } ?? "cannot start it"))
+        }
+        return (path, version)
     }
 
     /// A venv at `<build>/venv` with `requirements` installed and the path file `pathFile` in its site-packages,
@@ -134,7 +138,11 @@ struct PythonEnvironment: Sendable {
         case .timedOut:
             throw BuildError("pip", "pip install did not finish within \(Int(pipTimeout)) s", retryable: true)
         default:
-            throw BuildError("pip", "pip install failed:\n" + outcome.tail(25))
+            // The build tree goes with a failed build: pip's whole output is kept beside it, for the operator.
+            let output = outcome.stdoutText + "\n" + outcome.stderrText
+            let log = tree.directory + ".pip.log"
+            let kept = (try? FileIO.create(log, bytes: Array(output.utf8), mode: 0o600, sync: false)) != nil
+            throw BuildError("pip", PipFailure.message(output: output, tail: outcome.tail(25), log: kept ? log : nil))
         }
         try cache.keep(building, as: key)
         succeeded = true

@@ -131,9 +131,10 @@ public struct ZoombuildConfig: Equatable, Sendable {
     /// The configuration the inspector proposes, from the primary guess of each field.
     ///
     /// The rule: a single-valued key takes the first primary guess with an allowed value. A list key takes the
-    /// items of every primary guess, in order, without repeats; `additional_python_path_dirs` and
-    /// `requirements_files` take every guess, primary or not, because the inspector makes one guess per directory
-    /// or file. A guess value of several lines gives one item per line. Guesses for fields that are not keys are
+    /// items of every primary guess, in order, without repeats; `additional_python_path_dirs` takes every guess,
+    /// primary or not, because the inspector makes one guess per directory. `requirements_files` takes the primary
+    /// guess only: the others (a development file's linters) stay out of the production bundle, listed as
+    /// comments in the proposal (`proposalNotes`). A guess value of several lines gives one item per line. Guesses for fields that are not keys are
     /// ignored; guesses with values that are not allowed are left out (see ``init(guesses:rejected:)``).
     public init(guesses: [ConfigGuess]) {
         var rejected: [RejectedGuess] = []
@@ -144,7 +145,7 @@ public struct ZoombuildConfig: Equatable, Sendable {
     public init(guesses: [ConfigGuess], rejected: inout [RejectedGuess]) {
         self.init()
         for key in Key.allCases {
-            let takesEveryGuess = key == .additionalPythonPathDirs || key == .requirementsFiles
+            let takesEveryGuess = key == .additionalPythonPathDirs
             var accepted: [Item] = []
             for guess in guesses where guess.field == key.rawValue && (guess.isPrimary || takesEveryGuess) {
                 if key.isList {
@@ -336,7 +337,7 @@ extension ZoombuildConfig {
         case .additionalPythonPathDirs: additionalPythonPathDirs = try Self.all(items, key, .relativePath)
         case .requirementsFiles: requirementsFiles = try Self.all(items, key, .relativePath)
         case .extraRequirements: extraRequirements = try Self.all(items, key, .requirement)
-        case .pythonVersion: pythonVersion = try Self.one(items, key, .version)
+        case .pythonVersion: pythonVersion = try Self.one(items, key, .pythonVersion)
         case .packageManager: packageManager = try Self.one(items, key, .word)
         case .wsgiModule: wsgiModule = try Self.one(items, key, .wsgiModule)
         case .managePy: managePy = try Self.one(items, key, .relativePath)

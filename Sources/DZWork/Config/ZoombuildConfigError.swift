@@ -39,6 +39,8 @@ public enum ZoombuildConfigError: Error, Equatable, Sendable, CustomStringConver
         case urlPath
         /// A version or version specifier: `4.2`, `>=4.2,<5`, `python-3.12.1`.
         case version
+        /// A Python version or constraint (`PythonRequirement`): `3.12`, `>=3.10, <3.13`, `^3.12`.
+        case pythonVersion
         /// A short word: `pip`, `poetry`, `uv`.
         case word
         /// A pip requirement, starting with a letter or digit (no pip options such as `-r` or `--index-url`).
@@ -64,6 +66,7 @@ public enum ZoombuildConfigError: Error, Equatable, Sendable, CustomStringConver
             case .siteMediaPath: "a relative path, optionally starting with {SITE_PACKAGES}/"
             case .urlPath: "a URL path of [A-Za-z0-9._~-] and /, without .."
             case .version: "a version such as 4.2 or a specifier such as >=4.2,<5"
+            case .pythonVersion: "a Python version such as 3.12 or a constraint such as >=3.10,<3.13 or ^3.12"
             case .word: "a word of [A-Za-z0-9._-] such as pip, poetry or uv"
             case .requirement: "a pip requirement starting with a letter or digit (pip options are not allowed)"
             case .databaseType:
@@ -162,6 +165,7 @@ extension ZoombuildConfigError.Expectation {
             return value.utf8.count <= 1024 && Self.only(value, "._~-/")
                 && !value.split(separator: "/").contains("..")
         case .version: return value.utf8.count <= 64 && Self.only(value, ".*<>=!~,+-")
+        case .pythonVersion: return PythonRequirement(value) != nil
         case .word: return value.utf8.count <= 64 && Self.only(value, "._-") && Self.startsAlphanumeric(value)
         // Not starting with `-`: pip options (`-r /etc/...`, `--index-url`) are not requirements.
         case .requirement: return value.utf8.count <= 1024 && Self.startsAlphanumeric(value)

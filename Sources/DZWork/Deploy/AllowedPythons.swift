@@ -1,10 +1,13 @@
 import DZSystem
 
-/// The Python interpreters an appserver runs apps on: absolute paths named `python<major>.<minor>`, given by the
-/// operator (`dz agent --app-pythons`, `DZ_APP_PYTHONS`) or, by default, every `/usr/bin/python3.<minor>` the host
-/// has.
+/// The Python interpreters a host offers, to builds (a build host) and to apps (an appserver): every
+/// `python3.<minor>` in the system's directories (`/usr/local/bin`, `/usr/bin`: the `PATH` builds run with,
+/// never a user's pyenv), and the ones the operator adds (`dz agent --pythons`, `DZ_PYTHONS`; the older names
+/// `--app-pythons` and `DZ_APP_PYTHONS` too), absolute paths named `python<major>.<minor>`. One per minor version:
+/// an added interpreter comes before a system one of the same version.
 ///
-/// A bundle's interpreter is chosen here from the Python version its manifest records (the manifest of the
+/// A build takes the newest of them that the project's `python_version` allows (`PythonRequirement`). An
+/// appserver chooses a bundle's interpreter from the Python version its manifest records (the manifest of the
 /// archive whose SHA-256 the deploy checked): never from the bundle's `pyvenv.cfg` or its `venv/bin/python` links,
 /// which the build's code could have written and the app can rewrite. The chosen path is what the venv's links are
 /// made to point at, what `pyvenv.cfg`'s `home` is rewritten to, and the only Python installation the sandbox
@@ -14,10 +17,61 @@ public struct AllowedPythons: Sendable, Equatable {
 
     public init(paths: [String]) { self.paths = paths }
 
-    /// Every `/usr/bin/python3.<minor>` of this host.
+    /// The directories searched for `python3.<minor>`, in order.
+    static let systemDirectories = ["/usr/local/bin", "/usr/bin"]
+
+    /// Every `python3.<minor>` of this host's system directories.
     public static func systemDefaults() -> AllowedPythons {
-        let names = ((try? FileSystem.names(in: "/usr/bin")) ?? []).filter { version(ofName: $0) != nil }
-        return AllowedPythons(paths: names.sorted().map { "/usr/bin/" + $0 })
+        var paths: [String] = []
+        for directory in systemDirectories {
+            let names = ((try? FileSystem.names(in: directory)) ?? []).filter {
+                version(ofName: $0)?.hasPrefix("3.") == true
+            }
+            paths += names.sorted().map { directory + "/" + $0 }
+        }
+        return AllowedPythons(paths: paths).unique()
+    }
+
+    /// The operator's interpreters (`--pythons`, a comma-separated list; nil for none), then the system's.
+    public static func offered(adding text: String?) throws(DeployError) -> AllowedPythons {
+        let added = try text.map { text throws(DeployError) in try parse(text) } ?? AllowedPythons(paths: [])
+        return AllowedPythons(paths: added.paths + systemDefaults().paths).unique()
+    }
+
+    /// The first path of each minor version.
+    func unique() -> AllowedPythons {
+        var seen: Set<String> = []
+        return AllowedPythons(paths: paths.filter { seen.insert(Self.version(ofPath: $0) ?? $0).inserted })
+    }
+
+    /// The minor versions offered, in the order of `paths`: `["3.11", "3.12"]`.
+    public var versions: [String] { paths.compactMap(Self.version(ofPath:)) }
+
+    /// The interpreter of the newest minor version `requirement` allows (any, when nil: the newest offered).
+    public func newest(allowedBy requirement: PythonRequirement?) -> String? {
+        let candidates = requirement.map { $0 } ?? PythonRequirement("*")!
+        guard let version = candidates.newest(of: versions) else { return nil }
+        return paths.first { Self.version(ofPath: $0) == version }
+    }
+
+    /// `3.11 (/usr/bin/python3.11), 3.12 (/opt/python3.12/bin/python3.12)`, or `no Python`.
+    public var summary: String {
+        paths.isEmpty ? "no Python" : paths.map { "\(Self.version(ofPath: $0) ?? "?") (\($0))" }.joined(separator: ", ")
+    }
+
+    /// The one sentence a job fails with when `requirement` fits none of `offered` on `host` (a build host, the
+    /// appservers): what the project asks for, what the host has, and how to add one.
+    public static func unavailable(_ requirement: PythonRequirement, basis: String?, host: String,
+                                   offered: String) -> String
+    {
+        "the project asks for Python \(requirement)" + (basis.map { " (\($0))" } ?? "")
+            + " and \(host) \(host.hasPrefix("the appservers") ? "offer" : "offers") \(offered): "
+            + "install a Python that fits there (a python3.X in /usr/bin or "
+            + "/usr/local/bin, or any other with dz agent --pythons PATH) or change python_version in zoombuild.cfg"
+    }
+
+    static func version(ofPath path: String) -> String? {
+        version(ofName: String(path.split(separator: "/").last ?? ""))
     }
 
     /// A comma-separated list of absolute paths, each named `python<major>.<minor>`.
@@ -28,12 +82,12 @@ public struct AllowedPythons: Sendable, Equatable {
             guard path.hasPrefix("/"), !path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }),
                   let name = path.split(separator: "/").last, version(ofName: String(name)) != nil
             else {
-                throw .badSettings("--app-pythons takes absolute paths of interpreters named pythonX.Y, not "
+                throw .badSettings("--pythons takes absolute paths of interpreters named pythonX.Y, not "
                     + "\"\(path.prefix(80))\"")
             }
             paths.append(path)
         }
-        guard !paths.isEmpty else { throw .badSettings("--app-pythons names no interpreter") }
+        guard !paths.isEmpty else { throw .badSettings("--pythons names no interpreter") }
         return AllowedPythons(paths: paths)
     }
 
@@ -58,9 +112,9 @@ public struct AllowedPythons: Sendable, Equatable {
         let wanted = parts.prefix(2).joined(separator: ".")
         guard let path = paths.first(where: { Self.version(ofName: String($0.split(separator: "/").last ?? "")) == wanted })
         else {
-            throw .bundle("the bundle was built with Python \(version); this appserver runs apps on "
-                + (paths.isEmpty ? "no Python" : paths.joined(separator: ", "))
-                + " (--app-pythons): install Python \(wanted) here or build with a Python it has")
+            throw .bundle("the bundle was built with Python \(version) and this appserver offers \(summary): "
+                + "install Python \(wanted) here (a python\(wanted) in /usr/bin or /usr/local/bin, or any other with "
+                + "dz agent --pythons PATH) or deploy a bundle built with a Python it has")
         }
         try Self.checkTrusted(path)
         return path

@@ -14,7 +14,7 @@ import Foundation
 /// | `--app-address` | `DZ_APP_ADDRESS` | `127.0.0.1` |
 /// | `--app-ports` | `DZ_APP_PORTS` | `10000-19999` |
 /// | `--isolation` | `DZ_ISOLATION` | `auto` |
-/// | `--app-pythons` | `DZ_APP_PYTHONS` | every `/usr/bin/python3.<minor>` |
+/// | `--pythons` | `DZ_PYTHONS` | added to every `python3.<minor>` of `/usr/local/bin` and `/usr/bin` |
 /// | `--app-memory` | `DZ_APP_MEMORY` | `1G` |
 /// | `--app-processes` | `DZ_APP_PROCESSES` | `512` |
 /// | `--app-cpu-weight` | `DZ_APP_CPU_WEIGHT` | `100` |
@@ -91,7 +91,7 @@ public struct AppServerSettings: Sendable, Equatable {
             }
             settings.isolation = known
         }
-        if let text = value(pythons, "DZ_APP_PYTHONS") { settings.pythons = try AllowedPythons.parse(text) }
+        settings.pythons = try AllowedPythons.offered(adding: value(pythons, "DZ_PYTHONS") ?? value(nil, "DZ_APP_PYTHONS"))
         settings.limits = try AppLimits.resolve(memory: value(memory, "DZ_APP_MEMORY"),
                                                 processes: value(processes, "DZ_APP_PROCESSES"),
                                                 cpuWeight: value(cpuWeight, "DZ_APP_CPU_WEIGHT"))

@@ -5,7 +5,8 @@ import DZSystem
 /// `build_bundle` (queue `build`): builds a bundle of a project's revision (see `BundleBuilder`: the project's
 /// code runs only in the build sandbox, never as root, and `limits` cap what it may write). Arguments:
 /// `project`, `source` (URL), `rev` (the commit check_repo or checkout reported; default the remote's HEAD),
-/// `zoombuild_cfg` (the file's text), optional `collectstatic` (`error`, the default, or `warn`).
+/// `zoombuild_cfg` (the file's text), optional `collectstatic` (`error`, the default, or `warn`) and `python` (the
+/// minor version check_placement chose, over the config's `python_version`).
 /// Output: the bundle's name, archive path, SHA-256 and size, the revision, Python and Django versions, whether
 /// the virtualenv was reused, the time of each stage, warnings; and what deploying it needs: `wsgi` (the
 /// application gunicorn serves), `static` (`[{url, path}]` the proxy serves from the bundle), and the config's
@@ -16,8 +17,10 @@ public struct BuildBundleHandler: TaskHandler {
     public let builder: BundleBuilder
     public let allowLocalSources: Bool
 
-    public init(workspace: Workspace, allowLocalSources: Bool = false, limits: BuildLimits = BuildLimits()) {
-        builder = BundleBuilder(workspace: workspace, limits: limits)
+    public init(workspace: Workspace, allowLocalSources: Bool = false, limits: BuildLimits = BuildLimits(),
+                pythons: AllowedPythons = .systemDefaults())
+    {
+        builder = BundleBuilder(workspace: workspace, limits: limits, pythons: pythons)
         self.allowLocalSources = allowLocalSources
     }
 
@@ -36,6 +39,10 @@ public struct BuildBundleHandler: TaskHandler {
                 throw TaskFailure.badArgs("collectstatic must be error or warn")
             }
             request.staticFailure = parsed
+        }
+        if let python = try context.optionalString("python") {
+            guard PythonRequirement(python) != nil else { throw TaskFailure.badArgs("python must be a version such as 3.12") }
+            request.python = python
         }
         if let engine = try context.optionalString("db_engine") {
             guard let known = AppDatabase.Engine(rawValue: engine) else {

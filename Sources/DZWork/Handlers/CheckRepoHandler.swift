@@ -4,7 +4,13 @@ import DZSystem
 
 /// `check_repo` (queue `build`): checks a project's repository out into the build host's reused working copy,
 /// inspects it without running any of its code, and returns the revision, the config guesses, the warnings and
-/// the proposed zoombuild.cfg. Arguments: `project`, `source` (URL), optional `rev` and `vcs` (`git`, `hg`).
+/// the proposed zoombuild.cfg. Arguments: `project`, `source` (URL), optional `rev` and `vcs` (`git`, `hg`),
+/// `zoombuild_cfg` (the job's own config, over the proposal) and `require_python` (true in build jobs).
+///
+/// It also checks the Python the project asks for (the config's `python_version`) against the ones this build
+/// host offers (`AllowedPythons`): output `python` is the one a build would use; when none fits, a build job fails
+/// here, in seconds, with kind `python-unavailable` and the one sentence that says what is asked, what the host
+/// has and how to add it (a plain check_repo job reports it as a warning).
 public struct CheckRepoHandler: TaskHandler {
     public let name = "check_repo"
     public let workspace: Workspace
@@ -12,13 +18,17 @@ public struct CheckRepoHandler: TaskHandler {
     public let inspector: DjangoInspector
     /// Whether `file://` URLs and plain paths on this host may be checked out (`dz agent --allow-local-sources`).
     public let allowLocalSources: Bool
+    /// The interpreters this build host offers.
+    public let pythons: AllowedPythons
 
     /// `limits` bound the checkout as they bound a build's (a revision past `maxBundleSize` is refused before its
     /// files are written).
     public init(workspace: Workspace, allowLocalSources: Bool = false, limits: BuildLimits = BuildLimits(),
-                checkout: SourceCheckout? = nil, inspector: DjangoInspector = DjangoInspector())
+                checkout: SourceCheckout? = nil, inspector: DjangoInspector = DjangoInspector(),
+                pythons: AllowedPythons = .systemDefaults())
     {
         self.workspace = workspace
+        self.pythons = pythons
         self.allowLocalSources = allowLocalSources
         self.checkout = checkout ?? SourceCheckout(limits: limits)
         self.inspector = inspector
@@ -56,14 +66,31 @@ public struct CheckRepoHandler: TaskHandler {
         }
         var rejected: [ZoombuildConfig.RejectedGuess] = []
         let config = ZoombuildConfig(guesses: inspection.guesses, rejected: &rejected)
+        var warnings = inspection.warnings + rejected.map { "guess not used: \($0.error)" }
+        // The job's own config decides when it has one (one that does not parse is build_bundle's to report).
+        let given = (try context.optionalString("zoombuild_cfg")).flatMap { try? ZoombuildConfig.parse($0) }
+        let askedFor = given != nil ? given?.pythonVersion : config.pythonVersion
+        let requirement = askedFor.flatMap(PythonRequirement.init)
+        let python = pythons.newest(allowedBy: requirement)
+        if python == nil {
+            let basis = given != nil ? "python_version in the job's zoombuild.cfg"
+                : inspection.guesses.first { $0.field == "python_version" && $0.isPrimary }.map { "from \($0.basis)" }
+            let message = AllowedPythons.unavailable(requirement ?? PythonRequirement("*")!, basis: basis,
+                                                     host: "this build host", offered: pythons.summary)
+            if context.args["require_python"] == .bool(true) {
+                throw TaskFailure(kind: "python-unavailable", message: message, retryable: false)
+            }
+            warnings.append(message)
+        }
         return [
+            "python": python.flatMap(AllowedPythons.version(ofPath:)).map { JSONValue.string($0) } ?? .null,
             "revision": .object(["vcs": .string(revision.vcs.rawValue), "commit": .string(revision.commit),
                                  "subject": .string(revision.subject)]),
             "is_django": .bool(true),
             "guesses": .array(inspection.guesses.map(\.jsonValue)),
-            "warnings": .array((inspection.warnings + rejected.map { "guess not used: \($0.error)" }).map { .string($0) }),
+            "warnings": .array(warnings.map { .string($0) }),
             "skipped": .array(inspection.skipped.map { .string($0) }),
-            "zoombuild_cfg": .string(config.rendered(leftOut: rejected)),
+            "zoombuild_cfg": .string(config.rendered(leftOut: rejected) + ZoombuildConfig.proposalNotes(guesses: inspection.guesses)),
         ]
     }
 }

@@ -1303,25 +1303,28 @@ def inspect(root, source_url):
     evidence = []
     for index, settings in enumerate(ordered):
         if any(isinstance(app, str) and app.startswith("django.contrib.gis") for app in installed_apps(settings)):
-            evidence.append((0, "postgis", settings.path))
+            evidence.append((0, "postgis", settings.path, False))
         engine = database_engine(settings)
         kind = database_kind(engine) if engine else None
         if engine and not kind:
             report.warn("%s: database engine %r is not one dz provides (postgresql, postgis, mysql, sqlite)"
                         % (settings.path, engine))
         elif kind:
-            evidence.append(({"postgis": 0, "sqlite": 5}.get(kind, 1 if index == 0 else 3), kind, settings.path))
+            # Django's default SQLite is a hint, not a demand: the hosts decide.
+            evidence.append(({"postgis": 0, "sqlite": 5}.get(kind, 1 if index == 0 else 3), kind, settings.path,
+                             kind == "sqlite"))
     for manager in managers:
         for source in manager.sources:
             if source.locked:
                 continue
             for name, _, basis in source.dependencies:
+                # A driver in a requirements file is a hint, not a demand: the hosts' database decides.
                 if name in POSTGRESQL_DRIVERS:
-                    evidence.append((2, "postgresql", basis))
+                    evidence.append((2, "postgresql", basis, True))
                 elif name in MYSQL_DRIVERS:
-                    evidence.append((2, "mysql", basis))
-    for _, kind, basis in sorted(evidence, key=lambda entry: entry[0]):
-        guesses.add("database_type", kind, basis)
+                    evidence.append((2, "mysql", basis, True))
+    for _, kind, basis, hint in sorted(evidence, key=lambda entry: (entry[3], entry[0])):
+        guesses.add("database_type", kind, basis, not hint)
     procfile(repository, roots, guesses, report)
 
     # hazards

@@ -11,16 +11,22 @@ public enum PlacementFacts {
     public static let databaseEngine = "db_engine"
     /// A database host's directory of SQLite databases (`<data>/apps`).
     public static let sqliteRoot = "sqlite_root"
+    /// A database host's engines, comma-separated: `sqlite`, or `sqlite,postgresql` with a PostgreSQL server.
+    public static let databaseEngines = "db_engines"
+    /// A build host's or an appserver's Python versions (`AllowedPythons`), comma-separated: `3.11,3.12`.
+    public static let pythons = "pythons"
 
     /// The facts of an agent with these roles: `appServer` when it serves an `appserver_<id>` queue, `database`
     /// when it serves `database`.
-    public static func of(appServer: AppServerSettings?, database: DatabaseSettings?, workspace: Workspace)
-        -> [String: String]
+    public static func of(appServer: AppServerSettings?, database: DatabaseSettings?, workspace: Workspace,
+                          pythons offered: AllowedPythons? = nil) -> [String: String]
     {
         var facts: [String: String] = [:]
+        if let offered { facts[pythons] = offered.versions.joined(separator: ",") }
         if let appServer { facts[appsRoot] = canonical(appServer.appsRoot) }
         if let database {
             facts[databaseEngine] = database.defaultEngine.rawValue
+            facts[databaseEngines] = database.postgres == nil ? "sqlite" : "sqlite,postgresql"
             facts[sqliteRoot] = canonical(AppServerSettings(workspace: workspace).appsRoot)
         }
         return facts
