@@ -78,7 +78,7 @@ function jobBox(job, focused) {
                 s.seconds !== undefined ? s.seconds.toFixed(1) + "s" : "-", s.error || ""]}))));
   const log = job.log || [];
   if (log.length) {
-    box.append(el("pre", {class: "log"}, log.map(l => l.time + " " + l.level + " " + l.message).join("\n")));
+    box.append(el("pre", {class: "log"}, log.map(l => l.ts + " " + l.level + " " + l.message).join("\n")));
   }
   return box;
 }
