@@ -43,11 +43,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What a daemon tells the outside: systemd's notifications, Prometheus metrics (a textfile-collector file).
+        .target(name: "DZTelemetry", dependencies: ["DZSystem"]),
         // The host agent: serves queues with task handlers.
         .target(
             name: "DZAgent",
             dependencies: [
-                "DZSpool",
+                "DZSpool", "DZTelemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -58,7 +60,7 @@ let package = Package(
         .target(
             name: "DZJobs",
             dependencies: [
-                "DZSpool", "DZStore",
+                "DZSpool", "DZStore", "DZTelemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -74,7 +76,14 @@ let package = Package(
         ),
         // The client: what a user's command does from any host that sees the spool. Requests go into the spool;
         // jobs, projects and the summary are read from what the coordinator publishes there, never from the zoomdb.
-        .target(name: "DZClient", dependencies: ["DZJobs", "DZSpool", "DZStore", "DZSystem"]),
+        .target(
+            name: "DZClient",
+            dependencies: [
+                "DZJobs", "DZSpool", "DZStore", "DZSystem",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Synced spools: the owner's receiver, which takes other hosts' pushes into its queues once each.
         .target(
             name: "DZSync",
@@ -100,6 +109,7 @@ let package = Package(
                 "DZSpool",
                 "DZStore",
                 "DZSync",
+                "DZTelemetry",
                 "DZWork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -113,6 +123,7 @@ let package = Package(
         // Real servers for the tests (PostgreSQL, nginx), shared by the unit and integration test targets.
         .target(name: "DZTestSupport", dependencies: ["DZWork", "DZSpool", "DZSystem"], path: "Tests/DZTestSupport"),
         .testTarget(name: "DZSystemTests", dependencies: ["DZSystem"]),
+        .testTarget(name: "DZTelemetryTests", dependencies: ["DZTelemetry", "DZSystem"]),
         .testTarget(name: "DZSpoolTests", dependencies: ["DZSpool"]),
         .testTarget(name: "DZAgentTests", dependencies: ["DZAgent", "DZSpool"]),
         .testTarget(name: "DZStoreTests", dependencies: ["DZStore"]),

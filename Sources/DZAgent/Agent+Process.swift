@@ -25,6 +25,7 @@ extension Agent {
         case .unsettled(let due, let seen):
             await scheduler.postpone(item, until: due, unlessChangedFrom: seen)
         case .rejected(let bad):
+            telemetry?.ended(item.queue, .rejected)
             logger.warning("bad input moved to failed/", metadata: [
                 "queue": "\(item.queue)", "file": "\(item.name)", "reason": "\(bad.message)",
             ])
@@ -47,6 +48,7 @@ extension Agent {
                 logger.error("could not move bad task aside", metadata: ["task": "\(task.id)", "error": "\(error)"])
             }
             logger.warning("unknown task moved to failed/", metadata: ["task": "\(task.id)", "name": "\(task.task)"])
+            telemetry?.ended(claim.queue, .rejected)
             return
         }
         let started = Timestamp.now()
@@ -58,6 +60,7 @@ extension Agent {
                 logger.error("could not settle a cancelled task", metadata: ["task": "\(task.id)", "error": "\(error)"])
             }
             logger.info("task of a cancelled job not started", metadata: ["task": "\(task.id)"])
+            telemetry?.ended(claim.queue, .cancelled)
             return
         }
         running.insert(claim)
@@ -75,24 +78,33 @@ extension Agent {
         // Counted as running until settled: --drain must not see an empty agent while a retry is on its way back
         // into new/.
         defer { running.remove(claim) }
+        let ranFor = Timestamp.now() - started
+        // Due since it was dropped, or since its retry's backoff or not_before ran out.
+        let due = max(task.created ?? started, task.notBefore ?? .distantPast)
+        var ended: AgentTelemetry.Outcome?
 
         do {
             switch (outcome, stopped) {
             case (_, .cancelled?):
                 try report(claim, .error, output: [:], error: Agent.cancelledFailure, started: started)
+                ended = .cancelled
             case (_, .leaseLost?):
                 spool.audit.record("lease-lost", [("queue", claim.queue.rawValue), ("task", task.id.rawValue),
                                                   ("attempt", String(task.attempt))])
+                ended = .leaseLost
             case (.cancelled, _), (.timedOut, .shutdown?), (.failed, .shutdown?):
                 try spool.release(claim)
                 logger.info("released at shutdown", metadata: ["task": "\(task.id)"])
+                ended = .released
             case (.succeeded(let output), _):
                 try report(claim, .ok, output: output, error: nil, started: started)
+                ended = .ok
             case (.failed(let failure), _):
-                try settleFailure(claim, failure, started: started)
+                ended = try settleFailure(claim, failure, started: started) ? .retried : .failed
             case (.timedOut(let seconds), _):
-                try settleFailure(claim, .timeout(seconds), started: started)
+                ended = try settleFailure(claim, .timeout(seconds), started: started) ? .retried : .failed
             }
+            if let ended { telemetry?.ended(claim.queue, ended, pickup: started - due, run: ranFor) }
         } catch {
             // The outcome could not be written (a full disk, an I/O error). The task goes back to new/ to run
             // again (a rename needs no space), or, if even that fails, is let go: its lease runs out and a reaper,
@@ -109,18 +121,22 @@ extension Agent {
 
     static let cancelledFailure = ResultFile.Failure(kind: "cancelled", message: "the job was cancelled")
 
-    private func settleFailure(_ claim: Claim, _ failure: TaskFailure, started: Timestamp) throws(SpoolError) {
+    /// Sends a failed task back to retry, or reports the failure; returns whether it will be retried.
+    @discardableResult
+    private func settleFailure(_ claim: Claim, _ failure: TaskFailure, started: Timestamp) throws(SpoolError) -> Bool {
         if failure.retryable, claim.task.attempt < claim.task.maxAttempts {
             _ = try spool.retry(claim, failure: failure.resultFailure)
             logger.info("task failed, will retry", metadata: [
                 "task": "\(claim.task.id)", "attempt": "\(claim.task.attempt)", "kind": "\(failure.kind)",
             ])
+            return true
         } else {
             try report(claim, .error, output: [:], error: failure.resultFailure, started: started)
             logger.warning("task failed", metadata: [
                 "task": "\(claim.task.id)", "kind": "\(failure.kind)",
                 "error": "\(Redaction.mask(failure.message, secrets: claim.secrets))",
             ])
+            return false
         }
     }
 

@@ -1,5 +1,6 @@
 import DZSpool
 import DZSystem
+import DZTelemetry
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -23,9 +24,11 @@ public struct Agent: Service {
     public let registry: HandlerRegistry
     public let logger: Logger
     public let version: String
+    /// systemd notifications and the metrics file, when asked for.
+    public let telemetry: AgentTelemetry?
 
     public init(spool: Spool, configuration: AgentConfiguration, registry: HandlerRegistry = .standard,
-                logger: Logger, version: String)
+                logger: Logger, version: String, telemetry: AgentTelemetry? = nil)
     {
         let wakeups = Wakeups(spool: spool)
         var spool = spool
@@ -40,6 +43,7 @@ public struct Agent: Service {
         self.registry = registry
         self.logger = logger
         self.version = version
+        self.telemetry = telemetry
     }
 
     public func run() async throws {
@@ -72,6 +76,12 @@ public struct Agent: Service {
         }
         await sweep(scheduler, running, purge: true)
         await checkDrained(scheduler, running, shutdown)
+        if let telemetry, telemetry.isActive {
+            telemetry.start(queues: configuration.queues, concurrency: configuration.concurrency, started: started)
+            let status = telemetry.update(spool: spool, queues: configuration.queues, running: running.count,
+                                          concurrency: configuration.concurrency)
+            telemetry.notifier?.ready(status: status)
+        }
 
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
@@ -83,6 +93,10 @@ public struct Agent: Service {
                 if let listener { group.addTask { await scanOnRings(listener, scheduler) } }
                 group.addTask { await deferralLoop(scheduler) }
                 group.addTask { await reopenLogsOnHangup() }
+                if let telemetry, telemetry.isActive {
+                    group.addTask { await telemetryLoop(telemetry, running) }
+                    group.addTask { await telemetry.watchdogLoop() }
+                }
                 group.addTask {
                     await shutdown.wait()
                     await scheduler.close()
@@ -103,9 +117,11 @@ public struct Agent: Service {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
+            telemetry?.notifier?.stopping(status: "stopping: \(running.count) running, grace \(configuration.grace) s")
             shutdown.set()
         }
 
+        telemetry?.update(spool: spool, queues: configuration.queues, running: 0, concurrency: configuration.concurrency)
         watcher.stop()
         spool.removeHeartbeat(host: spool.host, pid: spool.pid)
         spool.audit.record("agent-stopped", [("queues", configuration.queues.map(\.rawValue).joined(separator: ","))])
@@ -247,6 +263,15 @@ public struct Agent: Service {
                 logger.warning("heartbeat not written", metadata: ["error": "\(error)"])
             }
             do { try await Task.sleep(seconds: configuration.heartbeatInterval) } catch { return }
+        }
+    }
+
+    /// Keeps systemd's status line and the metrics file current.
+    private func telemetryLoop(_ telemetry: AgentTelemetry, _ running: RunningTasks) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(seconds: telemetry.interval) } catch { return }
+            telemetry.update(spool: spool, queues: configuration.queues, running: running.count,
+                             concurrency: configuration.concurrency)
         }
     }
 

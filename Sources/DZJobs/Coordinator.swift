@@ -17,6 +17,8 @@ public struct Coordinator: Service {
     public let configuration: CoordinatorConfiguration
     public let catalog: JobCatalog
     public let logger: Logger
+    /// systemd notifications and the metrics file, when asked for.
+    public var telemetry: CoordinatorTelemetry?
 
     public init(spool: Spool, configuration: CoordinatorConfiguration, catalog: JobCatalog = .standard,
                 logger: Logger)
@@ -69,6 +71,7 @@ public struct Coordinator: Service {
         defer { withExtendedLifetime(lock) {} }
         let engine = try CoordinatorEngine(spool: spool, configuration: configuration, catalog: catalog,
                                            logger: logger)
+        engine.telemetry = telemetry
         let publisher = StatePublisher(spool: spool, databasePath: path, changes: engine.changes, logger: logger)
         try engine.checkSpoolIdentity()
         for queue in [QueueName.results, .jobs] { try spool.create(queue) }
@@ -81,6 +84,11 @@ public struct Coordinator: Service {
 
         let (wakes, continuation) = AsyncStream.makeStream(of: Wake.self, bufferingPolicy: .unbounded)
         let lost = Latch()
+        let started = Timestamp.now()
+        if let telemetry, telemetry.isActive {
+            telemetry.metrics.set("dz_coordinator_start_time_seconds", to: started.seconds)
+            telemetry.notifier?.ready(status: telemetry.update(spool: spool))
+        }
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
@@ -141,6 +149,15 @@ public struct Coordinator: Service {
                         }
                     }
                 }
+                if let telemetry, telemetry.isActive {
+                    group.addTask {
+                        while !Task.isCancelled {
+                            do { try await Task.sleep(seconds: telemetry.interval) } catch { return }
+                            telemetry.update(spool: spool)
+                        }
+                    }
+                    group.addTask { await telemetry.watchdogLoop() }
+                }
                 group.addTask {
                     // Beside the loop: what commands on every host read, written from the committed changes.
                     await publisher.run { !lost.isSet }
@@ -155,6 +172,7 @@ public struct Coordinator: Service {
                 group.cancelAll()
             }
         } onGracefulShutdown: {
+            telemetry?.notifier?.stopping(status: "stopping")
             continuation.finish()
         }
         // The loop has stopped: what its last intake changed is published before the lease goes.
@@ -167,6 +185,7 @@ public struct Coordinator: Service {
             throw CoordinatorError.leaseLost("this coordinator's lease on the spool was taken over (it held: \(holder)): "
                                              + "another coordinator runs; stopped")
         }
+        if let telemetry, telemetry.isActive { telemetry.update(spool: spool) }
         spool.audit.record("coordinator-stopped", [])
         logger.info("coordinator stopped")
     }

@@ -21,6 +21,9 @@ final class CoordinatorEngine: @unchecked Sendable {
         lostAppservers = configuration.recoverAfter.map { LostAppservers(limit: $0) }
     }
 
+    /// Job outcomes and intake times for the metrics file, when there is one.
+    var telemetry: CoordinatorTelemetry?
+
     /// What changed, for the `StatePublisher`, which writes what commands on every host read instead of the zoomdb.
     let changes = StateChanges()
 
@@ -194,6 +197,8 @@ final class CoordinatorEngine: @unchecked Sendable {
         }
         // What the intake committed goes to the publisher once it is done (its next tasks dropped).
         defer { changes.commit() }
+        let intakeStarted = Timestamp.now()
+        defer { telemetry?.intake(queue, seconds: Timestamp.now() - intakeStarted) }
         do {
             if queue == .results {
                 try intakeResult(name)
@@ -397,6 +402,10 @@ final class CoordinatorEngine: @unchecked Sendable {
             job.result = result
             try db.insert(job)
             try db.log(id, level, message)
+            if state.isFinal {
+                telemetry?.jobEnded(kind: job.kind, outcome: state.rawValue,
+                                    seconds: (job.finished ?? .now()) - (job.started ?? job.issuedAt))
+            }
         }
         let problem = change.isScrubbed
             ? "the request's values were taken out before they were recorded: nothing changed; ask again"
@@ -465,6 +474,8 @@ final class CoordinatorEngine: @unchecked Sendable {
                     }
                 }
                 spool.audit.record("job-\(plan.job.state.rawValue)", [("job", jobID), ("kind", job.kind)])
+                telemetry?.jobEnded(kind: job.kind, outcome: plan.job.state.rawValue,
+                                    seconds: (plan.job.finished ?? .now()) - (plan.job.started ?? job.issuedAt))
             }
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTelemetry
 import DZWork
 import Foundation
 import Logging
@@ -132,6 +133,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("wake-listen"), help: ArgumentHelp("Listen for wake-up rings on these UDP addresses (ADDRESS[:PORT] or [IPV6][:PORT], comma-separated, no wildcard; no port: the kernel picks one), published in the heartbeat so that other hosts' drops into these queues are scanned at once (default: $DZ_WAKE_LISTEN, else no listener).", valueName: "address,..."))
     var wakeListen: String?
+
+    @Option(name: .customLong("metrics-file"), help: ArgumentHelp("Write Prometheus metrics to this file (for node_exporter's textfile collector; default: $DZ_METRICS_FILE, else none).", valueName: "file"))
+    var metricsFile: String?
 
     @Flag(name: .long, help: "Process what is waiting, then exit when nothing is due and nothing runs (for cron).")
     var drain = false
@@ -267,7 +271,12 @@ struct AgentCommand: AsyncParsableCommand {
                                                           bundleStore: try storageLocation(),
                                                           appServer: appServer, proxy: proxy, pythons: pythons),
                           logger: logger,
-                          version: DZCommand.version)
+                          version: DZCommand.version,
+                          telemetry: AgentTelemetry(
+                              notifier: ServiceNotifier(environment: ProcessInfo.processInfo.environment),
+                              metricsFile: MetricsFile.path(flag: metricsFile, environment: ProcessInfo.processInfo.environment)
+                                  .map(MetricsFile.init(path:)),
+                              logger: logger))
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: agent, successTerminationBehavior: .gracefullyShutdownGroup),
         ]

@@ -1,8 +1,10 @@
 import ArgumentParser
 import DZAgent
+import DZClient
 import DZJobs
 import DZSpool
 import DZSystem
+import DZTelemetry
 import DZWork
 import Foundation
 import Logging
@@ -45,6 +47,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     @Flag(name: .customLong("allow-network-db"), help: "Keep the zoomdb even on a network or FUSE file system (unsafe: SQLite's log needs a local disk).")
     var allowNetworkDB = false
+
+    @Option(name: .customLong("metrics-file"), help: ArgumentHelp("Write Prometheus metrics to this file (for node_exporter's textfile collector; default: $DZ_METRICS_FILE, else none).", valueName: "file"))
+    var metricsFile: String?
+
+    @Option(name: .customLong("status-dir"), help: ArgumentHelp("Keep a status page (index.html, status.json) in this directory for a web server to serve (default: $DZ_STATUS_DIR, else none).", valueName: "dir"))
+    var statusDir: String?
 
     @Option(name: .customLong("log-level"), help: ArgumentHelp("trace, debug, info, notice, warning, error, critical.", valueName: "level"))
     var logLevel: String = "info"
@@ -101,9 +109,23 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "dz.coordinator")
         logger[metadataKey: "host"] = "\(spool.host)"
-        let coordinator = Coordinator(spool: spool, configuration: configuration, logger: logger)
+        var coordinator = Coordinator(spool: spool, configuration: configuration, logger: logger)
+        let environment = ProcessInfo.processInfo.environment
+        coordinator.telemetry = CoordinatorTelemetry(
+            notifier: ServiceNotifier(environment: environment),
+            metricsFile: MetricsFile.path(flag: metricsFile, environment: environment).map(MetricsFile.init(path:)),
+            logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup),
+        ]
+        if let directory = statusDir ?? environment["DZ_STATUS_DIR"], !directory.isEmpty {
+            var pageLogger = logger
+            pageLogger[metadataKey: "service"] = "status-page"
+            services.append(.init(service: StatusPageWriter(page: StatusPage(spool: spool), directory: directory,
+                                                            logger: pageLogger)))
+        }
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: coordinator, successTerminationBehavior: .gracefullyShutdownGroup)],
+            services: services,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do {
@@ -120,6 +142,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         } catch let error as SpoolError {
             complain(error.description)
             throw ExitStatus.code(for: error)
+        } catch let error as ClientError {
+            // The status page's directory cannot be made or written.
+            complain(error.description)
+            throw ExitStatus.systemFailure
         }
     }
 }
