@@ -160,11 +160,23 @@ struct InstanceLauncher: Sendable {
     /// The last lines of the instance's error log, with the app's secrets masked.
     func errorLogTail(_ record: InstanceRecord, secrets: [String], lines: Int = 30) -> String {
         guard let logs = try? DirectoryHandle.open(record.appDirectory).directory("logs"),
-              let bytes = try? logs.read(record.errorLogName, limit: 16 * 1024, ownedBy: record.uid)
+              let bytes = try? logs.read(record.errorLogName, limit: 24 * 1024, ownedBy: record.uid)
         else { return "(no error log)" }
-        let text = String(decoding: bytes, as: UTF8.self)
-        let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
-        return Redaction.mask(tail, secrets: secrets)
+        return Redaction.mask(Self.lastError(String(decoding: bytes, as: UTF8.self), lines: lines), secrets: secrets)
+    }
+
+    /// The last `lines` lines of `text`; when they begin inside the last traceback, from the line before that
+    /// traceback (the record that logged it, `[time] [pid] [ERROR] django.request: ...`) instead, up to
+    /// `3 * lines` lines, so that the error that failed a health check is quoted whole, not from its middle.
+    static func lastError(_ text: String, lines: Int) -> String {
+        let all = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var start = max(0, all.count - lines)
+        if let traceback = all.lastIndex(where: { $0.hasPrefix("Traceback (most recent call last)") }),
+           traceback < start
+        {
+            start = max(traceback - 1, all.count - 3 * lines, 0)
+        }
+        return all[start...].joined(separator: "\n")
     }
 
     private func removePidFile(_ record: InstanceRecord) {
