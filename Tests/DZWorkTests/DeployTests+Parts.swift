@@ -140,8 +140,13 @@ extension DeployTests {
             #expect(!tail.contains("earlier line"))
             // A traceback further back than three times the lines asked: the last lines as they are.
             let long = InstanceLauncher.lastError(log, lines: 5)
-            #expect(long.split(separator: "\n", omittingEmptySubsequences: false).count == 15 && !long.contains("Traceback"))
+            #expect(long.split(separator: "\n", omittingEmptySubsequences: false).count == 5 && !long.contains("Traceback"))
             #expect(InstanceLauncher.lastError("a\nb\nc", lines: 2) == "b\nc")
+            // Two short tracebacks within the lines asked: only the last, from its record.
+            let twice = "[t] [7] [ERROR] x: one\nTraceback (most recent call last):\n  f()\nKeyError: 1\n"
+                + "[t] [7] [ERROR] x: two\nTraceback (most recent call last):\n  g()\nKeyError: 2\n"
+            #expect(InstanceLauncher.lastError(twice, lines: 30)
+                    == "[t] [7] [ERROR] x: two\nTraceback (most recent call last):\n  g()\nKeyError: 2\n")
         }
 
         @Test func aRewrittenRuntimeFileCannotReachTheLoader() {

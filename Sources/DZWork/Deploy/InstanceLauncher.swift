@@ -165,16 +165,16 @@ struct InstanceLauncher: Sendable {
         return Redaction.mask(Self.lastError(String(decoding: bytes, as: UTF8.self), lines: lines), secrets: secrets)
     }
 
-    /// The last `lines` lines of `text`; when they begin inside the last traceback, from the line before that
-    /// traceback (the record that logged it, `[time] [pid] [ERROR] django.request: ...`) instead, up to
-    /// `3 * lines` lines, so that the error that failed a health check is quoted whole, not from its middle.
+    /// The last traceback of `text` from the line before it (the record that logged it, `[time] [pid] [ERROR]
+    /// django.request: ...`) to the end, when it starts within the last `3 * lines` lines: the error that failed a
+    /// health check quoted whole, not from its middle nor after the end of an earlier one; else the last `lines`.
     static func lastError(_ text: String, lines: Int) -> String {
         let all = text.split(separator: "\n", omittingEmptySubsequences: false)
         var start = max(0, all.count - lines)
         if let traceback = all.lastIndex(where: { $0.hasPrefix("Traceback (most recent call last)") }),
-           traceback < start
+           traceback >= all.count - 3 * lines
         {
-            start = max(traceback - 1, all.count - 3 * lines, 0)
+            start = max(traceback - 1, 0)
         }
         return all[start...].joined(separator: "\n")
     }
