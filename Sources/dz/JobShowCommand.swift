@@ -42,9 +42,12 @@ struct JobShowCommand: ParsableCommand {
             print("took     \(format1(timing.total))s: a step ran during \(format1(timing.busy))s (steps' sum "
                   + "\(format1(timing.stepsSum))s); queues and coordinator \(format1(timing.overhead))s")
         }
+        let failures = StepTable.failures(steps)
         if let error = job.error {
-            print("error    " + error.split(separator: "\n", omittingEmptySubsequences: false)
-                .joined(separator: "\n         "))
+            // A failed step's whole error follows the table: here its first line is enough.
+            print("error    " + (failures.isEmpty
+                ? error.split(separator: "\n", omittingEmptySubsequences: false).joined(separator: "\n         ")
+                : StepTable.oneLine(error)))
         }
         if let result = job.result {
             var shown = result
@@ -53,7 +56,6 @@ struct JobShowCommand: ParsableCommand {
         }
         print("")
         printTable(StepTable.rows(steps))
-        let failures = StepTable.failures(steps)
         if !failures.isEmpty { print("\n" + failures, terminator: "") }
         if let guesses = job.result?["guesses"]?.arrayValue, !guesses.isEmpty {
             print("")

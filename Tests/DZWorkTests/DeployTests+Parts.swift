@@ -129,6 +129,26 @@ extension DeployTests {
                     "an instance an older dz started gets it too")
         }
 
+        @Test func theErrorLogTailQuotesTheLastTracebackFromItsRecord() {
+            let frames = (1...20).map { "  File \"/app/x.py\", line \($0), in f\($0)\n    call\($0)()" }
+            let log = "[t] [1] [INFO] Booting worker\nearlier line\n[t] [7] [ERROR] django.request: Internal Server Error: /\n"
+                + "Traceback (most recent call last):\n" + frames.joined(separator: "\n")
+                + "\nshop.models.Order.DoesNotExist: Order matching query does not exist.\n"
+            let tail = InstanceLauncher.lastError(log, lines: 20)
+            #expect(tail.hasPrefix("[t] [7] [ERROR] django.request: Internal Server Error: /\nTraceback"), "\(tail)")
+            #expect(tail.hasSuffix("DoesNotExist: Order matching query does not exist.\n"))
+            #expect(!tail.contains("earlier line"))
+            // A traceback further back than three times the lines asked: the last lines as they are.
+            let long = InstanceLauncher.lastError(log, lines: 5)
+            #expect(long.split(separator: "\n", omittingEmptySubsequences: false).count == 5 && !long.contains("Traceback"))
+            #expect(InstanceLauncher.lastError("a\nb\nc", lines: 2) == "b\nc")
+            // Two short tracebacks within the lines asked: only the last, from its record.
+            let twice = "[t] [7] [ERROR] x: one\nTraceback (most recent call last):\n  f()\nKeyError: 1\n"
+                + "[t] [7] [ERROR] x: two\nTraceback (most recent call last):\n  g()\nKeyError: 2\n"
+            #expect(InstanceLauncher.lastError(twice, lines: 30)
+                    == "[t] [7] [ERROR] x: two\nTraceback (most recent call last):\n  g()\nKeyError: 2\n")
+        }
+
         @Test func aRewrittenRuntimeFileCannotReachTheLoader() {
             let parsed = RuntimeEnvironment(parsing: Array("A=1\nLD_PRELOAD=/x.so\nGCONV_PATH=/x\nlower=1\nB=x=y\n".utf8))
             #expect(parsed.variables == ["A": "1", "B": "x=y"])

@@ -160,11 +160,23 @@ struct InstanceLauncher: Sendable {
     /// The last lines of the instance's error log, with the app's secrets masked.
     func errorLogTail(_ record: InstanceRecord, secrets: [String], lines: Int = 30) -> String {
         guard let logs = try? DirectoryHandle.open(record.appDirectory).directory("logs"),
-              let bytes = try? logs.read(record.errorLogName, limit: 16 * 1024, ownedBy: record.uid)
+              let bytes = try? logs.read(record.errorLogName, limit: 24 * 1024, ownedBy: record.uid)
         else { return "(no error log)" }
-        let text = String(decoding: bytes, as: UTF8.self)
-        let tail = text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
-        return Redaction.mask(tail, secrets: secrets)
+        return Redaction.mask(Self.lastError(String(decoding: bytes, as: UTF8.self), lines: lines), secrets: secrets)
+    }
+
+    /// The last traceback of `text` from the line before it (the record that logged it, `[time] [pid] [ERROR]
+    /// django.request: ...`) to the end, when it starts within the last `3 * lines` lines: the error that failed a
+    /// health check quoted whole, not from its middle nor after the end of an earlier one; else the last `lines`.
+    static func lastError(_ text: String, lines: Int) -> String {
+        let all = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var start = max(0, all.count - lines)
+        if let traceback = all.lastIndex(where: { $0.hasPrefix("Traceback (most recent call last)") }),
+           traceback >= all.count - 3 * lines
+        {
+            start = max(traceback - 1, 0)
+        }
+        return all[start...].joined(separator: "\n")
     }
 
     private func removePidFile(_ record: InstanceRecord) {
