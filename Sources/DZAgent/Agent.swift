@@ -121,7 +121,9 @@ public struct Agent: Service {
             shutdown.set()
         }
 
-        telemetry?.update(spool: spool, queues: configuration.queues, running: 0, concurrency: configuration.concurrency)
+        if let telemetry, telemetry.isActive {
+            telemetry.update(spool: spool, queues: configuration.queues, running: 0, concurrency: configuration.concurrency)
+        }
         watcher.stop()
         spool.removeHeartbeat(host: spool.host, pid: spool.pid)
         spool.audit.record("agent-stopped", [("queues", configuration.queues.map(\.rawValue).joined(separator: ","))])

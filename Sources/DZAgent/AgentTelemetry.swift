@@ -6,7 +6,7 @@ import Logging
 /// What an agent tells the outside about itself: systemd's notifications (`READY=1` after the first scan,
 /// `STATUS=` with its queues and running tasks, `WATCHDOG=1`, `STOPPING=1`) and its Prometheus metrics file.
 ///
-/// Metrics (see METRICS in dz(1)): per queue the tasks waiting, deferred and running and the oldest due task's
+/// Metrics (see Metrics in dz(1)): per queue the tasks waiting, deferred and running and the oldest due task's
 /// age, from the queue's directories every `interval`; tasks ended by queue and outcome; the time from a task
 /// being due to its start (pickup) and its run time, as histograms.
 public final class AgentTelemetry: Sendable {

@@ -6,7 +6,7 @@ import Logging
 
 /// What the coordinator tells the outside about itself: systemd's notifications (`READY=1` once it has recovered
 /// and watches its queues, `STATUS=` with its queues and running jobs, `WATCHDOG=1`, `STOPPING=1`) and its
-/// Prometheus metrics file (see METRICS in dz(1)): jobs ended by kind and outcome with their durations, the time
+/// Prometheus metrics file (see Metrics in dz(1)): jobs ended by kind and outcome with their durations, the time
 /// each intake takes (a step's result taken in and the next steps dropped: the coordinator's share of a step's
 /// latency), and the depth of the `results` and `jobs` queues.
 public final class CoordinatorTelemetry: Sendable {

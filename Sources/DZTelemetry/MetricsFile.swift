@@ -23,6 +23,18 @@ public struct MetricsFile: Sendable {
         }
     }
 
+    /// Why `path` cannot be a metrics file (empty, a directory, or in a directory that does not exist), or nil.
+    public static func problem(_ path: String) -> String? {
+        guard !path.isEmpty, !path.hasSuffix("/") else { return "\"\(path)\" names no file" }
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
+        guard let status = try? FileSystem.status(directory), status.isDirectory else {
+            return "\(directory) is not a directory"
+        }
+        if let target = try? FileSystem.status(path), target.isDirectory { return "\(path) is a directory" }
+        return nil
+    }
+
     /// The path `--metrics-file` or `DZ_METRICS_FILE` gives, if either does.
     public static func path(flag: String?, environment: [String: String]) -> String? {
         let value = flag ?? environment["DZ_METRICS_FILE"]

@@ -169,6 +169,11 @@ struct AgentCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...1024).contains(concurrency) else { throw ValidationError("--concurrency must be from 1 to 1024") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
+        if let path = MetricsFile.path(flag: metricsFile, environment: ProcessInfo.processInfo.environment),
+           let problem = MetricsFile.problem(path)
+        {
+            throw ValidationError("--metrics-file (or DZ_METRICS_FILE): \(problem)")
+        }
         _ = try timing()
         for name in queueNames where !QueueName.isValid(name) {
             throw ValidationError(SpoolError.invalidQueueName(name).description)

@@ -65,6 +65,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
         if let recoverAfter { _ = try duration(recoverAfter, "--recover-after", in: 30...centurySeconds) }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level: unknown level \"\(logLevel)\"") }
+        if let path = MetricsFile.path(flag: metricsFile, environment: ProcessInfo.processInfo.environment),
+           let problem = MetricsFile.problem(path)
+        {
+            throw ValidationError("--metrics-file (or DZ_METRICS_FILE): \(problem)")
+        }
         _ = try wakeAddresses()
     }
 

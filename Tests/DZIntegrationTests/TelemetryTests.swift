@@ -183,6 +183,48 @@ extension Integration {
             #expect(left.isEmpty, "\(left)")
         }
 
+        @Test(.timeLimit(.minutes(4)))
+        func theCoordinatorsFileCountsJobsByKindAndOutcomeWithTheirDurations() async throws {
+            let spool = try TestSpool()
+            defer { spool.cleanUp() }
+            try Spool(root: spool.root, host: HostID("tester"), sync: false).create(QueueName("appserver_app1"))
+            let file = spool.directory + "/coordinator.prom"
+            let coordinator = try spool.start(["coordinator", "--rescan", "200ms", "--no-fsync", "--metrics-file", file],
+                                              label: "coordinator")
+            _ = try await spool.startAgent(host: "h1", queues: "build,database,proxy,appserver_app1",
+                                           ["--rescan", "500ms", "--no-fsync", "--data-dir", spool.directory + "/var"])
+            for params in [[], ["fail=upload", "max_attempts=1"]] {
+                let result = try await spool.dz(["job", "submit", "selftest", "--project", "demo", "--wait"]
+                                                + params.flatMap { ["--param", $0] }, timeout: 180)
+                #expect(result.status == (params.isEmpty ? 0 : 1), "\(result)")
+            }
+            coordinator.send(SIGTERM)
+            #expect(await coordinator.waitForExit(timeout: 60), "\(coordinator.errorTail)")
+            let samples = try await Self.parse(spool, file)
+            #expect(Self.value(samples, "dz_jobs_total", ["kind": "selftest", "outcome": "succeeded"]) == 1, "\(samples)")
+            #expect(Self.value(samples, "dz_jobs_total", ["kind": "selftest", "outcome": "failed"]) == 1)
+            #expect(Self.value(samples, "dz_job_duration_seconds_count", ["kind": "selftest", "outcome": "succeeded"]) == 1)
+            // Every step's result and each request went through intake.
+            let results = Self.value(samples, "dz_coordinator_intake_seconds_count", ["queue": "results"]) ?? 0
+            #expect(results >= 9, "\(samples["dz_coordinator_intake_seconds_count"] ?? [])")
+            #expect(Self.value(samples, "dz_coordinator_intake_seconds_count", ["queue": "jobs"]) == 2)
+            #expect(Self.value(samples, "dz_queue_tasks", ["queue": "results", "state": "waiting"]) == 0)
+        }
+
+        @Test(.timeLimit(.minutes(2)))
+        func aMetricsFileInADirectoryThatDoesNotExistIsAUsageError() async throws {
+            let spool = try TestSpool()
+            defer { spool.cleanUp() }
+            for command in [["agent", "-Q", "build", "--drain"], ["coordinator"]] {
+                let result = try await spool.dz(command + ["--metrics-file", spool.directory + "/missing/dz.prom"])
+                #expect(result.status == 64, "\(result)")
+                #expect(result.stderr.contains("--metrics-file (or DZ_METRICS_FILE): \(spool.directory)/missing is not a directory"),
+                        "\(result.stderr)")
+                let directory = try await spool.dz(command + ["--metrics-file", spool.directory])
+                #expect(directory.status == 64, "\(directory)")
+            }
+        }
+
         @Test(.timeLimit(.minutes(3)))
         func anAgentsQueueDepthAndOldestAgeAreInTheFileWhileItRuns() async throws {
             let spool = try TestSpool()
