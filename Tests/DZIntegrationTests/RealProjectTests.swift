@@ -75,6 +75,27 @@ extension Integration {
                 #expect(redirecting.stdout.contains("answered 301 -> https://\(DeployTests.hostname)/"), "\(redirecting.stdout)")
                 #expect(redirecting.stdout.contains("SECURE_SSL_REDIRECT"), "\(redirecting.stdout)")
                 #expect(await cluster.get().0 == 200, "the release before still serves")
+
+                // 5. A Procfile with a piped release line and a uwsgi web line: refused at check_repo, before the
+                //    build; deployed with --param release=false, with a warning that gunicorn serves instead.
+                try (try String(contentsOfFile: settings, encoding: .utf8))
+                    .replacingOccurrences(of: "\nSECURE_SSL_REDIRECT = True\n", with: "\n")
+                    .write(toFile: settings, atomically: true, encoding: .utf8)
+                try cluster.write("web: uwsgi --http :8000 --module hello.wsgi\nrelease: yes \"yes\" | python manage.py migrate\n",
+                                  to: "Procfile")
+                try await cluster.commit("a Heroku Procfile")
+                let (refusedJob, refused) = try await cluster.deploy()
+                #expect(refused.status == 1, "\(refused)")
+                #expect(refused.stdout.contains("check_repo failed on builder: the Procfile's release command uses shell syntax (|)"),
+                        "\(refused.stdout)")
+                let refusedSteps = DeployTests.steps(try await cluster.show(refusedJob))
+                #expect(refusedSteps["check_repo"]?["error_kind"] == .string("procfile"), "\(refusedSteps)")
+                let (_, withoutRelease) = try await cluster.deploy(["--param", "release=false"])
+                print("dz deploy --param release=false of a project with a uwsgi web line:\n" + withoutRelease.stdout)
+                #expect(withoutRelease.status == 0, "\(withoutRelease)")
+                #expect(withoutRelease.stdout.contains("warning: the Procfile's web: line (uwsgi --http :8000 --module "
+                    + "hello.wsgi) is not gunicorn"), "\(withoutRelease.stdout)")
+                #expect(await cluster.get().0 == 200)
             }
         }
     }
