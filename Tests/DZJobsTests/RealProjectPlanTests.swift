@@ -17,6 +17,7 @@ import Testing
             issuedBy: nil, issuedAt: .now()), [])
         let checked = try steps.args("check_repo")
         #expect(checked["require_python"] == .bool(true) && checked["zoombuild_cfg"] == .string(config))
+        #expect(checked["release"] == .bool(false), "no release command to refuse")
         steps.succeed("check_repo", ["zoombuild_cfg": .string("[project]\n")])
         (job, steps) = plans.settle(planner, job, steps)
         steps.succeed("check_placement", ["python": .string("3.12"), "engine": .string("postgresql")])
