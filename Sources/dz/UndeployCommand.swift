@@ -1,12 +1,13 @@
 import ArgumentParser
 import DZClient
+import DZJobs
 import DZSpool
 
 struct UndeployCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "undeploy",
         abstract: "Take an app off line: remove its site, stop its instances, keep its database unless asked.",
-        discussion: "Submits an undeploy job and waits for it. Exit 0 when it succeeded, 1 when it failed.")
+        discussion: "Submits an undeploy job and waits for it. Exit 0 when it took the app off line, 1 when it failed or found nothing deployed.")
 
     @OptionGroup var options: SpoolOptions
 
@@ -34,6 +35,10 @@ struct UndeployCommand: AsyncParsableCommand {
         print("job \(id): undeploy of \(project)")
         guard !noWait else { return }
         let result = JobResult(result: try await Follow.succeeded(id, client).job.result ?? [:])
+        if let nothing = UndeployJob.nothingUndeployed(project: project, result: result.result) {
+            complain(nothing)
+            throw ExitStatus.notFound
+        }
         print("stopped \(result.strings("stopped").count) instance(s)"
               + (result.result["database_dropped"] == .bool(true) ? "; database dropped" : ""))
     }

@@ -11,8 +11,8 @@ import DZStore
 /// `postgis`), and `instances` (how many; default the project's formation, else 1), `workers` (gunicorn workers
 /// per instance; default the formation, else the config's `num_workers`, else 2), `hostnames` (comma-separated;
 /// added to the project's host names, which are kept; default the project's host names, else the config's, else
-/// `<project>.localhost`), `client_max_body_size`,
-/// `health_path`, `health_timeout_s`. The app's environment is the one set with `dz config`.
+/// `<project>.localhost`), `client_max_body_size`, `health_path`, `health_timeout_s`, `release` (`false`: the
+/// Procfile's release command is not run). The app's environment is the one set with `dz config`.
 /// Result: `urls`, `bundle`, `instances` (appserver, address, port of each), `retired`, and what the build found.
 public enum BuildAndDeployJob {
     public static let kind: JobKind = {

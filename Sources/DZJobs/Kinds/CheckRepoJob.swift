@@ -21,6 +21,8 @@ public enum CheckRepoJob {
             var args = try base(context)
             args["require_python"] = .bool(true)
             if let config = context.param("zoombuild_cfg") { args["zoombuild_cfg"] = .string(config) }
+            // Without the release command (`--param release=false`) there is none to refuse.
+            if context.param("release") == "false" { args["release"] = .bool(false) }
             return args
         }
         return step

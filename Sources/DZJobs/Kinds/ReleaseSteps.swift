@@ -28,7 +28,10 @@ enum ReleaseSteps {
                       let instance = try firstInstance(context)["instance"] else {
                     throw JobError("post_deploy_hooks needs a deployed instance")
                 }
-                return ["project": .string(project), "instance": instance].merging(hooks(context)) { $1 }
+                var args: [String: JSONValue] = ["project": .string(project), "instance": instance]
+                // `--param release=false`: deploy without running the Procfile's release command.
+                if context.param("release") == "false" { args["release"] = .bool(false) }
+                return args.merging(hooks(context)) { $1 }
             }
             .routed { context throws(JobError) in
                 try DeploySteps.appserverQueue(try firstInstance(context)["appserver"]?.stringValue)

@@ -30,6 +30,7 @@ public enum UndeployJob {
                 "stopped": .array((context.outputs["stop_instances"] ?? []).flatMap { $0["stopped"]?.arrayValue ?? [] }),
                 "site_removed": context.outputs["remove_proxy_conf"]?.first?["removed"] ?? .bool(false),
                 "database_dropped": context.outputs["drop_database"]?.first?["dropped"] ?? .bool(false),
+                "was_deployed": context.facts["deployed"] ?? .null,
             ]
         }
         kind.needsProject = true
@@ -39,8 +40,23 @@ public enum UndeployJob {
             if let project = job.project, let database = try db.appDatabase(of: project) {
                 facts["database_engine"] = .string(database.engine)
             }
+            if let project = job.project {
+                facts["deployed"] = .bool(try facts["database_engine"] != nil || !db.releases(of: project, limit: 1).isEmpty
+                                          || !db.deployments(of: project).isEmpty)
+            }
             return facts
         }
         return kind
     }()
+
+    /// What `dz undeploy` says instead of success when the job found nothing to take off line (no site, no
+    /// instance, no database dropped): a project never deployed, or one already undeployed. Nil when it did
+    /// something.
+    public static func nothingUndeployed(project: String, result: [String: JSONValue]) -> String? {
+        guard result["site_removed"] != .bool(true), (result["stopped"]?.arrayValue ?? []).isEmpty,
+              result["database_dropped"] != .bool(true) else { return nil }
+        return result["was_deployed"] == .bool(false)
+            ? "project \(project) was never deployed: nothing to undeploy"
+            : "project \(project) is not deployed: no site or instance was left to remove"
+    }
 }

@@ -183,6 +183,10 @@ public struct BundleBuilder: Sendable {
 
         let wsgi = request.config.wsgiModule ?? settingsModule.split(separator: ".").dropLast().joined(separator: ".")
             + (settingsModule.contains(".") ? ".wsgi" : "wsgi")
+        if let web = request.config.procfileWeb, !web.split(separator: " ").contains(where: { $0.hasSuffix("gunicorn") }) {
+            warnings.append("the Procfile's web: line (\(web.prefix(80))) is not gunicorn, which is what dz "
+                            + "supervises: it serves the WSGI application \(wsgi) with gunicorn instead")
+        }
         let facts = try await verify(tree, wsgiModule: wsgi)
         lap("import check")
 

@@ -19,6 +19,8 @@ struct HealthProbe: Sendable {
 
     enum Result: Sendable, Equatable {
         case status(Int)
+        /// A redirect (3xx) that leaves the site (see `HealthRedirect`): the status, where to, and why not healthy.
+        case redirect(Int, location: String, problem: String)
         /// No HTTP response: why (connection refused, timed out, not HTTP).
         case noResponse(String)
 
@@ -30,7 +32,8 @@ struct HealthProbe: Sendable {
         func meets(_ requirement: Requirement) -> Bool {
             switch (self, requirement) {
             case (.status(let code), .healthy): code < 500
-            case (.status, .answering): true
+            case (.status, .answering), (.redirect, .answering): true
+            case (.redirect, .healthy): false
             case (.noResponse, _): false
             }
         }
@@ -45,8 +48,12 @@ struct HealthProbe: Sendable {
             do {
                 try socket.connect(timeout: timeout)
                 try socket.send(Array(request.utf8))
-                let head = try socket.receive(limit: 4096) { $0.contains(10) }
-                return Self.parseStatus(head)
+                // The status line and the headers (a redirect's Location), as far as 8 KiB.
+                let head = try socket.receive(limit: 8192) { bytes in
+                    bytes.count >= 4 && bytes.indices.dropFirst(3).contains { bytes[$0 - 3] == 13 && bytes[$0 - 2] == 10
+                        && bytes[$0 - 1] == 13 && bytes[$0] == 10 }
+                }
+                return Self.parseStatus(head, host: host)
             } catch {
                 return .noResponse("\(error)")
             }
@@ -54,12 +61,21 @@ struct HealthProbe: Sendable {
         return result ?? .noResponse("cannot make a socket for \(address)")
     }
 
-    /// The status code of `HTTP/1.x NNN ...`.
-    static func parseStatus(_ bytes: [UInt8]) -> Result {
+    /// The status code of `HTTP/1.x NNN ...`; a redirect that leaves the site `host` is `.redirect`.
+    static func parseStatus(_ bytes: [UInt8], host: String = "") -> Result {
         let line = String(decoding: bytes.prefix { $0 != 10 && $0 != 13 }, as: UTF8.self)
         let parts = line.split(separator: " ")
         guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), parts[1].count == 3, let code = Int(parts[1]) else {
             return .noResponse(bytes.isEmpty ? "the connection closed without a response" : "not an HTTP response")
+        }
+        if (300...399).contains(code) {
+            let headers = String(decoding: bytes, as: UTF8.self).split(separator: "\r\n").dropFirst()
+            if let header = headers.first(where: { $0.lowercased().hasPrefix("location:") }) {
+                let location = String(header.dropFirst("location:".count)).trimmingCharacters(in: .whitespaces)
+                if let problem = HealthRedirect.problem(location: location, host: host) {
+                    return .redirect(code, location: String(location.prefix(200)), problem: problem)
+                }
+            }
         }
         return .status(code)
     }

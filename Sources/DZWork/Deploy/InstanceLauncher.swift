@@ -107,7 +107,14 @@ struct InstanceLauncher: Sendable {
         while Timestamp.now() < deadline {
             if Task.isCancelled { throw .healthCheck("cancelled during the health check") }
             last = await probe.probe(timeout: min(5, max(1, deadline - Timestamp.now())))
-            if last.meets(requirement), case .status(let code) = last { return code }
+            if last.meets(requirement) {
+                if case .status(let code) = last { return code }
+                if case .redirect(let code, _, _) = last { return code }
+            }
+            // A redirect off the site is the settings' answer, and will stay so: no point waiting.
+            if case .redirect(let code, let location, let problem) = last, requirement == .healthy {
+                throw .healthCheck("GET \(probe.path) (Host: \(probe.host)) answered \(code) -> \(location): \(problem)")
+            }
             guard liveMaster(record) != nil else {
                 throw .healthCheck("gunicorn exited before \(probe.path) answered")
             }
@@ -118,6 +125,8 @@ struct InstanceLauncher: Sendable {
             throw .healthCheck("GET \(probe.path) (Host: \(probe.host)) answered \(code) for \(Int(timeout)) s")
         case .noResponse(let why):
             throw .healthCheck("GET \(probe.path) got no answer within \(Int(timeout)) s (\(why))")
+        case .redirect(let code, let location, _):
+            throw .healthCheck("GET \(probe.path) (Host: \(probe.host)) answered \(code) -> \(location) for \(Int(timeout)) s")
         }
     }
 

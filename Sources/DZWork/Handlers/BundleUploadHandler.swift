@@ -7,7 +7,8 @@ import Logging
 /// `bundle_upload` (queue `build`): puts a bundle this host built into the bundle store as
 /// `<project>/<bundle>.tar.zst` with its manifest beside it, after checking the archive against the manifest.
 /// Arguments: `project`, `bundle` (its name: the file is always taken from this host's `<data>/bundles/`, never a
-/// path from the task), optional `remove_build` (delete the local build directory and archive once stored).
+/// path from the task), optional `remove_build` (delete the local archive too once stored). The build directory
+/// `<data>/builds/<bundle>/` is removed once the bundle is stored.
 public struct BundleUploadHandler: TaskHandler {
     public let name = "bundle_upload"
     public let workspace: Workspace
@@ -49,8 +50,11 @@ public struct BundleUploadHandler: TaskHandler {
         guard stored.sha256 == nil || stored.sha256 == actual else {
             throw TaskFailure(kind: "checksum", message: "the store received other bytes than \(archive)", retryable: true)
         }
+        // The build tree (code, virtualenv, static files: hundreds of MB for a real project) is in the archive
+        // now, and the archive in the store: the tree goes, on a thread of its own.
+        let tree = workspace.root + "/builds/" + bundle
+        _ = try? await BlockingCall.run { SourceTree.remove(tree) }
         if context.args["remove_build"] == .bool(true) {
-            try? FileManager.default.removeItem(atPath: workspace.root + "/builds/" + bundle)
             try? FileSystem.unlink(archive)
             try? FileSystem.unlink(manifestPath)
         }

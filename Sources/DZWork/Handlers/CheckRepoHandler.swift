@@ -5,7 +5,9 @@ import DZSystem
 /// `check_repo` (queue `build`): checks a project's repository out into the build host's reused working copy,
 /// inspects it without running any of its code, and returns the revision, the config guesses, the warnings and
 /// the proposed zoombuild.cfg. Arguments: `project`, `source` (URL), optional `rev` and `vcs` (`git`, `hg`),
-/// `zoombuild_cfg` (the job's own config, over the proposal) and `require_python` (true in build jobs).
+/// `zoombuild_cfg` (the job's own config, over the proposal), `require_python` (true in build jobs: a Python or a
+/// Procfile release command dz cannot provide fails the job here) and `release` (false: the release command will
+/// not run, so it is not checked).
 ///
 /// It also checks the Python the project asks for (the config's `python_version`) against the ones this build
 /// host offers (`AllowedPythons`): output `python` is the one a build would use; when none fits, a build job fails
@@ -82,6 +84,13 @@ public struct CheckRepoHandler: TaskHandler {
             }
             warnings.append(message)
         }
+        // A release command dz would refuse is refused now, in seconds, not after the build and the migration.
+        if context.args["require_python"] == .bool(true), context.args["release"] != .bool(false) {
+            let release = given?.procfileRelease ?? config.procfileRelease
+            if let problem = Self.releaseProblem(configured: release, repository: directory) {
+                throw TaskFailure(kind: "procfile", message: problem, retryable: false)
+            }
+        }
         return [
             "python": python.flatMap(AllowedPythons.version(ofPath:)).map { JSONValue.string($0) } ?? .null,
             "revision": .object(["vcs": .string(revision.vcs.rawValue), "commit": .string(revision.commit),
@@ -92,6 +101,26 @@ public struct CheckRepoHandler: TaskHandler {
             "skipped": .array(inspection.skipped.map { .string($0) }),
             "zoombuild_cfg": .string(config.rendered(leftOut: rejected) + ZoombuildConfig.proposalNotes(guesses: inspection.guesses)),
         ]
+    }
+}
+
+extension CheckRepoHandler {
+    /// Why the Procfile's `release:` command (the repository's `Procfile`, a regular file at its top) would be
+    /// refused by post_deploy_hooks (see `ProcfileCommand`), with the ways out; nil when it would run or there is
+    /// none. `configured` is the config's `procfile_release`, which post_deploy_hooks does not read yet: it is
+    /// only named in the message.
+    static func releaseProblem(configured: String?, repository: String) -> String? {
+        let path = repository + "/Procfile"
+        guard (try? FileSystem.linkStatus(path))?.isRegular == true,
+              case .contents(let bytes, _)? = try? FileIO.read(path, limit: 64 * 1024) else { return nil }
+        do {
+            _ = try ProcfileCommand.find("release", in: String(decoding: bytes, as: UTF8.self))
+            return nil
+        } catch {
+            return "\(error) (refused before the build; --param release=false deploys without running it"
+                + (configured.map { "; zoombuild.cfg's procfile_release \"\($0.prefix(80))\" is not what runs" } ?? "")
+                + ")"
+        }
     }
 }
 
