@@ -17,14 +17,7 @@ struct GitInitCommand: AsyncParsableCommand {
 
     @OptionGroup var options: SpoolOptions
 
-    @Option(name: .long, help: ArgumentHelp("The project id.", valueName: "project"))
-    var project: String
-
-    @Option(name: .long, help: ArgumentHelp("The branch a push to which deploys (default: main).", valueName: "branch"))
-    var branch = "main"
-
-    @Option(name: .customLong("param"), help: ArgumentHelp("A build_and_deploy parameter every push's job gets, such as db_engine=postgresql or hostnames=www.example.com (repeatable).", valueName: "key=value"))
-    var params: [String] = []
+    @OptionGroup var push: PushOptions
 
     @Option(name: .customLong("max-push-size"), help: ArgumentHelp("The most one push may send (git's receive.maxInputSize; default 512MiB).", valueName: "size"))
     var maxPushSize: String?
@@ -47,7 +40,7 @@ struct GitInitCommand: AsyncParsableCommand {
         }
         let absolute = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
         let repository = try reportingClientErrors { () throws(ClientError) in
-            try PushRepository(project: project, repositories: absolute, branch: branch, parameters: params,
+            try PushRepository(project: push.project, repositories: absolute, branch: push.branch, parameters: push.params,
                                maxPushSize: maxPushSize.flatMap(ByteSize.parse) ?? PushRepository.defaultMaxPushSize)
         }
         guard let dz = try? FileSystem.resolve("/proc/self/exe"), let spoolPath = try? FileSystem.resolve(spool.root)

@@ -18,20 +18,7 @@ struct GitPostReceiveCommand: AsyncParsableCommand {
 
     @OptionGroup var options: SpoolOptions
 
-    @Option(name: .long, help: ArgumentHelp("The project id.", valueName: "project"))
-    var project: String
-
-    @Option(name: .long, help: ArgumentHelp("The branch that deploys (default: main).", valueName: "branch"))
-    var branch = "main"
-
-    @Option(name: .customLong("param"), help: ArgumentHelp("Another build_and_deploy parameter (repeatable).", valueName: "key=value"))
-    var params: [String] = []
-
-    func validate() throws {
-        do { _ = try PushRepository(project: project, repositories: "/", branch: branch, parameters: params) } catch {
-            throw ValidationError(error.description)
-        }
-    }
+    @OptionGroup var push: PushOptions
 
     func run() async throws {
         let input = FileHandle.standardInput.readData(ofLength: PushedRefs.inputLimit + 1)
@@ -42,18 +29,18 @@ struct GitPostReceiveCommand: AsyncParsableCommand {
         let refs = try reportingClientErrors { () throws(ClientError) in
             try PushedRefs.parse(String(decoding: input, as: UTF8.self))
         }
-        guard let update = refs.update(ofBranch: branch) else {
-            print("dz: nothing to deploy: the push did not change \(branch)")
+        guard let update = refs.update(ofBranch: push.branch) else {
+            print("dz: nothing to deploy: the push did not change \(push.branch)")
             return
         }
         guard !update.isDeletion else {
-            print("dz: \(branch) was deleted: nothing deployed, the app keeps running (dz undeploy takes it off line)")
+            print("dz: \(push.branch) was deleted: nothing deployed, the app keeps running (dz undeploy takes it off line)")
             return
         }
         let repository = FileManager.default.currentDirectoryPath
         let client = try options.client()
         var values: [String: JSONValue] = [:]
-        for param in params {
+        for param in push.params {
             let parts = param.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             values[String(parts[0])] = .string(String(parts[1]))
         }
@@ -61,9 +48,9 @@ struct GitPostReceiveCommand: AsyncParsableCommand {
         values["rev"] = .string(update.new)
         values["vcs"] = .string("git")
         let id = try reportingClientErrors { () throws(ClientError) in
-            try client.requests.submit("build_and_deploy", project: project, params: values)
+            try client.requests.submit("build_and_deploy", project: push.project, params: values)
         }
-        print("job \(id): build_and_deploy of \(project) at \(update.new.prefix(12)) (\(branch))")
+        print("job \(id): build_and_deploy of \(push.project) at \(update.new.prefix(12)) (\(push.branch))")
         fflush(nil)
         let document = try await Follow.succeeded(id, client, quiet: false)
         JobResult(result: document.job.result ?? [:]).printURLs()
