@@ -90,7 +90,10 @@ extension ClusterSuites {
                         .contains { $0["task"] == String(finished.dropLast(5)) }
                 }
                 #expect(redelivered, "the owner dropped the redelivered \(finished)")
-                #expect(!FileSystem.exists(outbox + finished), "pushed and removed from the outbox")
+                // rsync removes its source after the copy has landed, which may be a moment after the owner took
+                // it in: wait for the removal rather than expect it at once.
+                let removed = await Cluster.poll(timeout: 60) { !FileSystem.exists(outbox + finished) }
+                #expect(removed, "pushed and removed from the outbox")
                 let again = AuditTrail(spools: [build.spool]).counts("claimed", queue: "build")[String(finished.dropLast(5))]
                 #expect(again == 1, "claimed \(again ?? 0) times")
 

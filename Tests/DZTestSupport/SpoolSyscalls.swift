@@ -15,8 +15,9 @@ public struct SpoolSyscalls: Sendable {
     public init(log: String, spool: String) {
         var counts: [String: Int] = [:]
         for line in log.split(separator: "\n") where line.contains(spool) {
-            // "<pid> <call>(...": skip the pid, and resumed calls (counted where they started).
-            var text = line.drop { $0 != " " }.dropFirst()
+            // "<pid> <call>(...": skip the pid (strace pads it to five columns: "1169  rename(...") and resumed
+            // calls (counted where they started).
+            var text = line.drop { $0 != " " }.drop { $0 == " " }
             if text.hasPrefix("<... ") { continue }
             text = text.prefix { $0 != "(" }
             guard !text.isEmpty, text.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else { continue }

@@ -45,8 +45,8 @@ import Testing
             }
             #expect((report["network"] as? String)?.hasPrefix("error: ") == true, "\(phase): the network is reachable")
             #expect(report["environ"] as? [String] == ["DJANGO_SETTINGS_MODULE", "DZ_DATABASE_URL", "HOME", "LANG",
-                                                       "LOGNAME", "PATH", "PWD", "PYTHONDONTWRITEBYTECODE", "TMPDIR",
-                                                       "USER"],
+                                                       "LOGNAME", "PATH", "PWD", "PYTHONDONTWRITEBYTECODE",
+                                                       "PYTHONUNBUFFERED", "TMPDIR", "USER"],
                     "\(phase): \(report["environ"] ?? "")")
         }
         #expect(try await lab.filesWithSecrets(in: built.buildDirectory) == [])
