@@ -2,7 +2,7 @@ import DZAgent
 import DZSpool
 
 /// `renew_certs` (queue `proxy`): renews every certificate ACME obtained on this proxy that expires within `days`
-/// (argument, default 30), one `obtain_cert` per project for its names whose certificate is due. Certificates given
+/// (argument, default 30) and whose project has a site here, one `obtain_cert` per project for its names whose certificate is due. Certificates given
 /// with `dz certs add` are never renewed here (their owner renews them). Run it daily (`dz certs renew`, or the
 /// line in etc/cron.d/dz). Fails (kind `acme`, retryable) when any renewal failed, after trying them all; the
 /// others stay renewed. Output: `checked` (certificates looked at), `renewed` (`project/hostname` of each renewed).
@@ -21,10 +21,12 @@ public struct RenewCertsHandler: TaskHandler {
         let found = CertificateStore(root: settings.certificatesDirectory).acmeCertificates()
         var due: [ProjectID: [Hostname]] = [:]
         do throws(ProxyError) {
-            for item in found where !(try await check.isValid(certificate: item.certificatePath,
-                                                              forSeconds: Int(days * 86400)))
-            {
-                due[item.project, default: []].append(item.hostname)
+            // A project without a site here (undeployed) cannot answer HTTP-01: its certificates wait for its
+            // next deploy instead of failing every day.
+            for item in found where SiteFile(directory: settings.sitesDirectory, project: item.project).exists {
+                if !(try await check.isValid(certificate: item.certificatePath, forSeconds: Int(days * 86400))) {
+                    due[item.project, default: []].append(item.hostname)
+                }
             }
         } catch {
             throw error.taskFailure

@@ -36,11 +36,11 @@ public struct AcmeClient: Sendable {
         let lego = settings.acmeDirectory + "/lego"
         let webroot = settings.acmeWebroot
         try CertificateStore.step("mkdir", settings.acmeDirectory) { () throws(Errno) in
-            try FileSystem.makeDirectories(settings.acmeDirectory, mode: 0o755)
+            // nginx's workers read the answers: the webroot and its path are world-readable whatever the umask,
+            // and nothing else is there; lego's account and keys are not.
+            try FileSystem.makeDirectories(webroot + "/.well-known/acme-challenge", mode: 0o755, exactMode: true)
             try FileSystem.makeDirectories(lego, mode: 0o700)
             try FileSystem.setMode(lego, 0o700)
-            // nginx's workers read the answers: the webroot and its path are world-readable, nothing else is there.
-            try FileSystem.makeDirectories(webroot + "/.well-known/acme-challenge", mode: 0o755)
         }
         var arguments = [settings.acmeClient, "--accept-tos", "--server", server, "--path", lego, "--http",
                          "--http.webroot", webroot]
