@@ -58,6 +58,39 @@ import Testing
         }
     }
 
+    @Test func theCheckAcceptsAMatchingPairAndRefusesAWrongKeyAnotherNameAnExpiredOneAndGarbage() async throws {
+        let directory = "/tmp/dz-certcheck-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let ca = try await TestCA.make(in: directory)
+        let good = try await ca.issue(["shop.test", "www.shop.test"], stem: "good")
+        let other = try await ca.issue(["other.test"], stem: "other")
+        let expired = try await ca.issue(["shop.test"], days: -1, stem: "expired")
+        let garbage = directory + "/garbage.pem"
+        try FileIO.create(garbage, bytes: Array("-----BEGIN CERTIFICATE-----\nnot one\n".utf8), mode: 0o600, sync: false)
+        let check = CertificateCheck()
+        let notAfter = try await check.check(certificate: good.certificatePath, key: good.keyPath,
+                                             hostname: Hostname("www.shop.test"))
+        #expect(notAfter.hasSuffix("GMT"), "\(notAfter)")
+        let cases: [(String, String, String, String)] = [
+            (good.certificatePath, other.keyPath, "shop.test", "their public keys differ"),
+            (other.certificatePath, other.keyPath, "shop.test", "does not cover shop.test (its names: DNS:other.test"),
+            (expired.certificatePath, expired.keyPath, "shop.test", "expired"),
+            (garbage, good.keyPath, "shop.test", "not a PEM X.509 certificate"),
+            (good.certificatePath, garbage, "shop.test", "not an unencrypted PEM private key"),
+        ]
+        for (certificate, key, name, why) in cases {
+            let hostname = try Hostname(name)
+            do throws(ProxyError) {
+                try await check.check(certificate: certificate, key: key, hostname: hostname)
+                Issue.record("accepted \(certificate) with \(key) for \(name)")
+            } catch {
+                #expect(error.description.contains(why), "\(error)")
+            }
+        }
+        #expect(try await check.isValid(certificate: good.certificatePath, forSeconds: 3600))
+        #expect(try await !check.isValid(certificate: good.certificatePath, forSeconds: 30 * 86400))
+    }
+
     @Suite(.timeLimit(.minutes(5))) struct RealNginx {
         @Test func aGivenCertificateServesTheAppOverTLSAndHTTPRedirectsAndARedeployKeepsIt() async throws {
             let tlsPort = try FreePort.loopback()
