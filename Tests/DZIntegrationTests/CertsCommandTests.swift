@@ -70,8 +70,11 @@ extension Integration {
             let body = keyText.split(separator: "\n").dropFirst().first.map(String.init) ?? keyText
             let grep = try await spool.tool("/usr/bin/grep", ["-rlF", "--", body, spool.root])
             #expect(grep.status == 1, "the key is still in \(grep.stdout)")
-            let done = spool.dayFiles("proxy", "done").filter { $0.hasSuffix(".json") }
-            let scrubbed = try done.map { try spool.task(at: spool.path("proxy", "done") + "/" + $0) }.filter { $0.task == "install_cert" }
+            // The refused one ended in failed/, the other in done/.
+            let ended = ["done", "failed"].flatMap { stage in
+                spool.dayFiles("proxy", stage).filter { $0.hasSuffix(".json") }.map { spool.path("proxy", stage) + "/" + $0 }
+            }
+            let scrubbed = try ended.map { try spool.task(at: $0) }.filter { $0.task == "install_cert" }
             #expect(scrubbed.count == 2 && scrubbed.allSatisfy { $0.args["private_key"] == .string("***") },
                     "\(scrubbed.map(\.args))")
         }

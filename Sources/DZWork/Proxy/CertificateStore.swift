@@ -50,6 +50,9 @@ public struct CertificateStore: Sendable {
         let projectDirectory = projectDirectory(project)
         let staging = projectDirectory + "/.staging-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         try Self.step("mkdir", staging) { () throws(Errno) in
+            // The data directory above stays enterable (nginx's workers read the static files and the ACME
+            // webroot in it); only the certificates' own directories are closed.
+            try FileSystem.makeDirectories(root.parentDirectory, mode: 0o755)
             for directory in [root, projectDirectory] where !FileSystem.exists(directory) {
                 try FileSystem.makeDirectories(directory, mode: 0o700)
                 try FileSystem.setMode(directory, 0o700)
