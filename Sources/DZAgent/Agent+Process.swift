@@ -154,9 +154,23 @@ extension Agent {
                                               message: "the task's output is over \(TaskFile.maxSize) bytes")
             encoded = result.encoded()
         }
+        scrub(claim)
         if case .leaseLost = try spool.finish(claim, result: result, encoded: encoded) {
             logger.warning("lease lost before the result was reported: result discarded",
                            metadata: ["task": "\(claim.task.id)"])
+        }
+    }
+
+    /// Rewrites the claimed file without the arguments its handler calls secret, so that they do not stay in
+    /// `done/` or `failed/`; a failure is logged and the task still ends (its file then keeps them).
+    private func scrub(_ claim: Claim) {
+        guard let handler = registry.handler(for: claim.task.task), !handler.scrubbedArguments.isEmpty else { return }
+        var task = claim.task
+        for name in handler.scrubbedArguments where task.args[name] != nil { task.args[name] = .string("***") }
+        guard task.args != claim.task.args else { return }
+        do { try spool.rewriteClaimed(claim, as: task) } catch {
+            logger.error("could not rewrite the task without its secret arguments",
+                         metadata: ["task": "\(claim.task.id)", "error": "\(error)"])
         }
     }
 

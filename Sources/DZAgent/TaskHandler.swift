@@ -14,6 +14,14 @@ public protocol TaskHandler: Sendable {
     /// The task is cancelled (Swift task cancellation) at its time limit, on shutdown, or when its lease is lost:
     /// stop promptly and kill any child process group.
     func run(_ context: TaskContext) async throws -> [String: JSONValue]
+
+    /// Arguments that are secrets (a private key): once the task has ended for good, the agent rewrites its file
+    /// with each of them replaced by `"***"` before it goes to `done/` or `failed/`. Empty by default.
+    var scrubbedArguments: [String] { get }
+}
+
+extension TaskHandler {
+    public var scrubbedArguments: [String] { [] }
 }
 
 /// What a handler knows of its task.

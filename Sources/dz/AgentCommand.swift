@@ -131,6 +131,18 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("proxy-address"), help: ArgumentHelp("Proxy: the address sites listen on (default: $DZ_PROXY_ADDRESS, else every address).", valueName: "address"))
     var proxyAddress: String?
 
+    @Option(name: .customLong("proxy-tls-port"), help: ArgumentHelp("Proxy: the port sites with a certificate listen on for TLS (default: $DZ_PROXY_TLS_PORT, else 443).", valueName: "port"))
+    var proxyTLSPort: String?
+
+    @Option(name: .customLong("acme-directory"), help: ArgumentHelp("Proxy: the ACME server's directory URL that dz certs acme obtains certificates from (default: $DZ_ACME_DIRECTORY, else no ACME).", valueName: "url"))
+    var acmeDirectory: String?
+
+    @Option(name: .customLong("acme-email"), help: ArgumentHelp("Proxy: the ACME account's contact address (default: $DZ_ACME_EMAIL, else none).", valueName: "address"))
+    var acmeEmail: String?
+
+    @Option(name: .customLong("acme-ca-file"), help: ArgumentHelp("Proxy: PEM CAs to trust the ACME server's TLS by (default: $DZ_ACME_CA_FILE, else the system's).", valueName: "file"))
+    var acmeCAFile: String?
+
     @Option(name: .customLong("wake-listen"), help: ArgumentHelp("Listen for wake-up rings on these UDP addresses (ADDRESS[:PORT] or [IPV6][:PORT], comma-separated, no wildcard; no port: the kernel picks one), published in the heartbeat so that other hosts' drops into these queues are scanned at once (default: $DZ_WAKE_LISTEN, else no listener).", valueName: "address,..."))
     var wakeListen: String?
 
@@ -242,7 +254,9 @@ struct AgentCommand: AsyncParsableCommand {
 
     private func proxySettings() throws -> ProxySettings {
         try ProxySettings.resolve(nginx: nginx, prefix: nginxPrefix, conf: nginxConf, sites: nginxSites,
-                                  listenPort: proxyPort, listenAddress: proxyAddress, workspace: workspace,
+                                  listenPort: proxyPort, listenAddress: proxyAddress, tlsPort: proxyTLSPort,
+                                  acmeServer: acmeDirectory, acmeEmail: acmeEmail, acmeCAFile: acmeCAFile,
+                                  workspace: workspace,
                                   environment: ProcessInfo.processInfo.environment)
     }
 

@@ -19,7 +19,7 @@ struct DZCommand: AsyncParsableCommand {
             RequeueCommand.self, HistoryCommand.self, GCCommand.self, BenchCommand.self, CoordinatorCommand.self,
             JobCommand.self, ProjectCommand.self, DeployCommand.self, UndeployCommand.self, ManageCommand.self, HostsCommand.self,
             ReleasesCommand.self, RollbackCommand.self, ConfigCommand.self, ScaleCommand.self, HostnamesCommand.self,
-            RecoverCommand.self, BundlesCommand.self, LogsCommand.self, DoctorCommand.self, ReceiveCommand.self, GitCommand.self,
+            RecoverCommand.self, BundlesCommand.self, LogsCommand.self, DoctorCommand.self, ReceiveCommand.self, GitCommand.self, CertsCommand.self,
         ]
     )
 }

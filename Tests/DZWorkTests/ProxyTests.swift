@@ -527,7 +527,7 @@ private func validArguments() -> [String: JSONValue] {
      "upstreams": .array([.object(["address": .string("127.0.0.1"), "port": .int(10001)])])]
 }
 
-private func proxyContext(_ task: String, _ args: [String: JSONValue]) throws -> TaskContext {
+func proxyContext(_ task: String, _ args: [String: JSONValue]) throws -> TaskContext {
     TaskContext(task: TaskFile(id: try TaskID("t"), task: task, args: args), queue: try QueueName("proxy"),
                 host: try HostID("h"), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
 }
@@ -565,15 +565,18 @@ private func withScratch(_ body: (String) async throws -> Void) async throws {
     try result.get()
 }
 
-/// Runs `body` with a proxy host: a real nginx, a data directory and a bundle store in a scratch directory.
-private func withProxyHost(_ body: (ProxyHost) async throws -> Void) async throws {
+/// Runs `body` with a proxy host: a real nginx, a data directory and a bundle store in a scratch directory;
+/// `configure` changes the settings (the TLS port, ACME).
+func withProxyHost(configure: (inout ProxySettings) throws -> Void = { _ in },
+                   _ body: (ProxyHost) async throws -> Void) async throws {
     let nginx = try await NginxServer.start()
     let result: Result<Void, any Error>
     do {
         try await withScratch { scratch in
             let workspace = Workspace(root: scratch + "/data")
-            let settings = ProxySettings(workspace: workspace, nginx: nginx.nginx, prefix: nginx.prefix,
+            var settings = ProxySettings(workspace: workspace, nginx: nginx.nginx, prefix: nginx.prefix,
                                          conf: nginx.confPath, listenPort: nginx.port, listenAddress: nginx.address)
+            try configure(&settings)
             try await body(ProxyHost(nginx: nginx, scratch: scratch, workspace: workspace,
                                      store: DirectoryStore(root: scratch + "/store"), settings: settings))
         }
@@ -587,7 +590,7 @@ private func withProxyHost(_ body: (ProxyHost) async throws -> Void) async throw
 }
 
 /// A proxy host of one test, and what the tests do with it.
-private struct ProxyHost: Sendable {
+struct ProxyHost: Sendable {
     let nginx: NginxServer
     let scratch: String
     let workspace: Workspace

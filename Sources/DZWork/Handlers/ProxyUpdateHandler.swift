@@ -16,6 +16,10 @@ import Logging
 /// `nginx-config`, not retryable, carrying nginx's message. Otherwise `nginx -s reload` (kind `nginx-reload`,
 /// retryable, when it fails) and the static files of older bundles are removed, all but the previous one.
 ///
+/// The site serves `/.well-known/acme-challenge/` from the ACME webroot; names with a certificate installed
+/// (`install_cert`, `obtain_cert`) get a TLS server on the TLS port and their HTTP is redirected. The arguments are
+/// kept beside the site (`SiteFile`), so that a certificate installed later renders the same site with TLS.
+///
 /// Output: `site` (the file), `bundle`, `hostnames`, `upstreams`, `urls` (`http://<name>[:<port>]/` for each name
 /// that is not a wildcard), `static` (each `url`, `path` and the `directory` served), `removed_static` (bundles
 /// whose static files were removed).
@@ -44,10 +48,6 @@ public struct ProxyUpdateHandler: TaskHandler {
 
     private func update(_ request: ProxyUpdateRequest, logger: Logger) async throws(ProxyError) -> [String: JSONValue] {
         try settings.validate()
-        let site = try NginxSite(project: request.project, bundle: request.bundle, hostnames: request.hostnames,
-                                 upstreams: request.upstreams, staticMappings: request.staticMappings,
-                                 clientMaxBodySize: request.clientMaxBodySize, settings: settings)
-        let text = site.render()
         let files = StaticFiles(root: settings.staticRoot)
         let staged: StaticFiles.Staged? =
             if request.staticMappings.isEmpty
@@ -62,6 +62,9 @@ public struct ProxyUpdateHandler: TaskHandler {
 
         let lock = try await SitesLock.acquire(directory: settings.sitesDirectory, timeout: lockTimeout)
         defer { lock.unlock() }
+        // Rendered under the lock: the certificates it names are the ones installed now.
+        let site = try request.site(settings: settings)
+        let text = site.render()
         try StaticFiles.step("mkdir", settings.logsDirectory) { () throws(Errno) in
             try FileSystem.makeDirectories(settings.logsDirectory, mode: 0o755)
         }
@@ -93,6 +96,12 @@ public struct ProxyUpdateHandler: TaskHandler {
             try siteFile.restore(hadPrevious: hadPrevious)
             if installed == .new { await files.remove(project: request.project, bundle: request.bundle) }
             throw error
+        }
+        do throws(ProxyError) {
+            try siteFile.keepArguments(request.arguments)
+        } catch {
+            logger.warning("the site's arguments could not be kept: a certificate installed later waits for the next proxy_update",
+                           metadata: ["site": "\(siteFile.path)", "error": "\(error)"])
         }
         logger.info("site updated", metadata: ["site": "\(siteFile.path)", "bundle": "\(request.bundle)",
                                                "upstreams": "\(request.upstreams.map(\.endpoint))"])

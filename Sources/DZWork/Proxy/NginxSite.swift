@@ -39,6 +39,15 @@ public struct NginxSite: Sendable, Equatable {
     /// silent worker is killed, so no answer that has not begun by then ever comes.
     public var readTimeout = 30
 
+    /// The certificates of host names served over TLS (`listen <tlsPort> ssl`): HTTP requests for those names are
+    /// redirected to HTTPS, but for ACME's `/.well-known/acme-challenge/`. Names without one are served over HTTP.
+    public var certificates: [SiteCertificate] = []
+    /// The port of the TLS servers, and the one in their URLs and redirects.
+    public var tlsPort = 443
+    /// When set, `/.well-known/acme-challenge/` of every host name is served from this directory (`root`), so that
+    /// an ACME client's HTTP-01 answers (written to `<webroot>/.well-known/acme-challenge/`) reach the ACME server.
+    public var acmeWebroot: String?
+
     /// A site from checked values; throws `ProxyError.invalid` for a bundle of another project, no host name, no
     /// upstream or a URL mapped twice, and `.badSettings` for a port, address or directory nginx could misread.
     public init(project: ProjectID, bundle: String, hostnames: [Hostname], upstreams: [UpstreamServer],
@@ -94,33 +103,39 @@ public struct NginxSite: Sendable, Equatable {
     /// `dz_<project>.conf`.
     public var fileName: String { name + ".conf" }
 
-    /// `http://<name>/` (with `:<port>` unless it is 80) for every host name that is not a wildcard.
+    /// `http://<name>/` (with `:<port>` unless it is 80) for every host name that is not a wildcard, or
+    /// `https://<name>/` (with `:<tlsPort>` unless it is 443) for the names with a certificate.
     public var urls: [String] {
         let port = listenPort == 80 ? "" : ":" + String(listenPort)
-        return hostnames.filter { !$0.isWildcard }.map { "http://" + $0.rawValue + port + "/" }
+        let securePort = tlsPort == 443 ? "" : ":" + String(tlsPort)
+        let secure = Set(certificates.map(\.hostname))
+        return hostnames.filter { !$0.isWildcard }.map { name in
+            secure.contains(name) ? "https://" + name.rawValue + securePort + "/" : "http://" + name.rawValue + port + "/"
+        }
     }
 
-    /// The site file's text.
-    public func render() -> String {
-        var lines = [
-            "# \(fileName): written by dz (proxy_update) for project \(project), bundle \(bundle).",
-            "# Do not edit: the next proxy_update of \(project) replaces this file and remove_proxy_conf removes it.",
-            "",
-            "upstream \(name) {",
-        ]
-        lines += upstreams.map { "    server \($0.endpoint) max_fails=2 fail_timeout=10s;" }
-        lines += ["    keepalive \(Self.keepaliveConnections);", "}", "", "server {"]
-        if let listenAddress {
-            lines.append("    listen \(UpstreamServer.bracketed(listenAddress)):\(listenPort);")
-        } else {
-            lines.append("    listen \(listenPort);")
-        }
-        lines += [
-            "    server_name \(hostnames.map(\.rawValue).joined(separator: " "));",
-            "    client_max_body_size \(clientMaxBodySize);",
-            "    access_log \(logsDirectory)/\(name).access.log;",
-            "    error_log \(logsDirectory)/\(name).error.log;",
-        ]
+    /// `listen [ADDRESS:]PORT` with `suffix` (` ssl`).
+    private func listen(_ port: Int, _ suffix: String = "") -> String {
+        if let listenAddress { return "    listen \(UpstreamServer.bracketed(listenAddress)):\(port)\(suffix);" }
+        return "    listen \(port)\(suffix);"
+    }
+
+    /// The location of ACME's HTTP-01 answers, when there is a webroot.
+    private var acmeLocation: [String] {
+        guard let acmeWebroot else { return [] }
+        return ["", "    location ^~ /.well-known/acme-challenge/ {", "        root \(acmeWebroot);",
+                "        default_type text/plain;", "    }"]
+    }
+
+    /// What every server that serves the app has: the body size limit and the logs.
+    private var common: [String] {
+        ["    client_max_body_size \(clientMaxBodySize);", "    access_log \(logsDirectory)/\(name).access.log;",
+         "    error_log \(logsDirectory)/\(name).error.log;"]
+    }
+
+    /// The static locations and the proxied rest.
+    private var application: [String] {
+        var lines: [String] = []
         for mapping in staticMappings {
             // ^~: a static prefix wins over any regular expression location; both ends keep their slash.
             lines += ["", "    location ^~ \(mapping.url) {", "        alias \(staticDirectory)/\(mapping.path)/;", "    }"]
@@ -141,8 +156,44 @@ public struct NginxSite: Sendable, Equatable {
             // one: only requests that may be repeated are retried.
             "        proxy_next_upstream error timeout http_502 http_503;",
             "    }",
-            "}",
         ]
+        return lines
+    }
+
+    /// The site file's text: the upstream; a server for the names served over HTTP; one that redirects the names
+    /// with a certificate to HTTPS; and a TLS server per certificate.
+    public func render() -> String {
+        var lines = [
+            "# \(fileName): written by dz (proxy_update) for project \(project), bundle \(bundle).",
+            "# Do not edit: the next proxy_update of \(project) replaces this file and remove_proxy_conf removes it.",
+            "",
+            "upstream \(name) {",
+        ]
+        lines += upstreams.map { "    server \($0.endpoint) max_fails=2 fail_timeout=10s;" }
+        lines += ["    keepalive \(Self.keepaliveConnections);", "}"]
+        let secure = Set(certificates.map(\.hostname))
+        let plain = hostnames.filter { !secure.contains($0) }
+        if !plain.isEmpty {
+            lines += ["", "server {", listen(listenPort), "    server_name \(plain.map(\.rawValue).joined(separator: " "));"]
+            lines += common + acmeLocation + application + ["}"]
+        }
+        let redirected = hostnames.filter { secure.contains($0) }
+        if !redirected.isEmpty {
+            // $host is one of this server's names (nginx chose the server by it); the port is ours.
+            let port = tlsPort == 443 ? "" : ":" + String(tlsPort)
+            lines += ["", "server {", listen(listenPort),
+                      "    server_name \(redirected.map(\.rawValue).joined(separator: " "));",
+                      "    access_log \(logsDirectory)/\(name).access.log;",
+                      "    error_log \(logsDirectory)/\(name).error.log;"]
+            lines += acmeLocation
+            lines += ["", "    location / {", "        return 301 https://$host\(port)$request_uri;", "    }", "}"]
+        }
+        for certificate in certificates where hostnames.contains(certificate.hostname) {
+            lines += ["", "server {", listen(tlsPort, " ssl"), "    server_name \(certificate.hostname.rawValue);",
+                      "    ssl_certificate \(certificate.certificatePath);",
+                      "    ssl_certificate_key \(certificate.keyPath);"]
+            lines += common + application + ["}"]
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

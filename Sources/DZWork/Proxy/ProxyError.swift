@@ -31,6 +31,10 @@ public enum ProxyError: Error, Equatable, CustomStringConvertible {
     case bundle(String)
     /// A static directory the task maps is not a directory of the bundle.
     case staticMissing(path: String, bundle: String)
+    /// A certificate or key that cannot be used: what is wrong (never the key itself).
+    case certificate(String)
+    /// The ACME client failed to obtain a certificate: its last lines.
+    case acme(String)
     /// A local file system failure.
     case filesystem(operation: String, path: String, Errno)
 
@@ -50,6 +54,8 @@ public enum ProxyError: Error, Equatable, CustomStringConvertible {
         case .storage(let message): message
         case .bundle(let message): message
         case .staticMissing(let path, let bundle): "bundle \(bundle) has no directory \"\(path)\" for static files"
+        case .certificate(let why): "certificate refused: \(why)"
+        case .acme(let why): "ACME: \(why)"
         case .filesystem(let operation, let path, let errno): "\(operation) \(path): \(errno)"
         }
     }
@@ -71,6 +77,8 @@ public enum ProxyError: Error, Equatable, CustomStringConvertible {
         case .storage: TaskFailure(kind: "storage", message: description, retryable: true)
         case .bundle: TaskFailure(kind: "bundle", message: description, retryable: false)
         case .staticMissing: TaskFailure(kind: "static-missing", message: description, retryable: false)
+        case .certificate: TaskFailure(kind: "certificate", message: description, retryable: false)
+        case .acme: TaskFailure(kind: "acme", message: description, retryable: true)
         case .filesystem: TaskFailure(kind: "filesystem", message: description, retryable: true)
         }
     }

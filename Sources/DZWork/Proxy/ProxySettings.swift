@@ -1,3 +1,4 @@
+import DZSpool
 import Foundation
 
 /// How this proxy host runs nginx and where it keeps what `proxy_update` writes.
@@ -12,6 +13,10 @@ import Foundation
 /// | `--nginx-sites` | `DZ_NGINX_SITES` | `<prefix>/sites` with a prefix, else `/etc/nginx/sites-enabled` |
 /// | `--proxy-port` | `DZ_PROXY_PORT` | 80 |
 /// | `--proxy-address` | `DZ_PROXY_ADDRESS` | none: `listen PORT` on every address |
+/// | `--proxy-tls-port` | `DZ_PROXY_TLS_PORT` | 443 |
+/// | `--acme-directory` | `DZ_ACME_DIRECTORY` | none: no ACME |
+/// | `--acme-email` | `DZ_ACME_EMAIL` | none |
+/// | `--acme-ca-file` | `DZ_ACME_CA_FILE` | none: the system's CAs |
 ///
 /// With a prefix or a configuration file, every nginx command gets `-p PREFIX` and `-c CONF`. The nginx
 /// configuration must include `<sites>/*.conf` (Debian's includes every file of `sites-enabled`; dz's own hidden
@@ -40,11 +45,30 @@ public struct ProxySettings: Sendable, Equatable {
     public var logsDirectory: String
     /// Seconds an nginx command (`-t`, `-s reload`) may take.
     public var commandTimeout: Double
+    /// The port of the TLS servers of sites with a certificate.
+    public var tlsPort: Int
+    /// Where certificates and their keys are kept (`CertificateStore`): `<data>/certs`.
+    public var certificatesDirectory: String
+    /// Where the ACME client keeps its account and what it obtained (`<acme>/lego`), and the webroot nginx serves
+    /// `/.well-known/acme-challenge/` from (`<acme>/webroot`): `<data>/acme`.
+    public var acmeDirectory: String
+    /// The ACME server's directory URL (`https://.../directory`), or nil: no ACME on this host.
+    public var acmeServer: String?
+    /// The contact address of the ACME account.
+    public var acmeEmail: String?
+    /// A PEM file of CAs that the ACME server's own TLS certificate is checked against (a test server's).
+    public var acmeCAFile: String?
+    /// The ACME client program: lego (see `AcmeClient`).
+    public var acmeClient: String = "lego"
+
+    /// The directory nginx serves ACME's HTTP-01 answers from.
+    public var acmeWebroot: String { acmeDirectory + "/webroot" }
 
     /// Settings with the defaults above; relative directories are taken from the current directory.
     public init(workspace: Workspace, nginx: String = "nginx", prefix: String? = nil, conf: String? = nil,
                 sitesDirectory: String? = nil, listenPort: Int = 80, listenAddress: String? = nil,
-                staticRoot: String? = nil, logsDirectory: String? = nil, commandTimeout: Double = 30)
+                staticRoot: String? = nil, logsDirectory: String? = nil, commandTimeout: Double = 30,
+                tlsPort: Int = 443, acmeServer: String? = nil, acmeEmail: String? = nil, acmeCAFile: String? = nil)
     {
         let prefix = prefix.map(Self.absolute)
         self.nginx = nginx
@@ -56,13 +80,20 @@ public struct ProxySettings: Sendable, Equatable {
         self.staticRoot = Self.absolute(staticRoot ?? workspace.root + "/static")
         self.logsDirectory = Self.absolute(logsDirectory ?? prefix.map { $0 + "/logs" } ?? "/var/log/nginx")
         self.commandTimeout = commandTimeout
+        self.tlsPort = tlsPort
+        certificatesDirectory = Self.absolute(workspace.root + "/certs")
+        acmeDirectory = Self.absolute(workspace.root + "/acme")
+        self.acmeServer = acmeServer
+        self.acmeEmail = acmeEmail
+        self.acmeCAFile = acmeCAFile.map(Self.absolute)
     }
 
     /// The settings from `dz agent`'s flags (nil where not given), each falling back to its environment variable,
     /// checked: the port, the listen address, and that every directory can be written into a site file.
     public static func resolve(
         nginx: String? = nil, prefix: String? = nil, conf: String? = nil, sites: String? = nil,
-        listenPort: String? = nil, listenAddress: String? = nil, workspace: Workspace, environment: [String: String]
+        listenPort: String? = nil, listenAddress: String? = nil, tlsPort: String? = nil, acmeServer: String? = nil,
+        acmeEmail: String? = nil, acmeCAFile: String? = nil, workspace: Workspace, environment: [String: String]
     ) throws(ProxyError) -> ProxySettings {
         func value(_ flag: String?, _ variable: String) -> String? {
             if let flag, !flag.isEmpty { return flag }
@@ -76,10 +107,19 @@ public struct ProxySettings: Sendable, Equatable {
             }
             port = number
         }
+        var securePort = 443
+        if let text = value(tlsPort, "DZ_PROXY_TLS_PORT") {
+            guard let number = Int(text), (1...65535).contains(number) else {
+                throw .badSettings("--proxy-tls-port must be a port number from 1 to 65535, not \"\(NginxToken.printable(text))\"")
+            }
+            securePort = number
+        }
         let settings = ProxySettings(
             workspace: workspace, nginx: value(nginx, "DZ_NGINX") ?? "nginx", prefix: value(prefix, "DZ_NGINX_PREFIX"),
             conf: value(conf, "DZ_NGINX_CONF"), sitesDirectory: value(sites, "DZ_NGINX_SITES"), listenPort: port,
-            listenAddress: value(listenAddress, "DZ_PROXY_ADDRESS"))
+            listenAddress: value(listenAddress, "DZ_PROXY_ADDRESS"), tlsPort: securePort,
+            acmeServer: value(acmeServer, "DZ_ACME_DIRECTORY"), acmeEmail: value(acmeEmail, "DZ_ACME_EMAIL"),
+            acmeCAFile: value(acmeCAFile, "DZ_ACME_CA_FILE"))
         try settings.validate()
         return settings
     }
@@ -87,7 +127,8 @@ public struct ProxySettings: Sendable, Equatable {
     /// Checks what goes into site files: the directories' characters, the port and the listen address.
     public func validate() throws(ProxyError) {
         for (name, path) in [("static root", staticRoot), ("logs directory", logsDirectory),
-                             ("sites directory", sitesDirectory)]
+                             ("sites directory", sitesDirectory), ("certificates directory", certificatesDirectory),
+                             ("ACME directory", acmeDirectory)]
             where !NginxToken.isSafePath(path)
         {
             throw .badSettings("the \(name) \"\(NginxToken.printable(path))\" has characters nginx would read as "
@@ -98,6 +139,24 @@ public struct ProxySettings: Sendable, Equatable {
             throw .badSettings("the listen address \"\(NginxToken.printable(listenAddress))\" is not an IPv4 or IPv6 address")
         }
         guard !nginx.isEmpty else { throw .badSettings("the nginx program is empty") }
+        guard (1...65535).contains(tlsPort), tlsPort != listenPort else {
+            throw .badSettings("the TLS port \(tlsPort) must be from 1 to 65535 and not the HTTP port")
+        }
+        if let acmeServer {
+            guard acmeServer.hasPrefix("https://"), acmeServer.utf8.count <= 1024,
+                  acmeServer.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f })
+            else {
+                throw .badSettings("--acme-directory must be an https:// URL, not \"\(NginxToken.printable(acmeServer))\"")
+            }
+        }
+        if let acmeEmail {
+            let parts = acmeEmail.split(separator: "@", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, Hostname.isValid(parts[1].lowercased()),
+                  acmeEmail.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: ",") })
+            else {
+                throw .badSettings("--acme-email must be an address such as ops@example.com, not \"\(NginxToken.printable(acmeEmail))\"")
+            }
+        }
     }
 
     /// The arguments every nginx command starts with: the program, then `-p PREFIX` and `-c CONF` when set.

@@ -7,6 +7,9 @@ import DZSpool
 /// stored manifest's), `hostnames` (at least one: an array of names or one comma-separated string),
 /// `upstreams` (a non-empty array of `{"address", "port"}`), `static` (an array of `{"url", "path"}`, may be
 /// empty or absent) and optional `client_max_body_size` (`20m` by default).
+///
+/// The arguments of the last update that took effect are kept beside the site (`SiteFile.argumentsPath`), so
+/// that a certificate change renders the same site again with TLS.
 struct ProxyUpdateRequest: Sendable {
     let project: ProjectID
     let bundle: String
@@ -15,11 +18,26 @@ struct ProxyUpdateRequest: Sendable {
     let upstreams: [UpstreamServer]
     let staticMappings: [StaticMapping]
     let clientMaxBodySize: BodySizeLimit
+    /// The arguments as given, to keep.
+    let arguments: [String: JSONValue]
 
     init(_ context: TaskContext) throws(TaskFailure) {
-        project = try context.project()
-        bundle = try BundleNames.bundle(try context.string("bundle"), of: project)
-        if let text = try context.optionalString("sha256") {
+        try self.init(arguments: context.args)
+    }
+
+    init(arguments args: [String: JSONValue]) throws(TaskFailure) {
+        func string(_ key: String) throws(TaskFailure) -> String? {
+            guard let value = args[key], value != .null else { return nil }
+            guard case .string(let text) = value else {
+                throw .badArgs("argument \"\(key)\" must be a string, not \(value.typeName)")
+            }
+            return text
+        }
+        guard let projectText = try string("project") else { throw .badArgs("missing argument \"project\"") }
+        do { project = try ProjectID(projectText) } catch { throw .badArgs(error.message) }
+        guard let bundleText = try string("bundle") else { throw .badArgs("missing argument \"bundle\"") }
+        bundle = try BundleNames.bundle(bundleText, of: project)
+        if let text = try string("sha256") {
             let lowered = text.lowercased()
             guard SHA256Digest.isHex(lowered) else { throw .badArgs("sha256 must be 64 hexadecimal digits") }
             sha256 = lowered
@@ -27,17 +45,33 @@ struct ProxyUpdateRequest: Sendable {
             sha256 = nil
         }
         do {
-            hostnames = try Hostname.list(context.args["hostnames"])
+            hostnames = try Hostname.list(args["hostnames"])
         } catch {
             throw .badArgs("argument \"hostnames\": \(error.message)")
         }
         guard !hostnames.isEmpty else { throw .badArgs("argument \"hostnames\": needs at least one host name") }
         do throws(ProxyError) {
-            upstreams = try UpstreamServer.list(context.args["upstreams"])
-            staticMappings = try StaticMapping.list(context.args["static"])
-            clientMaxBodySize = try BodySizeLimit.argument(context.args["client_max_body_size"])
+            upstreams = try UpstreamServer.list(args["upstreams"])
+            staticMappings = try StaticMapping.list(args["static"])
+            clientMaxBodySize = try BodySizeLimit.argument(args["client_max_body_size"])
         } catch {
             throw error.taskFailure
         }
+        arguments = args
+    }
+}
+
+extension ProxyUpdateRequest {
+    /// The site these arguments make on a host with `settings`: with the certificates the host keeps for the
+    /// project's names (served on the TLS port, their HTTP redirected) and ACME's webroot.
+    func site(settings: ProxySettings) throws(ProxyError) -> NginxSite {
+        var site = try NginxSite(project: project, bundle: bundle, hostnames: hostnames, upstreams: upstreams,
+                                 staticMappings: staticMappings, clientMaxBodySize: clientMaxBodySize,
+                                 settings: settings)
+        site.certificates = CertificateStore(root: settings.certificatesDirectory)
+            .certificates(of: project, for: hostnames)
+        site.tlsPort = settings.tlsPort
+        site.acmeWebroot = settings.acmeWebroot
+        return site
     }
 }

@@ -13,6 +13,9 @@ import DZSystem
 ///   a site nginx refuses is put back, and so that one can go back by hand.
 /// - `.removed/dz_<project>.conf`: the last site `remove_proxy_conf` took away, for the same reasons.
 ///
+/// - `.dz_<project>.json`: the arguments of the last `proxy_update` that took effect (`ProxyUpdateRequest`), so
+///   that installing a certificate renders the same site again, with TLS.
+///
 /// Names starting with a dot are never read by nginx's `include <sites>/*` or `*.conf`. Callers hold `SitesLock`.
 struct SiteFile {
     let directory: String
@@ -22,6 +25,7 @@ struct SiteFile {
     var previousPath: String { directory + "/.dz_" + project.rawValue + ".conf.previous" }
     var removedDirectory: String { directory + "/.removed" }
     var removedPath: String { removedDirectory + "/dz_" + project.rawValue + ".conf" }
+    var argumentsPath: String { directory + "/.dz_" + project.rawValue + ".json" }
     private var temporaryPath: String { directory + "/.dz_" + project.rawValue + ".conf.tmp-\(getpid())" }
 
     /// Whether the live site exists.
@@ -90,9 +94,29 @@ struct SiteFile {
         try? FileSystem.syncDirectory(directory)
     }
 
-    /// Removes the `.previous` copy (the project is gone).
+    /// Removes the `.previous` copy and the kept arguments (the project is gone).
     func forgetPrevious() {
         try? FileSystem.unlink(previousPath)
+        try? FileSystem.unlink(argumentsPath)
+    }
+
+    /// Keeps the arguments of the update that just took effect (atomically replacing the last ones).
+    func keepArguments(_ arguments: [String: JSONValue]) throws(ProxyError) {
+        let temporary = argumentsPath + ".tmp-\(getpid())"
+        try? FileSystem.unlink(temporary)
+        try step("write", temporary) { () throws(Errno) in
+            try FileIO.create(temporary, bytes: JSONValue.object(arguments).serialized(), mode: 0o644, sync: true)
+            try FileSystem.rename(temporary, argumentsPath)
+        }
+        try? FileSystem.syncDirectory(directory)
+    }
+
+    /// The arguments of the last update that took effect, or nil when there was none (or they cannot be read).
+    func keptArguments() -> [String: JSONValue]? {
+        guard case .contents(let bytes, _)? = try? FileIO.read(argumentsPath, limit: 1 << 20),
+              case .object(let object)? = try? JSONValue.parse(bytes)
+        else { return nil }
+        return object
     }
 
     /// Makes `copy` another name of `original` (replacing an older `copy`); false when `original` does not exist.
