@@ -55,7 +55,8 @@ struct HostsCommand: ParsableCommand {
             printTable(rows)
         }
         if hosts.isEmpty {
-            if !json { print("no agent heartbeats in \(spool.root)/hosts") }
+            // On standard error, as every exit 1 says why there (standard output keeps the JSON, `[]`).
+            complain("no agent heartbeats in \(spool.root)/hosts" + " younger than --max-age (\(maxAge))")
             throw ExitStatus.notFound
         }
     }
