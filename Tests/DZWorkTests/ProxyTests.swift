@@ -127,7 +127,7 @@ import Testing
                                              store: DirectoryStore(root: scratch + "/store"), settings: settings)
             var args = validArguments()
             args[hostile.field] = hostile.value
-            let failure = await failure(of: handler, args)
+            let failure = await failureOf(handler, args)
             #expect(failure?.kind == "bad-args", "\(String(describing: failure))")
             #expect(failure?.retryable == false)
             #expect(!FileSystem.exists(scratch + "/sites"))
@@ -160,12 +160,12 @@ import Testing
             for (field, value) in wrong {
                 var args = validArguments()
                 args[field] = value
-                let failure = await failure(of: handler, args)
+                let failure = await failureOf(handler, args)
                 #expect(failure?.kind == "bad-args", "\(field) = \(String(describing: value)): \(String(describing: failure))")
             }
             let removal = RemoveProxyConfHandler(workspace: Workspace(root: scratch + "/data"), settings: settings)
             for value in [JSONValue.int(1), .string("../etc"), .string("Shop")] {
-                let failure = await failure(of: removal, ["project": value])
+                let failure = await failureOf(removal, ["project": value])
                 #expect(failure?.kind == "bad-args", "\(value): \(String(describing: failure))")
             }
             #expect(!FileSystem.exists(scratch + "/sites"))
@@ -412,7 +412,7 @@ import Testing
                 var settings = host.settings
                 settings.nginx = "/nonexistent/nginx"
                 let handler = ProxyUpdateHandler(workspace: host.workspace, store: host.store, settings: settings)
-                let failure = await failure(of: handler, validArguments())
+                let failure = await failureOf(handler, validArguments())
                 #expect(failure?.kind == "nginx-missing", "\(String(describing: failure))")
                 #expect(failure?.message.contains("apt-get install") == true)
                 #expect(!FileSystem.exists(host.nginx.sitesDirectory + "/dz_shop.conf"))
@@ -532,18 +532,6 @@ func proxyContext(_ task: String, _ args: [String: JSONValue]) throws -> TaskCon
                 host: try HostID("h"), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
 }
 
-/// How `handler` fails with `args`, or nil when it succeeds.
-private func failure(of handler: some TaskHandler, _ args: [String: JSONValue]) async -> TaskFailure? {
-    do {
-        _ = try await handler.run(try proxyContext(handler.name, args))
-        return nil
-    } catch let failure as TaskFailure {
-        return failure
-    } catch {
-        return TaskFailure(kind: "unexpected", message: "\(type(of: error)): \(error)", retryable: false)
-    }
-}
-
 /// The permission bits of `path`.
 private func mode(of path: String) throws -> Int {
     try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) & 0o7777
@@ -626,7 +614,7 @@ struct ProxyHost: Sendable {
     func failure(project: String = "shop", bundle: String, hostnames: [String], ports: [Int],
                  static: [(String, String)] = [], sha256: String? = nil) async -> TaskFailure?
     {
-        await DZWorkTests.failure(of: updateHandler, arguments(
+        await DZWorkTests.failureOf(updateHandler, arguments(
             project: project, bundle: bundle, hostnames: hostnames, ports: ports, static: `static`, sha256: sha256))
     }
 
