@@ -70,13 +70,7 @@ public struct StatusPageWriter: Service {
 
     /// Replaces `name` in the directory by one rename (mode 0644: the web server's user reads it).
     private func replace(_ name: String, _ bytes: [UInt8]) throws(ClientError) {
-        let temporary = directory + "/." + name + ".\(Host.pid).tmp"
-        try? FileSystem.unlink(temporary)
-        do {
-            try FileIO.create(temporary, bytes: bytes, mode: 0o644, exactMode: true, sync: false)
-            try FileSystem.rename(temporary, directory + "/" + name)
-        } catch {
-            try? FileSystem.unlink(temporary)
+        do { try FileIO.replace(directory + "/" + name, bytes: bytes, mode: 0o644, sync: false) } catch {
             throw ClientError.unavailable("cannot write \(directory)/\(name): \(error)")
         }
     }

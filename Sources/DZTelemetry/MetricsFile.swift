@@ -11,16 +11,7 @@ public struct MetricsFile: Sendable {
     /// Writes `text` in place of the file (mode 0644: metrics hold no secret, and the collector runs as another
     /// user). Errors are thrown for the caller to log; the old file stays whole.
     public func write(_ text: String) throws(Errno) {
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { String(path[..<$0]) } ?? "."
-        let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        let temporary = directory + "/." + base + ".\(Host.pid).tmp"
-        try? FileSystem.unlink(temporary)
-        try FileIO.create(temporary, bytes: Array(text.utf8), mode: 0o644, exactMode: true, sync: false)
-        do { try FileSystem.rename(temporary, path) } catch {
-            try? FileSystem.unlink(temporary)
-            throw error
-        }
+        try FileIO.replace(path, bytes: Array(text.utf8), mode: 0o644, sync: false)
     }
 
     /// Why `path` cannot be a metrics file (empty, a directory, or in a directory that does not exist), or nil.

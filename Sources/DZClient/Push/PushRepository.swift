@@ -83,14 +83,10 @@ public struct PushRepository: Sendable, Equatable {
             try await git(["--git-dir", path, "config", key, value])
         }
         let hook = path + "/hooks/post-receive"
-        let temporary = path + "/hooks/.post-receive.dz-" + String(Host.pid)
         do {
             try? FileSystem.makeDirectory(path + "/hooks", mode: 0o755)
-            try FileIO.create(temporary, bytes: Array(hookScript(dz: dz, spool: spool).utf8), mode: 0o755,
-                              exactMode: true, sync: true)
-            try FileSystem.rename(temporary, hook)
+            try FileIO.replace(hook, bytes: Array(hookScript(dz: dz, spool: spool).utf8), mode: 0o755, sync: true)
         } catch {
-            try? FileSystem.unlink(temporary)
             throw .unavailable("cannot write \(hook): \(error)")
         }
         return made

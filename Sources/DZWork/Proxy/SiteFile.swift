@@ -102,13 +102,9 @@ struct SiteFile {
 
     /// Keeps the arguments of the update that just took effect (atomically replacing the last ones).
     func keepArguments(_ arguments: [String: JSONValue]) throws(ProxyError) {
-        let temporary = argumentsPath + ".tmp-\(getpid())"
-        try? FileSystem.unlink(temporary)
-        try step("write", temporary) { () throws(Errno) in
-            try FileIO.create(temporary, bytes: JSONValue.object(arguments).serialized(), mode: 0o644, sync: true)
-            try FileSystem.rename(temporary, argumentsPath)
+        try step("write", argumentsPath) { () throws(Errno) in
+            try FileIO.replace(argumentsPath, bytes: JSONValue.object(arguments).serialized(), mode: 0o644, sync: true)
         }
-        try? FileSystem.syncDirectory(directory)
     }
 
     /// The arguments of the last update that took effect, or nil when there was none (or they cannot be read).
