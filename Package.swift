@@ -25,8 +25,11 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // JSON values exactly as written, their strict parser and their canonical bytes (task files, results, zoomdb).
+        .target(name: "DZJSON"),
         // The zoomdb: job state, projects, bundles, deployments in SQLite.
-        .target(name: "DZStore", dependencies: ["CSQLite", "DZSpool"]),
+        // (DZSpool for `Hostname` and `Redaction`.)
+        .target(name: "DZStore", dependencies: ["CSQLite", "DZJSON", "DZSpool", "DZSystem"]),
         // System calls, wrapped once, with typed errors.
         .target(
             name: "DZSystem",
@@ -39,7 +42,7 @@ let package = Package(
         .target(
             name: "DZSpool",
             dependencies: [
-                "DZSystem",
+                "DZJSON", "DZSystem",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -124,6 +127,7 @@ let package = Package(
         .target(name: "DZTestSupport", dependencies: ["DZWork", "DZSpool", "DZSystem"], path: "Tests/DZTestSupport"),
         .testTarget(name: "DZSystemTests", dependencies: ["DZSystem"]),
         .testTarget(name: "DZTelemetryTests", dependencies: ["DZTelemetry", "DZSystem"]),
+        .testTarget(name: "DZJSONTests", dependencies: ["DZJSON"]),
         .testTarget(name: "DZSpoolTests", dependencies: ["DZSpool"]),
         .testTarget(name: "DZAgentTests", dependencies: ["DZAgent", "DZSpool"]),
         .testTarget(name: "DZStoreTests", dependencies: ["DZStore"]),

@@ -1,4 +1,5 @@
-import DZSpool
+import DZJSON
+import DZSystem
 
 /// A project's unix user on every appserver: its name and uid, allocated once by the coordinator (see
 /// `ZoomDB.allocateAppUser`) and carried by each `deploy` task, so that two deploy steps never pick a user apart and

@@ -1,4 +1,5 @@
-import DZSpool
+import DZJSON
+import DZSystem
 
 /// One running instance of an app on an appserver, as the deploy step reported it: which bundle, where it
 /// listens, which job made it, and when it was stopped (`deactivated`).

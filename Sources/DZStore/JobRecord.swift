@@ -1,4 +1,5 @@
-import DZSpool
+import DZJSON
+import DZSystem
 
 /// A job's row in the zoomdb.
 public struct JobRecord: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import DZSpool
+import DZSystem
 
 /// A project's row in the zoomdb.
 public struct ProjectRecord: Sendable, Equatable {

@@ -1,4 +1,5 @@
-import DZSpool
+import DZJSON
+import DZSystem
 
 /// One release of an app: what a deploying job (build_and_deploy, rollback, config, hostnames) put live or tried
 /// to, numbered per project from 1. A succeeded release holds everything a later job needs to deploy its bundle

@@ -1,4 +1,5 @@
-import DZSpool
+import DZJSON
+import DZSystem
 
 /// One step instance of a job: one task on one queue.
 public struct StepRecord: Sendable, Equatable {

@@ -1,4 +1,5 @@
-import DZSpool
+import DZJSON
+import DZSystem
 
 /// Each project's unix user and its limits on the appservers.
 extension ZoomDB {

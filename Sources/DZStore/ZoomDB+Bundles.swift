@@ -1,4 +1,5 @@
-import DZSpool
+import DZJSON
+import DZSystem
 
 /// A stored bundle, as the zoomdb knows it.
 public struct BundleRecord: Sendable, Equatable {

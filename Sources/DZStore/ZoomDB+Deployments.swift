@@ -1,4 +1,3 @@
-import DZSpool
 import DZSystem
 
 extension ZoomDB {

@@ -1,4 +1,4 @@
-import DZSpool
+import DZSystem
 
 /// What the zoomdb wants an app to run with, besides its code: the environment set with `dz config` (its
 /// version counts the changes), the formation set with `dz scale` (instances, workers), and the host names.

@@ -1,4 +1,4 @@
-import DZSpool
+import DZSystem
 
 extension ZoomDB {
     /// Creates the project or updates its source URL and title.

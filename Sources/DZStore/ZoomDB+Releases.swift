@@ -1,4 +1,4 @@
-import DZSpool
+import DZJSON
 
 extension ZoomDB {
     /// Records a release under the project's next number (inside the caller's transaction, so that two jobs

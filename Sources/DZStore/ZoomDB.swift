@@ -1,4 +1,3 @@
-import DZSpool
 import DZSystem
 
 /// The zoomdb: jobs, steps and their log, projects, bundles, deployments. One SQLite file (WAL), mode 0600

@@ -1,3 +1,4 @@
+import DZJSON
 import DZSpool
 import DZSystem
 

@@ -1,4 +1,4 @@
-import DZSpool
+import DZJSON
 import DZSystem
 
 /// A project as the coordinator publishes it in the spool, `state/projects/<project>.json`, rewritten when one

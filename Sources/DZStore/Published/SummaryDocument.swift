@@ -1,4 +1,4 @@
-import DZSpool
+import DZJSON
 import DZSystem
 
 /// What the coordinator publishes about all jobs and instances, `state/summary.json`, rewritten when a job

@@ -1,4 +1,4 @@
-import DZSpool
+import DZJSON
 import Foundation
 import Testing
 
