@@ -58,14 +58,14 @@ public struct JobBenchmark: Sendable {
         let deadline = Timestamp.now() + 30
         var opened: ZoomDB?
         while opened == nil || spool.heartbeats().count < agents {
-            guard Timestamp.now() < deadline else { throw JobError("the coordinator or agents did not start") }
+            guard Timestamp.now() < deadline else { throw JobError.coordinator("the coordinator or agents did not start") }
             // Read-only, once the coordinator has made and migrated it: only the coordinator writes a zoomdb.
             if opened == nil, let db = try? ZoomDB(readOnlyAt: dbPath), db.schemaVersion == ZoomDB.latestSchemaVersion {
                 opened = db
             }
             usleep(20_000)
         }
-        guard let db = opened else { throw JobError("the coordinator did not start") }
+        guard let db = opened else { throw JobError.coordinator("the coordinator did not start") }
         let start = Timestamp.now()
         var burst: [String] = []
         for _ in 0..<jobs { burst.append(try submit(spool)) }
@@ -98,7 +98,7 @@ public struct JobBenchmark: Sendable {
         while !pending.isEmpty {
             for id in pending where (try db.job(id))?.state.isFinal == true { pending.remove(id) }
             if pending.isEmpty { break }
-            guard Timestamp.now() < deadline else { throw JobError("\(pending.count) jobs did not end in 600 s") }
+            guard Timestamp.now() < deadline else { throw JobError.coordinator("\(pending.count) jobs did not end in 600 s") }
             usleep(ids.count == 1 ? 1000 : 10_000)
         }
     }

@@ -11,9 +11,9 @@ import DZSystem
 public struct ProxyTaskRequest: Sendable {
     public let spool: Spool
     public let queue: QueueName
-    public static let replyQueue = try! QueueName("certs")
+    public static let replyQueue = QueueName.certs
 
-    public init(spool: Spool, queue: QueueName = try! QueueName("proxy")) {
+    public init(spool: Spool, queue: QueueName = .proxy) {
         self.spool = spool
         self.queue = queue
     }

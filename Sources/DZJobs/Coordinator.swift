@@ -56,7 +56,7 @@ public struct Coordinator: Service {
         let lease: CoordinatorLease
         do { lease = try CoordinatorLease.acquire(spool: spool, database: path, wake: listener?.addresses ?? []) } catch {
             if case .held = error { throw CoordinatorError.anotherCoordinator(error.description) }
-            throw JobError(error.description)
+            throw JobError.coordinator(error.description)
         }
         var leaseKept = true
         defer { if leaseKept { lease.release() } }
@@ -66,7 +66,7 @@ public struct Coordinator: Service {
             if error == .wouldBlock || error == .resourceTemporarilyUnavailable {
                 throw CoordinatorError.anotherCoordinator("another coordinator holds \(configuration.databasePath).lock")
             }
-            throw JobError("cannot lock \(configuration.databasePath).lock: \(error)")
+            throw JobError.coordinator("cannot lock \(configuration.databasePath).lock: \(error)")
         }
         defer { withExtendedLifetime(lock) {} }
         let engine = try CoordinatorEngine(spool: spool, configuration: configuration, catalog: catalog,
@@ -197,7 +197,7 @@ extension Coordinator {
         guard !configuration.wakeListen.isEmpty else { return nil }
         let spoolID = try spool.identity()
         guard WakeRing.isValidSpoolID(spoolID) else {
-            throw JobError("the spool id \(spoolID.prefix(80)) cannot go into a wake-up ring: 1 to 64 of [A-Za-z0-9_-]")
+            throw JobError.coordinator("the spool id \(spoolID.prefix(80)) cannot go into a wake-up ring: 1 to 64 of [A-Za-z0-9_-]")
         }
         var ringLogger = logger
         ringLogger[metadataKey: "service"] = "wake"

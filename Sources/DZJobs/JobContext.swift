@@ -31,14 +31,14 @@ public struct JobContext: Sendable {
 
     /// The output of the single instance of `step`.
     public func output(of step: String) throws(JobError) -> [String: JSONValue] {
-        guard let first = outputs[step]?.first else { throw JobError("no output from step \(step)") }
+        guard let first = outputs[step]?.first else { throw .missingOutput("no output from step \(step)") }
         return first
     }
 
     /// The per-host queue of the host that ran `step`, so that a step can follow it (see `QueueName.host`).
     public func queueOfHost(thatRan step: String) throws(JobError) -> QueueName {
         guard let text = hosts[step]?.first, let host = try? HostID(text) else {
-            throw JobError("no host is known for step \(step)")
+            throw .missingOutput("no host is known for step \(step)")
         }
         return QueueName.host(host)
     }

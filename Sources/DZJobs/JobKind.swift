@@ -41,24 +41,24 @@ public struct JobKind: Sendable {
     public func validate() throws(JobError) {
         var seen = Set<String>()
         for step in steps {
-            guard seen.insert(step.name).inserted else { throw JobError("\(name): step \(step.name) declared twice") }
+            guard seen.insert(step.name).inserted else { throw .invalidDefinition("\(name): step \(step.name) declared twice") }
             guard TaskID.isValid(step.name), !step.name.contains(".") else {
-                throw JobError("\(name): step name \(step.name) must be [A-Za-z0-9_-]")
+                throw .invalidDefinition("\(name): step name \(step.name) must be [A-Za-z0-9_-]")
             }
         }
         for step in steps {
             for dependency in step.after where !seen.contains(dependency) {
-                throw JobError("\(name): step \(step.name) runs after unknown step \(dependency)")
+                throw .invalidDefinition("\(name): step \(step.name) runs after unknown step \(dependency)")
             }
             if step.compensation, !step.after.isEmpty {
-                throw JobError("\(name): compensation step \(step.name) cannot depend on steps")
+                throw .invalidDefinition("\(name): compensation step \(step.name) cannot depend on steps")
             }
         }
         var done = Set<String>()
         var remaining = steps.filter { !$0.compensation }
         while !remaining.isEmpty {
             let ready = remaining.filter { $0.after.allSatisfy(done.contains) }
-            guard !ready.isEmpty else { throw JobError("\(name): the steps form a cycle") }
+            guard !ready.isEmpty else { throw .invalidDefinition("\(name): the steps form a cycle") }
             for step in ready { done.insert(step.name) }
             remaining.removeAll { step in ready.contains { $0.name == step.name } }
         }

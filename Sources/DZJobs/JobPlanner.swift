@@ -161,7 +161,7 @@ public struct JobPlanner: Sendable {
             policy.backoffSeconds = backoff
             policy.timeoutSeconds = timeout
             let taskID = job.id + "." + name
-            guard let id = try? TaskID(taskID) else { throw JobError("task id \(taskID) is not valid") }
+            guard let id = try? TaskID(taskID) else { throw .invalidParameter("task id \(taskID) is not valid") }
             let taskName = try definition.task(instance)
             let queue = try definition.queue(instance)
             var file = TaskFile(id: id, task: taskName, args: try definition.args(instance), job: job.id, step: name,

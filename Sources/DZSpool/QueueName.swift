@@ -3,8 +3,22 @@ public struct QueueName: Sendable, Hashable, Comparable, CustomStringConvertible
     public let rawValue: String
 
     /// The queues `dz init` creates.
-    public static let standard: [QueueName] = ["build", "database", "proxy", "all_appservers", "results", "jobs"]
-        .map { QueueName(unchecked: $0) }
+    public static let standard: [QueueName] = [.build, .database, .proxy, .allAppservers, .results, .jobs]
+
+    /// Checkouts, inspections, builds and the steps that plan or choose (placement, health checks, retiring).
+    public static let build = QueueName(unchecked: "build")
+
+    /// The database server's queue: databases and their users made, dropped, backed up.
+    public static let database = QueueName(unchecked: "database")
+
+    /// The proxy's queue: nginx sites, certificates, the proxy's logs.
+    public static let proxy = QueueName(unchecked: "proxy")
+
+    /// The queue every appserver serves beside its own `appserver_<id>`.
+    public static let allAppservers = QueueName(unchecked: "all_appservers")
+
+    /// The reply queue of the tasks `dz certs` sends to the proxy without a job (see `ProxyTaskRequest`).
+    public static let certs = QueueName(unchecked: "certs")
 
     /// The queue results go to unless a task names another.
     public static let results = QueueName(unchecked: "results")

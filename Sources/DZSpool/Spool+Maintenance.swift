@@ -64,10 +64,10 @@ extension Spool {
     /// tasks when `ids` is empty. The failed copy and its reason are removed once the task waits again.
     /// Returns the ids requeued; bad input that still does not parse is reported, not requeued.
     public func requeueFailed(_ queue: QueueName, ids: [String]) throws(SpoolError)
-        -> (requeued: [TaskID], refused: [(String, String)])
+        -> (requeued: [TaskID], refused: [(String, RequeueRefusal)])
     {
         var requeued: [TaskID] = []
-        var refused: [(String, String)] = []
+        var refused: [(String, RequeueRefusal)] = []
         let wanted = Set(ids)
         // The results queue holds results, not tasks: its failed/ is never run again.
         guard queue != .results else { return ([], []) }
@@ -87,16 +87,16 @@ extension Spool {
                 latest[stem] = (day, number, failedDir + "/" + day + "/" + name)
             }
         }
-        for id in wanted where latest[id] == nil { refused.append((id, "not found in \(relative(failedDir))")) }
+        for id in wanted where latest[id] == nil { refused.append((id, .notFound(location: relative(failedDir)))) }
         for (stem, entry) in latest.sorted(by: { $0.key < $1.key }) {
             let file = entry.path
             guard case .contents(let bytes, _)? = try? FileIO.read(file, limit: TaskFile.maxSize) else {
-                refused.append((stem, "unreadable"))
+                refused.append((stem, .unreadable))
                 continue
             }
             var task: TaskFile
             do { task = try TaskFile(parsing: bytes, stem: stem) } catch {
-                refused.append((stem, "still bad input: \(error.message)"))
+                refused.append((stem, .stillBadInput(error.message)))
                 continue
             }
             task.attempt = 1
@@ -113,7 +113,7 @@ extension Spool {
             do {
                 try drop(task, into: queue)
             } catch {
-                refused.append((stem, error.description))
+                refused.append((stem, .notDropped(error)))
                 continue
             }
             try? FileSystem.unlink(file)

@@ -63,12 +63,14 @@ struct RequeueCommand: ParsableCommand {
                     print("\(queue) \(id)")
                     missing.remove(id.rawValue)
                 }
-                for (id, why) in outcome.refused where !why.hasPrefix("not found") {
+                for (id, why) in outcome.refused {
+                    if case .notFound = why { continue }
                     complain("\(queue) \(id): \(why)")
                     missing.remove(id)
                     // With --all, files that never were tasks (still bad input: they stay in failed/ for good) are
                     // reported, not a failure of the command; a task that could not be put back is (exit 65).
-                    if !all || !why.hasPrefix("still bad input") { refusedAny = true }
+                    if case .stillBadInput = why, all { continue }
+                    refusedAny = true
                 }
             }
         }

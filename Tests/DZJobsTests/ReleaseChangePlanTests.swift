@@ -53,7 +53,7 @@ import Testing
         let coordinator = coordinator(HostnamesJob.kind, facts: facts)
         let (job, steps) = ShopFixture.throughHealthCheck(coordinator, ShopFixture.job("hostnames", params),
                                                           bundle: "bundle_shop_2")
-        guard job.stopping == nil else { return .failure(JobError(job.error ?? "")) }
+        guard job.stopping == nil else { return .failure(.refused(job.error ?? "")) }
         let deploy = try steps.args("deploy.1")["hostnames"]
         #expect(try steps.args("health_check.0")["hostnames"] == deploy)
         let proxy = try steps.args("proxy_update")

@@ -18,20 +18,20 @@ enum AppLimitParameters {
         var limits = context.facts["limits"]?.objectValue ?? [:]
         if let text = context.param("memory_limit") {
             guard let bytes = ByteSize.parse(text), memoryRange.contains(bytes) else {
-                throw JobError("memory_limit must be from 32M to 1024G (bytes, or a number with K, M or G), not "
+                throw .invalidParameter("memory_limit must be from 32M to 1024G (bytes, or a number with K, M or G), not "
                     + "\(text.prefix(30))")
             }
             limits["memory"] = .int(bytes)
         }
         if let text = context.param("process_limit") {
             guard let count = Int64(text), processRange.contains(count) else {
-                throw JobError("process_limit must be a whole number from 16 to 65536, not \(text.prefix(30))")
+                throw .invalidParameter("process_limit must be a whole number from 16 to 65536, not \(text.prefix(30))")
             }
             limits["processes"] = .int(count)
         }
         if let text = context.param("cpu_weight") {
             guard let weight = Int64(text), cpuWeightRange.contains(weight) else {
-                throw JobError("cpu_weight must be a whole number from 1 to 10000, not \(text.prefix(30))")
+                throw .invalidParameter("cpu_weight must be a whole number from 1 to 10000, not \(text.prefix(30))")
             }
             limits["cpu_weight"] = .int(weight)
         }

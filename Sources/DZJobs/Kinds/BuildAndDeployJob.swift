@@ -48,7 +48,7 @@ public enum BuildAndDeployJob {
         let built = try context.output(of: "build_bundle")
         let uploaded = try context.output(of: "bundle_upload")
         guard let bundle = uploaded["bundle"]?.stringValue, let wsgi = built["wsgi"]?.stringValue else {
-            throw JobError("build_bundle reported no bundle or WSGI application")
+            throw .missingOutput("build_bundle reported no bundle or WSGI application")
         }
         let formation = context.facts["formation"]?.objectValue ?? [:]
         let configured = built["num_workers"]?.intValue.map(Int.init).map { min(max($0, 1), 32) } ?? 2

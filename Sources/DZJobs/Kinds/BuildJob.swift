@@ -13,14 +13,14 @@ public enum BuildJob {
             steps: [
                 CheckRepoJob.requiringPython(CheckRepoJob.definition.steps[0]),
                 StepDefinition("build_bundle", after: ["check_repo"], task: "build_bundle",
-                               queue: try! QueueName("build"), maxAttempts: 2, timeoutSeconds: 3600)
+                               queue: .build, maxAttempts: 2, timeoutSeconds: 3600)
                 { context throws(JobError) in
                     guard let project = context.project, let source = context.param("source") else {
-                        throw JobError("build needs --project and --param source=URL")
+                        throw .missingInput("build needs --project and --param source=URL")
                     }
                     let checked = try context.output(of: "check_repo")
                     guard let config = context.param("zoombuild_cfg") ?? checked["zoombuild_cfg"]?.stringValue else {
-                        throw JobError("no zoombuild.cfg: check_repo proposed none and none was given")
+                        throw .missingInput("no zoombuild.cfg: check_repo proposed none and none was given")
                     }
                     var args: [String: JSONValue] = [
                         "project": .string(project), "source": .string(source), "zoombuild_cfg": .string(config),
@@ -41,8 +41,8 @@ public enum BuildJob {
                     return args
                 },
                 StepDefinition("create_database", after: ["build_bundle"], task: "create_database",
-                               queue: try! QueueName("database"), maxAttempts: 3) { context throws(JobError) in
-                    guard let project = context.project else { throw JobError("build needs --project") }
+                               queue: .database, maxAttempts: 3) { context throws(JobError) in
+                    guard let project = context.project else { throw .missingInput("build needs --project") }
                     // The engine the bundle was built for (its driver): the parameter, else the app's database's
                     // as recorded, else the config's.
                     let built = try context.output(of: "build_bundle")
@@ -68,11 +68,11 @@ public enum BuildJob {
                         password: output["password"]?.stringValue))
                 },
                 StepDefinition("bundle_upload", after: ["build_bundle"], task: "bundle_upload",
-                               queue: try! QueueName("build"), maxAttempts: 3, timeoutSeconds: 1800)
+                               queue: .build, maxAttempts: 3, timeoutSeconds: 1800)
                 { context throws(JobError) in
-                    guard let project = context.project else { throw JobError("build needs --project") }
+                    guard let project = context.project else { throw .missingInput("build needs --project") }
                     guard let bundle = try context.output(of: "build_bundle")["bundle"]?.stringValue else {
-                        throw JobError("build_bundle reported no bundle name")
+                        throw .missingOutput("build_bundle reported no bundle name")
                     }
                     return ["project": .string(project), "bundle": .string(bundle)]
                 }

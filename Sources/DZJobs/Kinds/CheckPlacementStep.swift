@@ -5,10 +5,10 @@ import DZSpool
 /// that such a job fails in seconds with the fix rather than after its whole build.
 enum CheckPlacementStep {
     static let definition = StepDefinition(
-        "check_placement", after: ["check_repo"], task: "check_placement", queue: try! QueueName("build"),
+        "check_placement", after: ["check_repo"], task: "check_placement", queue: .build,
         maxAttempts: 2, backoffSeconds: 2, timeoutSeconds: 60)
     { context throws(JobError) in
-        guard let project = context.project else { throw JobError("check_placement needs --project") }
+        guard let project = context.project else { throw .missingInput("check_placement needs --project") }
         var args: [String: JSONValue] = ["project": .string(project)]
         // The engine as build_bundle and create_database will choose it: the parameter, else the app's database's
         // as recorded, else the config's (read by the task), else the database host's.

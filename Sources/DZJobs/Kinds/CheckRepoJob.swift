@@ -31,11 +31,11 @@ public enum CheckRepoJob {
     static let definition = JobKind(
         name: "check_repo", summary: "check out a project and guess how to build and deploy it",
         steps: [
-            StepDefinition("check_repo", task: "check_repo", queue: try! QueueName("build"), maxAttempts: 2,
+            StepDefinition("check_repo", task: "check_repo", queue: .build, maxAttempts: 2,
                            timeoutSeconds: 900) { context throws(JobError) in
-                guard let project = context.project else { throw JobError("check_repo needs --project") }
+                guard let project = context.project else { throw .missingInput("check_repo needs --project") }
                 guard let source = context.param("source"), !source.isEmpty else {
-                    throw JobError("check_repo needs --param source=URL")
+                    throw .missingInput("check_repo needs --param source=URL")
                 }
                 var args: [String: JSONValue] = ["project": .string(project), "source": .string(source)]
                 if let revision = context.param("rev") { args["rev"] = .string(revision) }

@@ -15,9 +15,9 @@ public enum DeleteVersionsJob {
         var kind = JobKind(
             name: "delete_versions", summary: "delete stored bundles of a project",
             steps: [
-                StepDefinition("delete_versions", task: "delete_versions", queue: try! QueueName("build"),
+                StepDefinition("delete_versions", task: "delete_versions", queue: .build,
                                maxAttempts: 3) { context throws(JobError) in
-                    guard let project = context.project else { throw JobError("delete_versions needs --project") }
+                    guard let project = context.project else { throw .missingInput("delete_versions needs --project") }
                     let names = try bundles(context, project: project)
                     return ["project": .string(project), "bundles": .array(names.map { .string($0) })]
                 }
@@ -71,9 +71,9 @@ public enum DeleteVersionsJob {
     /// whose record was lost) if it reads as one of the project's; the task checks it again.
     static func bundles(_ context: JobContext, project: String) throws(JobError) -> [String] {
         let references = references(context.params)
-        guard !references.isEmpty else { throw JobError("delete_versions needs --param bundles=name,...") }
+        guard !references.isEmpty else { throw .missingInput("delete_versions needs --param bundles=name,...") }
         guard let deployedList = context.facts["deployed_bundles"]?.arrayValue else {
-            throw JobError("delete_versions: the project's deployments were not read from the zoomdb")
+            throw .missingOutput("delete_versions: the project's deployments were not read from the zoomdb")
         }
         let deployed = Set(deployedList.compactMap(\.stringValue))
         let known = context.facts["bundles"]?.objectValue ?? [:]
@@ -107,7 +107,7 @@ public enum DeleteVersionsJob {
             problems.append("\(inUse.joined(separator: ", ")) \(verb) deployed (active instances of project \(project) "
                 + "run \(pronoun); deploy another bundle or undeploy first)")
         }
-        guard problems.isEmpty else { throw JobError(problems.joined(separator: "; ") + "; nothing deleted") }
+        guard problems.isEmpty else { throw .refused(problems.joined(separator: "; ") + "; nothing deleted") }
         return names
     }
 }

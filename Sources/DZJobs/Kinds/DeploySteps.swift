@@ -7,7 +7,7 @@ enum DeploySteps {
     /// The queue of appserver `id`.
     static func appserverQueue(_ id: String?) throws(JobError) -> QueueName {
         guard let id, let queue = try? QueueName("appserver_" + id) else {
-            throw JobError("no valid appserver id for the queue: \(id ?? "none")")
+            throw .missingOutput("no valid appserver id for the queue: \(id ?? "none")")
         }
         return queue
     }
@@ -62,11 +62,11 @@ enum DeploySteps {
                      failure: StepDefinition.FailurePolicy = .failJob,
                      select: @escaping @Sendable (JobContext) -> [[String: JSONValue]]) -> StepDefinition
     {
-        StepDefinition(name, after: after, task: "stop_instances", queue: try! QueueName("build"), maxAttempts: 3,
+        StepDefinition(name, after: after, task: "stop_instances", queue: .build, maxAttempts: 3,
                        backoffSeconds: 2, timeoutSeconds: 300, failure: failure, compensation: compensation)
         { context throws(JobError) in
             guard let project = context.project, let item = context.item?.objectValue else {
-                throw JobError("\(name) needs a project and an appserver")
+                throw .missingInput("\(name) needs a project and an appserver")
             }
             return ["project": .string(project), "instances": item["instances"] ?? .array([])]
         }

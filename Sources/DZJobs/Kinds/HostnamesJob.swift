@@ -35,17 +35,17 @@ public enum HostnamesJob {
         var release = try ReleaseSpec.redeploying("current", context)
         let add = ReleaseSteps.list(context.param("add") ?? "").map { $0.lowercased() }
         let remove = ReleaseSteps.list(context.param("remove") ?? "").map { $0.lowercased() }
-        guard !add.isEmpty || !remove.isEmpty else { throw JobError("hostnames needs --param add=NAME or remove=NAME") }
+        guard !add.isEmpty || !remove.isEmpty else { throw .missingInput("hostnames needs --param add=NAME or remove=NAME") }
         var names = release.hostnames.map { $0.lowercased() }
         for name in add {
-            guard !names.contains(name) else { throw JobError("\(name) is already a host name of \(context.project ?? "?")") }
+            guard !names.contains(name) else { throw .refused("\(name) is already a host name of \(context.project ?? "?")") }
             names.append(name)
         }
         for name in remove {
-            guard names.contains(name) else { throw JobError("\(name) is not a host name of \(context.project ?? "?")") }
+            guard names.contains(name) else { throw .refused("\(name) is not a host name of \(context.project ?? "?")") }
             names.removeAll { $0 == name }
         }
-        guard !names.isEmpty else { throw JobError("an app needs at least one host name: add another first") }
+        guard !names.isEmpty else { throw .refused("an app needs at least one host name: add another first") }
         release.hostnames = names
         return release
     }

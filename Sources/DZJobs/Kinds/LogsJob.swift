@@ -19,11 +19,11 @@ public enum LogsJob {
         var kind = JobKind(
             name: "logs", summary: "the end of a project's logs: its instances' gunicorn logs, its site's access log",
             steps: [
-                StepDefinition("read_instance_logs", task: "read_logs", queue: try! QueueName("build"), maxAttempts: 2,
+                StepDefinition("read_instance_logs", task: "read_logs", queue: .build, maxAttempts: 2,
                                backoffSeconds: 1, timeoutSeconds: 30, failure: .warn)
                 { context throws(JobError) in
                     guard let item = context.item?.objectValue, let instances = item["instances"]?.arrayValue else {
-                        throw JobError("read_instance_logs needs an appserver and its instances")
+                        throw .missingInput("read_instance_logs needs an appserver and its instances")
                     }
                     let names = instances.compactMap(\.stringValue)
                     var args = try common(context) { name in names.contains { name.hasPrefix($0 + ".") } }
@@ -35,7 +35,7 @@ public enum LogsJob {
                 .routed { context throws(JobError) in
                     try DeploySteps.appserverQueue(context.item?["appserver"]?.stringValue)
                 },
-                StepDefinition("read_site_log", task: "read_logs", queue: try! QueueName("proxy"), maxAttempts: 2,
+                StepDefinition("read_site_log", task: "read_logs", queue: .proxy, maxAttempts: 2,
                                backoffSeconds: 1, timeoutSeconds: 30, failure: .warn)
                 { context throws(JobError) in
                     let site = "dz_" + (context.project ?? "") + ".access.log"
@@ -64,7 +64,7 @@ public enum LogsJob {
         guard let wanted = context.param("instance") else { return active }
         let chosen = active.filter { $0["instance"]?.stringValue == wanted }
         guard !chosen.isEmpty else {
-            throw JobError("project \(context.project ?? "?") has no active instance \(String(wanted.prefix(80)))"
+            throw .refused("project \(context.project ?? "?") has no active instance \(String(wanted.prefix(80)))"
                 + (active.isEmpty ? " (it has none)" : ""))
         }
         return chosen
@@ -72,18 +72,18 @@ public enum LogsJob {
 
     /// The arguments every task gets: `project`, `lines`, and the `since` entries `keep` picks.
     static func common(_ context: JobContext, keep: (String) -> Bool) throws(JobError) -> [String: JSONValue] {
-        guard let project = context.project else { throw JobError("logs needs --project") }
+        guard let project = context.project else { throw .missingInput("logs needs --project") }
         var args: [String: JSONValue] = ["project": .string(project)]
         if let text = context.param("lines") {
             guard let lines = Int(text), (1...1000).contains(lines) else {
-                throw JobError("lines must be a whole number from 1 to 1000, not \(String(text.prefix(40)))")
+                throw .invalidParameter("lines must be a whole number from 1 to 1000, not \(String(text.prefix(40)))")
             }
             args["lines"] = .int(Int64(lines))
         }
         switch context.params["since"] {
         case nil, .null?: break
         case .object(let positions)?: args["since"] = .object(positions.filter { keep($0.key) })
-        case let other?: throw JobError("since must be an object of file names to positions, not \(other.typeName)")
+        case let other?: throw .invalidParameter("since must be an object of file names to positions, not \(other.typeName)")
         }
         return args
     }

@@ -19,7 +19,7 @@ public enum ManageJob {
         var kind = JobKind(
             name: "manage", summary: "run a management command or a Python script on one running instance",
             steps: [
-                StepDefinition("managepy", task: "managepy", queue: try! QueueName("build"), maxAttempts: 1,
+                StepDefinition("managepy", task: "managepy", queue: .build, maxAttempts: 1,
                                timeoutSeconds: defaultTimeout)
                 { context throws(JobError) in try arguments(context) }
                 .routed { context throws(JobError) in
@@ -37,19 +37,19 @@ public enum ManageJob {
         let active = DeploySteps.active(context).filter { $0["appserver"]?.stringValue != nil }
         if let wanted = context.param("instance") {
             guard let found = active.first(where: { $0["instance"]?.stringValue == wanted }) else {
-                throw JobError("\(context.project ?? "the project") has no running instance \(wanted.prefix(120))")
+                throw .refused("\(context.project ?? "the project") has no running instance \(wanted.prefix(120))")
             }
             return found
         }
         guard let first = active.first else {
-            throw JobError("\(context.project ?? "the project") has no running instance: deploy it first")
+            throw .refused("\(context.project ?? "the project") has no running instance: deploy it first")
         }
         return first
     }
 
     static func arguments(_ context: JobContext) throws(JobError) -> [String: JSONValue] {
-        guard let project = context.project else { throw JobError("manage needs --project") }
-        guard let instance = try instance(context)["instance"] else { throw JobError("an instance without an id") }
+        guard let project = context.project else { throw .missingInput("manage needs --project") }
+        guard let instance = try instance(context)["instance"] else { throw .missingOutput("an instance without an id") }
         var args: [String: JSONValue] = [
             "project": .string(project), "instance": instance,
             "timeout_s": .double(commandTimeout(taskTimeout: context.params["timeout_s"]?.doubleValue)),
@@ -57,9 +57,9 @@ public enum ManageJob {
         switch (context.params["argv"], context.params["script"]) {
         case (let argv?, nil): args["argv"] = try argumentList(argv)
         case (nil, .string(let script)?): args["script"] = .string(script)
-        case (nil, _?): throw JobError("the script parameter must be a string")
-        case (_?, _?): throw JobError("give the argv parameter or the script parameter, not both")
-        case (nil, nil): throw JobError("manage needs the argv parameter (manage.py's arguments) or script")
+        case (nil, _?): throw .invalidParameter("the script parameter must be a string")
+        case (_?, _?): throw .invalidParameter("give the argv parameter or the script parameter, not both")
+        case (nil, nil): throw .missingInput("manage needs the argv parameter (manage.py's arguments) or script")
         }
         return args
     }
@@ -71,10 +71,10 @@ public enum ManageJob {
         case .array: return value
         case .string(let text):
             guard let parsed = try? JSONValue.parse(Array(text.utf8)), case .array = parsed else {
-                throw JobError("the argv parameter must be a JSON array of strings, as [\"migrate\", \"--plan\"]")
+                throw .invalidParameter("the argv parameter must be a JSON array of strings, as [\"migrate\", \"--plan\"]")
             }
             return parsed
-        default: throw JobError("the argv parameter must be a JSON array of strings")
+        default: throw .invalidParameter("the argv parameter must be a JSON array of strings")
         }
     }
 

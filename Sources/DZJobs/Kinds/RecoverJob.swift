@@ -62,12 +62,12 @@ public enum RecoverJob {
 
     /// The project's running instances on the lost appserver, and the others (those of the current release).
     static func plan(_ context: JobContext) throws(JobError) -> (lost: [[String: JSONValue]], kept: [[String: JSONValue]]) {
-        guard let appserver = context.param("appserver") else { throw JobError("recover needs --param appserver=ID") }
+        guard let appserver = context.param("appserver") else { throw .missingInput("recover needs --param appserver=ID") }
         let current = context.facts["current"]?["bundle"]?.stringValue
         let active = DeploySteps.active(context)
         let lost = active.filter { $0["appserver"]?.stringValue == appserver }
         guard !lost.isEmpty else {
-            throw JobError("project \(context.project ?? "?") has no running instance on appserver \(appserver)")
+            throw .refused("project \(context.project ?? "?") has no running instance on appserver \(appserver)")
         }
         let kept = active.filter { $0["appserver"]?.stringValue != appserver && $0["bundle"]?.stringValue == current }
         return (lost, kept)

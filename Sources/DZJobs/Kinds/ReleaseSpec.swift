@@ -24,7 +24,7 @@ struct ReleaseSpec: Sendable {
         guard let project = context.project,
               let object = context.facts[key]?.objectValue,
               let release = ReleaseRecord(project: project, json: object) else {
-            throw JobError(context.facts["\(key)_error"]?.stringValue
+            throw .refused(context.facts["\(key)_error"]?.stringValue
                            ?? "project \(context.project ?? "?") has no release to deploy: run `dz deploy` first")
         }
         var hostnames = ReleaseSteps.strings(context.facts["hostnames"])

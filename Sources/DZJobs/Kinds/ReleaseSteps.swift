@@ -22,11 +22,11 @@ enum ReleaseSteps {
                 .recording(claimHostnames),
             deploy(spec: spec),
             StepDefinition("post_deploy_hooks", after: ["deploy"], task: "post_deploy_hooks",
-                           queue: try! QueueName("build"), maxAttempts: 1, timeoutSeconds: 1800)
+                           queue: .build, maxAttempts: 1, timeoutSeconds: 1800)
             { context throws(JobError) in
                 guard let project = context.project,
                       let instance = try firstInstance(context)["instance"] else {
-                    throw JobError("post_deploy_hooks needs a deployed instance")
+                    throw .missingOutput("post_deploy_hooks needs a deployed instance")
                 }
                 var args: [String: JSONValue] = ["project": .string(project), "instance": instance]
                 // `--param release=false`: deploy without running the Procfile's release command.
@@ -52,7 +52,7 @@ enum ReleaseSteps {
                           hostnames: (@Sendable (JobContext) throws(JobError) -> [String])? = nil,
                           count: @escaping @Sendable (JobContext) throws(JobError) -> Int) -> StepDefinition
     {
-        let step = StepDefinition("placement", after: after, task: "placement", queue: try! QueueName("build"),
+        let step = StepDefinition("placement", after: after, task: "placement", queue: .build,
                        maxAttempts: 5, backoffSeconds: 3, timeoutSeconds: 60)
         { context throws(JobError) in
             var args: [String: JSONValue] = ["count": .int(Int64(try count(context)))]
@@ -89,7 +89,7 @@ enum ReleaseSteps {
     /// `deploy` of `spec`'s bundle on each appserver placement chose, the started instances recorded.
     static func deploy(spec: @escaping Spec) -> StepDefinition {
         // Time limits above the longest health_timeout_s a job may give (3600 s).
-        StepDefinition("deploy", after: ["placement"], task: "deploy", queue: try! QueueName("build"),
+        StepDefinition("deploy", after: ["placement"], task: "deploy", queue: .build,
                        maxAttempts: 2, backoffSeconds: 2, timeoutSeconds: 3900)
         { context throws(JobError) in try deployArguments(context, try spec(context)) }
             .fannedOut { context in context.outputs["placement"]?.first?["appservers"]?.arrayValue ?? [] }
@@ -102,18 +102,18 @@ enum ReleaseSteps {
                             upstreams: @escaping @Sendable (JobContext) throws(JobError) -> [[String: JSONValue]])
         -> StepDefinition
     {
-        StepDefinition("proxy_update", after: ["health_check"], task: "proxy_update", queue: try! QueueName("proxy"),
+        StepDefinition("proxy_update", after: ["health_check"], task: "proxy_update", queue: .proxy,
                        maxAttempts: 3, backoffSeconds: 2, timeoutSeconds: 600)
         { context throws(JobError) in try proxyArguments(context, try spec(context), upstreams: try upstreams(context)) }
     }
 
     /// `health_check` on every instance `deploy` started.
     static func healthCheck(after: [String], spec: @escaping Spec) -> StepDefinition {
-        StepDefinition("health_check", after: after, task: "health_check", queue: try! QueueName("build"),
+        StepDefinition("health_check", after: after, task: "health_check", queue: .build,
                        maxAttempts: 1, timeoutSeconds: 3700)
         { context throws(JobError) in
             guard let project = context.project, let instance = context.item?["instance"] else {
-                throw JobError("health_check needs a project and an instance")
+                throw .missingInput("health_check needs a project and an instance")
             }
             var args: [String: JSONValue] = ["project": .string(project), "instance": instance,
                                              "hostnames": .array(try spec(context).hostnames.map { .string($0) })]
@@ -200,7 +200,7 @@ enum ReleaseSteps {
 
     static func deployArguments(_ context: JobContext, _ release: ReleaseSpec) throws(JobError) -> [String: JSONValue] {
         guard let project = context.project, let appserver = context.item?.stringValue else {
-            throw JobError("deploy needs a project and an appserver")
+            throw .missingInput("deploy needs a project and an appserver")
         }
         var args: [String: JSONValue] = [
             "project": .string(project), "appserver": .string(appserver), "bundle": .string(release.bundle),
@@ -214,7 +214,7 @@ enum ReleaseSteps {
         if let database = context.facts["database"] { args["database"] = database }
         if let key = context.facts["secret_key"] { args["secret_key"] = key }
         // The app's unix user, allocated once in the zoomdb: every deploy step of every job names the same one.
-        guard let user = context.facts["app_user"] else { throw JobError("no unix user is recorded for \(project)") }
+        guard let user = context.facts["app_user"] else { throw .missingOutput("no unix user is recorded for \(project)") }
         args["app_user"] = user
         let limits = try AppLimitParameters.limits(context)
         if !limits.isEmpty { args["limits"] = .object(limits) }
@@ -230,12 +230,12 @@ enum ReleaseSteps {
     static func proxyArguments(_ context: JobContext, _ release: ReleaseSpec,
                                upstreams instances: [[String: JSONValue]]) throws(JobError) -> [String: JSONValue]
     {
-        guard let project = context.project else { throw JobError("proxy_update needs a project") }
+        guard let project = context.project else { throw .missingInput("proxy_update needs a project") }
         let upstreams: [JSONValue] = instances.compactMap { instance in
             guard let address = instance["address"], let port = instance["port"] else { return nil }
             return .object(["address": address, "port": port])
         }
-        guard !upstreams.isEmpty else { throw JobError("no instance to send traffic to") }
+        guard !upstreams.isEmpty else { throw .missingOutput("no instance to send traffic to") }
         var args: [String: JSONValue] = [
             "project": .string(project), "bundle": .string(release.bundle),
             "hostnames": .array(release.hostnames.map { .string($0) }), "upstreams": .array(upstreams),
@@ -253,18 +253,18 @@ enum ReleaseSteps {
     /// may overlap a name another project has or is putting live (`taken_hostnames`). The decisive check is
     /// `claimHostnames`, atomic in the zoomdb: two jobs planned at once both pass this one.
     static func checkHostnames(_ hostnames: [String], _ context: JobContext) throws(JobError) -> [String] {
-        guard let project = context.project else { throw JobError("host names need a project") }
-        guard !hostnames.isEmpty else { throw JobError("an app needs at least one host name") }
+        guard let project = context.project else { throw .missingInput("host names need a project") }
+        guard !hostnames.isEmpty else { throw .refused("an app needs at least one host name") }
         let names: [Hostname]
         do { names = try context.hostnamePolicy.check(hostnames, project: project) } catch {
-            throw JobError(error.message)
+            throw .refused(error.message)
         }
         let taken = (context.facts["taken_hostnames"]?.objectValue ?? [:]).compactMap { entry in
             (try? Hostname(entry.key)).map { ($0, entry.value.stringValue ?? "?") }
         }
         for name in names {
             if let (other, owner) = taken.first(where: { $0.0.overlaps(name) }) {
-                throw JobError(HostnameConflict(hostname: name.rawValue, other: other.rawValue, owner: owner,
+                throw .refused(HostnameConflict(hostname: name.rawValue, other: other.rawValue, owner: owner,
                                                 job: nil).description)
             }
         }
@@ -290,7 +290,7 @@ enum ReleaseSteps {
     static func count(_ context: JobContext, _ key: String, default value: Int) throws(JobError) -> Int {
         guard let text = context.param(key) else { return value }
         guard let number = Int(text), (1...32).contains(number) else {
-            throw JobError("\(key) must be a whole number from 1 to 32, not \(text.prefix(20))")
+            throw .invalidParameter("\(key) must be a whole number from 1 to 32, not \(text.prefix(20))")
         }
         return number
     }
@@ -299,7 +299,7 @@ enum ReleaseSteps {
     static func healthTimeout(_ context: JobContext) -> Double? { context.param("health_timeout_s").flatMap(Double.init) }
 
     static func firstInstance(_ context: JobContext) throws(JobError) -> [String: JSONValue] {
-        guard let first = context.outputs["deploy"]?.first else { throw JobError("no instance was deployed") }
+        guard let first = context.outputs["deploy"]?.first else { throw .missingOutput("no instance was deployed") }
         return first
     }
 

@@ -42,32 +42,32 @@ public enum RollbackJob {
     /// The release to roll back to: the `to` parameter, else the newest succeeded release before the current one
     /// with another bundle. Its bundle must still be stored.
     static func target(_ job: JobRecord, _ db: ZoomDB) throws -> Result<ReleaseRecord, JobError> {
-        guard let project = job.project else { return .failure(JobError("rollback needs --project")) }
+        guard let project = job.project else { return .failure(.missingInput("rollback needs --project")) }
         let releases = try db.releases(of: project)
         let chosen: ReleaseRecord
         if let text = job.params["to"]?.parameterText {
             guard let number = Int(text), number > 0 else {
-                return .failure(JobError("to must be a release number, not \(text.prefix(20))"))
+                return .failure(.invalidParameter("to must be a release number, not \(text.prefix(20))"))
             }
             guard let release = releases.first(where: { $0.number == number }) else {
-                return .failure(JobError("project \(project) has no release \(number): see `dz releases --project \(project)`"))
+                return .failure(.refused("project \(project) has no release \(number): see `dz releases --project \(project)`"))
             }
             guard release.succeeded else {
-                return .failure(JobError("release \(number) of \(project) \(release.result): only a succeeded release can be rolled back to"))
+                return .failure(.refused("release \(number) of \(project) \(release.result): only a succeeded release can be rolled back to"))
             }
             chosen = release
         } else {
             let succeeded = releases.filter(\.succeeded)
             guard let current = succeeded.first else {
-                return .failure(JobError("project \(project) has no succeeded release to roll back from"))
+                return .failure(.refused("project \(project) has no succeeded release to roll back from"))
             }
             guard let previous = succeeded.dropFirst().first(where: { $0.bundle != current.bundle }) else {
-                return .failure(JobError("project \(project) has no earlier release with other code than release \(current.number)"))
+                return .failure(.refused("project \(project) has no earlier release with other code than release \(current.number)"))
             }
             chosen = previous
         }
         if let stored = try db.bundles(of: project).first(where: { $0.name == chosen.bundle }), stored.deleted != nil {
-            return .failure(JobError("the bundle of release \(chosen.number) (\(chosen.bundle)) was deleted from the store"))
+            return .failure(.refused("the bundle of release \(chosen.number) (\(chosen.bundle)) was deleted from the store"))
         }
         return .success(chosen)
     }

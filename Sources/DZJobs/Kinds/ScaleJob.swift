@@ -24,11 +24,11 @@ public enum ScaleJob {
                 return plan.add > 0 || !plan.removed.isEmpty ? [.null] : []
             },
             StepDefinition("scale_workers", after: ["proxy_update"], task: "scale_workers",
-                           queue: try! QueueName("build"), maxAttempts: 2, backoffSeconds: 2, timeoutSeconds: 120)
+                           queue: .build, maxAttempts: 2, backoffSeconds: 2, timeoutSeconds: 120)
             { context throws(JobError) in
                 guard let project = context.project, let item = context.item?.objectValue,
                       let workers = try plan(context).workers else {
-                    throw JobError("scale_workers needs a project, instances and a worker count")
+                    throw .missingInput("scale_workers needs a project, instances and a worker count")
                 }
                 return ["project": .string(project), "instances": item["instances"] ?? .array([]),
                         "workers": .int(Int64(workers))]
@@ -78,7 +78,7 @@ public enum ScaleJob {
 
     static func plan(_ context: JobContext) throws(JobError) -> Plan {
         guard let current = context.facts["current"]?["bundle"]?.stringValue else {
-            throw JobError("project \(context.project ?? "?") has no release to scale: run `dz deploy` first")
+            throw .refused("project \(context.project ?? "?") has no release to scale: run `dz deploy` first")
         }
         let instances = try context.param("instances").map { _ throws(JobError) in
             try ReleaseSteps.count(context, "instances", default: 1)
@@ -86,11 +86,11 @@ public enum ScaleJob {
         let workers = try context.param("workers").map { _ throws(JobError) in
             try ReleaseSteps.count(context, "workers", default: 1)
         }
-        guard instances != nil || workers != nil else { throw JobError("scale needs instances or workers") }
+        guard instances != nil || workers != nil else { throw .missingInput("scale needs instances or workers") }
         // The instances of other jobs that run the current release's bundle; older leftovers are not counted.
         let running = DeploySteps.active(context).filter { $0["bundle"]?.stringValue == current }
         guard !running.isEmpty else {
-            throw JobError("project \(context.project ?? "?") has no running instance of its current release")
+            throw .refused("project \(context.project ?? "?") has no running instance of its current release")
         }
         let wanted = instances ?? running.count
         return Plan(kept: Array(running.prefix(wanted)), removed: Array(running.dropFirst(wanted)),

@@ -13,8 +13,8 @@ public enum SelftestJob {
                         "post_deploy_hooks", "proxy_update", "retire_old"]
 
     public static let kind: JobKind = {
-        func step(_ name: String, after: [String], queue: String) -> StepDefinition {
-            StepDefinition(name, after: after, task: "noop", queue: try! QueueName(queue))
+        func step(_ name: String, after: [String], queue: QueueName) -> StepDefinition {
+            StepDefinition(name, after: after, task: "noop", queue: queue)
                 .running { context in task(for: name, context) }
         }
         func shaped(_ definition: StepDefinition) -> StepDefinition {
@@ -25,22 +25,22 @@ public enum SelftestJob {
             return copy
         }
         let steps: [StepDefinition] = [
-            step("checkout", after: [], queue: "build"),
-            step("bundle", after: ["checkout"], queue: "build"),
-            step("create_database", after: ["bundle"], queue: "database"),
-            step("upload", after: ["bundle"], queue: "build"),
-            step("placement", after: ["create_database", "upload"], queue: "build")
+            step("checkout", after: [], queue: .build),
+            step("bundle", after: ["checkout"], queue: .build),
+            step("create_database", after: ["bundle"], queue: .database),
+            step("upload", after: ["bundle"], queue: .build),
+            step("placement", after: ["create_database", "upload"], queue: .build)
                 .running { context in task(for: "placement", context, normal: "echo") },
-            StepDefinition("deploy", after: ["placement"], task: "echo", queue: try! QueueName("build"))
+            StepDefinition("deploy", after: ["placement"], task: "echo", queue: .build)
                 .running { context in task(for: "deploy", context, normal: "echo") }
                 .fannedOut { context throws(JobError) in try placed(context).map { .string($0) } }
                 .routed { context throws(JobError) in try appserverQueue(context.item?.stringValue) },
-            StepDefinition("post_deploy_hooks", after: ["deploy"], task: "noop", queue: try! QueueName("build"))
+            StepDefinition("post_deploy_hooks", after: ["deploy"], task: "noop", queue: .build)
                 .running { context in task(for: "post_deploy_hooks", context) }
                 .routed { context throws(JobError) in try appserverQueue(try placed(context).first) },
-            step("proxy_update", after: ["post_deploy_hooks"], queue: "proxy"),
-            { var retire = step("retire_old", after: ["proxy_update"], queue: "build"); retire.failure = .warn; return retire }(),
-            StepDefinition("stop_new_instances", task: "noop", queue: try! QueueName("build"), compensation: true)
+            step("proxy_update", after: ["post_deploy_hooks"], queue: .proxy),
+            { var retire = step("retire_old", after: ["proxy_update"], queue: .build); retire.failure = .warn; return retire }(),
+            StepDefinition("stop_new_instances", task: "noop", queue: .build, compensation: true)
                 .fannedOut { context in (context.outputs["deploy"] ?? []).compactMap { $0["appserver"] } }
                 .routed { context throws(JobError) in try appserverQueue(context.item?.stringValue) },
         ].map(shaped).map { definition in
@@ -58,14 +58,14 @@ public enum SelftestJob {
 
     static func placed(_ context: JobContext) throws(JobError) -> [String] {
         guard case .array(let items)? = try context.output(of: "placement")["appservers"] else {
-            throw JobError("placement chose no appservers")
+            throw .missingOutput("placement chose no appservers")
         }
         return items.compactMap(\.stringValue)
     }
 
     static func appserverQueue(_ id: String?) throws(JobError) -> QueueName {
         guard let id, let queue = try? QueueName("appserver_" + id) else {
-            throw JobError("no valid appserver id for the queue: \(id ?? "none")")
+            throw .missingOutput("no valid appserver id for the queue: \(id ?? "none")")
         }
         return queue
     }

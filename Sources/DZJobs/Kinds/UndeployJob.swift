@@ -9,17 +9,17 @@ public enum UndeployJob {
         var kind = JobKind(
             name: "undeploy", summary: "remove the app's site, stop its instances, keep its database unless asked",
             steps: [
-                StepDefinition("remove_proxy_conf", task: "remove_proxy_conf", queue: try! QueueName("proxy"),
+                StepDefinition("remove_proxy_conf", task: "remove_proxy_conf", queue: .proxy,
                                maxAttempts: 3, timeoutSeconds: 300)
                 { context throws(JobError) in
-                    guard let project = context.project else { throw JobError("undeploy needs --project") }
+                    guard let project = context.project else { throw .missingInput("undeploy needs --project") }
                     return ["project": .string(project)]
                 },
                 DeploySteps.stop("stop_instances", after: ["remove_proxy_conf"], select: DeploySteps.active),
                 StepDefinition("drop_database", after: ["stop_instances"], task: "drop_database",
-                               queue: try! QueueName("database"), maxAttempts: 3)
+                               queue: .database, maxAttempts: 3)
                 { context throws(JobError) in
-                    guard let project = context.project else { throw JobError("undeploy needs --project") }
+                    guard let project = context.project else { throw .missingInput("undeploy needs --project") }
                     var args: [String: JSONValue] = ["project": .string(project)]
                     if let engine = context.facts["database_engine"] { args["engine"] = engine }
                     return args
