@@ -71,7 +71,7 @@ extension Agent {
         taskLogger[metadataKey: "task"] = "\(task.id)"
         let context = TaskContext(task: task, queue: claim.queue, host: spool.host, logger: taskLogger)
         let limit = task.timeoutSeconds ?? configuration.taskTimeout
-        let execution = Task { await Agent.execute(handler, context, timeout: limit) }
+        let execution = Task { [alarms] in await Agent.execute(handler, context, timeout: limit, alarms: alarms) }
         running.attach(claim, execution)
         let outcome = await execution.value
         let stopped = running.stopReason(claim)
@@ -175,8 +175,11 @@ extension Agent {
     }
 
     /// Runs a handler within its time limit: past it, the handler is cancelled (it must stop soon after) and the
-    /// outcome is `.timedOut`. Cancellation of the calling task cancels the handler.
-    static func execute(_ handler: any TaskHandler, _ context: TaskContext, timeout: Double) async -> ExecutionOutcome {
+    /// outcome is `.timedOut` (`alarms`' clock must run meanwhile). Cancellation of the calling task cancels the
+    /// handler.
+    static func execute(_ handler: any TaskHandler, _ context: TaskContext, timeout: Double,
+                        alarms: Alarms) async -> ExecutionOutcome
+    {
         let work = Task { () -> ExecutionOutcome in
             do {
                 return .succeeded(try await handler.run(context))
@@ -188,7 +191,7 @@ extension Agent {
                 return .failed(TaskFailure(kind: "error", message: "\(error)", retryable: false))
             }
         }
-        let alarm = Alarms.shared.arm(after: timeout) { work.cancel() }
+        let alarm = alarms.arm(after: timeout) { work.cancel() }
         let outcome = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
         return alarm.disarm() ? .timedOut(timeout) : outcome
     }

@@ -26,6 +26,8 @@ public struct Agent: Service {
     public let version: String
     /// systemd notifications and the metrics file, when asked for.
     public let telemetry: AgentTelemetry?
+    /// The handlers' time limits; its clock runs in `run`'s task group, for as long as the agent runs.
+    let alarms = Alarms()
 
     public init(spool: Spool, configuration: AgentConfiguration, registry: HandlerRegistry = .standard,
                 logger: Logger, version: String, telemetry: AgentTelemetry? = nil)
@@ -85,6 +87,7 @@ public struct Agent: Service {
 
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
+                group.addTask { await alarms.run() }
                 group.addTask { await pumpEvents(watcher, scheduler, running) }
                 group.addTask { await rescanLoop(scheduler, running, shutdown, health) }
                 group.addTask { await renewLoop(running) }

@@ -31,7 +31,11 @@ import Testing
     }
 
     @Test func executeStopsAHandlerAtItsTimeLimit() async {
-        let outcome = await Agent.execute(SleepHandler(), context("sleep", ["seconds": .int(30)]), timeout: 0.1)
+        let alarms = Alarms()
+        let clock = Task { await alarms.run() }
+        defer { clock.cancel() }
+        let outcome = await Agent.execute(SleepHandler(), context("sleep", ["seconds": .int(30)]), timeout: 0.1,
+                                          alarms: alarms)
         guard case .timedOut(let limit) = outcome else {
             Issue.record("expected a timeout, got \(outcome)")
             return
@@ -41,7 +45,7 @@ import Testing
 
     @Test func executeReportsCancellation() async {
         let execution = Task {
-            await Agent.execute(SleepHandler(), context("sleep", ["seconds": .int(30)]), timeout: 60)
+            await Agent.execute(SleepHandler(), context("sleep", ["seconds": .int(30)]), timeout: 60, alarms: Alarms())
         }
         try? await Task.sleep(nanoseconds: 20_000_000)
         execution.cancel()
