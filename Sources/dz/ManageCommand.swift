@@ -98,20 +98,10 @@ struct ManageCommand: AsyncParsableCommand {
     /// Standard input, up to the script limit.
     private func readScript() throws -> String {
         let limit = ManagePyHandler.maxScriptBytes
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while bytes.count <= limit {
-            let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress!, $0.count) }
-            if count > 0 {
-                bytes += buffer[0..<count]
-            } else if count < 0, errno == EINTR {
-                continue
-            } else if count < 0 {
-                complain("cannot read standard input: \(Errno(rawValue: errno))")
-                throw ExitStatus.systemFailure
-            } else {
-                break
-            }
+        let bytes: [UInt8]
+        do { bytes = try FileIO.readStandardInput(limit: limit) } catch {
+            complain("cannot read standard input: \(error)")
+            throw ExitStatus.systemFailure
         }
         guard bytes.count <= limit else {
             complain("the script on standard input is over \(limit) bytes")

@@ -111,10 +111,7 @@ public struct BuildSandbox: Sendable {
                 if case .contents(let bytes, _)? = try? FileIO.read(path, limit: 4096), bytes == Array(text.utf8) {
                     continue
                 }
-                let staged = path + ".\(Host.pid)"
-                try? FileSystem.unlink(staged)
-                try FileIO.create(staged, bytes: Array(text.utf8), mode: 0o644, sync: false)
-                try FileSystem.rename(staged, path)
+                try FileIO.replace(path, bytes: Array(text.utf8), mode: 0o644, sync: false)
             }
         } catch {
             throw BuildError("filesystem", "cannot write the sandbox's account files in \(accounts): \(error)")

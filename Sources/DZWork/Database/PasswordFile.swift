@@ -47,18 +47,9 @@ struct PasswordFile: Sendable {
     func write(_ entry: Entry) throws(DatabaseError) {
         let line = [entry.host, String(entry.port), entry.database, entry.user, entry.password.text]
             .map(PasswordFile.escape).joined(separator: ":") + "\n"
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = directory + "/." + (path as NSString).lastPathComponent + "." + UUID().uuidString
         do {
-            try FileIO.create(temporary, bytes: Array(line.utf8), mode: 0o600, sync: true)
+            try FileIO.replace(path, bytes: Array(line.utf8), mode: 0o600, sync: true)
         } catch {
-            throw .filesystem(temporary, error)
-        }
-        do {
-            try FileSystem.rename(temporary, path)
-            try FileSystem.syncDirectory(directory)
-        } catch {
-            try? FileSystem.unlink(temporary)
             throw .filesystem(path, error)
         }
     }

@@ -1,19 +1,19 @@
 #if canImport(Glibc)
 @preconcurrency import Glibc
 #endif
-import DZSystem
+import SystemPackage
 
 /// An open directory, and the file operations deploying needs relative to it, none of which follows a symbolic
-/// link at its last step: the one place the deploy code calls the `*at` system calls.
+/// link at its last step: the one place dz calls the `*at` system calls for deploying.
 ///
 /// An app owns its directory, so it can put a symbolic link where dz (running as root) will later write, read or
 /// change the owner of a file: `logs/x.log -> /etc/shadow`. Every path below an app's directory is therefore
 /// walked from a trusted directory one component at a time with `O_NOFOLLOW`, and what is read must belong to the
 /// app's user.
-final class DirectoryHandle: Sendable {
-    let descriptor: Int32
+public final class DirectoryHandle: Sendable {
+    public let descriptor: Int32
     /// For messages only: operations never resolve it again.
-    let path: String
+    public let path: String
 
     private init(descriptor: Int32, path: String) {
         self.descriptor = descriptor
@@ -25,7 +25,7 @@ final class DirectoryHandle: Sendable {
     /// Opens the trusted directory `path` (symbolic links in it are followed: dz chose it).
     ///
     /// The corresponding C function is `open(O_DIRECTORY)`.
-    static func open(_ path: String) throws(Errno) -> DirectoryHandle {
+    public static func open(_ path: String) throws(Errno) -> DirectoryHandle {
         let fd = try retrying { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         return DirectoryHandle(descriptor: fd, path: path)
     }
@@ -33,13 +33,13 @@ final class DirectoryHandle: Sendable {
     /// Opens the directory `name` (one component) in this one, refusing a symbolic link (`ELOOP`).
     ///
     /// The corresponding C function is `openat(O_DIRECTORY | O_NOFOLLOW)`.
-    func directory(_ name: String) throws(Errno) -> DirectoryHandle {
+    public func directory(_ name: String) throws(Errno) -> DirectoryHandle {
         let fd = try retrying { openat(descriptor, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) }
         return DirectoryHandle(descriptor: fd, path: path + "/" + name)
     }
 
     /// Opens the directory at the relative `components` below this one, each step refusing a symbolic link.
-    func directory(components: [String]) throws(Errno) -> DirectoryHandle {
+    public func directory(components: [String]) throws(Errno) -> DirectoryHandle {
         var current = self
         for name in components { current = try current.directory(name) }
         return current
@@ -50,7 +50,7 @@ final class DirectoryHandle: Sendable {
     ///
     /// The corresponding C functions are `mkdirat`, `openat(O_NOFOLLOW)`, `fchown` and `fchmod`.
     @discardableResult
-    func makeDirectory(_ name: String, mode: mode_t, owner: (uid: UInt32, gid: UInt32)?) throws(Errno)
+    public func makeDirectory(_ name: String, mode: mode_t, owner: (uid: UInt32, gid: UInt32)?) throws(Errno)
         -> DirectoryHandle
     {
         if mkdirat(descriptor, name, mode) != 0, errno != EEXIST { throw Errno(rawValue: errno) }
@@ -62,7 +62,7 @@ final class DirectoryHandle: Sendable {
     /// Gives this directory `owner` (when not nil) and `mode`.
     ///
     /// The corresponding C functions are `fchown` and `fchmod`.
-    func setOwner(_ owner: (uid: UInt32, gid: UInt32)?, mode: mode_t) throws(Errno) {
+    public func setOwner(_ owner: (uid: UInt32, gid: UInt32)?, mode: mode_t) throws(Errno) {
         if let owner { _ = try retrying { fchown(descriptor, owner.uid, owner.gid) } }
         _ = try retrying { fchmod(descriptor, mode) }
     }
@@ -70,7 +70,7 @@ final class DirectoryHandle: Sendable {
     /// The status of `name` itself (a symbolic link is not followed), or nil when there is none.
     ///
     /// The corresponding C function is `fstatat(AT_SYMLINK_NOFOLLOW)`.
-    func entry(_ name: String) -> stat? {
+    public func entry(_ name: String) -> stat? {
         var st = stat()
         guard fstatat(descriptor, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
         return st
@@ -81,7 +81,7 @@ final class DirectoryHandle: Sendable {
     ///
     /// The corresponding C functions are `openat(O_NOFOLLOW | O_NONBLOCK)`, `fstat` and `fchown`.
     @discardableResult
-    func chownFile(_ name: String, owner: (uid: UInt32, gid: UInt32)) throws(Errno) -> Bool {
+    public func chownFile(_ name: String, owner: (uid: UInt32, gid: UInt32)) throws(Errno) -> Bool {
         let fd: Int32
         do { fd = try retrying { openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) } } catch {
             if error == .noSuchFileOrDirectory { return false }
@@ -97,7 +97,7 @@ final class DirectoryHandle: Sendable {
 
     /// Reads the regular file `name`, at most its last `limit` bytes; with `ownedBy`, only a file of that user
     /// (`EPERM` otherwise), so that an app cannot make dz read another's file through a hard link.
-    func read(_ name: String, limit: Int, ownedBy uid: UInt32? = nil) throws(Errno) -> [UInt8] {
+    public func read(_ name: String, limit: Int, ownedBy uid: UInt32? = nil) throws(Errno) -> [UInt8] {
         try read(name, ownedBy: uid) { status in max(0, Int(status.st_size) - limit)..<Int(status.st_size) }.bytes
     }
 
@@ -106,7 +106,7 @@ final class DirectoryHandle: Sendable {
     /// otherwise). Returns the status and the bytes read, fewer than asked when the file shrank meanwhile.
     ///
     /// The corresponding C functions are `openat(O_NOFOLLOW | O_NONBLOCK)`, `fstat`, `pread`.
-    func read(_ name: String, ownedBy uid: UInt32? = nil, range: (stat) -> Range<Int>) throws(Errno)
+    public func read(_ name: String, ownedBy uid: UInt32? = nil, range: (stat) -> Range<Int>) throws(Errno)
         -> (status: stat, bytes: [UInt8])
     {
         let fd = try retrying { openat(descriptor, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) }
@@ -135,7 +135,7 @@ final class DirectoryHandle: Sendable {
     ///
     /// The corresponding C functions are `openat(O_CREAT | O_EXCL | O_NOFOLLOW)`, `write`, `fchown`, `fchmod`,
     /// `fsync` and `renameat`.
-    func replaceFile(_ name: String, bytes: [UInt8], mode: mode_t, owner: (uid: UInt32, gid: UInt32)?)
+    public func replaceFile(_ name: String, bytes: [UInt8], mode: mode_t, owner: (uid: UInt32, gid: UInt32)?)
         throws(Errno)
     {
         let temporary = "." + name + ".tmp-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
@@ -165,7 +165,7 @@ final class DirectoryHandle: Sendable {
     /// The names in this directory, but `.` and `..`.
     ///
     /// The corresponding C functions are `dup`, `fdopendir`, `readdir` and `closedir`.
-    func names() throws(Errno) -> [String] {
+    public func names() throws(Errno) -> [String] {
         let copy = try retrying { dup(descriptor) }
         guard let stream = fdopendir(copy) else {
             let error = Errno(rawValue: errno)
@@ -187,42 +187,38 @@ final class DirectoryHandle: Sendable {
     /// Makes the symbolic link `name` pointing at `target` (an existing `name` is an error).
     ///
     /// The corresponding C function is `symlinkat`.
-    func makeSymbolicLink(_ name: String, target: String) throws(Errno) {
+    public func makeSymbolicLink(_ name: String, target: String) throws(Errno) {
         _ = try retrying { symlinkat(target, descriptor, name) }
     }
 
     /// Renames `name` to `newName` in this directory (neither is followed if a link).
     ///
     /// The corresponding C function is `renameat`.
-    func rename(_ name: String, to newName: String) throws(Errno) {
+    public func rename(_ name: String, to newName: String) throws(Errno) {
         _ = try retrying { renameat(descriptor, name, descriptor, newName) }
     }
 
     /// Removes the name `name` (a file or a link; never what a link points to); a missing name is not an error.
     ///
     /// The corresponding C function is `unlinkat`.
-    func unlink(_ name: String) throws(Errno) {
+    public func unlink(_ name: String) throws(Errno) {
         if unlinkat(descriptor, name, 0) != 0, errno != ENOENT { throw Errno(rawValue: errno) }
     }
 
-    /// Calls `body` until it does not fail with `EINTR`; a negative result throws the `errno`.
+    /// `retryingInterrupts` (the one EINTR loop), throwing the `errno` of a negative result.
     private static func retrying<T: SignedInteger>(_ body: () -> T) throws(Errno) -> T {
-        while true {
-            let result = body()
-            if result >= 0 { return result }
-            if errno != EINTR { throw Errno(rawValue: errno) }
-        }
+        try retryingInterrupts(body).get()
     }
 
     private func retrying<T: SignedInteger>(_ body: () -> T) throws(Errno) -> T {
-        try Self.retrying(body)
+        try retryingInterrupts(body).get()
     }
 }
 
 extension DirectoryHandle {
     /// Whether every directory from `/` down to `path` (not `path` itself) may be searched by any user: what a
     /// process of an app's user needs to reach `path` without a sandbox.
-    static func isReachableByAnyone(_ path: String) -> Bool {
+    public static func isReachableByAnyone(_ path: String) -> Bool {
         var prefix = ""
         for component in path.split(separator: "/").dropLast() {
             prefix += "/" + component
