@@ -75,7 +75,9 @@ let package = Package(
                 "DZAgent", "DZSpool", "DZSystem", "CArchive", "CCurl", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The Django inspector, a Python program, compiled into the binary as bytes (no resource bundle).
+            resources: [.embedInCode("Inspection/django_inspector.py")]
         ),
         // The client: what a user's command does from any host that sees the spool. Requests go into the spool;
         // jobs, projects and the summary are read from what the coordinator publishes there, never from the zoomdb.
@@ -137,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "DZWorkTests",
             dependencies: ["DZWork", "DZAgent", "DZSpool", "DZSystem", "DZTestSupport"],
-            exclude: ["Fixtures"]
+            exclude: ["Fixtures", "Python"]
         ),
         .testTarget(name: "DZIntegrationTests", dependencies: ["DZSpool", "DZStore", "DZTestSupport"]),
         // Several hosts on one machine: network namespaces on a bridge, each with its own view of the spool.
