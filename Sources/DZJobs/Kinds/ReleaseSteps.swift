@@ -60,10 +60,15 @@ enum ReleaseSteps {
             if let instances = context.facts["instances"] { args["instances"] = instances }
             if let database = sqliteDatabase(context) { args["database"] = database }
             if let exclude = exclude.flatMap({ context.param($0) }) { args["exclude"] = .array([.string(exclude)]) }
+            if let python = context.facts[bundlePythonFact] { args["python"] = python }
             return args
         }
         return optional ? step.fannedOut { context throws(JobError) in try count(context) > 0 ? [.null] : [] } : step
     }
+
+    /// The job fact naming the Python version of an already built bundle the release deploys (a rollback's), which
+    /// placement then requires of the appservers it chooses.
+    static let bundlePythonFact = "bundle_python"
 
     /// The app's database for placement when it is SQLite (`engine`, the file's path `name`, the database host's id
     /// `host`): the one this job created, else the one the zoomdb records. Nil for PostgreSQL: any appserver will

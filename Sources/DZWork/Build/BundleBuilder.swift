@@ -111,6 +111,11 @@ public struct BundleBuilder: Sendable {
         let python = try await PythonEnvironment.interpreter(for: request.python ?? request.config.pythonVersion,
                                                                  offered: pythons)
         try workspace.preparePrivateDirectories(for: request.project)
+        let pruned = BuildLeftovers(workspace: workspace).prune()
+        if !pruned.trees.isEmpty || !pruned.logs.isEmpty {
+            logger.info("removed old build leftovers", metadata: ["trees": "\(pruned.trees.count)",
+                                                                   "pip_logs": "\(pruned.logs.count)"])
+        }
         let identity = try BuildIdentity.forProject(request.project, users: BuildUsers(workspace: workspace))
         var sandbox = try BuildSandbox.prepare(identity: identity, workspace: workspace)
         sandbox.interpreterInstallations = [AllowedPythons.installation(of: python.path)]
@@ -171,6 +176,11 @@ public struct BundleBuilder: Sendable {
         warnings += requirements.warnings
         try write(requirements.text, to: build + "/requirements.txt")
         try write(SettingsOverride.module(projectSettings: settingsModule), to: build + "/dz/dz_settings.py")
+        // zoombuild.cfg's procfile_release, when set (empty: none), goes with the bundle: post_deploy_hooks runs it
+        // instead of the Procfile's release line (see `ReleaseCommandSource`).
+        if let release = request.config.procfileRelease {
+            try write(release.isEmpty ? "" : release + "\n", to: build + "/dz/" + ReleaseCommandSource.bundleFile)
+        }
         // From here on the tree is the build user's, and the agent only reads it once each sandbox has ended.
         try await tree.sandbox.handOver([build, tree.temporary], recursive: true)
 

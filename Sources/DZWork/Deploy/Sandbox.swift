@@ -21,6 +21,8 @@ public struct Sandbox: Sendable, Equatable {
     public let readOnly: [String]
     /// Host directories bound read-write at another path: `(host path, path the app sees)`.
     public let writable: [Binding]
+    /// Host directories shown read-only at another path (the bundle's venv where its scripts' `#!` lines look).
+    public let readOnlyBindings: [Binding]
     /// A directory (root's) holding the `passwd` and `group` the app sees, or nil for none.
     public let accounts: String?
 
@@ -45,13 +47,14 @@ public struct Sandbox: Sendable, Equatable {
 
     /// `isolation` must be resolved already (`.bubblewrap` or `.none`).
     public init(isolation: AppServerSettings.Isolation, user: AppUser, appDirectory: String, readOnly: [String] = [],
-                writable: [Binding] = [], accounts: String? = nil)
+                writable: [Binding] = [], readOnlyBindings: [Binding] = [], accounts: String? = nil)
     {
         self.isolation = isolation == .auto ? .none : isolation
         self.user = user
         self.appDirectory = appDirectory
         self.readOnly = readOnly.filter { !Self.isUnderSystemDirectory($0) }
         self.writable = writable
+        self.readOnlyBindings = readOnlyBindings
         self.accounts = accounts
     }
 
@@ -107,6 +110,11 @@ public struct Sandbox: Sendable, Equatable {
             for binding in writable {
                 parents(of: binding.destination)
                 prefix += ["--bind", binding.source, binding.destination]
+                made.insert(binding.destination)
+            }
+            for binding in readOnlyBindings {
+                parents(of: binding.destination)
+                prefix += ["--ro-bind", binding.source, binding.destination]
                 made.insert(binding.destination)
             }
             if let workingDirectory { prefix += ["--chdir", workingDirectory] }
