@@ -15,7 +15,7 @@ struct PythonEnvironment: Sendable {
     var pipTimeout: Double = 1800
 
     /// Where the build's sandbox shows a virtualenv being made, and so the path in its scripts' `#!` lines; the
-    /// app's sandbox shows the bundle's venv at the same path, read-only, so that those scripts (`django-admin`
+    /// app's sandbox has a link there to the bundle's venv, so that those scripts (`django-admin`
     /// in a release command) run there too.
     static let madeAt = "/dz/venv"
 

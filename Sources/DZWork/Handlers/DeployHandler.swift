@@ -75,8 +75,8 @@ public struct DeployHandler: TaskHandler {
         let isolation = settings.effectiveIsolation
         let sandbox = Sandbox(isolation: isolation, user: user, appDirectory: app.path,
                               readOnly: [AllowedPythons.installation(of: installed.interpreter)], writable: bindings,
-                              readOnlyBindings: [Sandbox.Binding(source: bundleDirectory + "/venv",
-                                                                 destination: PythonEnvironment.madeAt)],
+                              links: [Sandbox.Binding(source: bundleDirectory + "/venv",
+                                                      destination: PythonEnvironment.madeAt)],
                               accounts: isolation == .bubblewrap
                                   ? try records.writeAccounts(project: project.rawValue, user: user) : nil)
         try sandbox.checkReachable(interpreter: installed.interpreter)
