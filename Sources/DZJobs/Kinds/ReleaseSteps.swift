@@ -236,11 +236,16 @@ enum ReleaseSteps {
             return .object(["address": address, "port": port])
         }
         guard !upstreams.isEmpty else { throw JobError("no instance to send traffic to") }
+        // build_bundle reports MEDIA_URL among the static mappings (`"media": true`), so that release records keep
+        // it: proxy_update takes it apart, to serve from the app's media directory, not from the bundle.
+        let entries = release.staticFiles.arrayValue ?? []
+        let isMedia: (JSONValue) -> Bool = { $0.objectValue?["media"] == .bool(true) }
         var args: [String: JSONValue] = [
             "project": .string(project), "bundle": .string(release.bundle),
             "hostnames": .array(release.hostnames.map { .string($0) }), "upstreams": .array(upstreams),
-            "static": release.staticFiles,
+            "static": release.staticFiles.arrayValue == nil ? release.staticFiles : .array(entries.filter { !isMedia($0) }),
         ]
+        if let media = entries.first(where: isMedia)?.objectValue?["url"] { args["media_url"] = media }
         if let sha256 = release.sha256 { args["sha256"] = .string(sha256) }
         if let size = release.clientMaxBodySize { args["client_max_body_size"] = .string(size) }
         return args

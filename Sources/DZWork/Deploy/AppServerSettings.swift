@@ -48,6 +48,16 @@ public struct AppServerSettings: Sendable, Equatable {
     public var limits: AppLimits = .defaults
     /// The control group directory apps' groups are made in, under each hierarchy's root.
     public var cgroupParent = "dz"
+    /// The group of nginx's worker user on this host, given each app's media directory (see `MediaDirectory`); when
+    /// the host has no such group, media directories are readable by anyone who can reach them.
+    public var mediaGroup = "www-data"
+
+    /// `<appsRoot>/.media`: root's, mode 0711; each app's media directory is `<mediaRoot>/<project>` (a project id
+    /// never starts with a dot).
+    public var mediaRoot: String { appsRoot + "/.media" }
+
+    /// `<mediaRoot>/<project>`.
+    public func mediaDirectory(_ project: String) -> String { mediaRoot + "/" + project }
 
     /// How this host enforces the limits now.
     public var cgroups: AppCgroups { AppCgroups.detect(parent: cgroupParent) }
