@@ -40,6 +40,7 @@ struct UndeployCommand: AsyncParsableCommand {
             throw ExitStatus.notFound
         }
         print("stopped \(result.strings("stopped").count) instance(s)"
-              + (result.result["database_dropped"] == .bool(true) ? "; database dropped" : ""))
+              + (result.result["database_dropped"] == .bool(true) ? "; database dropped" : "")
+              + (result.strings("media_dropped").isEmpty ? "" : "; media removed"))
     }
 }

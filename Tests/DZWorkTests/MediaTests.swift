@@ -27,7 +27,7 @@ import Testing
                 environment: environment.merging(["PATH": "/usr/bin:/bin"]) { $1 }, workingDirectory: scratch,
                 timeout: 60)
             let lines = outcome.stdoutText.split(separator: "\n").map(String.init)
-            guard outcome.succeeded, lines.count == 2 else { throw SetupFailure("dz_settings: \(outcome.tail())") }
+            try #require(outcome.succeeded && lines.count == 2, "dz_settings: \(outcome.tail())")
             return (lines[0], lines[1])
         }
     }

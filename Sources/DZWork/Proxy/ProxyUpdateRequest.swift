@@ -57,15 +57,16 @@ struct ProxyUpdateRequest: Sendable {
             upstreams = try UpstreamServer.list(args["upstreams"])
             staticMappings = try StaticMapping.list(args["static"])
             clientMaxBodySize = try BodySizeLimit.argument(args["client_max_body_size"])
-            if let url = try string("media_url") {
-                try StaticMapping.checkURL(url, field: "media_url")
-                mediaURL = url
-            } else {
-                mediaURL = nil
-            }
         } catch {
             throw error.taskFailure
         }
+        let media = try string("media_url")
+        do throws(ProxyError) {
+            if let media { try StaticMapping.checkURL(media, field: "media_url") }
+        } catch {
+            throw error.taskFailure
+        }
+        mediaURL = media
         arguments = args
     }
 }
