@@ -310,7 +310,8 @@ public struct BundleBuilder: Sendable {
     ]
 
     /// Imports the settings and the WSGI application in the new environment; reports Django's version, whether
-    /// staticfiles is installed, and `STATIC_URL` and `MEDIA_URL` as dz's settings module leaves them. An ImportError aborts the build with its text.
+    /// staticfiles is installed, and `STATIC_URL` and `MEDIA_URL` as dz's settings module leaves them. An
+    /// ImportError aborts the build with its text.
     private func verify(_ tree: BuildTree, wsgiModule: String) async throws(BuildError)
         -> (djangoVersion: String, staticfiles: Bool, staticURL: String?, mediaURL: String?)
     {
@@ -337,7 +338,8 @@ public struct BundleBuilder: Sendable {
         }
         // Only a local path prefix can be served by the proxy (a STATIC_URL on a CDN is the project's business).
         return (facts["django"]?.stringValue ?? "unknown", facts["staticfiles"] == .bool(true),
-                Self.servablePrefix(facts["static_url"]?.stringValue), Self.servablePrefix(facts["media_url"]?.stringValue))
+                Self.servablePrefix(facts["static_url"]?.stringValue),
+                Self.servablePrefix(facts["media_url"]?.stringValue))
     }
 
     /// A URL prefix the proxy can serve from a local directory, with its leading and trailing slash (`media/`

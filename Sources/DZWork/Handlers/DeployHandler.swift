@@ -13,16 +13,15 @@ import Logging
 /// or `live`: any HTTP answer will do, for a deploy whose pages need migrations that run after it).
 ///
 /// Steps: the app's user (`AppUser`), its directory (`AppDirectory`) and media directory (`MediaDirectory`), the
-/// bundle (`BundleInstaller`), a port, the runtime environment (`RuntimeEnvironment`) and an instance record (state `starting`), gunicorn in the
-/// app's sandbox (`InstanceLauncher`), then `GET health_path` until a response below 500 (any response with
-/// `health` `live`). An instance that does
-/// not become healthy is stopped and its record removed; the task fails (kind `health-check`) with the tail of
-/// its error log. A retried task whose instance is up and healthy returns it (`adopted: true`) instead of
-/// starting another.
+/// bundle (`BundleInstaller`), a port, the runtime environment (`RuntimeEnvironment`) and an instance record
+/// (state `starting`), gunicorn in the app's sandbox (`InstanceLauncher`), then `GET health_path` until a response
+/// below 500 (any response with `health` `live`). An instance that does not become healthy is stopped and its
+/// record removed; the task fails (kind `health-check`) with the tail of its error log. A retried task whose
+/// instance is up and healthy returns it (`adopted: true`) instead of starting another.
 ///
 /// Output: `instance`, `appserver`, `address`, `port`, `bundle`, `project`, `user`, `pid`, `workers`, `adopted`,
-/// `media_root` (the app's media directory on this host),
-/// `limits` (`memory`, `processes`, `cpu_weight` and `enforced_by`: `cgroup-v2`, `cgroup-v1` or `rlimits`).
+/// `media_root` (the app's media directory on this host), `limits` (`memory`, `processes`, `cpu_weight` and
+/// `enforced_by`: `cgroup-v2`, `cgroup-v1` or `rlimits`).
 public struct DeployHandler: TaskHandler {
     public let name = "deploy"
     public let workspace: Workspace
