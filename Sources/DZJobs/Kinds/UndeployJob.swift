@@ -26,8 +26,10 @@ public enum UndeployJob {
                     return args
                 }
                 .fannedOut { context in context.param("drop_data") == "true" ? [.null] : [] },
+                // A warning when it fails: an appserver the project once ran on may be gone for good.
                 StepDefinition("drop_media", after: ["stop_instances"], task: "drop_media",
-                               queue: try! QueueName("build"), maxAttempts: 3, backoffSeconds: 2, timeoutSeconds: 600)
+                               queue: try! QueueName("build"), maxAttempts: 3, backoffSeconds: 2, timeoutSeconds: 600,
+                               failure: .warn)
                 { context throws(JobError) in
                     guard let project = context.project else { throw JobError("undeploy needs --project") }
                     return ["project": .string(project)]
