@@ -153,6 +153,21 @@ import Testing
         }
     }
 
+    @Test func theMediaGroupComesFromTheFlagThenTheEnvironmentThenWwwData() throws {
+        let workspace = Workspace(root: "/srv/dz")
+        #expect(try AppServerSettings.resolve(workspace: workspace, environment: [:]).mediaGroup == "www-data")
+        #expect(try AppServerSettings.resolve(workspace: workspace, environment: ["DZ_MEDIA_GROUP": "nginx"])
+            .mediaGroup == "nginx")
+        #expect(try AppServerSettings.resolve(mediaGroup: "http", workspace: workspace,
+                                              environment: ["DZ_MEDIA_GROUP": "nginx"]).mediaGroup == "http")
+        for bad in ["-x", "a b", "a;b", String(repeating: "g", count: 33), "ü"] {
+            #expect(throws: DeployError.self, "\(bad)") {
+                try AppServerSettings.resolve(mediaGroup: bad, workspace: workspace, environment: [:])
+            }
+        }
+        #expect(try AppServerSettings.resolve(workspace: workspace, environment: [:]).mediaRoot == "/srv/dz/apps/.media")
+    }
+
     // MARK: The directory
 
     @Test(.enabled(if: getuid() == 0))
