@@ -241,11 +241,17 @@ enum ReleaseSteps {
             return .object(["address": address, "port": port])
         }
         guard !upstreams.isEmpty else { throw JobError("no instance to send traffic to") }
+        // build_bundle reports MEDIA_URL among the static mappings (`"media": true`), so that release records keep
+        // it: proxy_update takes it apart, to serve from the app's media directory, not from the bundle.
+        let isMedia: (JSONValue) -> Bool = { $0.objectValue?["media"] == .bool(true) }
+        let entries = release.staticFiles.arrayValue ?? []
+        let mappings = release.staticFiles.arrayValue == nil ? release.staticFiles : .array(entries.filter { !isMedia($0) })
         var args: [String: JSONValue] = [
             "project": .string(project), "bundle": .string(release.bundle),
             "hostnames": .array(release.hostnames.map { .string($0) }), "upstreams": .array(upstreams),
-            "static": release.staticFiles,
+            "static": mappings,
         ]
+        if let media = entries.first(where: isMedia)?.objectValue?["url"] { args["media_url"] = media }
         if let sha256 = release.sha256 { args["sha256"] = .string(sha256) }
         if let size = release.clientMaxBodySize { args["client_max_body_size"] = .string(size) }
         return args
