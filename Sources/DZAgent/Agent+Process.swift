@@ -9,10 +9,9 @@ extension Agent {
     {
         let outcome: ClaimOutcome
         do {
-            outcome = try await threads.run { [spool, configuration] () throws(SpoolError) in
-                try spool.claim(item.name, in: item.queue, leaseSeconds: configuration.leaseSeconds,
-                                settle: configuration.settle, logged: false)
-            }
+            // A claim syncs nothing (see dz-spool(5), Durability): it stays on this thread.
+            outcome = try spool.claim(item.name, in: item.queue, leaseSeconds: configuration.leaseSeconds,
+                                      settle: configuration.settle, logged: false)
         } catch {
             logger.error("claim failed", metadata: ["queue": "\(item.queue)", "file": "\(item.name)", "error": "\(error)"])
             if error.isWriteFailure { await health.failed(error.description) }
@@ -84,10 +83,13 @@ extension Agent {
         // Due since it was dropped, or since its retry's backoff or not_before ran out.
         let due = max(task.created ?? started, task.notBefore ?? .distantPast)
         do {
-            // On the agent's own threads: the fsyncs of tasks settling at once fold into one (group commit).
-            let ended = try await threads.run { () throws(SpoolError) -> AgentTelemetry.Outcome? in
-                try settle(claim, outcome, stopped, started: started)
-            }
+            // With fsync, on the agent's own threads: the fsyncs of tasks settling at once fold into one (group
+            // commit). Without, nothing blocks for long and the hop to another thread would only cost.
+            let ended = spool.sync
+                ? try await threads.run { () throws(SpoolError) -> AgentTelemetry.Outcome? in
+                    try settle(claim, outcome, stopped, started: started)
+                }
+                : try settle(claim, outcome, stopped, started: started)
             if let ended { telemetry?.ended(claim.queue, ended, pickup: started - due, run: ranFor) }
         } catch {
             // The outcome could not be written (a full disk, an I/O error). The task goes back to new/ to run
