@@ -5,10 +5,11 @@ import Logging
 extension Agent {
     /// Tries one name: claims it, runs its handler, and reports the outcome.
     func process(_ item: Scheduler.Item, _ scheduler: Scheduler, _ running: RunningTasks,
-                 _ health: SpoolHealth) async
+                 _ health: SpoolHealth, _ threads: BlockingThreads) async
     {
         let outcome: ClaimOutcome
         do {
+            // A claim syncs nothing (see dz-spool(5), Durability): it stays on this thread.
             outcome = try spool.claim(item.name, in: item.queue, leaseSeconds: configuration.leaseSeconds,
                                       settle: configuration.settle, logged: false)
         } catch {
@@ -19,7 +20,7 @@ extension Agent {
         }
         switch outcome {
         case .claimed(let claim):
-            await run(claim, running, health)
+            await run(claim, running, health, threads)
         case .notDue(let due):
             await scheduler.postpone(item, until: due)
         case .unsettled(let due, let seen):
@@ -36,7 +37,7 @@ extension Agent {
 
     /// Runs a claimed task's handler within its time limit and settles the claim. The claim is not logged yet:
     /// its `claimed` line goes out with `started` in one write.
-    func run(_ claim: Claim, _ running: RunningTasks, _ health: SpoolHealth) async {
+    func run(_ claim: Claim, _ running: RunningTasks, _ health: SpoolHealth, _ threads: BlockingThreads) async {
         let task = claim.task
         let claimed = spool.claimedEvent(claim)
         guard let handler = registry.handler(for: task.task) else {
@@ -81,29 +82,14 @@ extension Agent {
         let ranFor = Timestamp.now() - started
         // Due since it was dropped, or since its retry's backoff or not_before ran out.
         let due = max(task.created ?? started, task.notBefore ?? .distantPast)
-        var ended: AgentTelemetry.Outcome?
-
         do {
-            switch (outcome, stopped) {
-            case (_, .cancelled?):
-                try report(claim, .error, output: [:], error: Agent.cancelledFailure, started: started)
-                ended = .cancelled
-            case (_, .leaseLost?):
-                spool.audit.record("lease-lost", [("queue", claim.queue.rawValue), ("task", task.id.rawValue),
-                                                  ("attempt", String(task.attempt))])
-                ended = .leaseLost
-            case (.cancelled, _), (.timedOut, .shutdown?), (.failed, .shutdown?):
-                try spool.release(claim)
-                logger.info("released at shutdown", metadata: ["task": "\(task.id)"])
-                ended = .released
-            case (.succeeded(let output), _):
-                try report(claim, .ok, output: output, error: nil, started: started)
-                ended = .ok
-            case (.failed(let failure), _):
-                ended = try settleFailure(claim, failure, started: started) ? .retried : .failed
-            case (.timedOut(let seconds), _):
-                ended = try settleFailure(claim, .timeout(seconds), started: started) ? .retried : .failed
-            }
+            // With fsync, on the agent's own threads: the fsyncs of tasks settling at once fold into one (group
+            // commit). Without, nothing blocks for long and the hop to another thread would only cost.
+            let ended = spool.sync
+                ? try await threads.run { () throws(SpoolError) -> AgentTelemetry.Outcome? in
+                    try settle(claim, outcome, stopped, started: started)
+                }
+                : try settle(claim, outcome, stopped, started: started)
             if let ended { telemetry?.ended(claim.queue, ended, pickup: started - due, run: ranFor) }
         } catch {
             // The outcome could not be written (a full disk, an I/O error). The task goes back to new/ to run
@@ -116,6 +102,33 @@ extension Agent {
                              metadata: ["task": "\(task.id)", "error": "\(error)"])
             }
             await health.failed(error.description)
+        }
+    }
+
+    /// Settles a claim by how its handler ended (reports, retries, or gives it back) and says which it was.
+    private func settle(_ claim: Claim, _ outcome: ExecutionOutcome, _ stopped: RunningTasks.StopReason?,
+                        started: Timestamp) throws(SpoolError) -> AgentTelemetry.Outcome?
+    {
+        let task = claim.task
+        switch (outcome, stopped) {
+        case (_, .cancelled?):
+            try report(claim, .error, output: [:], error: Agent.cancelledFailure, started: started)
+            return .cancelled
+        case (_, .leaseLost?):
+            spool.audit.record("lease-lost", [("queue", claim.queue.rawValue), ("task", task.id.rawValue),
+                                              ("attempt", String(task.attempt))])
+            return .leaseLost
+        case (.cancelled, _), (.timedOut, .shutdown?), (.failed, .shutdown?):
+            try spool.release(claim)
+            logger.info("released at shutdown", metadata: ["task": "\(task.id)"])
+            return .released
+        case (.succeeded(let output), _):
+            try report(claim, .ok, output: output, error: nil, started: started)
+            return .ok
+        case (.failed(let failure), _):
+            return try settleFailure(claim, failure, started: started) ? .retried : .failed
+        case (.timedOut(let seconds), _):
+            return try settleFailure(claim, .timeout(seconds), started: started) ? .retried : .failed
         }
     }
 

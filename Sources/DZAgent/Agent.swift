@@ -57,6 +57,8 @@ public struct Agent: Service {
         let running = RunningTasks()
         let shutdown = Latch()
         let health = SpoolHealth()
+        let threads = BlockingThreads(count: max(1, configuration.concurrency), name: "dz-spool")
+        defer { threads.close() }
         let watcher = try QueueWatcher(spool: spool, queues: configuration.queues)
         let listener = try wakeListener()
         defer { listener?.stop() }
@@ -114,7 +116,7 @@ public struct Agent: Service {
                 }
                 await withTaskGroup(of: Void.self) { workers in
                     for _ in 0..<max(1, configuration.concurrency) {
-                        workers.addTask { await work(scheduler, running, shutdown, health) }
+                        workers.addTask { await work(scheduler, running, shutdown, health, threads) }
                     }
                 }
                 group.cancelAll()
@@ -135,11 +137,11 @@ public struct Agent: Service {
 
     /// One worker: takes names until the scheduler closes; while spool writes fail, waits before claiming.
     private func work(_ scheduler: Scheduler, _ running: RunningTasks, _ shutdown: Latch,
-                      _ health: SpoolHealth) async
+                      _ health: SpoolHealth, _ threads: BlockingThreads) async
     {
         while let item = await scheduler.next() {
             await health.waitUntilWritable()
-            await process(item, scheduler, running, health)
+            await process(item, scheduler, running, health, threads)
             await scheduler.finished(item)
             await checkDrained(scheduler, running, shutdown)
         }

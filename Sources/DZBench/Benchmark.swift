@@ -66,9 +66,11 @@ public struct Benchmark: Sendable {
     }
 
     /// The agents alone: a backlog of tasks dropped before they start, taken from the first result to the last
-    /// (no dropper shares the CPU, the agents' start is not counted). Without fsync.
+    /// (no dropper shares the CPU or the disk, the agents' start is not counted). With fsync this is where the
+    /// agents' group commit shows: the round trip with fsync is bound by the dropper's own fsyncs.
     public struct Drain: Sendable {
         public var agents: Int
+        public var fsync: Bool
         public var tasks: Int
         /// Tasks per second of each run, slowest first.
         public var rates: [Double]
@@ -93,25 +95,23 @@ public struct Benchmark: Sendable {
         for fsync in [false, true] {
             for agents in agentCounts {
                 var row = Row(agents: agents, fsync: fsync, tasks: fsync ? fsyncTasks : tasks, runs: [])
-                var drain = Drain(agents: agents, tasks: tasks, rates: [])
+                var drain = Drain(agents: agents, fsync: fsync, tasks: row.tasks, rates: [])
                 for _ in 0..<repeats {
                     let (run, root) = try throughput(agents: agents, fsync: fsync, tasks: row.tasks)
                     spools.append(root)
                     row.runs.append(run)
                     progress(String(format: "  %d agent(s), fsync %@: %d tasks in %.2f s", agents,
                                     fsync ? "on" : "off", row.tasks, run.totalSeconds))
-                    // The backlog right after each round trip without fsync, so that both see the same disk.
-                    guard !fsync else { continue }
-                    let (rate, backlogRoot) = try backlog(agents: agents, tasks: tasks)
+                    // The backlog right after each round trip, so that both see the same disk.
+                    let (rate, backlogRoot) = try backlog(agents: agents, tasks: row.tasks, fsync: fsync)
                     spools.append(backlogRoot)
                     drain.rates.append(rate)
-                    progress(String(format: "  %d agent(s), a backlog of %d tasks: %.0f/s", agents, tasks, rate))
+                    progress(String(format: "  %d agent(s), fsync %@, a backlog of %d tasks: %.0f/s", agents,
+                                    fsync ? "on" : "off", row.tasks, rate))
                 }
                 rows.append(row)
-                if !fsync {
-                    drain.rates.sort()
-                    drains.append(drain)
-                }
+                drain.rates.sort()
+                drains.append(drain)
             }
         }
         var latencies: [Latency] = []
@@ -167,8 +167,9 @@ public struct Benchmark: Sendable {
     }
 
     /// One backlog run: tasks per second from the first result to the last, and the spool's root.
-    private func backlog(agents count: Int, tasks: Int) throws -> (Double, String) {
-        let spool = try freshSpool("drain-\(count)", fsync: false)
+    private func backlog(agents count: Int, tasks: Int, fsync: Bool) throws -> (Double, String) {
+        // Dropped without fsync (not measured); the agents run with `fsync`.
+        let spool = try freshSpool("drain-\(count)-\(fsync ? "fsync" : "nofsync")", fsync: false)
         let queue = try QueueName("bench")
         for _ in 0..<tasks {
             try spool.drop(TaskFile(id: TaskID.generate(host: spool.host), task: "noop"), into: queue)
@@ -176,7 +177,7 @@ public struct Benchmark: Sendable {
         let watcher = try ResultCounter(spool.path(.results, .new))
         let agents = try (0..<count).map { index in
             try AgentProcess(executable: executable, spool: spool.root, host: "bench-\(index)", queues: "bench",
-                             fsync: false, concurrency: concurrency)
+                             fsync: fsync, concurrency: concurrency)
         }
         defer { agents.forEach { $0.stop() } }
         try watcher.wait(for: 1, timeout: 60)

@@ -35,7 +35,8 @@ extension Spool {
                 throw error.at("rename", target)
             }
         }
-        syncDirectory(path(queue, .new))
+        // Visible now, durable once this returns: a failure is thrown, though the task may be claimed already.
+        try makeDurable(path(queue, .new))
         wakeups?.ring(queue)
         audit.record("dropped", [("queue", queue.rawValue), ("task", task.id.rawValue), ("name", task.task),
                                  ("job", task.job), ("step", task.step), ("attempt", String(task.attempt)),

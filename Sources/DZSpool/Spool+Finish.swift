@@ -61,7 +61,7 @@ extension Spool {
     public func release(_ claim: Claim) throws(SpoolError) {
         guard try putBack(claim.path, fileName: claim.task.id.rawValue + ".json", in: claim.queue, modified: nil)
         else { return }
-        syncDirectory(path(claim.queue, .new))
+        try makeDurable(path(claim.queue, .new))
         wakeups?.ring(claim.queue)
         audit.record("released", [("queue", claim.queue.rawValue), ("task", claim.task.id.rawValue),
                                   ("job", claim.task.job), ("attempt", String(claim.task.attempt))])
@@ -166,7 +166,7 @@ extension Spool {
         } catch {
             throw error.at("rename", staged)
         }
-        syncDirectory(path(queue, .new))
+        try makeDurable(path(queue, .new))
         wakeups?.ring(queue)
     }
 }

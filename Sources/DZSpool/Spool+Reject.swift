@@ -45,17 +45,21 @@ extension Spool {
             let target = dir + "/" + candidate
             do {
                 try FileSystem.renameExclusive(source, target)
-                syncDirectory(dir)
-                return target
             } catch .fileExists {
                 candidate = Spool.numbered(name, number)
+                continue
             } catch .noSuchFileOrDirectory {
                 return nil
             } catch {
                 // NFS may report a rename that happened as failed.
-                if !FileSystem.exists(source) { return FileSystem.exists(target) ? target : nil }
-                throw error.at("rename", source)
+                if !FileSystem.exists(source) {
+                    guard FileSystem.exists(target) else { return nil }
+                } else {
+                    throw error.at("rename", source)
+                }
             }
+            try makeDurable(dir)
+            return target
         }
         throw Errno.fileExists.at("rename", dir + "/" + name)
     }

@@ -26,10 +26,17 @@ public struct Spool: Sendable {
     let known: KnownDirectories
     /// What could not be written yet (reasons on a full disk), shared by the copies of this value.
     let pending: PendingWrites
+    /// The directory fsyncs of this process, shared by the copies of this value (see `makeDurable`).
+    let directorySync: DirectorySync
     /// Told after each file this process puts into a queue's `new/` (see `Wakeups`); nil rings nobody.
     public var wakeups: (any WakeupSink)?
 
     public init(root: String, host: HostID = .local, pid: Int32 = Host.pid, sync: Bool = true) {
+        self.init(root: root, host: host, pid: pid, sync: sync, directorySync: DirectorySync())
+    }
+
+    /// With the group commit's fsync in the caller's hands (tests make it fail).
+    init(root: String, host: HostID = .local, pid: Int32 = Host.pid, sync: Bool, directorySync: DirectorySync) {
         var trimmed = root
         while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed.removeLast() }
         self.root = trimmed
@@ -39,6 +46,7 @@ public struct Spool: Sendable {
         audit = AuditLog(spoolRoot: trimmed, host: host, pid: pid)
         known = KnownDirectories()
         pending = PendingWrites()
+        self.directorySync = directorySync
     }
 
     /// The spool root to use: the explicit one, else `$DZ_SPOOL`, else `./spool`.
@@ -106,10 +114,18 @@ public struct Spool: Sendable {
             .filter { exists($0) }.sorted()
     }
 
-    /// fsyncs a directory when the spool is durable.
+    /// fsyncs a directory when the spool is durable, ignoring a failure (for files whose loss in a power cut
+    /// costs a repeat, never a result: see dz-spool(5), Durability).
     func syncDirectory(_ dir: String) {
+        try? makeDurable(dir)
+    }
+
+    /// When the spool is durable, returns once every rename into `dir` that this process made before the call is
+    /// on disk: a group commit (`DirectorySync`), so that renames made at once by several threads share one fsync.
+    /// A failed fsync is thrown: what was renamed may be lost in a power cut.
+    func makeDurable(_ dir: String) throws(SpoolError) {
         guard sync else { return }
-        try? FileSystem.syncDirectory(dir)
+        do { try directorySync.sync(dir) } catch { throw error.at("fsync", dir) }
     }
 
     /// A name for a new file in `tmp/` that no other writer uses: time, host, pid, random bits drawn once per
@@ -143,7 +159,7 @@ public struct Spool: Sendable {
         let dir = path(queue, stage) + "/" + time.utcDay
         if known.contains(dir) { return dir }
         do { try SpoolModes.makeDirectories(dir) } catch { throw error.at("mkdir", dir) }
-        syncDirectory(path(queue, stage))
+        try makeDurable(path(queue, stage))
         known.insert(dir)
         return dir
     }

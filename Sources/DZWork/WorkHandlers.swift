@@ -15,7 +15,9 @@ public enum WorkHandlers {
     {
         let store = StorageLocation.store(for: bundleStore)
         let appServer = appServer ?? AppServerSettings(workspace: workspace)
-        let proxy = proxy ?? ProxySettings(workspace: workspace)
+        var proxy = proxy ?? ProxySettings(workspace: workspace)
+        // The proxy serves media from this host's own appserver directories (see `MediaDirectory`).
+        if proxy.mediaRoot == nil { proxy.mediaRoot = appServer.mediaRoot }
         let pythons = pythons ?? appServer.pythons
         return HandlerRegistry.standard
             .adding(CheckRepoHandler(workspace: workspace, allowLocalSources: allowLocalSources, limits: buildLimits,
@@ -28,6 +30,7 @@ public enum WorkHandlers {
             .adding(DeleteVersionsHandler(store: store))
             .adding(DeployHandler(workspace: workspace, store: store, settings: appServer))
             .adding(StopInstancesHandler(settings: appServer))
+            .adding(DropMediaHandler(settings: appServer))
             .adding(ScaleWorkersHandler(settings: appServer))
             .adding(PostDeployHooksHandler(settings: appServer))
             .adding(ManagePyHandler(settings: appServer))

@@ -110,6 +110,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("app-cpu-weight"), parsing: .unconditional, help: ArgumentHelp("Appservers: each app's CPU weight, 100 an even share (default: $DZ_APP_CPU_WEIGHT, else 100).", valueName: "weight"))
     var appCPUWeight: String?
 
+    @Option(name: .customLong("media-group"), parsing: .unconditional, help: ArgumentHelp("Appservers: the group of nginx's worker user, given each app's media directory (default: $DZ_MEDIA_GROUP, else www-data).", valueName: "group"))
+    var mediaGroup: String?
+
     @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Appservers: time between checks that every instance runs.", valueName: "duration"))
     var supervise: String = "5s"
 
@@ -248,7 +251,7 @@ struct AgentCommand: AsyncParsableCommand {
     private func appServerSettings() throws -> AppServerSettings {
         try AppServerSettings.resolve(appsRoot: appsRoot, address: appAddress, ports: appPorts, isolation: isolation,
                                       pythons: pythonsText, memory: appMemory, processes: appProcesses,
-                                      cpuWeight: appCPUWeight, workspace: workspace,
+                                      cpuWeight: appCPUWeight, mediaGroup: mediaGroup, workspace: workspace,
                                       environment: ProcessInfo.processInfo.environment)
     }
 

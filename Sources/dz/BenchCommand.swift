@@ -57,6 +57,9 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("cross-host-slow-jobs"), help: ArgumentHelp("Such jobs measured without wake-ups (each hop waits for a rescan); 0 skips them.", valueName: "n"))
     var crossHostSlowJobs: Int = 2
 
+    @Option(name: .customLong("agent-executable"), help: ArgumentHelp("The dz executable whose agents and coordinator are measured (default: this one), to compare two builds with the same benchmark.", valueName: "path"))
+    var agentExecutable: String?
+
     func validate() throws {
         guard tasks > 0, fsyncTasks > 0, trickle > 0, concurrency > 0, jobs >= 0, (1...20).contains(repeats) else {
             throw ValidationError("counts must be positive, --repeats from 1 to 20")
@@ -78,7 +81,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let executable: String
-        do { executable = try FileSystem.resolve("/proc/self/exe") } catch {
+        do { executable = try FileSystem.resolve(agentExecutable ?? "/proc/self/exe") } catch {
             complain("cannot find this executable: \(error)")
             throw ExitStatus.systemFailure
         }
@@ -123,14 +126,19 @@ struct BenchCommand: ParsableCommand {
                          String(format: "%.0f", row.floorPerSecond), String(format: "%.0f%%", row.shareOfFloor * 100)])
         }
         for drain in report.drains {
-            rows.append(["backlog", "\(drain.agents)", "off", "\(drain.tasks)", "\(drain.rates.count)", "-", "-",
-                         String(format: "%.0f", drain.perSecond),
-                         String(format: "%.0f-%.0f", drain.rates.first ?? 0, drain.rates.last ?? 0), "-", "-"])
+            let baseline = BenchCommand.baseline(of: drain, in: report.drains)
+            rows.append(["backlog", "\(drain.agents)", drain.fsync ? "on" : "off", "\(drain.tasks)",
+                         "\(drain.rates.count)", "-", "-", String(format: "%.0f", drain.perSecond),
+                         String(format: "%.0f-%.0f", drain.rates.first ?? 0, drain.rates.last ?? 0),
+                         baseline.map { String(format: "%.0f", $0.perSecond) } ?? "-",
+                         baseline.map { String(format: "%.0f%%", drain.perSecond / $0.perSecond * 100) } ?? "-"])
         }
         printTable(rows)
         print("FLOOR/S: the same file operations in one loop of one process, no dz code, measured on the same disk")
         print("right before each run; OF FLOOR: the median of each run's rate divided by its floor. backlog: the")
-        print("agents alone on tasks dropped before they started, from the first result to the last.")
+        print("agents alone on tasks dropped before they started, from the first result to the last; its FLOOR/S is")
+        print("the baseline it is judged against: with fsync, as many agents without (group commit: at least 50%);")
+        print("without fsync, one agent (several agents on one host: at least 100%).")
         print("")
         var latencyRows = [["LATENCY (ms)", "FSYNC", "DROPS", "P50", "P99", "MAX"]]
         for latency in report.latencies {
@@ -143,6 +151,14 @@ struct BenchCommand: ParsableCommand {
             }
         }
         printTable(latencyRows)
+    }
+
+    /// What a backlog row is judged against: with fsync, as many agents without fsync; without fsync and with
+    /// several agents, one agent without fsync; nil for one agent without fsync.
+    static func baseline(of drain: Benchmark.Drain, in drains: [Benchmark.Drain]) -> Benchmark.Drain? {
+        if drain.fsync { return drains.first { !$0.fsync && $0.agents == drain.agents } }
+        guard drain.agents > 1 else { return nil }
+        return drains.first { !$0.fsync && $0.agents == 1 }
     }
 
     private func measureCrossHost(executable: String, base: String) throws {

@@ -14,7 +14,7 @@ struct UndeployCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The project id.", valueName: "project"))
     var project: String
 
-    @Flag(name: .customLong("drop-data"), help: "Drop the app's database too (it is kept by default).")
+    @Flag(name: .customLong("drop-data"), help: "Drop the app's database and media too (both are kept by default).")
     var dropData = false
 
     @Flag(name: .customLong("no-wait"), help: "Print the job id and return at once.")
@@ -40,6 +40,7 @@ struct UndeployCommand: AsyncParsableCommand {
             throw ExitStatus.notFound
         }
         print("stopped \(result.strings("stopped").count) instance(s)"
-              + (result.result["database_dropped"] == .bool(true) ? "; database dropped" : ""))
+              + (result.result["database_dropped"] == .bool(true) ? "; database dropped" : "")
+              + (result.strings("media_dropped").isEmpty ? "" : "; media removed"))
     }
 }

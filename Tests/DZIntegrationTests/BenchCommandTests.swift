@@ -24,8 +24,11 @@ extension Integration {
                 #expect((Double(row[8]) ?? 0) > 0 && (Double(row[10]) ?? 0) > 0 && row[11].hasSuffix("%"), "\(row)")
             }
             let backlogs = lines.filter { $0.hasPrefix("backlog ") }.map(columns)
-            #expect(backlogs.map { $0[1] } == ["1", "2"], "\(result.stdout)")
+            // agents, fsync, ..., rate, range, baseline, share: without fsync 2 agents against 1, with fsync each
+            // against as many agents without.
+            #expect(backlogs.map { $0[1] + "/" + $0[2] } == ["1/off", "2/off", "1/on", "2/on"], "\(result.stdout)")
             #expect(backlogs.allSatisfy { $0.count == 11 && (Double($0[7]) ?? 0) > 0 }, "\(backlogs)")
+            #expect(backlogs.map { $0[10].hasSuffix("%") } == [false, true, true, true], "\(backlogs)")
 
             let latencies = lines.filter { $0.hasPrefix("pickup:") || $0.hasPrefix("round trip: ") }
             #expect(latencies.count == 4, "\(result.stdout)")

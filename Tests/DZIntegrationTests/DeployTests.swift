@@ -33,10 +33,16 @@ extension Integration {
             let appPorts: [String: String]
             /// The appservers' host ids.
             let appservers: [String]
+            /// The appserver whose agent also serves the proxy queue (one host for both, so nginx can serve the
+            /// app's media directory); nil: a frontend host of its own.
+            let proxyHost: String?
 
-            init(appPorts: [String: String], appservers: [String] = ["app1", "app2"]) async throws {
+            init(appPorts: [String: String], appservers: [String] = ["app1", "app2"], proxyHost: String? = nil)
+                async throws
+            {
                 self.appPorts = appPorts
                 self.appservers = appservers
+                self.proxyHost = proxyHost
                 spool = try TestSpool()
                 // Apps run as their own users and nginx's workers as nobody: the scratch directory (0700 from
                 // mkdtemp) must be searchable by them.
@@ -54,16 +60,19 @@ extension Integration {
             func start() async throws {
                 coordinator = try await JobTests.Cluster.startCoordinator(spool)
                 let common = ["--rescan", "500ms", "--no-fsync", "--bundle-store", "file://" + spool.directory + "/store"]
+                let proxyFlags = ["--nginx-prefix", nginx.prefix, "--nginx-conf", nginx.confPath,
+                                  "--nginx-sites", nginx.sitesDirectory, "--proxy-port", String(nginx.port),
+                                  "--proxy-address", "127.0.0.1"]
                 let roles: [(String, String, [String])] = [
                     ("builder", "build,database",
                      ["--allow-local-sources", "--db-engine", "postgresql", "--pg-admin-host", "127.0.0.1",
                       "--pg-admin-port", String(postgres.port), "--pg-admin-passfile", postgres.adminPassfile]),
-                    ("frontend", "proxy",
-                     ["--nginx-prefix", nginx.prefix, "--nginx-conf", nginx.confPath,
-                      "--nginx-sites", nginx.sitesDirectory, "--proxy-port", String(nginx.port),
-                      "--proxy-address", "127.0.0.1"]),
+                ] + (proxyHost == nil ? [("frontend", "proxy", proxyFlags)] : [])
                     // Two appservers on one host, one address: each its own ports, as two hosts would have.
-                ] + appservers.map { ($0, "appserver_" + $0, appserverFlags($0)) }
+                    + appservers.map { host in
+                        host == proxyHost ? (host, "appserver_" + host + ",proxy", appserverFlags(host) + proxyFlags)
+                            : (host, "appserver_" + host, appserverFlags(host))
+                    }
                 for (host, queues, extra) in roles {
                     agents[host] = try await spool.startAgent(host: host, queues: queues,
                                                               common + ["--data-dir", spool.directory + "/var-" + host] + extra)
@@ -79,6 +88,7 @@ extension Integration {
                 guard await agent.waitForExit(timeout: 120) else {
                     throw SetupFailure("agent \(host) did not stop within 120 s of SIGTERM:\n\(agent.errorTail)")
                 }
+                guard proxyHost != host else { throw SetupFailure("restarting the proxy's host is not supported") }
                 agents[host] = try await spool.startAgent(
                     host: host, queues: "appserver_" + host,
                     ["--rescan", "500ms", "--no-fsync", "--bundle-store", "file://" + spool.directory + "/store",
@@ -92,10 +102,10 @@ extension Integration {
             /// A started cluster with the example's repository, given to `story`, stopped afterwards whatever
             /// happened.
             static func with(appPorts: [String: String], appservers: [String] = ["app1", "app2"],
-                             _ story: (Cluster) async throws -> Void) async throws
+                             proxyHost: String? = nil, _ story: (Cluster) async throws -> Void) async throws
             {
                 await DeployTests.forgetStaleAppUser("hello")
-                let cluster = try await Cluster(appPorts: appPorts, appservers: appservers)
+                let cluster = try await Cluster(appPorts: appPorts, appservers: appservers, proxyHost: proxyHost)
                 do {
                     try await cluster.start()
                     try await cluster.makeRepository()

@@ -76,25 +76,60 @@ extension Integration {
                 #expect(redirecting.stdout.contains("SECURE_SSL_REDIRECT"), "\(redirecting.stdout)")
                 #expect(await cluster.get().0 == 200, "the release before still serves")
 
-                // 5. A Procfile with a piped release line and a uwsgi web line: refused at check_repo, before the
-                //    build; deployed with --param release=false, with a warning that gunicorn serves instead.
+                // 5. A Procfile with a piped release line and a uwsgi web line: the release line runs as Heroku runs
+                //    it (/bin/sh -c, the venv's python and scripts first on PATH); a warning says gunicorn serves.
                 try (try String(contentsOfFile: settings, encoding: .utf8))
                     .replacingOccurrences(of: "\nSECURE_SSL_REDIRECT = True\n", with: "\n")
                     .write(toFile: settings, atomically: true, encoding: .utf8)
-                try cluster.write("web: uwsgi --http :8000 --module hello.wsgi\nrelease: yes \"yes\" | python manage.py migrate\n",
-                                  to: "Procfile")
+                try cluster.write("web: uwsgi --http :8000 --module hello.wsgi\nrelease: yes \"yes\" | python manage.py "
+                                  + "migrate && echo \"release ran with Django $(django-admin --version)\"\n", to: "Procfile")
                 try await cluster.commit("a Heroku Procfile")
+                let (procfileJob, procfile) = try await cluster.deploy()
+                print("dz deploy of a project with a piped release line and a uwsgi web line:\n" + procfile.stdout)
+                #expect(procfile.status == 0, "\(procfile)")
+                #expect(procfile.stdout.contains("warning: the Procfile's web: line (uwsgi --http :8000 --module "
+                    + "hello.wsgi) is not gunicorn"), "\(procfile.stdout)")
+                let procfileShown = try await cluster.show(procfileJob)
+                let hooks = DeployTests.steps(procfileShown)["post_deploy_hooks"]?["output"]?.objectValue ?? [:]
+                #expect(hooks["release"]?.stringValue?.hasPrefix("yes \"yes\" | python manage.py migrate") == true, "\(hooks)")
+                #expect(hooks["output"]?.stringValue?.contains("release ran with Django 4.2.") == true,
+                        "the pipe, the venv's python and its django-admin script ran: \(hooks)")
+                #expect(await cluster.get().0 == 200)
+
+                // 6. A release line the shell cannot parse: refused at check_repo, before the build; deployed with
+                //    --param release=false.
+                try cluster.write("release: echo 'unterminated\n", to: "Procfile")
+                try await cluster.commit("a malformed release line")
                 let (refusedJob, refused) = try await cluster.deploy()
                 #expect(refused.status == 1, "\(refused)")
-                #expect(refused.stdout.contains("check_repo failed on builder: the Procfile's release command uses shell syntax (|)"),
-                        "\(refused.stdout)")
+                #expect(refused.stdout.contains("step check_repo failed: procfile: the Procfile's release command is not "
+                    + "a valid shell command line (/bin/sh -n: "), "\(refused.stdout)")
                 let refusedSteps = DeployTests.steps(try await cluster.show(refusedJob))
                 #expect(refusedSteps["check_repo"]?["error_kind"] == .string("procfile"), "\(refusedSteps)")
+                #expect(refusedSteps["build_bundle"]?["state"] != .string("succeeded"), "nothing was built")
                 let (_, withoutRelease) = try await cluster.deploy(["--param", "release=false"])
-                print("dz deploy --param release=false of a project with a uwsgi web line:\n" + withoutRelease.stdout)
                 #expect(withoutRelease.status == 0, "\(withoutRelease)")
-                #expect(withoutRelease.stdout.contains("warning: the Procfile's web: line (uwsgi --http :8000 --module "
-                    + "hello.wsgi) is not gunicorn"), "\(withoutRelease.stdout)")
+
+                // 7. zoombuild.cfg's procfile_release runs instead of the Procfile's line; set empty, none runs.
+                let proposal = try #require(DeployTests.steps(procfileShown)["check_repo"]?["output"]?
+                    .objectValue?["zoombuild_cfg"]?.stringValue, "\(procfileShown)")
+                let kept = proposal.split(separator: "\n", omittingEmptySubsequences: false)
+                    .filter { !$0.hasPrefix("procfile_release") && !$0.hasPrefix("# procfile_release") }
+                for (release, expected) in [("procfile_release = echo \"configured release ran\" | tr a-z A-Z",
+                                             "CONFIGURED RELEASE RAN"), ("procfile_release =", nil)] {
+                    let config = cluster.repository + "/../zoombuild-\(expected == nil ? "empty" : "set").cfg"
+                    try (kept.joined(separator: "\n") + "\n" + release + "\n")
+                        .write(toFile: config, atomically: true, encoding: .utf8)
+                    let (configuredJob, configured) = try await cluster.deploy(["--config", config])
+                    #expect(configured.status == 0, "\(release): \(configured)")
+                    let output = DeployTests.steps(try await cluster.show(configuredJob))["post_deploy_hooks"]?["output"]?
+                        .objectValue ?? [:]
+                    if let expected {
+                        #expect(output["output"]?.stringValue?.contains(expected) == true, "\(output)")
+                    } else {
+                        #expect(output["release"] == .null, "an empty procfile_release runs none: \(output)")
+                    }
+                }
                 #expect(await cluster.get().0 == 200)
             }
         }

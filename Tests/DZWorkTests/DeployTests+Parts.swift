@@ -89,15 +89,18 @@ extension DeployTests {
             #expect(AppUser.subordinateOwner(of: 70000, inText: text) == nil)
         }
 
-        @Test func procfileCommandsSplitWithoutAShell() throws {
-            let procfile = "web: gunicorn hello.wsgi\n# release: no\nrelease: python manage.py say 'hello world' \"a \\\"b\\\"\" c\\ d\n"
+        @Test func procfileCommandsRunAsOneShellCommandLine() throws {
+            let procfile = "web: gunicorn hello.wsgi\n# release: no\r\nrelease:  yes \"yes\" | python manage.py migrate \n"
             let release = try #require(try ProcfileCommand.find("release", in: procfile))
-            #expect(release.arguments == ["python", "manage.py", "say", "hello world", "a \"b\"", "c d"])
-            #expect(release.argv(bundleDirectory: "/b").prefix(2) == ["/b/venv/bin/python", "manage.py"])
+            #expect(release.line == "yes \"yes\" | python manage.py migrate")
+            #expect(release.argv == ["/bin/sh", "-c", "yes \"yes\" | python manage.py migrate"])
             #expect(try ProcfileCommand.find("release", in: "web: x\n") == nil)
-            for bad in ["release: a; rm -rf /", "release: a | b", "release: echo $HOME", "release: a && b",
-                        "release: `id`", "release: 'open", "release:   "] {
-                #expect(throws: ProcfileCommand.Failure.self, "\(bad)") { try ProcfileCommand.find("release", in: bad) }
+            #expect(throws: ProcfileCommand.Failure.empty("release")) { try ProcfileCommand.find("release", in: "release:   ") }
+            #expect(throws: ProcfileCommand.Failure.controlCharacter("release")) {
+                try ProcfileCommand(process: "release", line: "echo a\u{0}b")
+            }
+            #expect(throws: ProcfileCommand.Failure.tooLong("release")) {
+                try ProcfileCommand(process: "release", line: String(repeating: "x", count: 4097))
             }
         }
 

@@ -98,6 +98,34 @@ import Testing
     }
 }
 
+/// A rollback's bundle, already built for one Python, is placed only on appservers offering that minor version, and
+/// refused at placement when no live appserver does.
+@Suite struct BundlePythonTests {
+    private func beat(_ host: String, pythons: String?, age: Double = 0) throws -> Heartbeat {
+        var beat = Heartbeat(host: try HostID(host), pid: 1, version: "t", queues: [try QueueName("appserver_" + host)],
+                             running: [], concurrency: 1, started: .now())
+        beat.updated = Timestamp.now() + -age
+        if let pythons { beat.facts[PlacementFacts.pythons] = pythons }
+        return beat
+    }
+
+    @Test func appserversLackingTheBundlesPythonAreLeftOutAndNoneOfferingItRefuses() throws {
+        let python = try #require(BundlePython("3.12.4"))
+        #expect(python.minor == "3.12")
+        let mixed = python.verdict([try beat("app1", pythons: "3.11"), try beat("app2", pythons: "3.11,3.12")])
+        #expect(mixed == BundlePython.Verdict(lacking: ["app1"], refusal: nil))
+        let none = python.verdict([try beat("app1", pythons: "3.11"), try beat("app2", pythons: "3.10,3.11")])
+        #expect(none.lacking == ["app1", "app2"])
+        #expect(none.refusal?.hasPrefix("the bundle was built for Python 3.12 and no live appserver offers it (app1 3.11; "
+            + "app2 3.10, 3.11): install Python 3.12 on an appserver") == true, "\(none)")
+        #expect(python.verdict([try beat("app1", pythons: "3.11"), try beat("app2", pythons: nil)]).refusal == nil,
+                "an appserver of an older dz is not judged")
+        #expect(python.verdict([try beat("app1", pythons: "3.11"), try beat("app2", pythons: "3.12", age: 120)])
+            .refusal != nil, "a stale heartbeat offers nothing")
+        for bad in ["3", "3.x", "", "3.12.4.1", "..", "3.١٢"] { #expect(BundlePython(bad) == nil, "\(bad)") }
+    }
+}
+
 @Suite struct DatabaseDemandTests {
     private func database(_ host: String, engines: String?) throws -> Heartbeat {
         var beat = Heartbeat(host: try HostID(host), pid: 1, version: "t", queues: [try QueueName("database")],

@@ -142,7 +142,7 @@ import Testing
             wsgi_module =
             manage_py =
             procfile_web =
-            procfile_release =
+            # procfile_release =   (unset: the Procfile's release: line runs; empty: none runs)
             num_workers =
             hostnames =
 

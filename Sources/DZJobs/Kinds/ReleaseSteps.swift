@@ -60,10 +60,15 @@ enum ReleaseSteps {
             if let instances = context.facts["instances"] { args["instances"] = instances }
             if let database = sqliteDatabase(context) { args["database"] = database }
             if let exclude = exclude.flatMap({ context.param($0) }) { args["exclude"] = .array([.string(exclude)]) }
+            if let python = context.facts[bundlePythonFact] { args["python"] = python }
             return args
         }
         return optional ? step.fannedOut { context throws(JobError) in try count(context) > 0 ? [.null] : [] } : step
     }
+
+    /// The job fact naming the Python version of an already built bundle the release deploys (a rollback's), which
+    /// placement then requires of the appservers it chooses.
+    static let bundlePythonFact = "bundle_python"
 
     /// The app's database for placement when it is SQLite (`engine`, the file's path `name`, the database host's id
     /// `host`): the one this job created, else the one the zoomdb records. Nil for PostgreSQL: any appserver will
@@ -236,11 +241,17 @@ enum ReleaseSteps {
             return .object(["address": address, "port": port])
         }
         guard !upstreams.isEmpty else { throw .missingOutput("no instance to send traffic to") }
+        // build_bundle reports MEDIA_URL among the static mappings (`"media": true`), so that release records keep
+        // it: proxy_update takes it apart, to serve from the app's media directory, not from the bundle.
+        let isMedia: (JSONValue) -> Bool = { $0.objectValue?["media"] == .bool(true) }
+        let entries = release.staticFiles.arrayValue ?? []
+        let mappings = release.staticFiles.arrayValue == nil ? release.staticFiles : .array(entries.filter { !isMedia($0) })
         var args: [String: JSONValue] = [
             "project": .string(project), "bundle": .string(release.bundle),
             "hostnames": .array(release.hostnames.map { .string($0) }), "upstreams": .array(upstreams),
-            "static": release.staticFiles,
+            "static": mappings,
         ]
+        if let media = entries.first(where: isMedia)?.objectValue?["url"] { args["media_url"] = media }
         if let sha256 = release.sha256 { args["sha256"] = .string(sha256) }
         if let size = release.clientMaxBodySize { args["client_max_body_size"] = .string(size) }
         return args

@@ -21,6 +21,7 @@ public enum RollbackJob {
         { context in
             var result = ReleaseSteps.result(context, spec: spec)
             result["rolled_back_to"] = context.facts["target"]?["number"] ?? .null
+            if let python = context.facts[ReleaseSteps.bundlePythonFact] { result["python_version"] = python }
             return result
         }
         kind.needsProject = true
@@ -28,7 +29,11 @@ public enum RollbackJob {
         kind.facts = { job, db in
             var facts = try ReleaseSteps.facts(job, db)
             switch try target(job, db) {
-            case .success(let release): facts["target"] = .object(release.jsonObject)
+            case .success(let release):
+                facts["target"] = .object(release.jsonObject)
+                // Placement offers the bundle only appservers with its Python: a rollback to a bundle built for
+                // another Python fails there, in seconds, not at the deploy.
+                if let python = try bundlePython(release, db) { facts[ReleaseSteps.bundlePythonFact] = .string(python) }
             case .failure(let error): facts["target_error"] = .string(error.message)
             }
             return facts
@@ -38,6 +43,17 @@ public enum RollbackJob {
         }
         return kind
     }()
+
+    /// The Python version `release`'s bundle was built with, as the job that built or deployed it reported it (a
+    /// rollback's own result carries it on); nil when no release of that bundle says.
+    static func bundlePython(_ release: ReleaseRecord, _ db: ZoomDB) throws -> String? {
+        for candidate in try db.releases(of: release.project) where candidate.bundle == release.bundle {
+            guard let id = candidate.job, let job = try db.job(id),
+                  let python = job.result?["python_version"]?.stringValue, !python.isEmpty else { continue }
+            return python
+        }
+        return nil
+    }
 
     /// The release to roll back to: the `to` parameter, else the newest succeeded release before the current one
     /// with another bundle. Its bundle must still be stored.

@@ -75,6 +75,9 @@ public struct BundleBuilder: Sendable {
         /// What the proxy serves itself: URL prefix to a directory relative to the bundle's top (collectstatic's
         /// output at `STATIC_URL`, then the site media map).
         public var staticMap: [(url: String, path: String)]
+        /// `MEDIA_URL` as the app runs with it (the project's, else `/media/`), when it is a local prefix the
+        /// proxy can serve from the app's media directory; nil for media kept on another host.
+        public var mediaURL: String?
     }
 
     public let workspace: Workspace
@@ -111,6 +114,11 @@ public struct BundleBuilder: Sendable {
         let python = try await PythonEnvironment.interpreter(for: request.python ?? request.config.pythonVersion,
                                                                  offered: pythons)
         try workspace.preparePrivateDirectories(for: request.project)
+        let pruned = BuildLeftovers(workspace: workspace).prune()
+        if !pruned.trees.isEmpty || !pruned.logs.isEmpty {
+            logger.info("removed old build leftovers", metadata: ["trees": "\(pruned.trees.count)",
+                                                                   "pip_logs": "\(pruned.logs.count)"])
+        }
         let identity = try BuildIdentity.forProject(request.project, users: BuildUsers(workspace: workspace))
         var sandbox = try BuildSandbox.prepare(identity: identity, workspace: workspace)
         sandbox.interpreterInstallations = [AllowedPythons.installation(of: python.path)]
@@ -171,6 +179,11 @@ public struct BundleBuilder: Sendable {
         warnings += requirements.warnings
         try write(requirements.text, to: build + "/requirements.txt")
         try write(SettingsOverride.module(projectSettings: settingsModule), to: build + "/dz/dz_settings.py")
+        // zoombuild.cfg's procfile_release, when set (empty: none), goes with the bundle: post_deploy_hooks runs it
+        // instead of the Procfile's release line (see `ReleaseCommandSource`).
+        if let release = request.config.procfileRelease {
+            try write(release.isEmpty ? "" : release + "\n", to: build + "/dz/" + ReleaseCommandSource.bundleFile)
+        }
         // From here on the tree is the build user's, and the agent only reads it once each sandbox has ended.
         try await tree.sandbox.handOver([build, tree.temporary], recursive: true)
 
@@ -212,6 +225,9 @@ public struct BundleBuilder: Sendable {
                 ? "venv/lib/python\(python.version.split(separator: ".").prefix(2).joined(separator: "."))/site-packages/"
                     + entry.path.dropFirst(sitePackages.count)
                 : "src/" + entry.path
+            // MEDIA_URL is served from the app's media directory on the appserver, which outlives releases, never
+            // from a copy in the bundle (the inspector proposes a site_media_map line for it).
+            if url == facts.mediaURL { continue }
             if !staticMap.contains(where: { $0.url == url }) { staticMap.append((url, path)) }
         }
         try checkStaticSize(staticMap.map(\.path), in: build)
@@ -234,7 +250,7 @@ public struct BundleBuilder: Sendable {
         lap("archive")
         return Built(name: tree.name, buildDirectory: build, archivePath: archive, manifest: manifest,
                      revision: revision, reusedVirtualenv: reused, warnings: warnings, timings: [], wsgi: wsgi,
-                     staticMap: staticMap)
+                     staticMap: staticMap, mediaURL: facts.mediaURL)
     }
 
     /// Copies the working copy's files (not `.git` or `.hg`) into `<build>/src` as the agent (no project code has
@@ -303,10 +319,11 @@ public struct BundleBuilder: Sendable {
         "PYTHONUNBUFFERED": "1",
     ]
 
-    /// Imports the settings and the WSGI application in the new environment; reports Django's version and whether
-    /// staticfiles is installed. An ImportError aborts the build with its text.
+    /// Imports the settings and the WSGI application in the new environment; reports Django's version, whether
+    /// staticfiles is installed, and `STATIC_URL` and `MEDIA_URL` as dz's settings module leaves them. An
+    /// ImportError aborts the build with its text.
     private func verify(_ tree: BuildTree, wsgiModule: String) async throws(BuildError)
-        -> (djangoVersion: String, staticfiles: Bool, staticURL: String?)
+        -> (djangoVersion: String, staticfiles: Bool, staticURL: String?, mediaURL: String?)
     {
         let module = wsgiModule.split(separator: ":").first.map(String.init) ?? wsgiModule
         let callable = wsgiModule.contains(":") ? String(wsgiModule.split(separator: ":")[1]) : "application"
@@ -317,7 +334,8 @@ public struct BundleBuilder: Sendable {
             application = getattr(importlib.import_module(\(pythonString(module))), \(pythonString(callable)))
             print(json.dumps({"django": django.get_version(),
                               "staticfiles": "django.contrib.staticfiles" in settings.INSTALLED_APPS,
-                              "static_url": str(getattr(settings, "STATIC_URL", "") or "")}))
+                              "static_url": str(getattr(settings, "STATIC_URL", "") or ""),
+                              "media_url": str(getattr(settings, "MEDIA_URL", "") or "")}))
             """
         let outcome = try await tree.run([BuildSandbox.buildPath + "/venv/bin/python", "-c", script],
                                          step: "import check", mounts: [tree.mount],
@@ -329,15 +347,23 @@ public struct BundleBuilder: Sendable {
                              + outcome.tail(15))
         }
         // Only a local path prefix can be served by the proxy (a STATIC_URL on a CDN is the project's business).
-        var staticURL = facts["static_url"]?.stringValue ?? ""
-        if !staticURL.hasPrefix("/"), !staticURL.contains(":") { staticURL = "/" + staticURL }
-        if !staticURL.hasSuffix("/") { staticURL += "/" }
-        let servable = staticURL.count > 2 && !staticURL.contains("//")
-            && staticURL.utf8.allSatisfy { $0 < 0x80 && ($0 == 0x2F || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D
-                                                          || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0)
-                                                          || (0x61...0x7A).contains($0)) }
         return (facts["django"]?.stringValue ?? "unknown", facts["staticfiles"] == .bool(true),
-                servable ? staticURL : nil)
+                Self.servablePrefix(facts["static_url"]?.stringValue),
+                Self.servablePrefix(facts["media_url"]?.stringValue))
+    }
+
+    /// A URL prefix the proxy can serve from a local directory, with its leading and trailing slash (`media/`
+    /// becomes `/media/`), or nil for an empty one, `/` or one on another host (`https://cdn.example/`,
+    /// `//cdn.example/`): a project that keeps its files elsewhere serves them itself.
+    static func servablePrefix(_ text: String?) -> String? {
+        var url = text ?? ""
+        if !url.hasPrefix("/"), !url.contains(":") { url = "/" + url }
+        if !url.hasSuffix("/") { url += "/" }
+        let servable = url.count > 2 && !url.contains("//")
+            && url.utf8.allSatisfy { $0 < 0x80 && ($0 == 0x2F || $0 == 0x2E || $0 == 0x5F || $0 == 0x2D
+                                                || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0)
+                                                || (0x61...0x7A).contains($0)) }
+        return servable ? url : nil
     }
 
     /// The lines of `venv/lib/pythonX.Y/site-packages/dz_project.pth`: the code, the extra dirs and `dz/`, as

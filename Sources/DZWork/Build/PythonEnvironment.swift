@@ -14,6 +14,11 @@ import Foundation
 struct PythonEnvironment: Sendable {
     var pipTimeout: Double = 1800
 
+    /// Where the build's sandbox shows a virtualenv being made, and so the path in its scripts' `#!` lines; the
+    /// app's sandbox has a link there to the bundle's venv, so that those scripts (`django-admin`
+    /// in a release command) run there too.
+    static let madeAt = "/dz/venv"
+
     /// The interpreter to build with: the newest of the host's (`offered`) that the project's `python_version`
     /// allows (any, when it asks for none), with its full version. None fits: the job's one-sentence error.
     static func interpreter(for requested: String?, offered: AllowedPythons) async throws(BuildError)
@@ -95,7 +100,7 @@ struct PythonEnvironment: Sendable {
         var succeeded = false
         defer { if !succeeded { SourceTree.remove(building) } }
         try await tree.sandbox.handOver([building], recursive: false)
-        let venv = BuildSandbox.Mount(building, at: "/dz/venv", writable: true)
+        let venv = BuildSandbox.Mount(building, at: Self.madeAt, writable: true)
 
         // The standard library's venv (as `python -m venv` makes it), then the path file: no project code yet.
         let script = """
@@ -105,7 +110,7 @@ struct PythonEnvironment: Sendable {
             with open(os.path.join(site, "dz_project.pth"), "x") as out:
                 out.write(sys.argv[2])
             """
-        let made = try await tree.run([python, "-I", "-c", script, "/dz/venv", pathFile], step: "python -m venv",
+        let made = try await tree.run([python, "-I", "-c", script, Self.madeAt, pathFile], step: "python -m venv",
                                       mounts: [venv], workingDirectory: "/tmp", timeout: 300, watch: [tree.watch])
         guard made.succeeded else {
             throw BuildError("python", "python -m venv failed (\(made.ending)):\n" + made.tail(20),
@@ -125,7 +130,7 @@ struct PythonEnvironment: Sendable {
         let (passed, wheels) = Self.pipSettings(ProcessInfo.processInfo.environment)
         environment.merge(passed) { mine, _ in mine }
         let outcome = try await tree.run(
-            ["/dz/venv/bin/python", "-m", "pip", "install", "--log", BuildSandbox.buildPath + "/pip.log", "-r",
+            [Self.madeAt + "/bin/python", "-m", "pip", "install", "--log", BuildSandbox.buildPath + "/pip.log", "-r",
              "/tmp/dz-requirements.txt"],
             step: "pip install", mounts: [venv, tree.mount, pipCache] + wheels, network: .host,
             workingDirectory: BuildTree.sourcePath, environment: environment, timeout: pipTimeout,

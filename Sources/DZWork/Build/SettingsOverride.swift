@@ -5,6 +5,10 @@
 ///   `sqlite:////absolute/path`), parsed here so that the project needs no dj-database-url;
 /// - `ALLOWED_HOSTS` from `DZ_HOSTNAMES` (comma-separated; `*.example.com` becomes `.example.com`);
 /// - `STATIC_ROOT` inside the bundle, `DEBUG = False`, `SECRET_KEY` from `DZ_SECRET_KEY` when set;
+/// - `MEDIA_ROOT` from `DZ_MEDIA_ROOT` (the app's media directory on the appserver, outside every release, see
+///   `MediaDirectory`), so that uploads survive redeploys and rollbacks; `MEDIA_URL` stays the project's and is
+///   `/media/` when the project leaves it empty (Django's default), so that nginx has a prefix to serve it at.
+///   At build time `DZ_MEDIA_ROOT` is unset and the project's `MEDIA_ROOT` is kept;
 /// - `LOGGING`, unless the project set `LOGGING` or `LOGGING_CONFIG` itself: Django's default sends its errors
 ///   (`django.request`'s 500s with their traceback) only to the console when `DEBUG` is on, and by mail to
 ///   `ADMINS` otherwise, so with `DEBUG = False` an app's errors went nowhere. dz's sends `django`'s records from
@@ -59,6 +63,10 @@ enum SettingsOverride {
         DEBUG = False
         if _dz_os.environ.get("DZ_SECRET_KEY"):
             SECRET_KEY = _dz_os.environ["DZ_SECRET_KEY"]
+        if _dz_os.environ.get("DZ_MEDIA_ROOT"):
+            MEDIA_ROOT = _dz_os.environ["DZ_MEDIA_ROOT"]
+        if not globals().get("MEDIA_URL"):
+            MEDIA_URL = "/media/"
 
         if "LOGGING" not in globals() and "LOGGING_CONFIG" not in globals():
             LOGGING = {

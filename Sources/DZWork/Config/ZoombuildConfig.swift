@@ -118,6 +118,9 @@ public struct ZoombuildConfig: Equatable, Sendable {
     /// Where `manage.py` is, relative to the repository root.
     public var managePy: String?
     public var procfileWeb: String?
+    /// The release command run after each deploy's migration, through `/bin/sh -c`: nil (the key absent) runs the
+    /// Procfile's `release:` line, if any; an empty value (`procfile_release =`) runs none; any other value runs
+    /// instead of the Procfile's.
     public var procfileRelease: String?
     public var numWorkers: Int?
     /// Host names served, each a DNS name or a `*.domain` wildcard.
@@ -259,6 +262,11 @@ public struct ZoombuildConfig: Equatable, Sendable {
     public func rendered() -> String {
         var out = "[project]\n"
         for key in Key.allCases {
+            if key == .procfileRelease, procfileRelease == nil {
+                // `procfile_release =` would mean "run none": an unset key is written as a comment.
+                out += "# procfile_release =   (unset: the Procfile's release: line runs; empty: none runs)\n"
+                continue
+            }
             out += Self.render(key.rawValue, values(for: key), isList: key.isList)
         }
         for unknown in unknownKeys where Self.isKeyName(unknown.name) && Key(rawValue: unknown.name) == nil {
@@ -342,7 +350,8 @@ extension ZoombuildConfig {
         case .wsgiModule: wsgiModule = try Self.one(items, key, .wsgiModule)
         case .managePy: managePy = try Self.one(items, key, .relativePath)
         case .procfileWeb: procfileWeb = try Self.one(items, key, .singleLine)
-        case .procfileRelease: procfileRelease = try Self.one(items, key, .singleLine)
+        // Present and empty is a value of its own: no release command, whatever the Procfile says.
+        case .procfileRelease: procfileRelease = items.isEmpty ? "" : try Self.one(items, key, .singleLine)
         case .hostnames: hostnames = try Self.all(items, key, .hostname)
         case .numWorkers:
             guard let item = items.first else { numWorkers = nil; return }

@@ -18,6 +18,7 @@ import Foundation
 /// | `--app-memory` | `DZ_APP_MEMORY` | `1G` |
 /// | `--app-processes` | `DZ_APP_PROCESSES` | `512` |
 /// | `--app-cpu-weight` | `DZ_APP_CPU_WEIGHT` | `100` |
+/// | `--media-group` | `DZ_MEDIA_GROUP` | `www-data` |
 ///
 /// Instance records live in `<data>/instances` (root's, mode 0700), never below `appsRoot`: an app can write its
 /// own directory, and the supervisor relaunches, as root, what a record says.
@@ -48,6 +49,16 @@ public struct AppServerSettings: Sendable, Equatable {
     public var limits: AppLimits = .defaults
     /// The control group directory apps' groups are made in, under each hierarchy's root.
     public var cgroupParent = "dz"
+    /// The group of nginx's worker user on this host, given each app's media directory (see `MediaDirectory`); when
+    /// the host has no such group, media directories are readable by anyone who can reach them.
+    public var mediaGroup = "www-data"
+
+    /// `<appsRoot>/.media`: root's, mode 0711; each app's media directory is `<mediaRoot>/<project>` (a project id
+    /// never starts with a dot).
+    public var mediaRoot: String { appsRoot + "/.media" }
+
+    /// `<mediaRoot>/<project>`.
+    public func mediaDirectory(_ project: String) -> String { mediaRoot + "/" + project }
 
     /// How this host enforces the limits now.
     public var cgroups: AppCgroups { AppCgroups.detect(parent: cgroupParent) }
@@ -68,7 +79,8 @@ public struct AppServerSettings: Sendable, Equatable {
     /// checks the address, the port range and the isolation's name.
     public static func resolve(appsRoot: String? = nil, address: String? = nil, ports: String? = nil,
                                isolation: String? = nil, pythons: String? = nil, memory: String? = nil,
-                               processes: String? = nil, cpuWeight: String? = nil, workspace: Workspace,
+                               processes: String? = nil, cpuWeight: String? = nil, mediaGroup: String? = nil,
+                               workspace: Workspace,
                                environment: [String: String])
         throws(DeployError) -> AppServerSettings
     {
@@ -92,6 +104,17 @@ public struct AppServerSettings: Sendable, Equatable {
             settings.isolation = known
         }
         settings.pythons = try AllowedPythons.offered(adding: value(pythons, "DZ_PYTHONS") ?? value(nil, "DZ_APP_PYTHONS"))
+        if let group = value(mediaGroup, "DZ_MEDIA_GROUP") {
+            let bytes = Array(group.utf8)
+            // A POSIX portable group name: it is only looked up, but a message must be able to quote it.
+            guard (1...32).contains(bytes.count), bytes[0] != UInt8(ascii: "-"),
+                  bytes.allSatisfy({ (97...122).contains($0) || (65...90).contains($0) || (48...57).contains($0)
+                                     || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") })
+            else {
+                throw .badSettings("--media-group must be a group name such as www-data, not \"\(group.prefix(40))\"")
+            }
+            settings.mediaGroup = group
+        }
         settings.limits = try AppLimits.resolve(memory: value(memory, "DZ_APP_MEMORY"),
                                                 processes: value(processes, "DZ_APP_PROCESSES"),
                                                 cpuWeight: value(cpuWeight, "DZ_APP_CPU_WEIGHT"))

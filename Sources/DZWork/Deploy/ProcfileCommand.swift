@@ -1,102 +1,72 @@
 import DZSystem
 import Foundation
 
-/// A command from a project's Procfile (`release: python manage.py warm_cache --all`), split into arguments by
-/// simple quoting rules and never given to a shell: whitespace separates arguments; `'...'` is literal; `"..."`
-/// keeps `\"` and `\\` as escapes; a backslash outside quotes takes the next character as it is. Unquoted shell
-/// syntax (`;`, `|`, `&`, `<`, `>`, `$`, a backquote, `(`, `)`) is refused with a message rather than passed on as
-/// a literal argument that would fail in some confusing way.
+/// A command from a project's Procfile (`release: yes | python manage.py migrate`) or from zoombuild.cfg's
+/// `procfile_release`, run as Heroku runs it: through `/bin/sh -c`, as the app's user inside its sandbox, with the
+/// bundle's virtualenv first on `PATH`. The shell is the tenant's own tool running as the tenant, so this crosses
+/// no trust boundary; what dz checks is only what would make the line something other than one command line: it
+/// must not be empty, longer than 4096 bytes, or hold a control character other than a tab.
 struct ProcfileCommand: Sendable, Equatable {
     let process: String
-    let arguments: [String]
+    /// The command line as written, without the surrounding white space.
+    let line: String
+
+    static let maximumLength = 4096
 
     enum Failure: Error, Equatable, CustomStringConvertible {
-        case unbalancedQuote(String)
-        case shellSyntax(String, Character)
         case empty(String)
+        case tooLong(String)
+        case controlCharacter(String)
+        /// `/bin/sh -n` found the line malformed: its message.
+        case syntax(String, String)
 
         var description: String {
             switch self {
-            case .unbalancedQuote(let process): "the Procfile's \(process) command has an unbalanced quote"
-            case .shellSyntax(let process, let character):
-                "the Procfile's \(process) command uses shell syntax (\(character)); dz runs it without a shell: "
-                    + "put the steps in a script and name that"
             case .empty(let process): "the Procfile's \(process) command is empty"
+            case .tooLong(let process):
+                "the Procfile's \(process) command is longer than \(ProcfileCommand.maximumLength) bytes"
+            case .controlCharacter(let process): "the Procfile's \(process) command holds a control character"
+            case .syntax(let process, let message):
+                "the Procfile's \(process) command is not a valid shell command line (/bin/sh -n: \(message))"
             }
         }
     }
 
-    /// The command of `process` in the Procfile text, or nil when it has none.
+    init(process: String, line: String) throws(Failure) {
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw .empty(process) }
+        guard trimmed.utf8.count <= Self.maximumLength else { throw .tooLong(process) }
+        guard !trimmed.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\t" || $0.value == 0x7F }) else {
+            throw .controlCharacter(process)
+        }
+        self.process = process
+        self.line = trimmed
+    }
+
+    /// The command of `process` in the Procfile text (its first line for it), or nil when it has none.
     static func find(_ process: String, in procfile: String) throws(Failure) -> ProcfileCommand? {
-        for rawLine in procfile.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+        for rawLine in procfile.split(whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             let line = rawLine.drop { $0 == " " || $0 == "\t" }
             guard !line.hasPrefix("#"), let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].trimmingCharacters(in: .whitespaces)
             guard name == process else { continue }
-            let arguments = try split(String(line[line.index(after: colon)...]), process: process)
-            guard !arguments.isEmpty else { throw .empty(process) }
-            return ProcfileCommand(process: process, arguments: arguments)
+            return try ProcfileCommand(process: process, line: String(line[line.index(after: colon)...]))
         }
         return nil
     }
 
-    static func split(_ text: String, process: String = "release") throws(Failure) -> [String] {
-        var arguments: [String] = []
-        var current = ""
-        var inArgument = false
-        var characters = text.makeIterator()
-        while let character = characters.next() {
-            switch character {
-            case " ", "\t":
-                if inArgument { arguments.append(current) }
-                current = ""
-                inArgument = false
-            case "'":
-                inArgument = true
-                var closed = false
-                while let inner = characters.next() {
-                    if inner == "'" { closed = true; break }
-                    current.append(inner)
-                }
-                if !closed { throw .unbalancedQuote(process) }
-            case "\"":
-                inArgument = true
-                var closed = false
-                while let inner = characters.next() {
-                    if inner == "\"" { closed = true; break }
-                    if inner == "\\" {
-                        guard let escaped = characters.next() else { break }
-                        if escaped != "\"" && escaped != "\\" { current.append("\\") }
-                        current.append(escaped)
-                    } else {
-                        current.append(inner)
-                    }
-                }
-                if !closed { throw .unbalancedQuote(process) }
-            case "\\":
-                inArgument = true
-                if let escaped = characters.next() { current.append(escaped) }
-            case ";", "|", "&", "<", ">", "$", "`", "(", ")":
-                throw .shellSyntax(process, character)
-            default:
-                inArgument = true
-                current.append(character)
-            }
-        }
-        if inArgument { arguments.append(current) }
-        return arguments
-    }
+    /// What runs: `/bin/sh -c <line>` (the line is one argument, never spliced into another command).
+    var argv: [String] { ["/bin/sh", "-c", line] }
 
-    /// The arguments to run from the bundle: `python`/`python3` is the venv's; a console script of the venv
-    /// (`django-admin`) runs through the venv's python, since its `#!` line names the build host's path.
-    func argv(bundleDirectory: String) -> [String] {
-        let python = bundleDirectory + "/venv/bin/python"
-        guard let first = arguments.first else { return [] }
-        if first == "python" || first == "python3" { return [python] + arguments.dropFirst() }
-        let script = bundleDirectory + "/venv/bin/" + first
-        if !first.contains("/"), (try? FileSystem.linkStatus(script))?.isRegular == true {
-            return [python, script] + arguments.dropFirst()
-        }
-        return arguments
+    /// Checks the line's syntax with `/bin/sh -n`, which reads the commands and runs none (no expansion, no
+    /// command substitution), so that a malformed line is refused before the build rather than after the
+    /// migration. Nil when it parses (or the check itself could not run: the release step will tell).
+    func syntaxProblem() async -> Failure? {
+        guard let outcome = try? await Subprocess.run(["/bin/sh", "-n", "-c", line],
+                                                      environment: ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"],
+                                                      timeout: 10) else { return nil }
+        guard case .exited(let status) = outcome.ending, status != 0 else { return nil }
+        let message = outcome.stderrText.split(whereSeparator: \.isNewline).first.map(String.init) ?? "status \(status)"
+        return .syntax(process, String(message.prefix(200)))
     }
 }

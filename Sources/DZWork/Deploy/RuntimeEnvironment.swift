@@ -9,6 +9,7 @@ import Foundation
 /// the app.
 ///
 /// It holds `DJANGO_SETTINGS_MODULE=dz_settings`, `DZ_DATABASE_URL`, `DZ_HOSTNAMES`, `DZ_SECRET_KEY`,
+/// `DZ_MEDIA_ROOT` (the app's `MediaDirectory`),
 /// `LANG=C.UTF-8`, `PATH=<bundle>/venv/bin:/usr/local/bin:/usr/bin:/bin`, `PYTHONUNBUFFERED=1` (Python buffers
 /// stdout when it is not a terminal: without it, what the app prints reaches its log only when a worker exits, and
 /// `dz logs` shows nothing while it runs), and the deploy's own `environment` entries. Those may not set `DZ_*`, `DJANGO_SETTINGS_MODULE` or `PATH`, nor anything the dynamic loader or the
@@ -23,7 +24,7 @@ public struct RuntimeEnvironment: Sendable, Equatable {
 
     /// The environment of a deploy.
     init(bundleDirectory: String, database: AppDatabase?, hostnames: [Hostname], secretKey: String?,
-         extra: [String: String])
+         mediaRoot: String? = nil, extra: [String: String])
     {
         variables = extra
         variables["DJANGO_SETTINGS_MODULE"] = SettingsOverride.moduleName
@@ -33,6 +34,7 @@ public struct RuntimeEnvironment: Sendable, Equatable {
         variables["DZ_HOSTNAMES"] = hostnames.map(\.rawValue).joined(separator: ",")
         if let database { variables["DZ_DATABASE_URL"] = database.url }
         if let secretKey, !secretKey.isEmpty { variables["DZ_SECRET_KEY"] = secretKey }
+        if let mediaRoot { variables["DZ_MEDIA_ROOT"] = mediaRoot }
     }
 
     /// The checked `environment` argument of a deploy: an object of strings, keys `[A-Z_][A-Z0-9_]*`, none of

@@ -21,6 +21,10 @@ public struct Sandbox: Sendable, Equatable {
     public let readOnly: [String]
     /// Host directories bound read-write at another path: `(host path, path the app sees)`.
     public let writable: [Binding]
+    /// Symbolic links made inside the sandbox, `destination` pointing at `source` (the bundle's venv where its
+    /// scripts' `#!` lines look). A link, not a bind: the app's processes resolve it, as the app's user, while root's
+    /// bwrap would follow whatever the app put at a bind's source (its own bundle is its to change).
+    public let links: [Binding]
     /// A directory (root's) holding the `passwd` and `group` the app sees, or nil for none.
     public let accounts: String?
 
@@ -45,13 +49,14 @@ public struct Sandbox: Sendable, Equatable {
 
     /// `isolation` must be resolved already (`.bubblewrap` or `.none`).
     public init(isolation: AppServerSettings.Isolation, user: AppUser, appDirectory: String, readOnly: [String] = [],
-                writable: [Binding] = [], accounts: String? = nil)
+                writable: [Binding] = [], links: [Binding] = [], accounts: String? = nil)
     {
         self.isolation = isolation == .auto ? .none : isolation
         self.user = user
         self.appDirectory = appDirectory
         self.readOnly = readOnly.filter { !Self.isUnderSystemDirectory($0) }
         self.writable = writable
+        self.links = links
         self.accounts = accounts
     }
 
@@ -108,6 +113,11 @@ public struct Sandbox: Sendable, Equatable {
                 parents(of: binding.destination)
                 prefix += ["--bind", binding.source, binding.destination]
                 made.insert(binding.destination)
+            }
+            for link in links {
+                parents(of: link.destination)
+                prefix += ["--symlink", link.source, link.destination]
+                made.insert(link.destination)
             }
             if let workingDirectory { prefix += ["--chdir", workingDirectory] }
             prefix.append("--")

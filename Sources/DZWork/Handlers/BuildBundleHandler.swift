@@ -9,7 +9,8 @@ import DZSystem
 /// minor version check_placement chose, over the config's `python_version`).
 /// Output: the bundle's name, archive path, SHA-256 and size, the revision, Python and Django versions, whether
 /// the virtualenv was reused, the time of each stage, warnings; and what deploying it needs: `wsgi` (the
-/// application gunicorn serves), `static` (`[{url, path}]` the proxy serves from the bundle), and the config's
+/// application gunicorn serves), `static` (`[{url, path}]` the proxy serves from the bundle, and
+/// `{url, "media": true}` for `MEDIA_URL`, served from the app's media directory), `media_url`, and the config's
 /// `num_workers` and `hostnames`, `database_engine` (the `db_engine` argument, else the config's
 /// `database_type`; the bundle has the matching driver) and `postgis`.
 public struct BuildBundleHandler: TaskHandler {
@@ -69,7 +70,11 @@ public struct BuildBundleHandler: TaskHandler {
                                           uniquingKeysWith: { first, _ in first })),
             "warnings": .array(built.warnings.map { .string($0) }),
             "wsgi": .string(built.wsgi),
-            "static": .array(built.staticMap.map { .object(["url": .string($0.url), "path": .string($0.path)]) }),
+            // The media URL rides in `static` (`"media": true`, no path) so that every release record keeps it and a
+            // rollback serves it too; the planner hands it to proxy_update as `media_url`.
+            "static": .array(built.staticMap.map { .object(["url": .string($0.url), "path": .string($0.path)]) }
+                + (built.mediaURL.map { [.object(["url": .string($0), "media": .bool(true)])] } ?? [])),
+            "media_url": built.mediaURL.map { .string($0) } ?? .null,
             "num_workers": config.numWorkers.map { .int(Int64($0)) } ?? .null,
             "hostnames": .array(config.hostnames.map { .string($0) }),
             "database_engine": request.effectiveDatabaseEngine.map { .string($0.rawValue) } ?? .null,

@@ -84,10 +84,14 @@ public struct CheckRepoHandler: TaskHandler {
             }
             warnings.append(message)
         }
+        if given?.procfileRelease == "", let line = config.procfileRelease, !line.isEmpty {
+            warnings.append("the Procfile's release line (\(line.prefix(80))) does not run: zoombuild.cfg sets "
+                            + "procfile_release empty (remove the key to run it)")
+        }
         // A release command dz would refuse is refused now, in seconds, not after the build and the migration.
         if context.args["require_python"] == .bool(true), context.args["release"] != .bool(false) {
-            let release = given?.procfileRelease ?? config.procfileRelease
-            if let problem = Self.releaseProblem(configured: release, repository: directory) {
+            // The job's own procfile_release, else the Procfile's line (which the proposal's was guessed from).
+            if let problem = await Self.releaseProblem(configured: given?.procfileRelease, repository: directory) {
                 throw TaskFailure(kind: "procfile", message: problem, retryable: false)
             }
         }
@@ -105,22 +109,33 @@ public struct CheckRepoHandler: TaskHandler {
 }
 
 extension CheckRepoHandler {
-    /// Why the Procfile's `release:` command (the repository's `Procfile`, a regular file at its top) would be
-    /// refused by post_deploy_hooks (see `ProcfileCommand`), with the ways out; nil when it would run or there is
-    /// none. `configured` is the config's `procfile_release`, which post_deploy_hooks does not read yet: it is
-    /// only named in the message.
-    static func releaseProblem(configured: String?, repository: String) -> String? {
-        let path = repository + "/Procfile"
-        guard (try? FileSystem.linkStatus(path))?.isRegular == true,
-              case .contents(let bytes, _)? = try? FileIO.read(path, limit: 64 * 1024) else { return nil }
+    /// Why the release command that would run (zoombuild.cfg's `procfile_release` when `configured` is set, empty
+    /// meaning none; else the `release:` line of the repository's `Procfile`, a regular file at its top) would be
+    /// refused or fail to parse in post_deploy_hooks (see `ProcfileCommand`), with the ways out; nil when it would
+    /// run or there is none.
+    static func releaseProblem(configured: String?, repository: String) async -> String? {
+        let command: ProcfileCommand?
         do {
-            _ = try ProcfileCommand.find("release", in: String(decoding: bytes, as: UTF8.self))
-            return nil
+            if let configured {
+                command = configured.allSatisfy(\.isWhitespace) ? nil
+                    : try ProcfileCommand(process: "release", line: configured)
+            } else {
+                let path = repository + "/Procfile"
+                guard (try? FileSystem.linkStatus(path))?.isRegular == true,
+                      case .contents(let bytes, _)? = try? FileIO.read(path, limit: 64 * 1024) else { return nil }
+                command = try ProcfileCommand.find("release", in: String(decoding: bytes, as: UTF8.self))
+            }
         } catch {
-            return "\(error) (refused before the build; --param release=false deploys without running it"
-                + (configured.map { "; zoombuild.cfg's procfile_release \"\($0.prefix(80))\" is not what runs" } ?? "")
-                + ")"
+            return refusal(error, configured: configured)
         }
+        guard let command, let problem = await command.syntaxProblem() else { return nil }
+        return refusal(problem, configured: configured)
+    }
+
+    private static func refusal(_ error: ProcfileCommand.Failure, configured: String?) -> String {
+        let what = configured == nil ? "\(error)" : "zoombuild.cfg's procfile_release: \(error)"
+        return what + " (refused before the build; --param release=false deploys without running it"
+            + (configured == nil ? ", and procfile_release in zoombuild.cfg replaces it (empty: none)" : "") + ")"
     }
 }
 

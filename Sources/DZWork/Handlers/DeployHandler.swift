@@ -12,16 +12,16 @@ import Logging
 /// `secret_key`, `health_path` (default `/`), `health_timeout_s` (default 60), `health` (`healthy`, the default,
 /// or `live`: any HTTP answer will do, for a deploy whose pages need migrations that run after it).
 ///
-/// Steps: the app's user (`AppUser`), its directory (`AppDirectory`), the bundle (`BundleInstaller`), a port, the
-/// runtime environment (`RuntimeEnvironment`) and an instance record (state `starting`), gunicorn in the
-/// app's sandbox (`InstanceLauncher`), then `GET health_path` until a response below 500 (any response with
-/// `health` `live`). An instance that does
-/// not become healthy is stopped and its record removed; the task fails (kind `health-check`) with the tail of
-/// its error log. A retried task whose instance is up and healthy returns it (`adopted: true`) instead of
-/// starting another.
+/// Steps: the app's user (`AppUser`), its directory (`AppDirectory`) and media directory (`MediaDirectory`), the
+/// bundle (`BundleInstaller`), a port, the runtime environment (`RuntimeEnvironment`) and an instance record
+/// (state `starting`), gunicorn in the app's sandbox (`InstanceLauncher`), then `GET health_path` until a response
+/// below 500 (any response with `health` `live`). An instance that does not become healthy is stopped and its
+/// record removed; the task fails (kind `health-check`) with the tail of its error log. A retried task whose
+/// instance is up and healthy returns it (`adopted: true`) instead of starting another.
 ///
 /// Output: `instance`, `appserver`, `address`, `port`, `bundle`, `project`, `user`, `pid`, `workers`, `adopted`,
-/// `limits` (`memory`, `processes`, `cpu_weight` and `enforced_by`: `cgroup-v2`, `cgroup-v1` or `rlimits`).
+/// `media_root` (the app's media directory on this host), `limits` (`memory`, `processes`, `cpu_weight` and
+/// `enforced_by`: `cgroup-v2`, `cgroup-v1` or `rlimits`).
 public struct DeployHandler: TaskHandler {
     public let name = "deploy"
     public let workspace: Workspace
@@ -64,17 +64,22 @@ public struct DeployHandler: TaskHandler {
         if let database = arguments.database, let binding = try app.adoptSQLite(database, handle: handle) {
             bindings.append(binding)
         }
+        // Outside every release, bound at its own path: what the app stores there outlives this bundle.
+        let media = try MediaDirectory(settings: settings, project: project).prepare(user: user)
+        bindings.append(Sandbox.Binding(source: media, destination: media))
         let installer = BundleInstaller(settings: settings, store: store)
         let installed = try await installer.install(project: project, bundle: arguments.bundle,
                                                     sha256: arguments.sha256, user: user, logger: context.logger)
         let bundleDirectory = installed.directory
         let environment = RuntimeEnvironment(bundleDirectory: bundleDirectory, database: arguments.database,
                                              hostnames: arguments.hostnames, secretKey: arguments.secretKey,
-                                             extra: arguments.environment)
+                                             mediaRoot: media, extra: arguments.environment)
         // The interpreter's installation comes from the allowed list, never from the bundle's own files.
         let isolation = settings.effectiveIsolation
         let sandbox = Sandbox(isolation: isolation, user: user, appDirectory: app.path,
                               readOnly: [AllowedPythons.installation(of: installed.interpreter)], writable: bindings,
+                              links: [Sandbox.Binding(source: bundleDirectory + "/venv",
+                                                      destination: PythonEnvironment.madeAt)],
                               accounts: isolation == .bubblewrap
                                   ? try records.writeAccounts(project: project.rawValue, user: user) : nil)
         try sandbox.checkReachable(interpreter: installed.interpreter)
@@ -103,6 +108,7 @@ public struct DeployHandler: TaskHandler {
             }
             context.logger.info("instance running", metadata: ["instance": "\(record.instance)", "pid": "\(pid)"])
             return running.output(adopted: false, limitsBy: cgroups.name)
+                .merging(["media_root": .string(media)]) { $1 }
         } catch {
             // Whatever went wrong (a cancelled task too), nothing of this attempt stays running or recorded.
             let tail = launcher.errorLogTail(record, secrets: environment.secrets)
@@ -138,6 +144,7 @@ public struct DeployHandler: TaskHandler {
         {
             context.logger.info("instance of an earlier attempt adopted", metadata: ["instance": "\(earlier.instance)"])
             return adopted.output(adopted: true, limitsBy: settings.cgroups.name)
+                .merging(["media_root": .string(settings.mediaDirectory(arguments.project.rawValue))]) { $1 }
         }
         context.logger.info("instance of an earlier attempt is not healthy: replacing it",
                             metadata: ["instance": "\(earlier.instance)"])

@@ -7,7 +7,9 @@ import DZSystem
 /// heartbeat may be, default 30), `instances` (object: running instances per appserver id, which the coordinator
 /// reads from the zoomdb), `exclude` (appserver ids not to use), `database` (the app's database: `engine`, and for
 /// SQLite the file's path `name` and the database host's id `host`: then only appservers of that host whose apps
-/// root holds the file are used). Output: `appservers` (ids, one per instance), `candidates` (what each healthy
+/// root holds the file are used), `python` (the Python an already built bundle needs, `3.11` or `3.11.4`: only
+/// appservers offering that minor are used; when no live one does, kind `python-unavailable`, not retried; see
+/// `BundlePython`). Output: `appservers` (ids, one per instance), `candidates` (what each healthy
 /// appserver looked like), `unhealthy` (the others and why).
 ///
 /// No healthy appserver is a retryable failure (kind `no-appserver`): agents may be starting. For an SQLite app with
@@ -51,6 +53,16 @@ public struct PlacementHandler: TaskHandler {
         }
 
         let heartbeats = spool.heartbeats()
+        if let version = try context.optionalString("python") {
+            guard let python = BundlePython(version) else {
+                throw TaskFailure.badArgs("python must be a version such as 3.11 or 3.11.4")
+            }
+            let verdict = python.verdict(heartbeats)
+            if let refusal = verdict.refusal {
+                throw TaskFailure(kind: "python-unavailable", message: refusal, retryable: false)
+            }
+            excluded.formUnion(verdict.lacking)
+        }
         let sqlite = try PlacementHandler.sqliteHome(context.args["database"], heartbeats: heartbeats)
         let placement = Placement(maxAge: maxAge, instances: instances, excluded: excluded, sqlite: sqlite)
         let ranked = placement.rank(heartbeats)

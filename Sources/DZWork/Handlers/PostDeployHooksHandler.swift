@@ -6,8 +6,9 @@ import Logging
 /// `post_deploy_hooks` (queue `appserver_<id>`): runs a new deploy's one-off commands next to one of its
 /// instances, as the app's user, in the app's sandbox and with the instance's runtime environment (see
 /// `ManagePy`): with `check_schema`, first a check that the database is not ahead of the bundle (`SchemaCheck`);
-/// then `python -m django migrate --noinput`, then the Procfile's `release:` command if the project has one (split
-/// into arguments, never given to a shell; see `ProcfileCommand`). All run in `<bundle>/src`.
+/// then `python -m django migrate --noinput`, then the release command if the project has one (zoombuild.cfg's
+/// `procfile_release`, else the Procfile's `release:` line; see `ReleaseCommandSource`), through `/bin/sh -c` as
+/// Heroku runs it (see `ProcfileCommand`). All run in `<bundle>/src`.
 ///
 /// Arguments: `project`, `instance` (an instance on this host); optional `migrate` and `release` (default true),
 /// `check_schema` and `allow_schema_mismatch` (default false), `timeout_s` (each command's time limit, default
@@ -81,36 +82,18 @@ public struct PostDeployHooksHandler: TaskHandler {
         }
         var releaseCommand: ProcfileCommand?
         if options.release, !skip {
-            releaseCommand = try procfileRelease(record)
+            releaseCommand = try ReleaseCommandSource.command(of: record)
             if let releaseCommand {
-                transcript += try await runner.runChecked(releaseCommand.argv(bundleDirectory: record.bundleDirectory),
-                                                          timeout: options.timeout, kind: "release", logger: logger)
+                transcript += try await runner.runChecked(releaseCommand.argv, timeout: options.timeout,
+                                                          kind: "release", logger: logger)
             }
         }
         return Redaction.maskedOutput([
             "migrated": .bool(migrated),
-            "release": releaseCommand.map { .string(Redaction.mask($0.arguments.joined(separator: " "),
-                                                                   secrets: runner.secrets)) } ?? .null,
+            "release": releaseCommand.map { .string(Redaction.mask($0.line, secrets: runner.secrets)) } ?? .null,
             "schema_ahead": schemaAhead,
             "output": .string(ManagePy.tail(transcript, lines: 40)),
         ])
-    }
-
-    /// The `release:` command of the project's Procfile (`<bundle>/src/Procfile`, the app's file), or nil.
-    private func procfileRelease(_ record: InstanceRecord) throws(DeployError) -> ProcfileCommand? {
-        let bytes: [UInt8]
-        do {
-            let source = try DirectoryHandle.open(record.appDirectory).directory(components: [record.bundle, "src"])
-            guard source.entry("Procfile") != nil else { return nil }
-            bytes = try source.read("Procfile", limit: 64 * 1024, ownedBy: record.uid)
-        } catch {
-            throw .filesystem("read", path: record.bundleDirectory + "/src/Procfile", error)
-        }
-        do {
-            return try ProcfileCommand.find("release", in: String(decoding: bytes, as: UTF8.self))
-        } catch {
-            throw .hook(kind: "release", error.description)
-        }
     }
 
     private func flag(_ context: TaskContext, _ key: String, default value: Bool) throws(TaskFailure) -> Bool {

@@ -8,7 +8,8 @@ import Logging
 ///
 /// Arguments (see `ProxyUpdateRequest`): `project`, `bundle`, optional `sha256`, `hostnames`, `upstreams`
 /// (`[{"address": "127.0.0.1", "port": 10001}]`), `static` (`[{"url": "/static/", "path": "static"}]`, may be
-/// empty) and optional `client_max_body_size` (default `20m`).
+/// empty), optional `client_max_body_size` (default `20m`) and `media_url` (served from the app's media directory
+/// when this host has it: the appserver is this host, or the hosts share the media root at the same path).
 ///
 /// Steps: fetch the bundle and keep its static directories (`StaticFiles`, skipped when they are here already);
 /// then, holding `SitesLock`, write `<sites>/dz_<project>.conf` (`SiteFile`: atomic, the replaced file kept) and
@@ -22,7 +23,8 @@ import Logging
 ///
 /// Output: `site` (the file), `bundle`, `hostnames`, `upstreams`, `urls` (`http://<name>[:<port>]/` for each name
 /// that is not a wildcard), `static` (each `url`, `path` and the `directory` served), `removed_static` (bundles
-/// whose static files were removed).
+/// whose static files were removed), `media` (`url` and `directory` when MEDIA_URL is served from the app's media
+/// directory on this host, else null).
 public struct ProxyUpdateHandler: TaskHandler {
     public let name = "proxy_update"
     public let workspace: Workspace
@@ -103,6 +105,10 @@ public struct ProxyUpdateHandler: TaskHandler {
             logger.warning("the site's arguments could not be kept: a certificate installed later waits for the next proxy_update",
                            metadata: ["site": "\(siteFile.path)", "error": "\(error)"])
         }
+        if let url = request.mediaURL, site.media == nil {
+            logger.warning("MEDIA_URL is passed to the app: the app's media directory is not on this host",
+                           metadata: ["media_url": "\(url)", "media_root": "\(settings.mediaRoot ?? "none")"])
+        }
         logger.info("site updated", metadata: ["site": "\(siteFile.path)", "bundle": "\(request.bundle)",
                                                "upstreams": "\(request.upstreams.map(\.endpoint))"])
         files.markDeployed(project: request.project, bundle: request.bundle)
@@ -118,6 +124,7 @@ public struct ProxyUpdateHandler: TaskHandler {
                          "directory": .string(site.staticDirectory + "/" + mapping.path)])
             }),
             "removed_static": .array(removed.map { .string($0) }),
+            "media": site.media.map { .object(["url": .string($0.url), "directory": .string($0.directory)]) } ?? .null,
         ]
     }
 }

@@ -8,7 +8,7 @@ import Logging
 /// Arguments: `project`, `instances` (an array of instance ids; ids this host does not know are reported in
 /// `missing`, not an error); optional `grace_s` (default 30: how long gunicorn may finish its requests after
 /// SIGTERM before SIGKILL) and `remove_bundles` (default true: delete the directory of a bundle that no remaining
-/// instance of the project uses).
+/// instance of the project uses: renamed aside at once, deleted after the task has reported).
 ///
 /// Each record is first marked `stopping` (so the supervisor leaves it alone), then its master is stopped, then
 /// the record is deleted. Output: `stopped`, `missing`, `removed_bundles`.
@@ -65,6 +65,7 @@ public struct StopInstancesHandler: TaskHandler {
             settings.cgroups.remove(project: project.rawValue)
         }
         var removed: [String] = []
+        var retired: [String] = []
         if removeBundles {
             let held = try await records.lock(project.rawValue)
             defer { held.unlock() }
@@ -82,18 +83,49 @@ public struct StopInstancesHandler: TaskHandler {
                 }
                 // The record goes first: a directory without one is never reused, only discarded.
                 records.removeInstalledBundle(project: project.rawValue, bundle: bundle)
-                // rm never follows a link it meets, so nothing outside the bundle's directory can go.
+                // Renamed aside now (one rename in the app's directory), deleted after the task has reported: a
+                // redeploy's retire_old does not wait seconds for a whole virtualenv to be unlinked.
+                let aside = settings.appDirectory(project.rawValue) + "/" + Self.retiredPrefix + bundle + "-"
+                    + String(UInt64(bitPattern: Timestamp.now().nanoseconds))
+                do {
+                    try FileSystem.rename(directory, aside)
+                    removed.append(bundle)
+                    retired.append(aside)
+                } catch {
+                    logger.warning("cannot remove bundle directory", metadata: ["directory": "\(directory)",
+                                                                                "error": "\(error)"])
+                }
+            }
+        }
+        retired += Self.leftAside(in: settings.appDirectory(project.rawValue), besides: retired)
+        if !retired.isEmpty { Self.delete(retired, logger: logger) }
+        return ["stopped": .array(stopped.map { .string($0) }), "missing": .array(missing.map { .string($0) }),
+                "removed_bundles": .array(removed.map { .string($0) })]
+    }
+
+    /// The name prefix of a bundle directory renamed aside to be deleted.
+    static let retiredPrefix = ".retired-"
+
+    /// Directories an earlier stop renamed aside but did not get to delete (its agent stopped first).
+    static func leftAside(in appDirectory: String, besides known: [String]) -> [String] {
+        let names = (try? FileSystem.names(in: appDirectory)) ?? []
+        return names.filter { $0.hasPrefix(retiredPrefix + "bundle_") }.map { appDirectory + "/" + $0 }
+            .filter { !known.contains($0) }
+    }
+
+    /// Deletes `directories` in the background, after the task's result: `rm` never follows a link it meets, so
+    /// nothing outside them can go (the app's user may have written in them). What an agent stopping first leaves
+    /// is deleted by the next stop of the project on this host.
+    static func delete(_ directories: [String], logger: Logger) {
+        Task.detached {
+            for directory in directories {
                 let outcome = try? await Subprocess.run(["rm", "-rf", "--one-file-system", "--", directory],
                                                         environment: ["PATH": "/usr/bin:/bin", "LANG": "C"],
                                                         timeout: 600)
-                if outcome?.succeeded == true {
-                    removed.append(bundle)
-                } else {
+                if outcome?.succeeded != true {
                     logger.warning("cannot remove bundle directory", metadata: ["directory": "\(directory)"])
                 }
             }
         }
-        return ["stopped": .array(stopped.map { .string($0) }), "missing": .array(missing.map { .string($0) }),
-                "removed_bundles": .array(removed.map { .string($0) })]
     }
 }

@@ -44,6 +44,29 @@ public struct NginxSite: Sendable, Equatable {
     public var certificates: [SiteCertificate] = []
     /// The port of the TLS servers, and the one in their URLs and redirects.
     public var tlsPort = 443
+    /// When set, `MEDIA_URL` is served from the app's media directory on this host (see `MediaDirectory`), with
+    /// `disable_symlinks if_not_owner` below it: the app owns what is there, so a link it made is followed only to
+    /// a file of its own user, never to another app's files or the host's, whatever nginx's workers could read.
+    /// `X-Content-Type-Options: nosniff`, since what users upload is served from the site's own origin.
+    public var media: Media?
+
+    /// `MEDIA_URL` and the directory it is served from.
+    public struct Media: Sendable, Equatable {
+        public let url: String
+        public let directory: String
+
+        /// Checks the URL as a static one (`StaticMapping`) and the directory as one nginx cannot misread.
+        public init(url: String, directory: String) throws(ProxyError) {
+            try StaticMapping.checkURL(url, field: "media_url")
+            guard NginxToken.isSafePath(directory), directory.hasPrefix("/"), directory.count > 1,
+                  !directory.hasSuffix("/") else {
+                throw .badSettings("the media directory \"\(NginxToken.printable(directory))\" must be an absolute "
+                    + "path of letters, digits and /._~+@:,=-")
+            }
+            self.url = url
+            self.directory = directory
+        }
+    }
     /// When set, `/.well-known/acme-challenge/` of every host name is served from this directory (`root`), so that
     /// an ACME client's HTTP-01 answers (written to `<webroot>/.well-known/acme-challenge/`) reach the ACME server.
     public var acmeWebroot: String?
@@ -136,7 +159,12 @@ public struct NginxSite: Sendable, Equatable {
     /// The static locations and the proxied rest.
     private var application: [String] {
         var lines: [String] = []
-        for mapping in staticMappings {
+        if let media {
+            lines += ["", "    location ^~ \(media.url) {", "        alias \(media.directory)/;",
+                      "        disable_symlinks if_not_owner from=\(media.directory);",
+                      "        add_header X-Content-Type-Options nosniff;", "    }"]
+        }
+        for mapping in staticMappings where mapping.url != media?.url {
             // ^~: a static prefix wins over any regular expression location; both ends keep their slash.
             lines += ["", "    location ^~ \(mapping.url) {", "        alias \(staticDirectory)/\(mapping.path)/;", "    }"]
         }

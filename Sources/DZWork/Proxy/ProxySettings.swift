@@ -60,6 +60,11 @@ public struct ProxySettings: Sendable, Equatable {
     public var acmeCAFile: String?
     /// The ACME client program: lego (see `AcmeClient`).
     public var acmeClient: String = "lego"
+    /// Where the appservers keep apps' media directories (`AppServerSettings.mediaRoot`: `<mediaRoot>/<project>`)
+    /// as this host sees them: `MEDIA_URL` is served from there when the project's directory is on this host (the
+    /// appserver is this host, or the hosts share the directory at the same path). Nil: media are not served.
+    /// `WorkHandlers` sets it to this host's own appserver settings'.
+    public var mediaRoot: String?
 
     /// The directory nginx serves ACME's HTTP-01 answers from.
     public var acmeWebroot: String { acmeDirectory + "/webroot" }
@@ -128,7 +133,7 @@ public struct ProxySettings: Sendable, Equatable {
     public func validate() throws(ProxyError) {
         for (name, path) in [("static root", staticRoot), ("logs directory", logsDirectory),
                              ("sites directory", sitesDirectory), ("certificates directory", certificatesDirectory),
-                             ("ACME directory", acmeDirectory)]
+                             ("ACME directory", acmeDirectory), ("media root", mediaRoot ?? "/")]
             where !NginxToken.isSafePath(path)
         {
             throw .badSettings("the \(name) \"\(NginxToken.printable(path))\" has characters nginx would read as "

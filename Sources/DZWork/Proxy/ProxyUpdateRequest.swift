@@ -1,12 +1,14 @@
 import DZAgent
 import DZSpool
+import DZSystem
 
 /// A `proxy_update` task's arguments, every one checked before anything happens.
 ///
 /// `project`, `bundle` (a bundle of the project), optional `sha256` (64 hex digits: the archive's; else the
 /// stored manifest's), `hostnames` (at least one: an array of names or one comma-separated string),
 /// `upstreams` (a non-empty array of `{"address", "port"}`), `static` (an array of `{"url", "path"}`, may be
-/// empty or absent) and optional `client_max_body_size` (`20m` by default).
+/// empty or absent), optional `client_max_body_size` (`20m` by default) and optional `media_url` (`MEDIA_URL`,
+/// served from the app's media directory when this host has it, see `NginxSite.media`).
 ///
 /// The arguments of the last update that took effect are kept beside the site (`SiteFile.argumentsPath`), so
 /// that a certificate change renders the same site again with TLS.
@@ -18,6 +20,7 @@ struct ProxyUpdateRequest: Sendable {
     let upstreams: [UpstreamServer]
     let staticMappings: [StaticMapping]
     let clientMaxBodySize: BodySizeLimit
+    let mediaURL: String?
     /// The arguments as given, to keep.
     let arguments: [String: JSONValue]
 
@@ -57,6 +60,13 @@ struct ProxyUpdateRequest: Sendable {
         } catch {
             throw error.taskFailure
         }
+        let media = try string("media_url")
+        do throws(ProxyError) {
+            if let media { try StaticMapping.checkURL(media, field: "media_url") }
+        } catch {
+            throw error.taskFailure
+        }
+        mediaURL = media
         arguments = args
     }
 }
@@ -72,6 +82,19 @@ extension ProxyUpdateRequest {
             .certificates(of: project, for: hostnames)
         site.tlsPort = settings.tlsPort
         site.acmeWebroot = settings.acmeWebroot
+        if let media = mediaDirectory(settings: settings) {
+            site.media = try NginxSite.Media(url: media.url, directory: media.directory)
+        }
         return site
+    }
+
+    /// `MEDIA_URL` and the project's media directory as this host sees it, when both are there: the appserver is
+    /// this host, or the hosts share the media root at the same path. Otherwise nil, and the proxy passes
+    /// `MEDIA_URL` to the app like any other path.
+    func mediaDirectory(settings: ProxySettings) -> (url: String, directory: String)? {
+        guard let mediaURL, let root = settings.mediaRoot else { return nil }
+        let directory = root + "/" + project.rawValue
+        guard (try? FileSystem.linkStatus(directory))?.isDirectory == true else { return nil }
+        return (mediaURL, directory)
     }
 }

@@ -15,16 +15,7 @@ public struct StaticMapping: Sendable, Hashable {
 
     /// Checks both; a trailing slash of `path` is dropped.
     public init(url: String, path: String) throws(ProxyError) {
-        guard url.utf8.count >= 3, url.utf8.count <= 200, url.hasPrefix("/"), url.hasSuffix("/"),
-              url.utf8.allSatisfy(NginxToken.isURLByte)
-        else {
-            throw .invalid(field: "static", "url \"\(NginxToken.printable(url))\" must look like /static/: a slash, "
-                + "letters, digits or ._~/- and a final slash")
-        }
-        let segments = url.dropFirst().dropLast().split(separator: "/", omittingEmptySubsequences: false)
-        guard segments.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
-            throw .invalid(field: "static", "url \"\(NginxToken.printable(url))\" has an empty, . or .. segment")
-        }
+        try Self.checkURL(url)
         var trimmed = Substring(path)
         while trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
         let components = trimmed.split(separator: "/", omittingEmptySubsequences: false)
@@ -37,6 +28,20 @@ public struct StaticMapping: Sendable, Hashable {
         }
         self.url = url
         self.path = String(trimmed)
+    }
+
+    /// Checks a URL prefix by the rule above (`MEDIA_URL` too).
+    static func checkURL(_ url: String, field: String = "static") throws(ProxyError) {
+        guard url.utf8.count >= 3, url.utf8.count <= 200, url.hasPrefix("/"), url.hasSuffix("/"),
+              url.utf8.allSatisfy(NginxToken.isURLByte)
+        else {
+            throw .invalid(field: field, "url \"\(NginxToken.printable(url))\" must look like /static/: a slash, "
+                + "letters, digits or ._~/- and a final slash")
+        }
+        let segments = url.dropFirst().dropLast().split(separator: "/", omittingEmptySubsequences: false)
+        guard segments.allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }) else {
+            throw .invalid(field: field, "url \"\(NginxToken.printable(url))\" has an empty, . or .. segment")
+        }
     }
 
     /// The mapping as a task's output gives it back.
