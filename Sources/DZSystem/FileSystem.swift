@@ -163,9 +163,7 @@ public enum FileSystem {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+            let name = String(decoding: entryName(entry), as: UTF8.self)
             if name == "." || name == ".." { continue }
             names.append(name)
         }
@@ -181,13 +179,24 @@ public enum FileSystem {
         defer { closedir(dir) }
         var names: [[UInt8]] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix(while: { $0 != 0 }))
-            }
+            let name = entryName(entry)
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
             names.append(name)
         }
         return names
+    }
+
+    /// The name of a directory entry `readdir` returned, read through the pointer up to its NUL. Never
+    /// `entry.pointee.d_name`: that copies all 256 bytes of the array, and glibc packs entries by `d_reclen`, so
+    /// for a short name in the last entry of its buffer the copy reads past the buffer's end, into a page that
+    /// may not be mapped (an agent died of SIGSEGV listing /usr/bin that way).
+    static func entryName(_ entry: UnsafeMutablePointer<dirent>) -> [UInt8] {
+        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
+        let name = UnsafeRawPointer(entry).advanced(by: offset).assumingMemoryBound(to: UInt8.self)
+        // A name is at most 255 bytes and NUL-terminated within the entry.
+        var length = 0
+        while length < 256, name[length] != 0 { length += 1 }
+        return Array(UnsafeBufferPointer(start: name, count: length))
     }
 
     /// Renames the entry of `directory` whose name is the bytes `name` (which need not be valid UTF-8) to `to`.
