@@ -13,15 +13,8 @@ extension Integration {
             let spool = try TestSpool()
             defer { spool.cleanUp() }
             let dropper = Spool(root: spool.root, host: try HostID("dropper"), sync: false)
-            let build = try QueueName("build")
             var ids = Set<String>()
-            func dropNoops(_ count: Int) throws {
-                for _ in 0..<count {
-                    let id = TaskID.generate(host: dropper.host)
-                    try dropper.drop(TaskFile(id: id, task: "noop"), into: build)
-                    ids.insert(id.rawValue)
-                }
-            }
+            func dropNoops(_ count: Int) throws { ids.formUnion(try spool.dropNoops(count, by: dropper)) }
 
             // Half waits before the agents start (their first scans race each other), half arrives while they
             // run (inotify events, and rescans, race the claims).
@@ -45,11 +38,7 @@ extension Integration {
                 \(agents.map(\.errorTail).joined(separator: "\n"))
                 """)
 
-            for agent in agents { agent.send(SIGTERM) }
-            for agent in agents {
-                let exited = await agent.waitForExit(timeout: 60)
-                #expect(exited && agent.exitStatus == 0, "after SIGTERM: \(agent.errorTail)")
-            }
+            await spool.terminate(agents)
 
             // Every id exactly once in done/, no `~2` copy.
             let done = spool.dayNames("build", "done")

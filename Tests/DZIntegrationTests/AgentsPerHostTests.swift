@@ -14,15 +14,8 @@ extension Integration {
             let spool = try TestSpool()
             defer { spool.cleanUp() }
             let dropper = Spool(root: spool.root, host: try HostID("dropper"), sync: true)
-            let build = try QueueName("build")
             var ids: [String] = []
-            func dropNoops(_ count: Int) throws {
-                for _ in 0..<count {
-                    let id = TaskID.generate(host: dropper.host)
-                    try dropper.drop(TaskFile(id: id, task: "noop"), into: build)
-                    ids.append(id.rawValue)
-                }
-            }
+            func dropNoops(_ count: Int) throws { ids += try spool.dropNoops(count, by: dropper) }
 
             // Half waits before the agents start, half arrives while they run. One host id for all four: one
             // machine's agents. --concurrency 1, so that each agent's audit lines are in the order it claimed.
@@ -44,11 +37,7 @@ extension Integration {
                 \(spool.names("build", "cur").count)
                 \(agents.map(\.errorTail).joined(separator: "\n"))
                 """)
-            for agent in agents { agent.send(SIGTERM) }
-            for agent in agents {
-                let exited = await agent.waitForExit(timeout: 60)
-                #expect(exited && agent.exitStatus == 0, "after SIGTERM: \(agent.errorTail)")
-            }
+            await spool.terminate(agents)
 
             // Every id once in done/ and once in results, nothing failed or left.
             let done = spool.dayNames("build", "done")

@@ -303,6 +303,25 @@ final class TestSpool {
                              stderr: process.standardError)
     }
 
+    /// Drops `count` `noop` tasks into `build` as `dropper` and returns their ids, in the order dropped.
+    func dropNoops(_ count: Int, by dropper: Spool) throws -> [String] {
+        let build = try QueueName("build")
+        return try (0..<count).map { _ in
+            let id = TaskID.generate(host: dropper.host)
+            try dropper.drop(TaskFile(id: id, task: "noop"), into: build)
+            return id.rawValue
+        }
+    }
+
+    /// Sends SIGTERM to every agent at once, then expects each to exit 0 within a minute.
+    func terminate(_ agents: [DZProcess]) async {
+        for agent in agents { agent.send(SIGTERM) }
+        for agent in agents {
+            let exited = await agent.waitForExit(timeout: 60)
+            #expect(exited && agent.exitStatus == 0, "after SIGTERM: \(agent.errorTail)")
+        }
+    }
+
     /// `dz send <args>`, which must succeed; returns the task id it prints.
     func send(_ args: String..., via spoolRoot: String? = nil) async throws -> String {
         let result = try await dz(["send"] + args, via: spoolRoot)

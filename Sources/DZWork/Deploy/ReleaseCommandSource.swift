@@ -19,7 +19,7 @@ enum ReleaseCommandSource {
         } catch {
             throw .filesystem("open", path: record.bundleDirectory, error)
         }
-        if let configured = try read(bundle, ["dz"], bundleFile, owner: record.uid, record: record) {
+        if let configured = try read(bundle, ["dz"], bundleFile, of: record) {
             let line = String(decoding: configured, as: UTF8.self)
             guard !line.allSatisfy(\.isWhitespace) else { return nil }
             do {
@@ -28,7 +28,7 @@ enum ReleaseCommandSource {
                 throw .hook(kind: "release", "procfile_release (zoombuild.cfg's, kept with the bundle): \(error)")
             }
         }
-        guard let procfile = try read(bundle, ["src"], "Procfile", owner: record.uid, record: record) else {
+        guard let procfile = try read(bundle, ["src"], "Procfile", of: record) else {
             return nil
         }
         do {
@@ -38,9 +38,9 @@ enum ReleaseCommandSource {
         }
     }
 
-    /// The bytes of `<bundle>/<components>/<name>`, or nil when there is no such entry.
-    private static func read(_ bundle: DirectoryHandle, _ components: [String], _ name: String, owner: UInt32,
-                             record: InstanceRecord) throws(DeployError) -> [UInt8]?
+    /// The bytes of `<bundle>/<components>/<name>` when the app's user owns it, or nil when there is no such entry.
+    private static func read(_ bundle: DirectoryHandle, _ components: [String], _ name: String,
+                             of record: InstanceRecord) throws(DeployError) -> [UInt8]?
     {
         let path = record.bundleDirectory + "/" + (components + [name]).joined(separator: "/")
         do {
@@ -51,7 +51,7 @@ enum ReleaseCommandSource {
                 return nil
             }
             guard directory.entry(name) != nil else { return nil }
-            return try directory.read(name, limit: 64 * 1024, ownedBy: owner)
+            return try directory.read(name, limit: 64 * 1024, ownedBy: record.uid)
         } catch {
             throw .filesystem("read", path: path, error)
         }

@@ -27,28 +27,19 @@ public struct BundlePython: Sendable {
 
     public func verdict(_ heartbeats: [Heartbeat], now: Timestamp = .now()) -> Verdict {
         var verdict = Verdict()
-        var judged: [(host: String, versions: [String])] = []
+        var judged: [String] = []
         var anyCanRun = false
-        var seen = Set<String>()
-        for beat in heartbeats where now - beat.updated <= maxAge && seen.insert(beat.host.rawValue).inserted
-            && PlacementHandler.isAppserver(beat)
-        {
-            guard let text = beat.facts[PlacementFacts.pythons] else {
+        for appserver in PythonPlacement.appserverPythons(heartbeats, maxAge: maxAge, now: now) {
+            guard let versions = appserver.versions, !versions.contains(minor) else {
                 anyCanRun = true
                 continue
             }
-            let versions = text.split(separator: ",").map(String.init)
-            if versions.contains(minor) {
-                anyCanRun = true
-            } else {
-                verdict.lacking.insert(beat.host.rawValue)
-                judged.append((beat.host.rawValue, versions))
-            }
+            verdict.lacking.insert(appserver.host)
+            judged.append(PythonPlacement.describe(appserver.host, versions))
         }
         if !anyCanRun, !judged.isEmpty {
-            let offered = judged.map { "\($0.host) " + ($0.versions.isEmpty ? "none" : $0.versions.joined(separator: ", ")) }
             verdict.refusal = "the bundle was built for Python \(minor) and no live appserver offers it ("
-                + offered.joined(separator: "; ") + "): install Python \(minor) on an appserver (a python\(minor) in "
+                + judged.joined(separator: "; ") + "): install Python \(minor) on an appserver (a python\(minor) in "
                 + "/usr/bin or /usr/local/bin, or any other with dz agent --pythons PATH), or deploy a new build"
         }
         return verdict

@@ -30,23 +30,41 @@ public struct PythonPlacement: Sendable {
             return .failure(PythonUnavailable(message: AllowedPythons.unavailable(
                 wanted, basis: basis, host: "this build host", offered: buildPythons.summary)))
         }
-        var seen = Set<String>()
-        var offered: [(host: String, versions: [String])] = []
-        for beat in heartbeats where now - beat.updated <= maxAge && seen.insert(beat.host.rawValue).inserted
-            && beat.queues.contains(where: { $0.rawValue.hasPrefix(Placement.queuePrefix) })
-        {
-            guard let text = beat.facts[PlacementFacts.pythons] else { continue }
-            offered.append((beat.host.rawValue, text.split(separator: ",").map(String.init)))
+        let offered = Self.appserverPythons(heartbeats, maxAge: maxAge, now: now).compactMap { appserver in
+            appserver.versions.map { (host: appserver.host, versions: $0) }
         }
         guard !offered.isEmpty else { return .success(nil) }
         let runnable = Set(offered.flatMap(\.versions))
         guard let chosen = wanted.newest(of: buildable.filter(runnable.contains)) else {
-            let hosts = offered.map { "\($0.host) " + ($0.versions.isEmpty ? "none" : $0.versions.joined(separator: ", ")) }
+            let hosts = offered.map { Self.describe($0.host, $0.versions) }
             return .failure(PythonUnavailable(message: AllowedPythons.unavailable(
                 wanted, basis: basis, host: "the appservers",
                 offered: hosts.joined(separator: "; ") + " (this build host: " + buildable.joined(separator: ", ") + ")")))
         }
         return .success(chosen)
+    }
+}
+
+extension PythonPlacement {
+    /// Each live appserver (one per host, heartbeat at most `maxAge` old) with the Python minor versions its
+    /// heartbeat offers; nil versions: it does not say (an older dz), and is not judged.
+    static func appserverPythons(_ heartbeats: [Heartbeat], maxAge: Double, now: Timestamp)
+        -> [(host: String, versions: [String]?)]
+    {
+        var seen = Set<String>()
+        var appservers: [(host: String, versions: [String]?)] = []
+        for beat in heartbeats where now - beat.updated <= maxAge && seen.insert(beat.host.rawValue).inserted
+            && PlacementHandler.isAppserver(beat)
+        {
+            appservers.append((beat.host.rawValue,
+                               beat.facts[PlacementFacts.pythons].map { $0.split(separator: ",").map(String.init) }))
+        }
+        return appservers
+    }
+
+    /// `app1 3.11, 3.12` (or `app1 none`), for the sentences that list what appservers offer.
+    static func describe(_ host: String, _ versions: [String]) -> String {
+        "\(host) " + (versions.isEmpty ? "none" : versions.joined(separator: ", "))
     }
 }
 
