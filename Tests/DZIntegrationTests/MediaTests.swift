@@ -128,12 +128,18 @@ extension Integration {
         /// POSTs `content` as the file `name` (multipart, as a browser's form sends it) to the app through nginx,
         /// and returns the URL the app answers with.
         func upload(_ content: String, named name: String, to cluster: DeployTests.Cluster) async throws -> String {
-            let path = cluster.spool.directory + "/" + name
+            try await Self.upload(content, named: name, port: cluster.nginx.port, scratch: cluster.spool.directory)
+        }
+
+        /// POSTs `content` as the file `name` to whatever serves the app on 127.0.0.1:`port` (nginx, or one
+        /// instance's gunicorn), the file written first in `scratch`; returns the URL the app answers with.
+        static func upload(_ content: String, named name: String, port: Int, scratch: String) async throws -> String {
+            let path = scratch + "/" + name
             try content.write(toFile: path, atomically: true, encoding: .utf8)
             let outcome = try await Subprocess.run(
                 ["/usr/bin/curl", "-sS", "--max-time", "30", "-H", "Host: " + DeployTests.hostname,
                  "-F", "file=@" + path, "-w", "\n%{http_code}",
-                 "http://127.0.0.1:\(cluster.nginx.port)/upload"],
+                 "http://127.0.0.1:\(port)/upload"],
                 environment: ["PATH": "/usr/bin:/bin"], timeout: 60)
             let lines = outcome.stdoutText.split(separator: "\n", omittingEmptySubsequences: false)
             guard outcome.succeeded, lines.last == "200", lines.count >= 2 else {

@@ -45,9 +45,10 @@ struct MediaDirectory: Sendable {
         return path
     }
 
-    /// Removes the app's media directory and everything in it; false when there was none. It is first renamed
-    /// aside inside `<mediaRoot>` (which the app cannot write) and made root's with mode 0700, so that no app
-    /// process can change what is below while root removes it.
+    /// Removes the app's media directory and everything in it; false when there was none (or another appserver
+    /// sharing the media root removed it first). It is first renamed aside inside `<mediaRoot>` (which the app
+    /// cannot write) and made root's with mode 0700, so that no app process can change what is below while root
+    /// removes it.
     func remove(logger: Logger) throws(DeployError) -> Bool {
         let media: DirectoryHandle
         do { media = try DirectoryHandle.open(settings.mediaRoot) } catch .noSuchFileOrDirectory {
@@ -59,6 +60,13 @@ struct MediaDirectory: Sendable {
         let aside = ".removed-" + project.rawValue + "-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         do {
             try media.rename(project.rawValue, to: aside)
+        } catch .noSuchFileOrDirectory {
+            // Another appserver sharing the media root (see dz(1) Media) removed it first.
+            return false
+        } catch {
+            throw .filesystem("remove", path: path, error)
+        }
+        do {
             try media.directory(aside).setOwner(Host.userID == 0 ? (0, 0) : nil, mode: 0o700)
         } catch {
             throw .filesystem("remove", path: path, error)
