@@ -27,6 +27,9 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // JSON values exactly as written, their strict parser and their canonical bytes (task files, results, zoomdb).
         .target(name: "DZJSON"),
+        // Task contracts: each task's arguments and output as one type that job kinds (which plan the task) and
+        // handlers (which run it) both use.
+        .target(name: "DZTasks", dependencies: ["DZJSON", "DZSpool"]),
         // The zoomdb: job state, projects, bundles, deployments in SQLite.
         // (DZSpool for `Hostname` and `Redaction`.)
         .target(name: "DZStore", dependencies: ["CSQLite", "DZJSON", "DZSpool", "DZSystem"]),
@@ -63,7 +66,7 @@ let package = Package(
         .target(
             name: "DZJobs",
             dependencies: [
-                "DZSpool", "DZStore", "DZTelemetry",
+                "DZSpool", "DZStore", "DZTasks", "DZTelemetry",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -72,7 +75,7 @@ let package = Package(
         .target(
             name: "DZWork",
             dependencies: [
-                "DZAgent", "DZSpool", "DZSystem", "CArchive", "CCurl", "CCrypto",
+                "DZAgent", "DZSpool", "DZSystem", "DZTasks", "CArchive", "CCurl", "CCrypto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -134,6 +137,7 @@ let package = Package(
         .testTarget(name: "DZAgentTests", dependencies: ["DZAgent", "DZSpool"]),
         .testTarget(name: "DZStoreTests", dependencies: ["DZStore"]),
         .testTarget(name: "DZDoctorTests", dependencies: ["DZDoctor", "DZSpool", "DZSystem"]),
+        .testTarget(name: "DZTasksTests", dependencies: ["DZTasks", "DZJSON", "DZSpool"]),
         .testTarget(name: "DZJobsTests", dependencies: ["DZJobs", "DZStore", "DZSpool"]),
         .testTarget(name: "DZClientTests", dependencies: ["DZClient", "DZJobs", "DZStore", "DZSpool", "DZSystem"]),
         .testTarget(

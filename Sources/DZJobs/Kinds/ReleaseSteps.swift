@@ -1,5 +1,6 @@
 import DZSpool
 import DZStore
+import DZTasks
 
 /// The steps every deploying job shares once it knows what to put live (a `ReleaseSpec`): placement ->
 /// deploy (one per instance, on the chosen appservers: installed, started, answering HTTP) -> post_deploy_hooks
@@ -117,14 +118,14 @@ enum ReleaseSteps {
         StepDefinition("health_check", after: after, task: "health_check", queue: .build,
                        maxAttempts: 1, timeoutSeconds: 3700)
         { context throws(JobError) in
-            guard let project = context.project, let instance = context.item?["instance"] else {
+            guard let project = context.project, let instance = context.item?["instance"]?.stringValue else {
                 throw .missingInput("health_check needs a project and an instance")
             }
-            var args: [String: JSONValue] = ["project": .string(project), "instance": instance,
-                                             "hostnames": .array(try spec(context).hostnames.map { .string($0) })]
-            if let path = context.param("health_path") { args["health_path"] = .string(path) }
-            if let seconds = healthTimeout(context) { args["health_timeout_s"] = .double(seconds) }
-            return args
+            var args = HealthCheckTask.Arguments(project: try projectID(project), instance: instance,
+                                                 hostnames: try hostnames(try spec(context).hostnames))
+            args.healthPath = context.param("health_path")
+            args.healthTimeout = healthTimeout(context)
+            return args.json
         }
         .fannedOut { context in (context.outputs["deploy"] ?? []).map { .object($0) } }
         .routed { context throws(JobError) in try DeploySteps.appserverQueue(context.item?["appserver"]?.stringValue) }
@@ -132,15 +133,12 @@ enum ReleaseSteps {
 
     /// Records a started instance in the zoomdb's deployments.
     @Sendable static func recordDeployment(_ job: JobRecord, _ step: StepRecord, _ db: ZoomDB) throws {
-        guard let project = job.project, let output = step.output,
-              let instance = output["instance"]?.stringValue,
-              let appserver = output["appserver"]?.stringValue,
-              let bundle = output["bundle"]?.stringValue else { return }
+        guard let project = job.project, let object = step.output,
+              let output = try? DeployTask.Output(json: object) else { return }
         try db.recordDeployment(DeploymentRecord(
-            project: project, bundle: bundle, appserver: appserver, instance: instance,
-            host: output["address"]?.stringValue, port: output["port"]?.intValue.map(Int.init),
-            user: output["user"]?.stringValue, job: job.id))
-        try db.log(job.id, .info, "instance \(instance) started on appserver \(appserver)")
+            project: project, bundle: output.bundle, appserver: output.appserver, instance: output.instance,
+            host: output.address, port: output.port, user: output.user, job: job.id))
+        try db.log(job.id, .info, "instance \(output.instance) started on appserver \(output.appserver)")
     }
 
     /// What every deploying kind reads from the zoomdb: `DeploySteps.facts` with the secrets, plus the app's
@@ -207,27 +205,29 @@ enum ReleaseSteps {
         guard let project = context.project, let appserver = context.item?.stringValue else {
             throw .missingInput("deploy needs a project and an appserver")
         }
-        var args: [String: JSONValue] = [
-            "project": .string(project), "appserver": .string(appserver), "bundle": .string(release.bundle),
-            "wsgi": .string(release.wsgi), "hostnames": .array(release.hostnames.map { .string($0) }),
-            "workers": .int(Int64(release.workers)),
-        ]
-        if let sha256 = release.sha256 { args["sha256"] = .string(sha256) }
-        if !release.environment.isEmpty { args["environment"] = .object(release.environment) }
+        var args = DeployTask.Arguments(project: try projectID(project), bundle: release.bundle,
+                                        appserver: appserver, wsgi: release.wsgi,
+                                        hostnames: try hostnames(release.hostnames), workers: release.workers)
+        args.sha256 = release.sha256
+        args.environment = release.environment.compactMapValues(\.stringValue)
         // The database as recorded in the zoomdb: create_database's recorded output keeps only a mask of the
         // password.
-        if let database = context.facts["database"] { args["database"] = database }
-        if let key = context.facts["secret_key"] { args["secret_key"] = key }
+        args.database = context.facts["database"]?.objectValue
+        args.secretKey = context.facts["secret_key"]?.stringValue
         // The app's unix user, allocated once in the zoomdb: every deploy step of every job names the same one.
-        guard let user = context.facts["app_user"] else { throw .missingOutput("no unix user is recorded for \(project)") }
-        args["app_user"] = user
+        guard let user = context.facts["app_user"]?.objectValue else {
+            throw .missingOutput("no unix user is recorded for \(project)")
+        }
+        do { args.appUser = try AppUserAllocation(json: user) } catch {
+            throw .missingOutput("the unix user recorded for \(project) is not one a deploy takes: \(error.message)")
+        }
         let limits = try AppLimitParameters.limits(context)
-        if !limits.isEmpty { args["limits"] = .object(limits) }
+        if !limits.isEmpty { args.limits = limits }
         // Up is enough here: the pages may need the migrations that post_deploy_hooks runs next; health_check
         // asks for a healthy answer after them.
-        args["health"] = .string("live")
-        if let seconds = healthTimeout(context) { args["health_timeout_s"] = .double(seconds) }
-        return args
+        args.health = .live
+        args.healthTimeout = healthTimeout(context)
+        return args.json
     }
 
     /// proxy_update's arguments: the site of `release` sending traffic to `upstreams` (instance outputs or
@@ -236,25 +236,45 @@ enum ReleaseSteps {
                                upstreams instances: [[String: JSONValue]]) throws(JobError) -> [String: JSONValue]
     {
         guard let project = context.project else { throw .missingInput("proxy_update needs a project") }
-        let upstreams: [JSONValue] = instances.compactMap { instance in
-            guard let address = instance["address"], let port = instance["port"] else { return nil }
-            return .object(["address": address, "port": port])
+        let upstreams: [ProxyUpdateTask.Upstream] = instances.compactMap { instance in
+            guard let address = instance["address"]?.stringValue, let port = instance["port"]?.intValue,
+                  let number = Int(exactly: port) else { return nil }
+            return ProxyUpdateTask.Upstream(address: address, port: number)
         }
         guard !upstreams.isEmpty else { throw .missingOutput("no instance to send traffic to") }
         // build_bundle reports MEDIA_URL among the static mappings (`"media": true`), so that release records keep
         // it: proxy_update takes it apart, to serve from the app's media directory, not from the bundle.
-        let isMedia: (JSONValue) -> Bool = { $0.objectValue?["media"] == .bool(true) }
-        let entries = release.staticFiles.arrayValue ?? []
-        let mappings = release.staticFiles.arrayValue == nil ? release.staticFiles : .array(entries.filter { !isMedia($0) })
-        var args: [String: JSONValue] = [
-            "project": .string(project), "bundle": .string(release.bundle),
-            "hostnames": .array(release.hostnames.map { .string($0) }), "upstreams": .array(upstreams),
-            "static": mappings,
-        ]
-        if let media = entries.first(where: isMedia)?.objectValue?["url"] { args["media_url"] = media }
-        if let sha256 = release.sha256 { args["sha256"] = .string(sha256) }
-        if let size = release.clientMaxBodySize { args["client_max_body_size"] = .string(size) }
-        return args
+        var staticFiles: [ProxyUpdateTask.StaticFiles] = []
+        var mediaURL: String?
+        for entry in release.staticFiles.arrayValue ?? [] {
+            guard let url = entry.objectValue?["url"]?.stringValue else {
+                throw .missingOutput("the release's static files are not {\"url\", \"path\"} objects: "
+                    + String(entry.jsonText.prefix(120)))
+            }
+            if entry.objectValue?["media"] == .bool(true) {
+                mediaURL = url
+            } else if let path = entry.objectValue?["path"]?.stringValue {
+                staticFiles.append(ProxyUpdateTask.StaticFiles(url: url, path: path))
+            } else {
+                throw .missingOutput("the release's static mapping of \(url) has no \"path\"")
+            }
+        }
+        var args = ProxyUpdateTask.Arguments(
+            project: try projectID(project), bundle: release.bundle, hostnames: try hostnames(release.hostnames),
+            upstreams: upstreams, staticFiles: staticFiles)
+        args.mediaURL = mediaURL
+        args.sha256 = release.sha256
+        args.clientMaxBodySize = release.clientMaxBodySize
+        return args.json
+    }
+
+    static func projectID(_ text: String) throws(JobError) -> ProjectID {
+        do { return try ProjectID(text) } catch { throw .missingInput(error.message) }
+    }
+
+    /// The release's host names as tasks carry them (`checkHostnames` has already checked them at planning).
+    static func hostnames(_ names: [String]) throws(JobError) -> [Hostname] {
+        do { return try Hostname.list(.array(names.map { .string($0) })) } catch { throw .refused(error.message) }
     }
 
     // MARK: Helpers

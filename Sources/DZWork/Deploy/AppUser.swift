@@ -4,6 +4,7 @@
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTasks
 import Logging
 
 /// The unix user an app runs as: one per project, so that apps cannot read or signal each other and none can
@@ -49,22 +50,24 @@ public struct AppUser: Sendable, Equatable {
         }
 
         /// The checked argument: the name must be the one the rule gives for this project and uid, the uid an
-        /// ordinary one (1000 and up, not `nobody`'s, below 2^31).
+        /// ordinary one (1000 and up, not `nobody`'s, below 2^31; `AppUserAllocation` checks that).
         init(argument value: JSONValue, project: ProjectID) throws(TaskFailure) {
-            guard case .object(let object) = value, let name = object["name"]?.stringValue,
-                  let number = object["uid"]?.intValue
-            else {
+            guard case .object(let object) = value else {
                 throw .badArgs("app_user must be an object with a name and a uid")
             }
-            guard (1000...Int64(Int32.max)).contains(number), number != 65534, number != 65535 else {
-                throw .badArgs("app_user.uid must be from 1000 to 2147483647 (not 65534 or 65535), not \(number)")
+            let allocation: AppUserAllocation
+            do { allocation = try AppUserAllocation(json: object) } catch { throw .badArgs(error.message) }
+            try self.init(allocation, project: project)
+        }
+
+        /// The contract's allocation, its name checked against the project's rule.
+        init(_ allocation: AppUserAllocation, project: ProjectID) throws(TaskFailure) {
+            let expected = AppUser.expectedName(project: project, uid: allocation.uid)
+            guard allocation.name == expected else {
+                throw .badArgs("app_user.name must be \(expected) for project \(project) and uid \(allocation.uid), "
+                    + "not \"\(String(allocation.name.prefix(40)))\"")
             }
-            let uid = UInt32(number)
-            guard name == AppUser.expectedName(project: project, uid: uid) else {
-                throw .badArgs("app_user.name must be \(AppUser.expectedName(project: project, uid: uid)) for "
-                    + "project \(project) and uid \(uid), not \"\(String(name.prefix(40)))\"")
-            }
-            self.init(name: name, uid: uid)
+            self.init(name: allocation.name, uid: allocation.uid)
         }
     }
 

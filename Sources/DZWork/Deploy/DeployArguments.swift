@@ -1,5 +1,6 @@
 import DZAgent
 import DZSpool
+import DZTasks
 
 /// A `deploy` task's arguments, all checked before anything happens.
 struct DeployArguments: Sendable {
@@ -25,49 +26,44 @@ struct DeployArguments: Sendable {
     var limitsArgument: JSONValue?
 
     init(_ context: TaskContext) throws(TaskFailure) {
-        project = try context.project()
-        bundle = try BundleNames.bundle(try context.string("bundle"), of: project)
-        appserver = try context.string("appserver")
+        try self.init(context.arguments(of: DeployTask.self))
+    }
+
+    /// The contract's arguments checked further, by what only the appserver knows (naming rules, limits).
+    init(_ args: DeployTask.Arguments) throws(TaskFailure) {
+        project = args.project
+        bundle = try BundleNames.bundle(args.bundle, of: project)
+        appserver = args.appserver
         guard QueueName.isValid("appserver_" + appserver), !appserver.isEmpty else {
             throw .badArgs("\"\(String(appserver.prefix(60)))\" is not an appserver id ([a-z0-9_.-])")
         }
-        wsgi = try context.string("wsgi")
+        wsgi = args.wsgi
         guard Self.isWSGITarget(wsgi) else {
             throw .badArgs("wsgi must be module.path or module.path:callable of Python identifiers, not "
                 + "\"\(String(wsgi.prefix(80)))\"")
         }
-        sha256 = try context.optionalString("sha256")?.lowercased()
+        sha256 = args.sha256?.lowercased()
         if let sha256, !SHA256Digest.isHex(sha256) { throw .badArgs("sha256 must be 64 hex digits") }
-        do { hostnames = try Hostname.list(context.args["hostnames"]) } catch { throw .badArgs(error.message) }
-        guard !hostnames.isEmpty else { throw .badArgs("hostnames must name at least one host name") }
-        if let value = context.args["database"], value != .null {
-            database = try AppDatabase(deployArgument: value, project: project)
+        hostnames = args.hostnames
+        if let value = args.database {
+            database = try AppDatabase(deployArgument: .object(value), project: project)
         }
-        let workerCount = try context.number("workers", default: 2)
-        guard workerCount.rounded() == workerCount, (1...32).contains(workerCount) else {
-            throw .badArgs("workers must be a whole number from 1 to 32")
-        }
-        workers = Int(workerCount)
-        environment = try RuntimeEnvironment.extra(context.args["environment"])
-        secretKey = try context.optionalString("secret_key")
+        workers = args.workers
+        environment = try RuntimeEnvironment.extra(.object(args.environment.mapValues { .string($0) }))
+        secretKey = args.secretKey
         if let secretKey, secretKey.utf8.contains(where: { $0 == 0 || $0 == 10 || $0 == 13 }) {
             throw .badArgs("secret_key contains a newline or NUL")
         }
-        healthPath = try context.optionalString("health_path") ?? "/"
+        healthPath = args.healthPath ?? "/"
         guard Self.isRequestPath(healthPath) else {
             throw .badArgs("health_path must start with / and hold only visible ASCII characters")
         }
-        healthTimeout = try context.number("health_timeout_s", default: 60)
-        guard (1...3600).contains(healthTimeout) else { throw .badArgs("health_timeout_s must be from 1 to 3600") }
-        switch try context.optionalString("health") {
-        case nil, "healthy"?: health = .healthy
-        case "live"?: health = .answering
-        case let other?: throw .badArgs("health must be healthy or live, not \"\(String(other.prefix(40)))\"")
+        healthTimeout = args.healthTimeout ?? 60
+        health = args.health == .live ? .answering : .healthy
+        if let allocation = args.appUser {
+            appUser = try AppUser.Allocation(allocation, project: project)
         }
-        if let value = context.args["app_user"], value != .null {
-            appUser = try AppUser.Allocation(argument: value, project: project)
-        }
-        limitsArgument = context.args["limits"]
+        limitsArgument = args.limits.map { .object($0) }
         _ = try AppLimits(argument: limitsArgument, defaults: .defaults)
     }
 

@@ -1,5 +1,6 @@
 import DZSpool
 import DZSystem
+import DZTasks
 import Foundation
 
 /// What this host knows of one running app server (a gunicorn master and its workers): the JSON file
@@ -92,16 +93,14 @@ public struct InstanceRecord: Sendable, Equatable, Codable {
         try JSONDecoder().decode(InstanceRecord.self, from: Data(bytes))
     }
 
-    /// The output fields `deploy` returns; `limitsBy` says how the host enforces the limits (`AppCgroups.name`).
-    func output(adopted: Bool, limitsBy: String) -> [String: JSONValue] {
-        var output: [String: JSONValue] = [
-            "instance": .string(instance), "appserver": .string(appserver), "address": .string(address),
-            "port": .int(Int64(port)), "bundle": .string(bundle), "project": .string(project), "user": .string(user),
-            "pid": .int(Int64(pid)), "workers": .int(Int64(workers)), "adopted": .bool(adopted),
-        ]
-        if let limits {
-            output["limits"] = .object(limits.jsonObject.merging(["enforced_by": .string(limitsBy)]) { $1 })
-        }
+    /// What `deploy` returns for this instance; `limitsBy` says how the host enforces the limits
+    /// (`AppCgroups.name`), `mediaRoot` is the app's media directory on this appserver.
+    func output(adopted: Bool, limitsBy: String, mediaRoot: String) -> DeployTask.Output {
+        var output = DeployTask.Output(instance: instance, appserver: appserver, address: address, port: port,
+                                       bundle: bundle, project: project, user: user, pid: Int(pid),
+                                       workers: workers, adopted: adopted)
+        output.limits = limits.map { $0.jsonObject.merging(["enforced_by": .string(limitsBy)]) { $1 } }
+        output.mediaRoot = mediaRoot
         return output
     }
 }

@@ -107,8 +107,7 @@ public struct DeployHandler: TaskHandler {
                 throw DeployError.launch("instance \(record.instance) was stopped while it started")
             }
             context.logger.info("instance running", metadata: ["instance": "\(record.instance)", "pid": "\(pid)"])
-            return running.output(adopted: false, limitsBy: cgroups.name)
-                .merging(["media_root": .string(media)]) { $1 }
+            return running.output(adopted: false, limitsBy: cgroups.name, mediaRoot: media).json
         } catch {
             // Whatever went wrong (a cancelled task too), nothing of this attempt stays running or recorded.
             let tail = launcher.errorLogTail(record, secrets: environment.secrets)
@@ -143,8 +142,8 @@ public struct DeployHandler: TaskHandler {
            })
         {
             context.logger.info("instance of an earlier attempt adopted", metadata: ["instance": "\(earlier.instance)"])
-            return adopted.output(adopted: true, limitsBy: settings.cgroups.name)
-                .merging(["media_root": .string(settings.mediaDirectory(arguments.project.rawValue))]) { $1 }
+            return adopted.output(adopted: true, limitsBy: settings.cgroups.name,
+                                  mediaRoot: settings.mediaDirectory(arguments.project.rawValue)).json
         }
         context.logger.info("instance of an earlier attempt is not healthy: replacing it",
                             metadata: ["instance": "\(earlier.instance)"])

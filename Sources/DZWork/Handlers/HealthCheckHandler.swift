@@ -1,6 +1,7 @@
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTasks
 
 /// `health_check` (queue `appserver_<id>`): checks that a running instance serves its app, as a client would
 /// reach it: `GET health_path` with the app's first host name as `Host`, until an answer below 500 or the time
@@ -20,19 +21,15 @@ public struct HealthCheckHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
+        let args = try context.arguments(of: HealthCheckTask.self)
+        let project = args.project
         let instance = try context.instance()
-        let hostnames: [Hostname]
-        do { hostnames = try Hostname.list(context.args["hostnames"]) } catch {
-            throw TaskFailure.badArgs(error.description)
-        }
-        guard let host = hostnames.first else { throw TaskFailure.badArgs("hostnames: give at least one") }
-        let path = try context.optionalString("health_path") ?? "/"
+        let host = args.hostnames[0]
+        let path = args.healthPath ?? "/"
         guard DeployArguments.isRequestPath(path) else {
             throw TaskFailure.badArgs("health_path must start with / and hold only visible ASCII characters")
         }
-        let timeout = try context.number("health_timeout_s", default: 60)
-        guard (1...3600).contains(timeout) else { throw TaskFailure.badArgs("health_timeout_s must be from 1 to 3600") }
+        let timeout = args.healthTimeout ?? 60
         do {
             return try await check(project, instance, host: host.concreteName, path: path, timeout: timeout,
                                    context)
@@ -52,7 +49,7 @@ public struct HealthCheckHandler: TaskHandler {
         let probe = HealthProbe(address: record.address, port: record.port, host: host, path: path)
         do {
             let status = try await launcher.awaitHealthy(record, probe: probe, timeout: timeout)
-            return ["instance": .string(instance), "status": .int(Int64(status))]
+            return HealthCheckTask.Output(instance: instance, status: status).json
         } catch {
             let environment = try? RuntimeEnvironment.read(
                 for: record, records: InstanceDirectory(root: settings.instancesRoot))

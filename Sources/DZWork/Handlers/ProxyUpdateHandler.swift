@@ -1,6 +1,7 @@
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTasks
 import Logging
 
 /// `proxy_update` (queue `proxy`): points this host's nginx at a project's app servers and serves the bundle's
@@ -113,18 +114,15 @@ public struct ProxyUpdateHandler: TaskHandler {
                                                "upstreams": "\(request.upstreams.map(\.endpoint))"])
         files.markDeployed(project: request.project, bundle: request.bundle)
         let removed = await files.prune(project: request.project, keeping: request.bundle)
-        return [
-            "site": .string(siteFile.path),
-            "bundle": .string(request.bundle),
-            "hostnames": .array(request.hostnames.map { .string($0.rawValue) }),
-            "upstreams": .array(request.upstreams.map(\.json)),
-            "urls": .array(site.urls.map { .string($0) }),
-            "static": .array(request.staticMappings.map { mapping in
-                .object(["url": .string(mapping.url), "path": .string(mapping.path),
-                         "directory": .string(site.staticDirectory + "/" + mapping.path)])
-            }),
-            "removed_static": .array(removed.map { .string($0) }),
-            "media": site.media.map { .object(["url": .string($0.url), "directory": .string($0.directory)]) } ?? .null,
-        ]
+        return ProxyUpdateTask.Output(
+            site: siteFile.path, bundle: request.bundle, hostnames: request.hostnames.map(\.rawValue),
+            upstreams: request.upstreams.map { ProxyUpdateTask.Upstream(address: $0.address, port: $0.port) },
+            urls: site.urls,
+            staticFiles: request.staticMappings.map { mapping in
+                ["url": .string(mapping.url), "path": .string(mapping.path),
+                 "directory": .string(site.staticDirectory + "/" + mapping.path)]
+            },
+            removedStatic: removed,
+            media: site.media.map { ["url": .string($0.url), "directory": .string($0.directory)] }).json
     }
 }

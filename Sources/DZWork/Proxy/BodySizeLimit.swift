@@ -25,15 +25,4 @@ public struct BodySizeLimit: Sendable, Hashable, CustomStringConvertible {
     private init(checked: String) { text = checked }
 
     public var description: String { text }
-
-    /// The limit of a task argument: a string such as `20m`, a number of bytes, or absent (`standard`).
-    static func argument(_ value: JSONValue?) throws(ProxyError) -> BodySizeLimit {
-        switch value {
-        case nil, .null?: return .standard
-        case .string(let text)?: return try BodySizeLimit(text)
-        case .int(let bytes)? where bytes >= 0: return try BodySizeLimit(String(bytes))
-        case let other?:
-            throw .invalid(field: "client_max_body_size", "must be a string such as 20m, not \(other.typeName)")
-        }
-    }
 }

@@ -1,6 +1,7 @@
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTasks
 
 /// A `proxy_update` task's arguments, every one checked before anything happens.
 ///
@@ -29,45 +30,28 @@ struct ProxyUpdateRequest: Sendable {
     }
 
     init(arguments args: [String: JSONValue]) throws(TaskFailure) {
-        func string(_ key: String) throws(TaskFailure) -> String? {
-            guard let value = args[key], value != .null else { return nil }
-            guard case .string(let text) = value else {
-                throw .badArgs("argument \"\(key)\" must be a string, not \(value.typeName)")
-            }
-            return text
-        }
-        guard let projectText = try string("project") else { throw .badArgs("missing argument \"project\"") }
-        do { project = try ProjectID(projectText) } catch { throw .badArgs(error.message) }
-        guard let bundleText = try string("bundle") else { throw .badArgs("missing argument \"bundle\"") }
-        bundle = try BundleNames.bundle(bundleText, of: project)
-        if let text = try string("sha256") {
+        let contract: ProxyUpdateTask.Arguments
+        do { contract = try ProxyUpdateTask.Arguments(json: args) } catch { throw .badArgs(error.message) }
+        project = contract.project
+        bundle = try BundleNames.bundle(contract.bundle, of: project)
+        if let text = contract.sha256 {
             let lowered = text.lowercased()
             guard SHA256Digest.isHex(lowered) else { throw .badArgs("sha256 must be 64 hexadecimal digits") }
             sha256 = lowered
         } else {
             sha256 = nil
         }
-        do {
-            hostnames = try Hostname.list(args["hostnames"])
-        } catch {
-            throw .badArgs("argument \"hostnames\": \(error.message)")
-        }
-        guard !hostnames.isEmpty else { throw .badArgs("argument \"hostnames\": needs at least one host name") }
+        hostnames = contract.hostnames
         do throws(ProxyError) {
-            upstreams = try UpstreamServer.list(args["upstreams"])
-            staticMappings = try StaticMapping.list(args["static"])
-            clientMaxBodySize = try BodySizeLimit.argument(args["client_max_body_size"])
+            upstreams = try UpstreamServer.list(contract.upstreams)
+            staticMappings = try StaticMapping.list(contract.staticFiles)
+            clientMaxBodySize = try contract.clientMaxBodySize.map(BodySizeLimit.init) ?? .standard
+            if let media = contract.mediaURL { try StaticMapping.checkURL(media, field: "media_url") }
         } catch {
             throw error.taskFailure
         }
-        let media = try string("media_url")
-        do throws(ProxyError) {
-            if let media { try StaticMapping.checkURL(media, field: "media_url") }
-        } catch {
-            throw error.taskFailure
-        }
-        mediaURL = media
-        arguments = args
+        mediaURL = contract.mediaURL
+        arguments = contract.json
     }
 }
 

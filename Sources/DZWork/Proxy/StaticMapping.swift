@@ -1,4 +1,5 @@
 import DZSpool
+import DZTasks
 
 /// A URL prefix nginx serves from a directory of the bundle instead of proxying it: `{"url": "/static/", "path":
 /// "static"}` serves `/static/css/site.css` from `<bundle>/static/css/site.css`.
@@ -47,21 +48,11 @@ public struct StaticMapping: Sendable, Hashable {
     /// The mapping as a task's output gives it back.
     public var json: JSONValue { .object(["url": .string(url), "path": .string(path)]) }
 
-    /// The mappings of a task argument: a JSON array (possibly empty, or absent) of `{"url", "path"}` objects, each
-    /// URL at most once.
-    static func list(_ value: JSONValue?) throws(ProxyError) -> [StaticMapping] {
-        guard let value, value != .null else { return [] }
-        guard case .array(let items) = value else {
-            throw .invalid(field: "static", "must be an array of {\"url\", \"path\"} objects, not \(value.typeName)")
-        }
+    /// The mappings of a `proxy_update` task, each URL at most once.
+    static func list(_ entries: [ProxyUpdateTask.StaticFiles]) throws(ProxyError) -> [StaticMapping] {
         var mappings: [StaticMapping] = []
-        for item in items {
-            guard case .object(let fields) = item, case .string(let url)? = fields["url"],
-                  case .string(let path)? = fields["path"]
-            else {
-                throw .invalid(field: "static", "each entry must be an object with \"url\" and \"path\" strings")
-            }
-            let mapping = try StaticMapping(url: url, path: path)
+        for entry in entries {
+            let mapping = try StaticMapping(url: entry.url, path: entry.path)
             guard !mappings.contains(where: { $0.url == mapping.url }) else {
                 throw .invalid(field: "static", "url \(mapping.url) is mapped twice")
             }

@@ -2,6 +2,7 @@
 @preconcurrency import Glibc
 #endif
 import DZSpool
+import DZTasks
 
 /// One app server a site proxies to: an IPv4 or IPv6 address, or a host name, and a port.
 ///
@@ -58,34 +59,13 @@ public struct UpstreamServer: Sendable, Hashable, CustomStringConvertible {
         literalAddress(literal) == AF_INET6 ? "[" + literal + "]" : literal
     }
 
-    /// The servers of a task argument: a non-empty JSON array of `{"address": ..., "port": ...}` objects, in
-    /// order, repeated servers dropped.
-    static func list(_ value: JSONValue?) throws(ProxyError) -> [UpstreamServer] {
-        guard let value, value != .null else { throw .invalid(field: "upstreams", "missing") }
-        guard case .array(let items) = value else {
-            throw .invalid(field: "upstreams", "must be an array of {\"address\", \"port\"} objects, not \(value.typeName)")
-        }
+    /// The servers of a `proxy_update` task, in order, repeated servers dropped.
+    static func list(_ upstreams: [ProxyUpdateTask.Upstream]) throws(ProxyError) -> [UpstreamServer] {
         var servers: [UpstreamServer] = []
-        for item in items {
-            guard case .object(let fields) = item else {
-                throw .invalid(field: "upstreams", "each server must be an object, not \(item.typeName)")
-            }
-            guard case .string(let address)? = fields["address"] else {
-                throw .invalid(field: "upstreams", "each server needs an \"address\" string")
-            }
-            let port: Int?
-            switch fields["port"] {
-            case .int(let number)?: port = Int(exactly: number)
-            case .string(let text)? where (1...5).contains(text.utf8.count)
-                && text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }):
-                port = Int(text)
-            default: port = nil
-            }
-            guard let port else { throw .invalid(field: "upstreams", "each server needs a \"port\" number") }
-            let server = try UpstreamServer(address: address, port: port)
+        for upstream in upstreams {
+            let server = try UpstreamServer(address: upstream.address, port: upstream.port)
             if !servers.contains(server) { servers.append(server) }
         }
-        guard !servers.isEmpty else { throw .invalid(field: "upstreams", "needs at least one server") }
         return servers
     }
 }

@@ -1,0 +1,4 @@
+/// The tasks with a typed contract (the other handlers still read their arguments by key).
+public enum TaskContracts {
+    public static let all: [any TaskContract.Type] = [DeployTask.self, HealthCheckTask.self, ProxyUpdateTask.self]
+}
