@@ -1,4 +1,6 @@
 /// The tasks with a typed contract (the other handlers still read their arguments by key).
 public enum TaskContracts {
-    public static let all: [any TaskContract.Type] = [DeployTask.self, HealthCheckTask.self, ProxyUpdateTask.self]
+    public static let all: [any TaskContract.Type] = [
+        CheckPlacementTask.self, DeployTask.self, HealthCheckTask.self, PlacementTask.self, ProxyUpdateTask.self,
+    ]
 }

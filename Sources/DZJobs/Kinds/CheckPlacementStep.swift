@@ -1,4 +1,5 @@
 import DZSpool
+import DZTasks
 
 /// `check_placement`: build_and_deploy's check, right after check_repo and before the build, that the app can be
 /// placed once built (an SQLite app needs an appserver on its database's host whose apps root holds the file), so
@@ -9,15 +10,14 @@ enum CheckPlacementStep {
         maxAttempts: 2, backoffSeconds: 2, timeoutSeconds: 60)
     { context throws(JobError) in
         guard let project = context.project else { throw .missingInput("check_placement needs --project") }
-        var args: [String: JSONValue] = ["project": .string(project)]
+        var args = CheckPlacementTask.Arguments(project: try ReleaseSteps.projectID(project))
         // The engine as build_bundle and create_database will choose it: the parameter, else the app's database's
         // as recorded, else the config's (read by the task), else the database host's.
-        if let engine = context.param("db_engine") ?? BuildJob.recordedEngine(context) { args["engine"] = .string(engine) }
-        if let config = context.param("zoombuild_cfg") ?? context.outputs["check_repo"]?.first?["zoombuild_cfg"]?.stringValue {
-            args["zoombuild_cfg"] = .string(config)
-        }
-        if let database = ReleaseSteps.sqliteDatabase(context) { args["database"] = database }
-        return args
+        args.engine = context.param("db_engine") ?? BuildJob.recordedEngine(context)
+        args.zoombuildConfig = context.param("zoombuild_cfg")
+            ?? context.outputs["check_repo"]?.first?["zoombuild_cfg"]?.stringValue
+        args.database = ReleaseSteps.sqliteDatabase(context)
+        return args.json
     }
 
     /// `build`'s steps with the check between check_repo and build_bundle.

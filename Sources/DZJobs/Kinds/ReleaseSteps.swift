@@ -56,13 +56,15 @@ enum ReleaseSteps {
         let step = StepDefinition("placement", after: after, task: "placement", queue: .build,
                        maxAttempts: 5, backoffSeconds: 3, timeoutSeconds: 60)
         { context throws(JobError) in
-            var args: [String: JSONValue] = ["count": .int(Int64(try count(context)))]
-            if let hostnames { args["hostnames"] = .array(try hostnames(context).map { .string($0) }) }
-            if let instances = context.facts["instances"] { args["instances"] = instances }
-            if let database = sqliteDatabase(context) { args["database"] = database }
-            if let exclude = exclude.flatMap({ context.param($0) }) { args["exclude"] = .array([.string(exclude)]) }
-            if let python = context.facts[bundlePythonFact] { args["python"] = python }
-            return args
+            var args = PlacementTask.Arguments(count: try count(context))
+            args.hostnames = try hostnames?(context)
+            args.instances = (context.facts["instances"]?.objectValue ?? [:]).compactMapValues { value in
+                value.intValue.flatMap { Int(exactly: $0) }
+            }
+            args.database = sqliteDatabase(context)
+            if let exclude = exclude.flatMap({ context.param($0) }) { args.exclude = [exclude] }
+            args.python = context.facts[bundlePythonFact]?.stringValue
+            return args.json
         }
         return optional ? step.fannedOut { context throws(JobError) in try count(context) > 0 ? [.null] : [] } : step
     }
@@ -74,7 +76,7 @@ enum ReleaseSteps {
     /// The app's database for placement when it is SQLite (`engine`, the file's path `name`, the database host's id
     /// `host`): the one this job created, else the one the zoomdb records. Nil for PostgreSQL: any appserver will
     /// do. Never the password.
-    static func sqliteDatabase(_ context: JobContext) -> JSONValue? {
+    static func sqliteDatabase(_ context: JobContext) -> SQLiteDatabaseLocation? {
         var database: [String: JSONValue]
         var host: String?
         if let created = context.outputs["create_database"]?.first {
@@ -86,10 +88,8 @@ enum ReleaseSteps {
         } else {
             return nil
         }
-        guard database["engine"]?.stringValue == "sqlite", let name = database["name"] else { return nil }
-        var object: [String: JSONValue] = ["engine": .string("sqlite"), "name": name]
-        if let host { object["host"] = .string(host) }
-        return .object(object)
+        guard database["engine"]?.stringValue == "sqlite", let name = database["name"]?.stringValue else { return nil }
+        return SQLiteDatabaseLocation(engine: "sqlite", name: name, host: host)
     }
 
     /// `deploy` of `spec`'s bundle on each appserver placement chose, the started instances recorded.
@@ -308,14 +308,18 @@ enum ReleaseSteps {
     @Sendable static func claimHostnames(_ job: JobRecord, _ step: StepRecord, _ db: ZoomDB) throws {
         guard let project = job.project else { return }
         let task = try TaskFile(parsing: Array(step.taskFile.utf8), stem: step.taskID)
+        let hostnames: [String]
+        do { hostnames = try PlacementTask.Arguments(json: task.args).hostnames ?? [] } catch {
+            throw StepFailure(kind: "bad-args", message: error.message)
+        }
         do {
-            try db.claimHostnames(strings(task.args["hostnames"]), project: project, job: job.id)
+            try db.claimHostnames(hostnames, project: project, job: job.id)
         } catch let conflict as HostnameConflict {
             throw StepFailure(kind: "hostname-taken", message: conflict.description)
         } catch let bad as BadInput {
             throw StepFailure(kind: "hostname", message: bad.message)
         }
-        try db.log(job.id, .info, "host names claimed: \(strings(task.args["hostnames"]).joined(separator: ", "))")
+        try db.log(job.id, .info, "host names claimed: \(hostnames.joined(separator: ", "))")
     }
 
     static func count(_ context: JobContext, _ key: String, default value: Int) throws(JobError) -> Int {

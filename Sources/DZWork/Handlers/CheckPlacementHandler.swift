@@ -1,6 +1,7 @@
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTasks
 
 /// `check_placement` (queue `build`): refuses, before the build, a deploy that could not be placed once built
 /// (see `PlacementCheck`): an SQLite app with no appserver on its database's host whose apps root holds the file.
@@ -27,16 +28,17 @@ public struct CheckPlacementHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
+        let args = try context.arguments(of: CheckPlacementTask.self)
+        let project = args.project
         var engine: AppDatabase.Engine?
         var basis = "the job's --db-engine or the app's database"
-        if let text = try context.optionalString("engine") {
+        if let text = args.engine {
             guard let named = AppDatabase.Engine(rawValue: text) else {
                 throw TaskFailure.badArgs("engine must be postgresql or sqlite, not \"\(text.prefix(40))\"")
             }
             engine = named
         }
-        let config = (try context.optionalString("zoombuild_cfg")).flatMap { try? ZoombuildConfig.parse($0) }
+        let config = args.zoombuildConfig.flatMap { try? ZoombuildConfig.parse($0) }
         if engine == nil, let config, let type = config.databaseType {
             // A config that does not parse is build_bundle's to report.
             switch type {
@@ -55,7 +57,7 @@ public struct CheckPlacementHandler: TaskHandler {
         case .failure(let unavailable):
             throw TaskFailure(kind: "python-unavailable", message: unavailable.message, retryable: false)
         }
-        let recorded = try PlacementHandler.sqliteHome(context.args["database"], heartbeats: heartbeats)
+        let recorded = try PlacementHandler.sqliteHome(args.database, heartbeats: heartbeats)
         if recorded != nil { engine = engine ?? .sqlite }
         if let engine, let problem = DatabaseDemand(engine: engine, postgis: config?.databaseType?.requiresPostGIS == true,
                                                     basis: basis).problem(heartbeats)
@@ -73,15 +75,13 @@ public struct CheckPlacementHandler: TaskHandler {
                 && $0.queues.contains { $0.rawValue == "database" } }
             .compactMap { $0.facts[PlacementFacts.databaseEngine].flatMap(AppDatabase.Engine.init) })
         let chosen = engine ?? (defaults.count == 1 ? defaults.first : nil)
-        return [
-            "python": python.map { .string($0) } ?? .null,
-            "engine": chosen.map { .string($0.rawValue) } ?? .null,
-            "sqlite": .array(finding.homes.map { found in
+        return CheckPlacementTask.Output(
+            python: python, engine: chosen?.rawValue,
+            sqlite: finding.homes.map { found in
                 var object: [String: JSONValue] = ["apps_root": .string(found.home.appsRoot),
                                                    "appservers": .array(found.appservers.map { .string($0) })]
                 if let host = found.home.host { object["host"] = .string(host) }
-                return .object(object)
-            }),
-        ]
+                return object
+            }).json
     }
 }
