@@ -51,7 +51,7 @@ struct MessageReader {
     func bool(_ key: String) throws(ContractViolation) -> Bool? {
         guard let value = value(key) else { return nil }
         guard case .bool(let flag) = value else {
-            throw ContractViolation("argument \"\(key)\" must be true or false, not \(value.typeName)")
+            throw ContractViolation("argument \"\(key)\" must be a boolean, not \(value.typeName)")
         }
         return flag
     }

@@ -1,6 +1,8 @@
 /// The tasks with a typed contract (the other handlers still read their arguments by key).
 public enum TaskContracts {
     public static let all: [any TaskContract.Type] = [
-        CheckPlacementTask.self, DeployTask.self, HealthCheckTask.self, PlacementTask.self, ProxyUpdateTask.self,
+        CheckPlacementTask.self, CreateDatabaseTask.self, DeployTask.self, DropDatabaseTask.self, DropMediaTask.self,
+        HealthCheckTask.self, PlacementTask.self, ProxyUpdateTask.self, RemoveProxyConfTask.self,
+        StopInstancesTask.self,
     ]
 }

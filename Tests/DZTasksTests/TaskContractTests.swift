@@ -108,4 +108,46 @@ import Testing
             try ProxyUpdateTask.Arguments(json: base.merging(["upstreams": [["address": "h", "port": "80x"]]]) { $1 })
         }
     }
+
+    @Test func stopInstancesKeepsOrderDropsRepeatsAndRefusesAnIdThatCouldBeAPath() throws {
+        let args = try StopInstancesTask.Arguments(json: ["project": "hello", "instances": ["b", "a", "b"],
+                                                          "grace_s": 5, "remove_bundles": false])
+        #expect(args.instances == ["b", "a"] && args.grace == 5 && args.removeBundles == false)
+        #expect(try StopInstancesTask.Arguments(json: args.json) == args)
+        #expect(throws: ContractViolation("instance ids are [A-Za-z0-9._-], not \"../etc\"")) {
+            try StopInstancesTask.Arguments(json: ["project": "hello", "instances": ["../etc"]])
+        }
+        #expect(throws: ContractViolation("grace_s must be from 0 to 3600")) {
+            try StopInstancesTask.Arguments(json: ["project": "hello", "instances": [], "grace_s": -1])
+        }
+    }
+
+    @Test func databaseTasksSurviveTheirOwnJSONAndTheOutputKeepsThePasswordOnlyWhereItIs() throws {
+        let create = CreateDatabaseTask.Arguments(project: Self.hello, engine: "postgresql", postgis: true)
+        #expect(try CreateDatabaseTask.Arguments(json: create.json) == create)
+        let output = CreateDatabaseTask.Output(engine: "postgresql", host: "db1", port: 5432, name: "dz_hello",
+                                               user: "dz_hello", password: "s3cret", justCreated: true,
+                                               passwordReset: false, postgis: true)
+        #expect(try CreateDatabaseTask.Output(json: output.json) == output)
+        let sqlite = CreateDatabaseTask.Output(engine: "sqlite", host: nil, port: nil, name: "/apps/hello/db.sqlite3",
+                                               user: nil, password: nil, justCreated: false, passwordReset: false,
+                                               postgis: false)
+        #expect(sqlite.json["password"] == .null)
+        #expect(throws: ContractViolation("argument \"postgis\" must be a boolean, not string")) {
+            try CreateDatabaseTask.Arguments(json: ["project": "hello", "postgis": "yes"])
+        }
+    }
+
+    @Test func placementReadsCountsAndExclusionsAndRefusesNegativeCounts() throws {
+        var args = PlacementTask.Arguments(count: 2)
+        args.instances = ["app1": 3]
+        args.exclude = ["app2"]
+        args.database = SQLiteDatabaseLocation(engine: "sqlite", name: "/d/apps/hello/db.sqlite3", host: "db1")
+        args.python = "3.11"
+        args.hostnames = ["hello.example.com"]
+        #expect(try PlacementTask.Arguments(json: args.json) == args)
+        #expect(throws: ContractViolation("instances must map appserver ids to counts")) {
+            try PlacementTask.Arguments(json: ["instances": ["app1": -1]])
+        }
+    }
 }

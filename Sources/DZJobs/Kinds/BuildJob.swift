@@ -1,5 +1,6 @@
 import DZSpool
 import DZStore
+import DZTasks
 
 /// `build`: the first half of build_and_deploy. check_repo -> build_bundle -> [create_database || bundle_upload].
 /// Parameters: `source` (required), `rev`, `vcs`, `zoombuild_cfg` (the file's text; default: the one check_repo
@@ -46,14 +47,11 @@ public enum BuildJob {
                     // The engine the bundle was built for (its driver): the parameter, else the app's database's
                     // as recorded, else the config's.
                     let built = try context.output(of: "build_bundle")
-                    var args: [String: JSONValue] = ["project": .string(project)]
-                    if let engine = context.param("db_engine") ?? recordedEngine(context)
-                        ?? built["database_engine"]?.stringValue
-                    {
-                        args["engine"] = .string(engine)
-                    }
-                    if context.param("postgis") == "true" || built["postgis"] == .bool(true) { args["postgis"] = .bool(true) }
-                    return args
+                    return CreateDatabaseTask.Arguments(
+                        project: try ReleaseSteps.projectID(project),
+                        engine: context.param("db_engine") ?? recordedEngine(context)
+                            ?? built["database_engine"]?.stringValue,
+                        postgis: context.param("postgis") == "true" || built["postgis"] == .bool(true)).json
                 }
                 .recording { job, step, db in
                     guard let project = job.project, let output = step.output else { return }

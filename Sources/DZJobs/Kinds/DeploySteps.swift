@@ -1,5 +1,6 @@
 import DZSpool
 import DZStore
+import DZTasks
 
 /// The steps and facts build_and_deploy and undeploy share: instances on appservers, stopped by
 /// `stop_instances` on each appserver's queue, recorded in the zoomdb's deployments.
@@ -68,16 +69,17 @@ enum DeploySteps {
             guard let project = context.project, let item = context.item?.objectValue else {
                 throw .missingInput("\(name) needs a project and an appserver")
             }
-            return ["project": .string(project), "instances": item["instances"] ?? .array([])]
+            return StopInstancesTask.Arguments(project: try ReleaseSteps.projectID(project),
+                                               instances: (item["instances"]?.arrayValue ?? []).compactMap(\.stringValue))
+                .json
         }
         .fannedOut { context in byAppserver(select(context)) }
         .routed { context throws(JobError) in try appserverQueue(context.item?["appserver"]?.stringValue) }
         .recording { job, step, db in
-            let stopped = (step.output?["stopped"]?.arrayValue ?? []) + (step.output?["missing"]?.arrayValue ?? [])
-            try db.deactivateDeployments(stopped.compactMap(\.stringValue))
-            if !stopped.isEmpty {
-                try db.log(job.id, .info, "stopped \(stopped.compactMap(\.stringValue).joined(separator: ", "))")
-            }
+            guard let object = step.output, let output = try? StopInstancesTask.Output(json: object) else { return }
+            let stopped = output.stopped + output.missing
+            try db.deactivateDeployments(stopped)
+            if !stopped.isEmpty { try db.log(job.id, .info, "stopped \(stopped.joined(separator: ", "))") }
         }
     }
 

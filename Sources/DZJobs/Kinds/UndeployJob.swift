@@ -1,5 +1,6 @@
 import DZSpool
 import DZStore
+import DZTasks
 
 /// `undeploy`: takes an app off line. remove_proxy_conf (the site goes first, so no request reaches a stopping
 /// instance) -> stop_instances on every appserver running one -> drop_database and drop_media (the app's media
@@ -14,16 +15,15 @@ public enum UndeployJob {
                                maxAttempts: 3, timeoutSeconds: 300)
                 { context throws(JobError) in
                     guard let project = context.project else { throw .missingInput("undeploy needs --project") }
-                    return ["project": .string(project)]
+                    return ProjectArguments(project: try ReleaseSteps.projectID(project)).json
                 },
                 DeploySteps.stop("stop_instances", after: ["remove_proxy_conf"], select: DeploySteps.active),
                 StepDefinition("drop_database", after: ["stop_instances"], task: "drop_database",
                                queue: .database, maxAttempts: 3)
                 { context throws(JobError) in
                     guard let project = context.project else { throw .missingInput("undeploy needs --project") }
-                    var args: [String: JSONValue] = ["project": .string(project)]
-                    if let engine = context.facts["database_engine"] { args["engine"] = engine }
-                    return args
+                    return DropDatabaseTask.Arguments(project: try ReleaseSteps.projectID(project),
+                                                      engine: context.facts["database_engine"]?.stringValue).json
                 }
                 .fannedOut { context in context.param("drop_data") == "true" ? [.null] : [] },
                 // A warning when it fails: an appserver the project once ran on may be gone for good.
@@ -32,7 +32,7 @@ public enum UndeployJob {
                                failure: .warn)
                 { context throws(JobError) in
                     guard let project = context.project else { throw .missingInput("undeploy needs --project") }
-                    return ["project": .string(project)]
+                    return ProjectArguments(project: try ReleaseSteps.projectID(project)).json
                 }
                 .fannedOut { context in
                     context.param("drop_data") == "true" ? context.facts["appservers"]?.arrayValue ?? [] : []
@@ -41,10 +41,10 @@ public enum UndeployJob {
             ]) { context in
             [
                 "stopped": .array((context.outputs["stop_instances"] ?? []).flatMap { $0["stopped"]?.arrayValue ?? [] }),
-                "site_removed": context.outputs["remove_proxy_conf"]?.first?["removed"] ?? .bool(false),
-                "database_dropped": context.outputs["drop_database"]?.first?["dropped"] ?? .bool(false),
-                "media_dropped": .array((context.outputs["drop_media"] ?? []).compactMap { output in
-                    output["dropped"] == .bool(true) ? output["directory"] : nil
+                "site_removed": .bool(context.outputs(of: RemoveProxyConfTask.self).first?.removed ?? false),
+                "database_dropped": .bool(context.outputs(of: DropDatabaseTask.self).first?.dropped ?? false),
+                "media_dropped": .array(context.outputs(of: DropMediaTask.self).filter(\.dropped).map {
+                    .string($0.directory)
                 }),
                 "was_deployed": context.facts["deployed"] ?? .null,
             ]

@@ -1,4 +1,5 @@
 import DZSpool
+import DZTasks
 
 /// An app's database as `create_database` returns it: where it is and how the app logs in.
 ///
@@ -42,17 +43,9 @@ public struct AppDatabase: Sendable, Equatable, CustomStringConvertible {
     /// The task output: `engine`, `host`, `port`, `name`, `user`, `password`, `just_created`, `password_reset`,
     /// `postgis` (absent values as JSON null).
     public var output: [String: JSONValue] {
-        [
-            "engine": .string(engine.rawValue),
-            "host": host.map { .string($0) } ?? .null,
-            "port": port.map { .int(Int64($0)) } ?? .null,
-            "name": .string(name),
-            "user": user.map { .string($0) } ?? .null,
-            "password": password.map { .string($0) } ?? .null,
-            "just_created": .bool(justCreated),
-            "password_reset": .bool(passwordReset),
-            "postgis": .bool(postgis),
-        ]
+        CreateDatabaseTask.Output(engine: engine.rawValue, host: host, port: port, name: name, user: user,
+                                  password: password, justCreated: justCreated, passwordReset: passwordReset,
+                                  postgis: postgis).json
     }
 
     /// Everything but the password, for logs.

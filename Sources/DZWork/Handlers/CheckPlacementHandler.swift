@@ -30,14 +30,8 @@ public struct CheckPlacementHandler: TaskHandler {
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
         let args = try context.arguments(of: CheckPlacementTask.self)
         let project = args.project
-        var engine: AppDatabase.Engine?
+        var engine = try args.engine.map(DatabaseArguments.named)
         var basis = "the job's --db-engine or the app's database"
-        if let text = args.engine {
-            guard let named = AppDatabase.Engine(rawValue: text) else {
-                throw TaskFailure.badArgs("engine must be postgresql or sqlite, not \"\(text.prefix(40))\"")
-            }
-            engine = named
-        }
         let config = args.zoombuildConfig.flatMap { try? ZoombuildConfig.parse($0) }
         if engine == nil, let config, let type = config.databaseType {
             // A config that does not parse is build_bundle's to report.

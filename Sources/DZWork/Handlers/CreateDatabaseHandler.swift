@@ -1,5 +1,6 @@
 import DZAgent
 import DZSpool
+import DZTasks
 
 /// `create_database` (queue `database`): gets or creates the project's database and returns how the app reaches
 /// it (`AppDatabase.output`: engine, host, port, name, user, password, just_created, password_reset, postgis).
@@ -18,9 +19,10 @@ public struct CreateDatabaseHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try DatabaseArguments.project(context)
-        let engine = try DatabaseArguments.engine(context, default: settings.defaultEngine)
-        let postgis = try DatabaseArguments.flag(context, "postgis")
+        let args = try context.arguments(of: CreateDatabaseTask.self)
+        let project = args.project
+        let engine = try DatabaseArguments.engine(args.engine, default: settings.defaultEngine)
+        let postgis = args.postgis
         if postgis, engine != .postgresql { throw TaskFailure.badArgs("postgis needs engine postgresql") }
         context.logger.info("creating database", metadata: ["project": "\(project)", "engine": "\(engine.rawValue)",
                                                             "postgis": "\(postgis)"])
@@ -42,24 +44,18 @@ public struct CreateDatabaseHandler: TaskHandler {
     }
 }
 
-/// The arguments `create_database` and `drop_database` share, checked before anything else happens.
+/// The argument `create_database` and `drop_database` share, checked by what only the database host knows.
 enum DatabaseArguments {
-    static func project(_ context: TaskContext) throws -> ProjectID { try context.project() }
-
-    static func engine(_ context: TaskContext, default engine: AppDatabase.Engine) throws -> AppDatabase.Engine {
-        guard let text = try context.optionalString("engine") else { return engine }
-        guard let named = AppDatabase.Engine(rawValue: text) else {
-            throw TaskFailure.badArgs("engine must be postgresql or sqlite, not \"\(text.prefix(40))\"")
-        }
-        return named
+    /// The `engine` argument, `engine` when absent.
+    static func engine(_ text: String?, default engine: AppDatabase.Engine) throws(TaskFailure) -> AppDatabase.Engine {
+        try text.map(named) ?? engine
     }
 
-    /// A boolean argument, false when absent.
-    static func flag(_ context: TaskContext, _ key: String) throws(TaskFailure) -> Bool {
-        switch context.args[key] {
-        case nil, .null?: false
-        case .bool(let value)?: value
-        case let other?: throw .badArgs("argument \"\(key)\" must be a boolean, not \(other.typeName)")
+    /// An engine by its name, `postgresql` or `sqlite`.
+    static func named(_ text: String) throws(TaskFailure) -> AppDatabase.Engine {
+        guard let named = AppDatabase.Engine(rawValue: text) else {
+            throw .badArgs("engine must be postgresql or sqlite, not \"\(text.prefix(40))\"")
         }
+        return named
     }
 }

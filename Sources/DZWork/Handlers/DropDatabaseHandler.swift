@@ -1,5 +1,6 @@
 import DZAgent
 import DZSpool
+import DZTasks
 
 /// `drop_database` (queue `database`, for undeploy with `--drop-data`): drops the project's database. PostgreSQL:
 /// ends its sessions, drops database and role, removes the password file. SQLite: removes the database file.
@@ -16,8 +17,9 @@ public struct DropDatabaseHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try DatabaseArguments.project(context)
-        let engine = try DatabaseArguments.engine(context, default: settings.defaultEngine)
+        let args = try context.arguments(of: DropDatabaseTask.self)
+        let project = args.project
+        let engine = try DatabaseArguments.engine(args.engine, default: settings.defaultEngine)
         context.logger.info("dropping database", metadata: ["project": "\(project)", "engine": "\(engine.rawValue)"])
         let name: String
         let dropped: Bool
@@ -35,6 +37,6 @@ public struct DropDatabaseHandler: TaskHandler {
         } catch let error as DatabaseError {
             throw error.taskFailure
         }
-        return ["engine": .string(engine.rawValue), "name": .string(name), "dropped": .bool(dropped)]
+        return DropDatabaseTask.Output(engine: engine.rawValue, name: name, dropped: dropped).json
     }
 }

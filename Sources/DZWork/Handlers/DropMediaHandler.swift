@@ -1,5 +1,6 @@
 import DZAgent
 import DZSpool
+import DZTasks
 
 /// `drop_media` (queue `appserver_<id>`, for undeploy with `--drop-data`): removes the project's media directory on
 /// this appserver (`MediaDirectory.remove`: renamed aside and made root's before anything below it is removed, so
@@ -14,11 +15,11 @@ public struct DropMediaHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
+        let project = try context.arguments(of: DropMediaTask.self).project
         let media = MediaDirectory(settings: settings, project: project)
         do {
             let dropped = try media.remove(logger: context.logger)
-            return ["directory": .string(media.path), "dropped": .bool(dropped)]
+            return DropMediaTask.Output(directory: media.path, dropped: dropped).json
         } catch {
             throw error.taskFailure
         }

@@ -1,5 +1,6 @@
 import DZAgent
 import DZSpool
+import DZTasks
 
 /// `remove_proxy_conf` (queue `proxy`): takes a project's site off this host's nginx. Argument: `project`.
 ///
@@ -25,7 +26,7 @@ public struct RemoveProxyConfHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
+        let project = try context.arguments(of: RemoveProxyConfTask.self).project
         do throws(ProxyError) {
             try settings.validate()
             let lock = try await SitesLock.acquire(directory: settings.sitesDirectory, timeout: lockTimeout)
@@ -43,7 +44,7 @@ public struct RemoveProxyConfHandler: TaskHandler {
             siteFile.forgetPrevious()
             await StaticFiles(root: settings.staticRoot).removeProject(project)
             context.logger.info("site removed", metadata: ["project": "\(project)", "removed": "\(removed)"])
-            return ["removed": .bool(removed), "site": .string(siteFile.path)]
+            return RemoveProxyConfTask.Output(removed: removed, site: siteFile.path).json
         } catch {
             throw error.taskFailure
         }

@@ -1,6 +1,7 @@
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTasks
 import Logging
 
 /// `stop_instances` (queue `appserver_<id>`): stops instances of a project on this appserver.
@@ -21,26 +22,17 @@ public struct StopInstancesHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
-        let instances = try context.instances()
-        let grace = try context.number("grace_s", default: 30)
-        guard (0...3600).contains(grace) else { throw TaskFailure.badArgs("grace_s must be from 0 to 3600") }
-        let removeBundles: Bool
-        switch context.args["remove_bundles"] {
-        case nil, .null?: removeBundles = true
-        case .bool(let value)?: removeBundles = value
-        case let other?: throw TaskFailure.badArgs("remove_bundles must be a boolean, not \(other.typeName)")
-        }
-
+        let args = try context.arguments(of: StopInstancesTask.self)
         do {
-            return try await stop(project, instances, grace: grace, removeBundles: removeBundles, context.logger)
+            return try await stop(args.project, args.instances, grace: args.grace ?? 30,
+                                  removeBundles: args.removeBundles ?? true, context.logger).json
         } catch let error as DeployError {
             throw error.taskFailure
         }
     }
 
     private func stop(_ project: ProjectID, _ instances: [String], grace: Double, removeBundles: Bool,
-                      _ logger: Logger) async throws -> [String: JSONValue]
+                      _ logger: Logger) async throws -> StopInstancesTask.Output
     {
         let records = InstanceDirectory(root: settings.instancesRoot)
         let launcher = InstanceLauncher(logger: logger)
@@ -99,8 +91,7 @@ public struct StopInstancesHandler: TaskHandler {
         }
         retired += Self.leftAside(in: settings.appDirectory(project.rawValue), besides: retired)
         if !retired.isEmpty { Self.delete(retired, logger: logger) }
-        return ["stopped": .array(stopped.map { .string($0) }), "missing": .array(missing.map { .string($0) }),
-                "removed_bundles": .array(removed.map { .string($0) })]
+        return StopInstancesTask.Output(stopped: stopped, missing: missing, removedBundles: removed)
     }
 
     /// The name prefix of a bundle directory renamed aside to be deleted.
