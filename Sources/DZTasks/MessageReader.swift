@@ -87,4 +87,20 @@ struct MessageReader {
         guard !names.isEmpty else { throw ContractViolation("argument \"hostnames\": needs at least one host name") }
         return names
     }
+
+    /// `instances`: an array of instance ids as `deploy` makes them (`[A-Za-z0-9._-]`, never a path), repeats
+    /// dropped, order kept.
+    func instanceIDs() throws(ContractViolation) -> [String] {
+        guard case .array(let items)? = value("instances") else {
+            throw ContractViolation("argument \"instances\" must be an array of instance ids")
+        }
+        var ids: [String] = []
+        for item in items {
+            guard let id = item.stringValue, TaskID.isValid(id) else {
+                throw ContractViolation("instance ids are [A-Za-z0-9._-], not \(String(item.jsonText.prefix(80)))")
+            }
+            if !ids.contains(id) { ids.append(id) }
+        }
+        return ids
+    }
 }

@@ -3,6 +3,6 @@ public enum TaskContracts {
     public static let all: [any TaskContract.Type] = [
         CheckPlacementTask.self, CreateDatabaseTask.self, DeployTask.self, DropDatabaseTask.self, DropMediaTask.self,
         HealthCheckTask.self, PlacementTask.self, ProxyUpdateTask.self, RemoveProxyConfTask.self,
-        StopInstancesTask.self,
+        ScaleWorkersTask.self, StopInstancesTask.self,
     ]
 }

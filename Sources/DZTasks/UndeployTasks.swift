@@ -81,16 +81,7 @@ public enum StopInstancesTask: TaskContract {
         public init(json object: [String: JSONValue]) throws(ContractViolation) {
             let read = MessageReader(object)
             project = try read.project()
-            guard case .array(let items)? = read.value("instances") else {
-                throw ContractViolation("argument \"instances\" must be an array of instance ids")
-            }
-            instances = []
-            for item in items {
-                guard let id = item.stringValue, TaskID.isValid(id) else {
-                    throw ContractViolation("instance ids are [A-Za-z0-9._-], not \(String(item.jsonText.prefix(80)))")
-                }
-                if !instances.contains(id) { instances.append(id) }
-            }
+            instances = try read.instanceIDs()
             grace = try read.number("grace_s")
             if let grace, !(0...3600).contains(grace) { throw ContractViolation("grace_s must be from 0 to 3600") }
             switch read.value("remove_bundles") {

@@ -28,22 +28,6 @@ extension TaskContext {
         return instance
     }
 
-    /// The task's `instances` argument: an array of instance ids, each checked as `instance()` checks one,
-    /// repeats dropped, order kept.
-    func instances() throws(TaskFailure) -> [String] {
-        guard case .array(let items)? = args["instances"] else {
-            throw .badArgs("argument \"instances\" must be an array of instance ids")
-        }
-        var instances: [String] = []
-        for item in items {
-            guard let id = item.stringValue, TaskID.isValid(id) else {
-                throw .badArgs("instance ids are [A-Za-z0-9._-], not \(String(item.jsonText.prefix(80)))")
-            }
-            if !instances.contains(id) { instances.append(id) }
-        }
-        return instances
-    }
-
     /// The task's `vcs` argument: `git` (the default) or `hg`.
     func vcs() throws(TaskFailure) -> SourceCheckout.VCS {
         let name = try optionalString("vcs") ?? "git"

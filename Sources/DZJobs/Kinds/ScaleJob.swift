@@ -1,5 +1,6 @@
 import DZSpool
 import DZStore
+import DZTasks
 
 /// `scale`: changes how many instances of the current release run (`instances`, 1 to 32) and how many gunicorn
 /// workers each has (`workers`, 1 to 32). More instances: placement of the new ones -> deploy -> health_check ->
@@ -30,8 +31,9 @@ public enum ScaleJob {
                       let workers = try plan(context).workers else {
                     throw .missingInput("scale_workers needs a project, instances and a worker count")
                 }
-                return ["project": .string(project), "instances": item["instances"] ?? .array([]),
-                        "workers": .int(Int64(workers))]
+                return ScaleWorkersTask.Arguments(
+                    project: try ReleaseSteps.projectID(project),
+                    instances: (item["instances"]?.arrayValue ?? []).compactMap(\.stringValue), workers: workers).json
             }
             .fannedOut { context throws(JobError) in
                 let plan = try plan(context)

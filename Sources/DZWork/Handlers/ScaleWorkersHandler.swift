@@ -1,6 +1,7 @@
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTasks
 import Logging
 
 /// `scale_workers` (queue `appserver_<id>`): changes the number of gunicorn workers of running instances in
@@ -35,29 +36,22 @@ public struct ScaleWorkersHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
-        let instances = try context.instances()
-        guard !instances.isEmpty else { throw TaskFailure.badArgs("instances: give at least one instance id") }
-        let workers = try context.number("workers")
-        guard workers == workers.rounded(), (1...32).contains(workers) else {
-            throw TaskFailure.badArgs("workers must be a whole number from 1 to 32")
-        }
-        let timeout = try context.number("timeout_s", default: 30)
-        guard (1...600).contains(timeout) else { throw TaskFailure.badArgs("timeout_s must be from 1 to 600") }
+        let args = try context.arguments(of: ScaleWorkersTask.self)
         do {
-            return try await scale(project, instances, to: Int(workers), timeout: timeout, context.logger)
+            return try await scale(args.project, args.instances, to: args.workers, timeout: args.timeout ?? 30,
+                                   context.logger).json
         } catch {
             throw error.taskFailure
         }
     }
 
     private func scale(_ project: ProjectID, _ instances: [String], to workers: Int, timeout: Double,
-                       _ logger: Logger) async throws(DeployError) -> [String: JSONValue]
+                       _ logger: Logger) async throws(DeployError) -> ScaleWorkersTask.Output
     {
         let records = InstanceDirectory(root: settings.instancesRoot)
         let launcher = InstanceLauncher(logger: logger)
         try checkRunning(project, instances, records: records, launcher: launcher)
-        var results: [JSONValue] = []
+        var results: [ScaleWorkersTask.Change] = []
         for instance in instances {
             let held: FileLock
             do { held = try await records.lock(project.rawValue) } catch {
@@ -80,12 +74,10 @@ public struct ScaleWorkersHandler: TaskHandler {
             logger.info("instance workers changed", metadata: [
                 "instance": "\(instance)", "before": "\(change.before)", "after": "\(change.after)",
             ])
-            results.append(.object([
-                "instance": .string(instance), "pid": .int(Int64(master.pid)),
-                "before": .int(Int64(change.before)), "after": .int(Int64(change.after)),
-            ]))
+            results.append(ScaleWorkersTask.Change(instance: instance, pid: Int(master.pid), before: change.before,
+                                                   after: change.after))
         }
-        return ["project": .string(project.rawValue), "workers": .int(Int64(workers)), "instances": .array(results)]
+        return ScaleWorkersTask.Output(project: project.rawValue, workers: workers, instances: results)
     }
 
     /// Fails, naming every one, when any instance is unknown on this host or not running.
