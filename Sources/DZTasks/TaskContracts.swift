@@ -2,7 +2,7 @@
 public enum TaskContracts {
     public static let all: [any TaskContract.Type] = [
         CheckPlacementTask.self, CreateDatabaseTask.self, DeployTask.self, DropDatabaseTask.self, DropMediaTask.self,
-        HealthCheckTask.self, PlacementTask.self, ProxyUpdateTask.self, RemoveProxyConfTask.self,
-        ScaleWorkersTask.self, StopInstancesTask.self,
+        HealthCheckTask.self, PlacementTask.self, PostDeployHooksTask.self, ProxyUpdateTask.self,
+        RemoveProxyConfTask.self, ScaleWorkersTask.self, StopInstancesTask.self,
     ]
 }

@@ -11,9 +11,9 @@ import DZTasks
 enum ReleaseSteps {
     typealias Spec = @Sendable (JobContext) throws(JobError) -> ReleaseSpec
 
-    /// The steps, the first (placement) running after `after`. `hooks` adds arguments to post_deploy_hooks.
+    /// The steps, the first (placement) running after `after`. `hooks` sets arguments of post_deploy_hooks.
     static func steps(after: [String], spec: @escaping Spec,
-                      hooks: @escaping @Sendable (JobContext) -> [String: JSONValue] = { _ in [:] })
+                      hooks: @escaping @Sendable (JobContext, inout PostDeployHooksTask.Arguments) -> Void = { _, _ in })
         -> [StepDefinition]
     {
         [
@@ -26,13 +26,14 @@ enum ReleaseSteps {
                            queue: .build, maxAttempts: 1, timeoutSeconds: 1800)
             { context throws(JobError) in
                 guard let project = context.project,
-                      let instance = try firstInstance(context)["instance"] else {
+                      let instance = try firstInstance(context)["instance"]?.stringValue else {
                     throw .missingOutput("post_deploy_hooks needs a deployed instance")
                 }
-                var args: [String: JSONValue] = ["project": .string(project), "instance": instance]
+                var args = PostDeployHooksTask.Arguments(project: try projectID(project), instance: instance)
                 // `--param release=false`: deploy without running the Procfile's release command.
-                if context.param("release") == "false" { args["release"] = .bool(false) }
-                return args.merging(hooks(context)) { $1 }
+                args.release = context.param("release") != "false"
+                hooks(context, &args)
+                return args.json
             }
             .routed { context throws(JobError) in
                 try DeploySteps.appserverQueue(try firstInstance(context)["appserver"]?.stringValue)

@@ -1,5 +1,6 @@
 import DZSpool
 import DZStore
+import DZTasks
 
 /// `rollback`: deploys the bundle of an earlier succeeded release again, through the same release steps as
 /// build_and_deploy (placement, deploy, hooks, health check, the proxy switch, retire_old), without building.
@@ -14,9 +15,9 @@ public enum RollbackJob {
     public static let kind: JobKind = {
         let spec: ReleaseSteps.Spec = { context throws(JobError) in try ReleaseSpec.redeploying("target", context) }
         var kind = JobKind(name: "rollback", summary: "deploy an earlier release's bundle again, without building",
-                           steps: ReleaseSteps.steps(after: [], spec: spec) { context in
-                               ["check_schema": .bool(true),
-                                "allow_schema_mismatch": .bool(context.param("allow_schema_mismatch") == "true")]
+                           steps: ReleaseSteps.steps(after: [], spec: spec) { context, hooks in
+                               hooks.checkSchema = true
+                               hooks.allowSchemaMismatch = context.param("allow_schema_mismatch") == "true"
                            })
         { context in
             var result = ReleaseSteps.result(context, spec: spec)

@@ -1,6 +1,7 @@
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTasks
 import Logging
 
 /// `post_deploy_hooks` (queue `appserver_<id>`): runs a new deploy's one-off commands next to one of its
@@ -26,45 +27,28 @@ public struct PostDeployHooksHandler: TaskHandler {
         self.settings = settings
     }
 
-    struct Options {
-        var migrate = true
-        var release = true
-        var checkSchema = false
-        var allowSchemaMismatch = false
-        var timeout = 600.0
-    }
-
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
+        let args = try context.arguments(of: PostDeployHooksTask.self)
         let instance = try context.instance()
-        var options = Options()
-        options.migrate = try flag(context, "migrate", default: true)
-        options.release = try flag(context, "release", default: true)
-        options.checkSchema = try flag(context, "check_schema", default: false)
-        options.allowSchemaMismatch = try flag(context, "allow_schema_mismatch", default: false)
-        options.timeout = try context.number("timeout_s", default: 600)
-        guard (1...86_400).contains(options.timeout) else {
-            throw TaskFailure.badArgs("timeout_s must be from 1 to 86400")
-        }
         do {
-            return try await runHooks(project, instance, options, context.logger)
+            return try await runHooks(args, instance: instance, timeout: args.timeout ?? 600, context.logger).json
         } catch {
             throw error.taskFailure
         }
     }
 
-    private func runHooks(_ project: ProjectID, _ instance: String, _ options: Options, _ logger: Logger)
-        async throws(DeployError) -> [String: JSONValue]
+    private func runHooks(_ options: PostDeployHooksTask.Arguments, instance: String, timeout: Double,
+                          _ logger: Logger) async throws(DeployError) -> PostDeployHooksTask.Output
     {
+        let project = options.project
         let runner = try ManagePy(settings: settings, project: project, instance: instance)
         let record = runner.record
         var transcript = ""
-        var schemaAhead: JSONValue = .null
+        var schemaAhead: [String]?
         var skip = false
         if options.checkSchema {
-            let check = try await SchemaCheck.run(runner, project: project.rawValue, timeout: options.timeout,
-                                                  logger: logger)
-            schemaAhead = .array(check.ahead.map { .string($0) })
+            let check = try await SchemaCheck.run(runner, project: project.rawValue, timeout: timeout, logger: logger)
+            schemaAhead = check.ahead
             if !check.ahead.isEmpty {
                 guard options.allowSchemaMismatch else {
                     throw .hook(kind: "schema-mismatch", check.refusal(project: project.rawValue))
@@ -76,7 +60,7 @@ public struct PostDeployHooksHandler: TaskHandler {
         }
         var migrated = false
         if options.migrate, !skip {
-            transcript += try await runner.runChecked(runner.django(["migrate", "--noinput"]), timeout: options.timeout,
+            transcript += try await runner.runChecked(runner.django(["migrate", "--noinput"]), timeout: timeout,
                                                       kind: "migrate", logger: logger)
             migrated = true
         }
@@ -84,23 +68,13 @@ public struct PostDeployHooksHandler: TaskHandler {
         if options.release, !skip {
             releaseCommand = try ReleaseCommandSource.command(of: record)
             if let releaseCommand {
-                transcript += try await runner.runChecked(releaseCommand.argv, timeout: options.timeout,
+                transcript += try await runner.runChecked(releaseCommand.argv, timeout: timeout,
                                                           kind: "release", logger: logger)
             }
         }
-        return Redaction.maskedOutput([
-            "migrated": .bool(migrated),
-            "release": releaseCommand.map { .string(Redaction.mask($0.line, secrets: runner.secrets)) } ?? .null,
-            "schema_ahead": schemaAhead,
-            "output": .string(ManagePy.tail(transcript, lines: 40)),
-        ])
-    }
-
-    private func flag(_ context: TaskContext, _ key: String, default value: Bool) throws(TaskFailure) -> Bool {
-        switch context.args[key] {
-        case nil, .null?: value
-        case .bool(let given)?: given
-        case let other?: throw .badArgs("argument \"\(key)\" must be a boolean, not \(other.typeName)")
-        }
+        // The transcript's secrets are masked by `runChecked`; the release line is masked here.
+        return PostDeployHooksTask.Output(
+            migrated: migrated, release: releaseCommand.map { Redaction.mask($0.line, secrets: runner.secrets) },
+            schemaAhead: schemaAhead, output: ManagePy.tail(transcript, lines: 40))
     }
 }
