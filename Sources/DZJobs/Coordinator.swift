@@ -29,13 +29,6 @@ public struct Coordinator: Service {
         self.logger = logger
     }
 
-    enum Wake: Sendable {
-        case file(QueueName, String)
-        case sweep
-        /// A wake-up ring named the queue: list its `new/`.
-        case scan(QueueName)
-    }
-
     public func run() async throws {
         let wakeups = Wakeups(spool: self.spool)
         let spool = {
@@ -82,8 +75,10 @@ public struct Coordinator: Service {
         spool.audit.record("coordinator-started", [("db", configuration.databasePath), ("wake", wake)])
         logger.info("coordinator started", metadata: ["db": "\(configuration.databasePath)", "wake": "\(wake ?? "off")"])
 
-        let (wakes, continuation) = AsyncStream.makeStream(of: Wake.self, bufferingPolicy: .unbounded)
+        // Every source of work puts what it saw here; the loop takes all that waits at each turn.
+        let inbox = CoordinatorInbox()
         let lost = Latch()
+        engine.mayWrite = { !lost.isSet }
         let started = Timestamp.now()
         if let telemetry, telemetry.isActive {
             telemetry.metrics.set("dz_coordinator_start_time_seconds", to: started.seconds)
@@ -94,14 +89,14 @@ public struct Coordinator: Service {
                 group.addTask {
                     for await event in watcher.events {
                         switch event {
-                        case .appeared(let queue, let name): continuation.yield(.file(queue, name))
-                        case .overflow: continuation.yield(.sweep)
+                        case .appeared(let queue, let name): inbox.appeared(name, in: queue)
+                        case .overflow: inbox.sweep()
                         }
                     }
                 }
                 group.addTask {
                     while !Task.isCancelled {
-                        continuation.yield(.sweep)
+                        inbox.sweep()
                         do { try await Task.sleep(seconds: configuration.rescanInterval) } catch {
                             return
                         }
@@ -119,7 +114,7 @@ public struct Coordinator: Service {
                 }
                 if let listener {
                     group.addTask {
-                        for await queue in listener.scans { continuation.yield(.scan(queue)) }
+                        for await queue in listener.scans { inbox.scan(queue) }
                     }
                 }
                 group.addTask {
@@ -129,24 +124,33 @@ public struct Coordinator: Service {
                         do { try await Task.sleep(seconds: CoordinatorLease.renewInterval) } catch { return }
                         if !lease.renew() {
                             lost.set()
-                            continuation.finish()
+                            inbox.finish()
                             return
                         }
                     }
                 }
                 group.addTask {
-                    for await wake in wakes {
-                        if lost.isSet { return }
-                        switch wake {
-                        case .file(let queue, let name): engine.handle(name, in: queue)
-                        case .sweep: engine.sweep()
-                        case .scan(let queue):
-                            listener?.started(queue)
+                    for await _ in inbox.signals {
+                        // Each turn takes all that waits: results first (the next steps of running jobs), in
+                        // batches; then requests for a few milliseconds, the rest put back behind the results that
+                        // arrive meanwhile.
+                        while !lost.isSet {
+                            var batch = inbox.take()
+                            guard !batch.isEmpty else { break }
                             let start = Timestamp.now()
-                            let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
-                            for name in names { engine.handle(name, in: queue) }
-                            listener?.finished(queue, seconds: Timestamp.now() - start)
+                            let scans = batch.scans.sorted()
+                            for queue in scans {
+                                listener?.started(queue)
+                                let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
+                                if queue == .results { batch.results += names } else { batch.requests += names }
+                            }
+                            if batch.sweep { engine.sweep() }
+                            engine.takeIn(batch.results, in: .results)
+                            inbox.putBack(requests: engine.takeIn(requests: batch.requests,
+                                                                  for: Self.requestsPerTurnSeconds))
+                            for queue in scans { listener?.finished(queue, seconds: Timestamp.now() - start) }
                         }
+                        if lost.isSet { return }
                     }
                 }
                 if let telemetry, telemetry.isActive {
@@ -168,12 +172,12 @@ public struct Coordinator: Service {
                     await waiting.next()
                     waiting.cancelAll()
                 }
-                continuation.finish()
+                inbox.finish()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             telemetry?.notifier?.stopping(status: "stopping")
-            continuation.finish()
+            inbox.finish()
         }
         // The loop has stopped: what its last intake changed is published before the lease goes.
         if !lost.isSet { _ = publisher.round(carrying: StateChanges.Marks(), final: true) }
@@ -192,6 +196,10 @@ public struct Coordinator: Service {
 }
 
 extension Coordinator {
+    /// How long a turn of the loop takes in requests before it looks for results again: a result waits at most
+    /// about this long behind a burst of submissions.
+    static let requestsPerTurnSeconds = 0.005
+
     /// The listener for rings of `results` and `jobs`, when `wakeListen` names addresses.
     private func wakeListener(_ spool: Spool) throws -> WakeListener? {
         guard !configuration.wakeListen.isEmpty else { return nil }

@@ -61,6 +61,15 @@ public final class ZoomDB: @unchecked Sendable {
 
     public func transaction<T>(_ body: () throws -> T) throws -> T { try database.transaction(body) }
 
+    /// Whether a committed transaction is on disk before `transaction` returns (`PRAGMA synchronous = FULL`: the
+    /// write-ahead log is fsynced at each commit), or only safe against a crash of the process (`NORMAL`, the
+    /// default: the log is fsynced at checkpoints, so a power loss may take back the last commits). The
+    /// coordinator asks for durable commits when its spool is durable: it retires a result only after the
+    /// result's effect is committed, and a commit a power loss took back would lose the result.
+    public func setDurableCommits(_ durable: Bool) throws {
+        try database.execute("PRAGMA synchronous = \(durable ? "FULL" : "NORMAL")")
+    }
+
     /// Runs `body`'s queries on one snapshot (see `SQLiteDatabase.reading`).
     public func reading<T>(_ body: () throws -> T) throws -> T { try database.reading(body) }
 
