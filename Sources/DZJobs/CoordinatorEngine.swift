@@ -513,7 +513,8 @@ final class CoordinatorEngine: @unchecked Sendable {
         changes.jobChanged(jobID)
         guard let job = try db.job(jobID), job.state == .running else { return [] }
         guard let kind = catalog.kind(job.kind) else { return [] }
-        let steps = try db.steps(of: jobID)
+        // Planning reads states and outputs, never the task files of the steps there are (the new ones it makes).
+        let steps = try db.stepsWithoutTaskFiles(of: jobID)
         if kind.exclusive, steps.isEmpty, job.stopping == nil, let holder = try exclusiveHolder(before: job) {
             if waitingLogged.insert(jobID).inserted {
                 try db.log(jobID, .info, "waiting for job \(holder.id) (\(holder.kind)) of project "
