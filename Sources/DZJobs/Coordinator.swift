@@ -68,6 +68,10 @@ public struct Coordinator: Service {
         let publisher = StatePublisher(spool: spool, databasePath: path, changes: engine.changes, logger: logger)
         try engine.checkSpoolIdentity()
         for queue in [QueueName.results, .jobs] { try spool.create(queue) }
+        // Every source of work puts what it saw here (the first sweep too); the loop takes all that waits at each
+        // turn.
+        let inbox = CoordinatorInbox()
+        engine.inbox = inbox
         try engine.recover()
         let watcher = try QueueWatcher(spool: spool, queues: [.results, .jobs])
         defer { watcher.stop() }
@@ -75,8 +79,6 @@ public struct Coordinator: Service {
         spool.audit.record("coordinator-started", [("db", configuration.databasePath), ("wake", wake)])
         logger.info("coordinator started", metadata: ["db": "\(configuration.databasePath)", "wake": "\(wake ?? "off")"])
 
-        // Every source of work puts what it saw here; the loop takes all that waits at each turn.
-        let inbox = CoordinatorInbox()
         let lost = Latch()
         engine.mayWrite = { !lost.isSet }
         let started = Timestamp.now()
@@ -131,9 +133,6 @@ public struct Coordinator: Service {
                 }
                 group.addTask {
                     for await _ in inbox.signals {
-                        // Each turn takes all that waits: results first (the next steps of running jobs), in
-                        // batches; then requests for a few milliseconds, the rest put back behind the results that
-                        // arrive meanwhile.
                         while !lost.isSet {
                             var batch = inbox.take()
                             guard !batch.isEmpty else { break }
@@ -144,10 +143,7 @@ public struct Coordinator: Service {
                                 let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
                                 if queue == .results { batch.results += names } else { batch.requests += names }
                             }
-                            if batch.sweep { engine.sweep() }
-                            engine.takeIn(batch.results, in: .results)
-                            inbox.putBack(requests: engine.takeIn(requests: batch.requests,
-                                                                  for: Self.requestsPerTurnSeconds))
+                            Self.turn(engine, inbox, batch)
                             for queue in scans { listener?.finished(queue, seconds: Timestamp.now() - start) }
                         }
                         if lost.isSet { return }
@@ -196,9 +192,24 @@ public struct Coordinator: Service {
 }
 
 extension Coordinator {
-    /// How long a turn of the loop takes in requests before it looks for results again: a result waits at most
-    /// about this long behind a burst of submissions.
+    /// How long a turn of the loop takes in requests, when no result waits, before it looks again.
     static let requestsPerTurnSeconds = 0.005
+
+    /// One turn of the loop over what waited: every result first (the next steps of running jobs), in batches;
+    /// then requests: only one while results wait again, else for up to `requestsPerTurnSeconds`; the requests
+    /// not reached are put back, behind the results that arrive meanwhile; then the sweep, when one is due.
+    ///
+    /// Results before requests is what keeps a step's next step prompt under a burst of submissions: the time a
+    /// result waits is about the results ahead of it (the steps in flight) over the rate the coordinator takes
+    /// them in, so new jobs are started only as fast as results leave room for them, and the rest of the burst
+    /// waits in `jobs/new/` rather than in `results/new/` behind every started job's steps. One request per turn
+    /// at least: a stream of results never starves submissions and cancellations.
+    static func turn(_ engine: CoordinatorEngine, _ inbox: CoordinatorInbox, _ batch: CoordinatorInbox.Batch) {
+        engine.takeIn(batch.results, in: .results)
+        let budget = inbox.resultsWait ? 0 : requestsPerTurnSeconds
+        inbox.putBack(requests: engine.takeIn(requests: batch.requests, for: budget))
+        if batch.sweep { engine.sweep() }
+    }
 
     /// The listener for rings of `results` and `jobs`, when `wakeListen` names addresses.
     private func wakeListener(_ spool: Spool) throws -> WakeListener? {

@@ -140,7 +140,12 @@ final class CoordinatorEngine: @unchecked Sendable {
         for queue in [QueueName.jobs, .results] {
             setAsideUnreadableNames(in: queue)
             let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
-            takeIn(names, in: queue)
+            if let inbox {
+                // Taken in by the loop in its order: results before requests.
+                for name in names { inbox.appeared(name, in: queue) }
+            } else {
+                takeIn(names, in: queue)
+            }
         }
         checkDeadlines()
         do { try startWaiting() } catch {
@@ -198,6 +203,9 @@ final class CoordinatorEngine: @unchecked Sendable {
 
     /// Whether this coordinator may still write (false once its lease is another's): checked before each batch.
     var mayWrite: @Sendable () -> Bool = { true }
+
+    /// The loop's inbox, where a sweep puts the names it finds (without one, a sweep takes them in itself).
+    var inbox: CoordinatorInbox?
 
     /// Takes in requests for about `seconds` (at least one); returns the names not reached, in order.
     func takeIn(requests names: [String], for seconds: Double) -> [String] {

@@ -67,6 +67,9 @@ final class CoordinatorInbox: Sendable {
         if added { signal.yield() }
     }
 
+    /// Whether result names wait (seen since the last `take()`).
+    var resultsWait: Bool { state.withLock { !$0.batch.results.isEmpty } }
+
     /// Everything that waits, in one batch; the inbox is empty afterwards.
     func take() -> Batch {
         state.withLock { state in

@@ -174,6 +174,56 @@ import Testing
         #expect(scratch.engine.intakeBackoff == 0)
     }
 
+    @Test func whileResultsWaitATurnStartsOneNewJobAndPutsTheOtherRequestsBack() throws {
+        let scratch = try Scratch()
+        let inbox = CoordinatorInbox()
+        scratch.engine.inbox = inbox
+        let running = try scratch.submit()
+        let result = try #require(try scratch.answerWaiting().first)
+        var requests: [String] = []
+        for _ in 0..<3 {
+            let id = JobRequest.newJobID()
+            let request = JobRequest.submit(id: id, kind: "selftest", project: "bench", params: [:], issuedBy: "test")
+            try scratch.spool.drop(try request.taskFile(host: try HostID("laptop")), into: .jobs)
+            requests.append(id + ".json")
+            inbox.appeared(id + ".json", in: .jobs)
+        }
+        inbox.appeared(result, in: .results)
+        let batch = inbox.take()
+        #expect(batch.results == [result] && batch.requests == requests)
+        // Another result arrives while the turn runs.
+        let next = "\(running).bundle.json"
+        inbox.appeared(next, in: .results)
+
+        Coordinator.turn(scratch.engine, inbox, batch)
+        // The waiting result first: its job's next step is out.
+        #expect(try scratch.engine.db.step(taskID: "\(running).checkout")?.state == .succeeded)
+        #expect(try scratch.engine.db.step(taskID: "\(running).bundle")?.state == .dispatched)
+        // Then one request only, since a result waits again; the others come back after that result.
+        #expect(try scratch.engine.db.job(String(requests[0].dropLast(5))) != nil)
+        #expect(try scratch.engine.db.job(String(requests[1].dropLast(5))) == nil)
+        let after = inbox.take()
+        #expect(after.results == [next])
+        #expect(after.requests == Array(requests.dropFirst()))
+    }
+
+    @Test func aSweepWithAnInboxLeavesTheNamesToTheLoop() throws {
+        let scratch = try Scratch()
+        let inbox = CoordinatorInbox()
+        scratch.engine.inbox = inbox
+        let id = try scratch.submit()
+        let result = try #require(try scratch.answerWaiting().first)
+        let request = JobRequest.newJobID()
+        try scratch.spool.drop(try JobRequest.submit(id: request, kind: "selftest", project: "bench", params: [:],
+                                                     issuedBy: "test").taskFile(host: try HostID("laptop")),
+                               into: .jobs)
+        scratch.engine.sweep()
+        let batch = inbox.take()
+        #expect(batch.results == [result] && batch.requests == [request + ".json"])
+        #expect(try scratch.engine.db.step(taskID: "\(id).checkout")?.state == .dispatched)
+        #expect(try scratch.engine.db.job(request) == nil)
+    }
+
     @Test func requestsAreTakenInForABoundedTimeAndTheRestReturnedInOrder() throws {
         let scratch = try Scratch()
         var names: [String] = []
