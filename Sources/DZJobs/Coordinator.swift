@@ -196,8 +196,9 @@ extension Coordinator {
     static let requestsPerTurnSeconds = 0.005
 
     /// One turn of the loop over what waited: every result first (the next steps of running jobs), in batches;
-    /// then requests: only one while results wait again, else for up to `requestsPerTurnSeconds`; the requests
-    /// not reached are put back, behind the results that arrive meanwhile; then the sweep, when one is due.
+    /// then requests, one at least, more only while no result waits again, for up to `requestsPerTurnSeconds`;
+    /// the requests not reached are put back, behind the results that arrive meanwhile; then the sweep, when one
+    /// is due.
     ///
     /// Results before requests is what keeps a step's next step prompt under a burst of submissions: the time a
     /// result waits is about the results ahead of it (the steps in flight) over the rate the coordinator takes
@@ -206,8 +207,8 @@ extension Coordinator {
     /// at least: a stream of results never starves submissions and cancellations.
     static func turn(_ engine: CoordinatorEngine, _ inbox: CoordinatorInbox, _ batch: CoordinatorInbox.Batch) {
         engine.takeIn(batch.results, in: .results)
-        let budget = inbox.resultsWait ? 0 : requestsPerTurnSeconds
-        inbox.putBack(requests: engine.takeIn(requests: batch.requests, for: budget))
+        inbox.putBack(requests: engine.takeIn(requests: batch.requests, for: requestsPerTurnSeconds,
+                                              while: { !inbox.resultsWait }))
         if batch.sweep { engine.sweep() }
     }
 

@@ -207,11 +207,12 @@ final class CoordinatorEngine: @unchecked Sendable {
     /// The loop's inbox, where a sweep puts the names it finds (without one, a sweep takes them in itself).
     var inbox: CoordinatorInbox?
 
-    /// Takes in requests for about `seconds` (at least one); returns the names not reached, in order.
-    func takeIn(requests names: [String], for seconds: Double) -> [String] {
+    /// Takes in requests for about `seconds`, and while `more()` holds, one at least; returns the names not
+    /// reached, in order.
+    func takeIn(requests names: [String], for seconds: Double, while more: () -> Bool = { true }) -> [String] {
         let start = Timestamp.now()
         var index = 0
-        while index < names.count, index == 0 || Timestamp.now() - start < seconds {
+        while index < names.count, index == 0 || (Timestamp.now() - start < seconds && more()) {
             handle(names[index], in: .jobs)
             index += 1
         }
