@@ -132,6 +132,7 @@ public struct Coordinator: Service {
                     }
                 }
                 group.addTask {
+                    var pacing = RequestPacing()
                     for await _ in inbox.signals {
                         while !lost.isSet {
                             var batch = inbox.take()
@@ -143,7 +144,7 @@ public struct Coordinator: Service {
                                 let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
                                 if queue == .results { batch.results += names } else { batch.requests += names }
                             }
-                            Self.turn(engine, inbox, batch)
+                            Self.turn(engine, inbox, batch, &pacing)
                             for queue in scans { listener?.finished(queue, seconds: Timestamp.now() - start) }
                         }
                         if lost.isSet { return }
@@ -192,23 +193,33 @@ public struct Coordinator: Service {
 }
 
 extension Coordinator {
-    /// How long a turn of the loop takes in requests, when no result waits, before it looks again.
-    static let requestsPerTurnSeconds = 0.005
-
     /// One turn of the loop over what waited: every result first (the next steps of running jobs), in batches;
-    /// then requests, one at least, more only while no result waits again, for up to `requestsPerTurnSeconds`;
-    /// the requests not reached are put back, behind the results that arrive meanwhile; then the sweep, when one
-    /// is due.
-    ///
-    /// Results before requests is what keeps a step's next step prompt under a burst of submissions: the time a
-    /// result waits is about the results ahead of it (the steps in flight) over the rate the coordinator takes
-    /// them in, so new jobs are started only as fast as results leave room for them, and the rest of the burst
-    /// waits in `jobs/new/` rather than in `results/new/` behind every started job's steps. One request per turn
-    /// at least: a stream of results never starves submissions and cancellations.
-    static func turn(_ engine: CoordinatorEngine, _ inbox: CoordinatorInbox, _ batch: CoordinatorInbox.Batch) {
-        engine.takeIn(batch.results, in: .results)
-        inbox.putBack(requests: engine.takeIn(requests: batch.requests, for: requestsPerTurnSeconds,
-                                              while: { !inbox.resultsWait }))
+    /// then requests, as `RequestPacing` allows: while the loop keeps up, one at least, more only while no result
+    /// waits again, for up to `RequestPacing.budget`; the requests not reached are put back, behind the results
+    /// that arrive meanwhile; then the sweep, when one is due.
+    static func turn(_ engine: CoordinatorEngine, _ inbox: CoordinatorInbox, _ batch: CoordinatorInbox.Batch,
+                     _ pacing: inout RequestPacing)
+    {
+        if !batch.results.isEmpty {
+            engine.takeIn(batch.results, in: .results)
+            let now = Timestamp.now()
+            pacing.resultsTakenIn(delay: now - (batch.firstResultSeen ?? now), at: now)
+        }
+        if !batch.requests.isEmpty {
+            let rest: [String]
+            switch pacing.allowance(at: .now(), inFlight: engine.stepsInFlight()) {
+            case .none: rest = batch.requests
+            case .one: rest = engine.takeIn(requests: batch.requests, for: 0)
+            case .upTo(let most):
+                var taken = 0
+                rest = engine.takeIn(requests: batch.requests, for: RequestPacing.budget, while: {
+                    taken += 1
+                    return taken < most && !inbox.resultsWait
+                })
+            }
+            if rest.count < batch.requests.count { pacing.requestTakenIn(at: .now()) }
+            inbox.putBack(requests: rest)
+        }
         if batch.sweep { engine.sweep() }
     }
 

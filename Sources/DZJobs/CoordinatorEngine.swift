@@ -207,6 +207,9 @@ final class CoordinatorEngine: @unchecked Sendable {
     /// The loop's inbox, where a sweep puts the names it finds (without one, a sweep takes them in itself).
     var inbox: CoordinatorInbox?
 
+    /// Steps dispatched whose result has not come (0 when the zoomdb cannot say).
+    func stepsInFlight() -> Int { (try? db.stepCount(state: .dispatched)) ?? 0 }
+
     /// Takes in requests for about `seconds`, and while `more()` holds, one at least; returns the names not
     /// reached, in order.
     func takeIn(requests names: [String], for seconds: Double, while more: () -> Bool = { true }) -> [String] {

@@ -1,4 +1,5 @@
 import DZSpool
+import DZSystem
 import Synchronization
 
 /// What the coordinator's loop has to do next, gathered from every source of wake-ups (inotify, the rescan
@@ -17,6 +18,8 @@ final class CoordinatorInbox: Sendable {
         var sweep = false
         /// Queues a wake-up ring named: their `new/` is to be listed.
         var scans: Set<QueueName> = []
+        /// When the first of `results` was seen.
+        var firstResultSeen: Timestamp?
 
         var isEmpty: Bool { results.isEmpty && requests.isEmpty && !sweep && scans.isEmpty }
     }
@@ -41,7 +44,12 @@ final class CoordinatorInbox: Sendable {
         guard queue == .results || queue == .jobs else { return }
         let added = state.withLock { state -> Bool in
             guard !state.finished, state.seen[queue, default: []].insert(name).inserted else { return false }
-            if queue == .results { state.batch.results.append(name) } else { state.batch.requests.append(name) }
+            if queue == .results {
+                if state.batch.results.isEmpty { state.batch.firstResultSeen = .now() }
+                state.batch.results.append(name)
+            } else {
+                state.batch.requests.append(name)
+            }
             return true
         }
         if added { signal.yield() }
@@ -91,6 +99,7 @@ final class CoordinatorInbox: Sendable {
                 var fresh: [String] = []
                 for name in names where state.seen[queue, default: []].insert(name).inserted { fresh.append(name) }
                 if queue == .results {
+                    if !fresh.isEmpty, state.batch.firstResultSeen == nil { state.batch.firstResultSeen = .now() }
                     state.batch.results = fresh + state.batch.results
                 } else {
                     state.batch.requests = fresh + state.batch.requests

@@ -159,6 +159,11 @@ public final class ZoomDB: @unchecked Sendable {
         try database.query("SELECT * FROM steps WHERE task_id = ?", [taskID]).first.map(StepRecord.init(row:))
     }
 
+    /// How many steps are in `state`, across jobs.
+    public func stepCount(state: StepRecord.State) throws -> Int {
+        Int(try database.query("SELECT count(*) AS n FROM steps WHERE state = ?", [state.rawValue]).first?.int("n") ?? 0)
+    }
+
     /// Steps in the given states, across jobs.
     public func steps(in states: [StepRecord.State]) throws -> [StepRecord] {
         let marks = states.map { _ in "?" }.joined(separator: ",")

@@ -195,7 +195,8 @@ import Testing
         let next = "\(running).bundle.json"
         inbox.appeared(next, in: .results)
 
-        Coordinator.turn(scratch.engine, inbox, batch)
+        var pacing = RequestPacing()
+        Coordinator.turn(scratch.engine, inbox, batch, &pacing)
         // The waiting result first: its job's next step is out.
         #expect(try scratch.engine.db.step(taskID: "\(running).checkout")?.state == .succeeded)
         #expect(try scratch.engine.db.step(taskID: "\(running).bundle")?.state == .dispatched)
@@ -272,5 +273,54 @@ import Testing
         inbox.appeared("a.json", in: .results)
         inbox.sweep()
         #expect(inbox.take().isEmpty)
+    }
+}
+
+@Suite struct RequestPacingTests {
+    @Test func newJobsStartFreelyWhileResultsAreTakenInWithinTheTarget() {
+        var pacing = RequestPacing()
+        let now = Timestamp.now()
+        #expect(pacing.allowance(at: now, inFlight: 0) == .upTo(RequestPacing.largestWindow))
+        pacing.resultsTakenIn(delay: RequestPacing.target / 2, at: now)
+        #expect(pacing.allowance(at: now, inFlight: 10) == .upTo(RequestPacing.largestWindow - 10))
+    }
+
+    @Test func behindOneRequestPerFloorUntilABatchIsWithinTheTargetAgain() {
+        var pacing = RequestPacing()
+        let now = Timestamp.now()
+        pacing.resultsTakenIn(delay: RequestPacing.target * 3, at: now)
+        // None for a while: one, then none until the floor has passed.
+        #expect(pacing.allowance(at: now, inFlight: 0) == .one)
+        pacing.requestTakenIn(at: now)
+        pacing.resultsTakenIn(delay: RequestPacing.target * 2, at: now + 0.001)
+        #expect(pacing.allowance(at: now + 0.002, inFlight: 0) == .none)
+        pacing.resultsTakenIn(delay: RequestPacing.target * 2, at: now + RequestPacing.floor)
+        #expect(pacing.allowance(at: now + RequestPacing.floor, inFlight: 0) == .one)
+        // A batch within the target: caught up, with the window the late batches left.
+        pacing.resultsTakenIn(delay: 0, at: now + RequestPacing.floor + 0.001)
+        #expect(pacing.allowance(at: now + RequestPacing.floor + 0.001, inFlight: 0) == .upTo(pacing.window))
+    }
+
+    @Test func lateBatchesNarrowTheWindowOfStepsInFlightAndTimelyOnesWidenIt() {
+        var pacing = RequestPacing()
+        let now = Timestamp.now()
+        for _ in 0..<20 { pacing.resultsTakenIn(delay: 1, at: now) }
+        #expect(pacing.window == RequestPacing.smallestWindow)
+        pacing.requestTakenIn(at: now)
+        // No result for the target: not behind, but the steps in flight fill the window.
+        #expect(pacing.allowance(at: now + RequestPacing.target, inFlight: RequestPacing.smallestWindow) == .none)
+        #expect(pacing.allowance(at: now + RequestPacing.target, inFlight: 2)
+            == .upTo(RequestPacing.smallestWindow - 2))
+        pacing.resultsTakenIn(delay: 0, at: now)
+        #expect(pacing.window == RequestPacing.smallestWindow + 1)
+    }
+
+    @Test func noResultForTheTargetMeansNotBehind() {
+        var pacing = RequestPacing()
+        let now = Timestamp.now()
+        pacing.resultsTakenIn(delay: 1, at: now)
+        pacing.requestTakenIn(at: now)
+        #expect(pacing.allowance(at: now, inFlight: 0) == .none)
+        #expect(pacing.allowance(at: now + RequestPacing.target, inFlight: 0) == .upTo(pacing.window))
     }
 }
