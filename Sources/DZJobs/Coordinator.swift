@@ -163,6 +163,12 @@ public struct Coordinator: Service {
                     // Beside the loop: what commands on every host read, written from the committed changes.
                     await publisher.run { !lost.isSet }
                 }
+                group.addTask {
+                    // Beside the loop too: the zoomdb's checkpoints, on a connection of their own, so that no
+                    // commit of the loop waits for their fsyncs.
+                    await Self.checkpoints(path, allowNetworkFileSystem: configuration.allowNetworkDatabase,
+                                           logger: logger)
+                }
                 await withTaskGroup(of: Void.self) { waiting in
                     waiting.addTask { try? await gracefulShutdown() }
                     waiting.addTask { await lost.wait() }
@@ -221,6 +227,30 @@ extension Coordinator {
             inbox.putBack(requests: rest)
         }
         if batch.sweep { engine.sweep() }
+    }
+
+    /// Seconds between the zoomdb's checkpoints.
+    static let checkpointInterval = 1.0
+
+    /// Checkpoints the zoomdb every `checkpointInterval` until cancelled (see `ZoomDB.checkpoint`).
+    static func checkpoints(_ path: String, allowNetworkFileSystem: Bool, logger: Logger) async {
+        let db: ZoomDB
+        do { db = try ZoomDB(path: path, allowNetworkFileSystem: allowNetworkFileSystem) } catch {
+            logger.error("cannot open the zoomdb for its checkpoints", metadata: ["error": "\(error)"])
+            return
+        }
+        var lastFailure = Timestamp.distantPast
+        while !Task.isCancelled {
+            do { try await Task.sleep(seconds: checkpointInterval) } catch { break }
+            do { try db.checkpoint() } catch {
+                if Timestamp.now() - lastFailure > 60 {
+                    lastFailure = .now()
+                    logger.error("checkpointing the zoomdb failed: trying again", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        // The coordinator stops: what its last commits left in the log.
+        try? db.checkpoint()
     }
 
     /// The listener for rings of `results` and `jobs`, when `wakeListen` names addresses.

@@ -20,6 +20,8 @@ final class CoordinatorEngine: @unchecked Sendable {
         db = try ZoomDB(path: configuration.databasePath, allowNetworkFileSystem: configuration.allowNetworkDatabase)
         // As durable as the spool: a result leaves `results/` once its effect is committed (see `intakeResults`).
         try db.setDurableCommits(spool.sync)
+        // Checkpoints (and their fsyncs, tens of ms on a busy disk) are the `Coordinator`'s checkpoint task's.
+        try db.leaveCheckpointsToAnother()
         lostAppservers = configuration.recoverAfter.map { LostAppservers(limit: $0) }
     }
 

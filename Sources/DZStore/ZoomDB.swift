@@ -70,6 +70,19 @@ public final class ZoomDB: @unchecked Sendable {
         try database.execute("PRAGMA synchronous = \(durable ? "FULL" : "NORMAL")")
     }
 
+    /// Leaves checkpoints (copying the write-ahead log back into the database, with its fsyncs) to another
+    /// connection (`checkpoint()`), so that this one's commits never wait for them: the coordinator's loop.
+    public func leaveCheckpointsToAnother() throws {
+        try database.execute("PRAGMA wal_autocheckpoint = 0")
+    }
+
+    /// Copies what it can of the write-ahead log back into the database without waiting for any other connection
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`): for a connection of its own beside the writer's, so that the writer
+    /// never waits for the checkpoint's fsyncs.
+    public func checkpoint() throws {
+        try database.query("PRAGMA wal_checkpoint(PASSIVE)")
+    }
+
     /// Runs `body`'s queries on one snapshot (see `SQLiteDatabase.reading`).
     public func reading<T>(_ body: () throws -> T) throws -> T { try database.reading(body) }
 
