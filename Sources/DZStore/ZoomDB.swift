@@ -78,9 +78,12 @@ public final class ZoomDB: @unchecked Sendable {
 
     /// Copies what it can of the write-ahead log back into the database without waiting for any other connection
     /// (`PRAGMA wal_checkpoint(PASSIVE)`): for a connection of its own beside the writer's, so that the writer
-    /// never waits for the checkpoint's fsyncs.
-    public func checkpoint() throws {
-        try database.query("PRAGMA wal_checkpoint(PASSIVE)")
+    /// never waits for the checkpoint's fsyncs. Returns the frames in the log and how many of them are now in the
+    /// database.
+    @discardableResult
+    public func checkpoint() throws -> (frames: Int, checkpointed: Int) {
+        let row = try database.query("PRAGMA wal_checkpoint(PASSIVE)").first
+        return (Int(row?.int("log") ?? 0), Int(row?.int("checkpointed") ?? 0))
     }
 
     /// Runs `body`'s queries on one snapshot (see `SQLiteDatabase.reading`).
