@@ -32,6 +32,9 @@ public struct JobBenchmark: Sendable {
         public var stepLatency: [Double]
         /// Jobs one at a time.
         public var idleStepLatency: [Double]
+        /// Under the burst: from a job's submission to its first step dropped (the coordinator starts the jobs of
+        /// a burst as fast as results leave room for them: the rest waits in `jobs/new/`).
+        public var startLatency: [Double] = []
         public var failed: Int
         public var jobsPerSecond: Double { Double(jobs) / seconds }
     }
@@ -80,8 +83,12 @@ public struct JobBenchmark: Sendable {
         let burstJobs = try burst.compactMap { try db.job($0) }
         let (latencies, stepCount) = try stepLatencies(db, burst)
         let (idleLatencies, _) = try stepLatencies(db, idle)
-        return Report(jobs: jobs, steps: stepCount, seconds: end - start, stepLatency: latencies,
-                      idleStepLatency: idleLatencies, failed: burstJobs.filter { $0.state != .succeeded }.count)
+        var report = Report(jobs: jobs, steps: stepCount, seconds: end - start, stepLatency: latencies,
+                            idleStepLatency: idleLatencies, failed: burstJobs.filter { $0.state != .succeeded }.count)
+        report.startLatency = try burstJobs.compactMap { job in
+            try db.steps(of: job.id).compactMap(\.dispatched).min().map { $0 - job.issuedAt }
+        }
+        return report
     }
 
     private func submit(_ spool: Spool) throws -> String {

@@ -29,13 +29,6 @@ public struct Coordinator: Service {
         self.logger = logger
     }
 
-    enum Wake: Sendable {
-        case file(QueueName, String)
-        case sweep
-        /// A wake-up ring named the queue: list its `new/`.
-        case scan(QueueName)
-    }
-
     public func run() async throws {
         let wakeups = Wakeups(spool: self.spool)
         let spool = {
@@ -75,6 +68,10 @@ public struct Coordinator: Service {
         let publisher = StatePublisher(spool: spool, databasePath: path, changes: engine.changes, logger: logger)
         try engine.checkSpoolIdentity()
         for queue in [QueueName.results, .jobs] { try spool.create(queue) }
+        // Every source of work puts what it saw here (the first sweep too); the loop takes all that waits at each
+        // turn.
+        let inbox = CoordinatorInbox()
+        engine.inbox = inbox
         try engine.recover()
         let watcher = try QueueWatcher(spool: spool, queues: [.results, .jobs])
         defer { watcher.stop() }
@@ -82,8 +79,8 @@ public struct Coordinator: Service {
         spool.audit.record("coordinator-started", [("db", configuration.databasePath), ("wake", wake)])
         logger.info("coordinator started", metadata: ["db": "\(configuration.databasePath)", "wake": "\(wake ?? "off")"])
 
-        let (wakes, continuation) = AsyncStream.makeStream(of: Wake.self, bufferingPolicy: .unbounded)
         let lost = Latch()
+        engine.mayWrite = { !lost.isSet }
         let started = Timestamp.now()
         if let telemetry, telemetry.isActive {
             telemetry.metrics.set("dz_coordinator_start_time_seconds", to: started.seconds)
@@ -94,14 +91,14 @@ public struct Coordinator: Service {
                 group.addTask {
                     for await event in watcher.events {
                         switch event {
-                        case .appeared(let queue, let name): continuation.yield(.file(queue, name))
-                        case .overflow: continuation.yield(.sweep)
+                        case .appeared(let queue, let name): inbox.appeared(name, in: queue)
+                        case .overflow: inbox.sweep()
                         }
                     }
                 }
                 group.addTask {
                     while !Task.isCancelled {
-                        continuation.yield(.sweep)
+                        inbox.sweep()
                         do { try await Task.sleep(seconds: configuration.rescanInterval) } catch {
                             return
                         }
@@ -119,7 +116,7 @@ public struct Coordinator: Service {
                 }
                 if let listener {
                     group.addTask {
-                        for await queue in listener.scans { continuation.yield(.scan(queue)) }
+                        for await queue in listener.scans { inbox.scan(queue) }
                     }
                 }
                 group.addTask {
@@ -129,24 +126,28 @@ public struct Coordinator: Service {
                         do { try await Task.sleep(seconds: CoordinatorLease.renewInterval) } catch { return }
                         if !lease.renew() {
                             lost.set()
-                            continuation.finish()
+                            inbox.finish()
                             return
                         }
                     }
                 }
                 group.addTask {
-                    for await wake in wakes {
-                        if lost.isSet { return }
-                        switch wake {
-                        case .file(let queue, let name): engine.handle(name, in: queue)
-                        case .sweep: engine.sweep()
-                        case .scan(let queue):
-                            listener?.started(queue)
+                    var pacing = RequestPacing()
+                    for await _ in inbox.signals {
+                        while !lost.isSet {
+                            var batch = inbox.take()
+                            guard !batch.isEmpty else { break }
                             let start = Timestamp.now()
-                            let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
-                            for name in names { engine.handle(name, in: queue) }
-                            listener?.finished(queue, seconds: Timestamp.now() - start)
+                            let scans = batch.scans.sorted()
+                            for queue in scans {
+                                listener?.started(queue)
+                                let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
+                                if queue == .results { batch.results += names } else { batch.requests += names }
+                            }
+                            Self.turn(engine, inbox, batch, &pacing)
+                            for queue in scans { listener?.finished(queue, seconds: Timestamp.now() - start) }
                         }
+                        if lost.isSet { return }
                     }
                 }
                 if let telemetry, telemetry.isActive {
@@ -162,18 +163,24 @@ public struct Coordinator: Service {
                     // Beside the loop: what commands on every host read, written from the committed changes.
                     await publisher.run { !lost.isSet }
                 }
+                group.addTask {
+                    // Beside the loop too: the zoomdb's checkpoints, on a connection of their own, so that no
+                    // commit of the loop waits for their fsyncs.
+                    await Self.checkpoints(path, allowNetworkFileSystem: configuration.allowNetworkDatabase,
+                                           logger: logger)
+                }
                 await withTaskGroup(of: Void.self) { waiting in
                     waiting.addTask { try? await gracefulShutdown() }
                     waiting.addTask { await lost.wait() }
                     await waiting.next()
                     waiting.cancelAll()
                 }
-                continuation.finish()
+                inbox.finish()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
             telemetry?.notifier?.stopping(status: "stopping")
-            continuation.finish()
+            inbox.finish()
         }
         // The loop has stopped: what its last intake changed is published before the lease goes.
         if !lost.isSet { _ = publisher.round(carrying: StateChanges.Marks(), final: true) }
@@ -192,6 +199,60 @@ public struct Coordinator: Service {
 }
 
 extension Coordinator {
+    /// One turn of the loop over what waited: every result first (the next steps of running jobs), in batches;
+    /// then requests, as `RequestPacing` allows: while the loop keeps up, one at least, more only while no result
+    /// waits again, for up to `RequestPacing.budget`; the requests not reached are put back, behind the results
+    /// that arrive meanwhile; then the sweep, when one is due.
+    static func turn(_ engine: CoordinatorEngine, _ inbox: CoordinatorInbox, _ batch: CoordinatorInbox.Batch,
+                     _ pacing: inout RequestPacing)
+    {
+        if !batch.results.isEmpty {
+            engine.takeIn(batch.results, in: .results)
+            let now = Timestamp.now()
+            pacing.resultsTakenIn(delay: now - (batch.firstResultSeen ?? now), at: now)
+        }
+        if !batch.requests.isEmpty {
+            let rest: [String]
+            switch pacing.allowance(at: .now(), inFlight: engine.stepsInFlight()) {
+            case .none: rest = batch.requests
+            case .one: rest = engine.takeIn(requests: batch.requests, for: 0)
+            case .upTo(let most):
+                var taken = 0
+                rest = engine.takeIn(requests: batch.requests, for: RequestPacing.budget, while: {
+                    taken += 1
+                    return taken < most && !inbox.resultsWait
+                })
+            }
+            if rest.count < batch.requests.count { pacing.requestTakenIn(at: .now()) }
+            inbox.putBack(requests: rest)
+        }
+        if batch.sweep { engine.sweep() }
+    }
+
+    /// Seconds between the zoomdb's checkpoints.
+    static let checkpointInterval = 1.0
+
+    /// Checkpoints the zoomdb every `checkpointInterval` until cancelled (see `ZoomDB.checkpoint`).
+    static func checkpoints(_ path: String, allowNetworkFileSystem: Bool, logger: Logger) async {
+        let db: ZoomDB
+        do { db = try ZoomDB(path: path, allowNetworkFileSystem: allowNetworkFileSystem) } catch {
+            logger.error("cannot open the zoomdb for its checkpoints", metadata: ["error": "\(error)"])
+            return
+        }
+        var lastFailure = Timestamp.distantPast
+        while !Task.isCancelled {
+            do { try await Task.sleep(seconds: checkpointInterval) } catch { break }
+            do { try db.checkpoint() } catch {
+                if Timestamp.now() - lastFailure > 60 {
+                    lastFailure = .now()
+                    logger.error("checkpointing the zoomdb failed: trying again", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+        // The coordinator stops: what its last commits left in the log.
+        try? db.checkpoint()
+    }
+
     /// The listener for rings of `results` and `jobs`, when `wakeListen` names addresses.
     private func wakeListener(_ spool: Spool) throws -> WakeListener? {
         guard !configuration.wakeListen.isEmpty else { return nil }

@@ -18,6 +18,10 @@ final class CoordinatorEngine: @unchecked Sendable {
         self.catalog = catalog
         self.logger = logger
         db = try ZoomDB(path: configuration.databasePath, allowNetworkFileSystem: configuration.allowNetworkDatabase)
+        // As durable as the spool: a result leaves `results/` once its effect is committed (see `intakeResults`).
+        try db.setDurableCommits(spool.sync)
+        // Checkpoints (and their fsyncs, tens of ms on a busy disk) are the `Coordinator`'s checkpoint task's.
+        try db.leaveCheckpointsToAnother()
         lostAppservers = configuration.recoverAfter.map { LostAppservers(limit: $0) }
     }
 
@@ -73,9 +77,7 @@ final class CoordinatorEngine: @unchecked Sendable {
             }
             for id in released.poisoned { try failPoisoned(id, from: queue) }
         }
-        for step in try db.steps(in: [.dispatching]) {
-            dispatch(step, checkSpool: true)
-        }
+        dispatch(try db.steps(in: [.dispatching]), checkSpool: true)
         try markAllForPublishing()
         sweep()
     }
@@ -131,7 +133,7 @@ final class CoordinatorEngine: @unchecked Sendable {
         }
         if redispatchPending {
             redispatchPending = false
-            for step in (try? db.steps(in: [.dispatching])) ?? [] { dispatch(step, checkSpool: true) }
+            dispatch((try? db.steps(in: [.dispatching])) ?? [], checkSpool: true)
         }
         if Timestamp.now() - lastPurge > 60 {
             lastPurge = .now()
@@ -140,7 +142,12 @@ final class CoordinatorEngine: @unchecked Sendable {
         for queue in [QueueName.jobs, .results] {
             setAsideUnreadableNames(in: queue)
             let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
-            for name in names { handle(name, in: queue) }
+            if let inbox {
+                // Taken in by the loop in its order: results before requests.
+                for name in names { inbox.appeared(name, in: queue) }
+            } else {
+                takeIn(names, in: queue)
+            }
         }
         checkDeadlines()
         do { try startWaiting() } catch {
@@ -181,40 +188,103 @@ final class CoordinatorEngine: @unchecked Sendable {
     }
 
     /// Until when intake waits after a failure (a full disk, a database error), and how long the next wait is.
-    private var intakePausedUntil = Timestamp.distantPast
-    private var intakeBackoff = 0.0
+    var intakePausedUntil = Timestamp.distantPast
+    private(set) var intakeBackoff = 0.0
+    /// The results of batches that could not be recorded, each taken in alone until it is: a result whose effect
+    /// can never be recorded then holds up no other.
+    private var suspects = Set<String>()
 
-    /// Takes in one file. When its effect cannot be recorded (the zoomdb or the spool cannot be written), the file
-    /// goes back to `new/` unchanged and intake pauses, 0.1 s doubling to 5 s: the sweep after the pause tries
-    /// again, so that work moves on by itself once the fault is gone.
+    /// The most results taken in under one zoomdb transaction: a bound on the time a result waits for the others
+    /// of its batch.
+    static let resultBatchLimit = 128
+
+    /// Takes in one file (see `takeIn(_:in:)`).
     func handle(_ name: String, in queue: QueueName) {
-        guard Timestamp.now() >= intakePausedUntil else { return }
+        takeIn([name], in: queue)
+    }
+
+    /// Whether this coordinator may still write (false once its lease is another's): checked before each batch.
+    var mayWrite: @Sendable () -> Bool = { true }
+
+    /// The loop's inbox, where a sweep puts the names it finds (without one, a sweep takes them in itself).
+    var inbox: CoordinatorInbox?
+
+    /// Steps dispatched whose result has not come (0 when the zoomdb cannot say).
+    func stepsInFlight() -> Int { (try? db.stepCount(state: .dispatched)) ?? 0 }
+
+    /// Takes in requests for about `seconds`, and while `more()` holds, one at least; returns the names not
+    /// reached, in order.
+    func takeIn(requests names: [String], for seconds: Double, while more: () -> Bool = { true }) -> [String] {
+        let start = Timestamp.now()
+        var index = 0
+        while index < names.count, index == 0 || (Timestamp.now() - start < seconds && more()) {
+            handle(names[index], in: .jobs)
+            index += 1
+        }
+        return Array(names[index...])
+    }
+
+    /// Takes in files of `queue`, in order: results in batches of up to `resultBatchLimit`, each batch in one
+    /// zoomdb transaction followed by one round of drops; requests one at a time.
+    ///
+    /// When an effect cannot be recorded (the zoomdb or the spool cannot be written), the files in hand go back to
+    /// `new/` unchanged and intake pauses, 0.1 s doubling to 5 s: the sweep after the pause tries again, so that
+    /// work moves on by itself once the fault is gone; the files of a failed batch then go one at a time until
+    /// each has been taken in, so that one whose effect can never be recorded holds up no other. Names not
+    /// reached during a pause are found by that sweep.
+    func takeIn(_ names: [String], in queue: QueueName) {
+        var rest = names[...]
+        while let first = rest.first, Timestamp.now() >= intakePausedUntil, mayWrite() {
+            let chunk = queue != .results || suspects.contains(first)
+                ? [first] : Array(rest.prefix(Self.resultBatchLimit).prefix { !suspects.contains($0) })
+            rest = rest.dropFirst(chunk.count)
+            intake(chunk, in: queue)
+        }
+    }
+
+    /// Takes in one batch: see `takeIn(_:in:)`.
+    private func intake(_ names: [String], in queue: QueueName) {
         // A name that is not UTF-8 reaches here with its bad bytes replaced, a name no file has (and one that may
         // be too long to look up, which would pause all intake): it is set aside by its bytes instead.
-        if name.unicodeScalars.contains("\u{FFFD}") {
+        var names = names
+        if names.contains(where: { $0.unicodeScalars.contains("\u{FFFD}") }) {
             setAsideUnreadableNames(in: queue)
-            guard FileSystem.exists(spool.path(queue, .new) + "/" + name) else { return }
+            names = names.filter { name in
+                !name.unicodeScalars.contains("\u{FFFD}") || FileSystem.exists(spool.path(queue, .new) + "/" + name)
+            }
+            guard !names.isEmpty else { return }
         }
         // What the intake committed goes to the publisher once it is done (its next tasks dropped).
         defer { changes.commit() }
         let intakeStarted = Timestamp.now()
-        defer { telemetry?.intake(queue, seconds: Timestamp.now() - intakeStarted) }
+        defer {
+            // Each file of a batch waited for the whole batch: that is its intake time.
+            let seconds = Timestamp.now() - intakeStarted
+            for _ in names { telemetry?.intake(queue, seconds: seconds) }
+        }
         do {
             if queue == .results {
-                try intakeResult(name)
+                try intakeResults(names)
             } else {
-                try intakeRequest(name)
+                for name in names { try intakeRequest(name) }
             }
             intakeBackoff = 0
+            if !suspects.isEmpty { suspects.subtract(names) }
         } catch {
+            if names.count > 1 {
+                // Bounded: a suspect that vanished (taken in by a coordinator after this one) is never removed.
+                if suspects.count > 100_000 { suspects = [] }
+                suspects.formUnion(names)
+            }
             intakeBackoff = min(max(0.1, intakeBackoff * 2), 5)
             intakePausedUntil = .now() + intakeBackoff
-            logger.error("intake failed: the file goes back, intake pauses", metadata: [
-                "queue": "\(queue)", "file": "\(name)", "error": "\(error)", "pause_s": "\(intakeBackoff)",
+            logger.error("intake failed: the files go back, intake pauses", metadata: [
+                "queue": "\(queue)", "files": "\(names.count)", "first": "\(names.first ?? "")", "error": "\(error)",
+                "pause_s": "\(intakeBackoff)",
             ])
-            // Nothing else is in hand (intake is one file at a time): every claim in cur/ is the one that failed.
+            // Nothing else is in hand (intake is one batch at a time): every claim in cur/ is one of this batch.
             do { _ = try spool.releaseAll(queue) } catch {
-                logger.error("could not put the file back: trying again after the pause", metadata: ["error": "\(error)"])
+                logger.error("could not put the files back: trying again after the pause", metadata: ["error": "\(error)"])
                 releasePending.insert(queue)
             }
         }
@@ -232,29 +302,42 @@ final class CoordinatorEngine: @unchecked Sendable {
 
     // MARK: Results
 
-    private func intakeResult(_ name: String) throws {
-        guard let taken = try spool.take(name, in: .results) else { return }
-        let result: ResultFile
-        do { result = try ResultFile(parsing: taken.bytes) } catch {
-            try spool.retire(taken, failure: error)
-            return
-        }
-        var jobToDispatch: String?
-        try db.transaction {
-            guard var step = try db.step(taskID: result.id.rawValue) else { return }
-            guard !step.state.isFinal else {
-                logger.debug("duplicate result ignored", metadata: ["task": "\(result.id)"])
-                return
+    /// Takes in a batch of results: each taken from `new/` and read, their effects (the steps' ends, the jobs'
+    /// next steps) recorded in one transaction, the next steps' tasks dropped, and only then the results retired
+    /// to `done/`. A crash before the commit leaves them in `cur/`, put back at the next start; after it, the
+    /// steps are final and a result seen again is retired as a duplicate.
+    private func intakeResults(_ names: [String]) throws {
+        var taken: [(file: TakenFile, result: ResultFile)] = []
+        taken.reserveCapacity(names.count)
+        for name in names {
+            guard let file = try spool.take(name, in: .results) else { continue }
+            do { taken.append((file, try ResultFile(parsing: file.bytes))) } catch {
+                try spool.retire(file, failure: error)
             }
-            apply(result, to: &step)
-            try record(&step)
-            try db.update(step)
-            try db.log(step.job, .stepEnd, stepEndMessage(step))
-            try advance(step.job)
-            jobToDispatch = step.job
         }
-        if let job = jobToDispatch { try dispatchPending(of: job) }
-        try spool.retire(taken)
+        guard !taken.isEmpty else { return }
+        let next = try db.transaction { () throws -> [StepRecord] in
+            var jobs: [String] = []
+            var seen = Set<String>()
+            for (_, result) in taken {
+                guard var step = try db.step(taskID: result.id.rawValue) else { continue }
+                guard !step.state.isFinal else {
+                    logger.debug("duplicate result ignored", metadata: ["task": "\(result.id)"])
+                    continue
+                }
+                apply(result, to: &step)
+                try record(&step)
+                try db.update(step)
+                try db.log(step.job, .stepEnd, stepEndMessage(step))
+                if seen.insert(step.job).inserted { jobs.append(step.job) }
+            }
+            // Each job planned once for all of its results in the batch.
+            var next: [StepRecord] = []
+            for job in jobs { next += try advance(job) }
+            return next
+        }
+        dispatch(next)
+        for (file, _) in taken { try spool.retire(file) }
     }
 
     private func apply(_ result: ResultFile, to step: inout StepRecord) {
@@ -437,18 +520,21 @@ final class CoordinatorEngine: @unchecked Sendable {
 
     // MARK: Planning and dispatch
 
-    /// Plans the job's next moves and records them (inside the caller's transaction).
-    func advance(_ jobID: String) throws {
+    /// Plans the job's next moves and records them (inside the caller's transaction); returns the steps it
+    /// recorded to be dispatched, whose tasks the caller drops once the transaction has committed.
+    @discardableResult
+    func advance(_ jobID: String) throws -> [StepRecord] {
         changes.jobChanged(jobID)
-        guard let job = try db.job(jobID), job.state == .running else { return }
-        guard let kind = catalog.kind(job.kind) else { return }
-        let steps = try db.steps(of: jobID)
+        guard let job = try db.job(jobID), job.state == .running else { return [] }
+        guard let kind = catalog.kind(job.kind) else { return [] }
+        // Planning reads states and outputs, never the task files of the steps there are (the new ones it makes).
+        let steps = try db.stepsWithoutTaskFiles(of: jobID)
         if kind.exclusive, steps.isEmpty, job.stopping == nil, let holder = try exclusiveHolder(before: job) {
             if waitingLogged.insert(jobID).inserted {
                 try db.log(jobID, .info, "waiting for job \(holder.id) (\(holder.kind)) of project "
                            + "\(job.project ?? "?") to end: one at a time per project")
             }
-            return
+            return []
         }
         let facts = try kind.facts?(job, db) ?? [:]
         let plan = planner(kind).plan(job, steps: steps, facts: facts)
@@ -478,6 +564,7 @@ final class CoordinatorEngine: @unchecked Sendable {
                                     seconds: (plan.job.finished ?? .now()) - (plan.job.started ?? job.issuedAt))
             }
         }
+        return plan.newSteps.filter { $0.state == .dispatching }
     }
 
     /// The planner of `kind` with this coordinator's settings.
@@ -510,14 +597,46 @@ final class CoordinatorEngine: @unchecked Sendable {
 
     /// Drops the task files of the job's steps recorded as `dispatching`.
     func dispatchPending(of jobID: String) throws {
-        for step in try db.steps(of: jobID) where step.state == .dispatching {
-            dispatch(step, checkSpool: false)
-        }
+        dispatch(try db.steps(of: jobID).filter { $0.state == .dispatching })
     }
 
     /// Drops one step's task and marks it dispatched. With `checkSpool` (after a restart), a task already
     /// anywhere in the spool is not dropped again.
     func dispatch(_ step: StepRecord, checkSpool: Bool) {
+        dispatch([step], checkSpool: checkSpool)
+    }
+
+    /// Drops the steps' tasks, then marks those dropped dispatched, in one transaction. A step whose task could
+    /// not be dropped, or whose mark could not be recorded, stays `dispatching` for the next sweep (which looks
+    /// for its task in the spool first); one that can never be dropped fails.
+    func dispatch(_ steps: [StepRecord], checkSpool: Bool = false) {
+        guard !steps.isEmpty else { return }
+        var dropped: [StepRecord] = []
+        dropped.reserveCapacity(steps.count)
+        for step in steps {
+            if let step = drop(step, checkSpool: checkSpool) { dropped.append(step) }
+        }
+        guard !dropped.isEmpty else { return }
+        do {
+            try db.transaction {
+                for step in dropped {
+                    try db.update(step)
+                    try db.log(step.job, .stepBegin, "\(step.name): \(step.task) on \(step.queue)")
+                }
+            }
+        } catch {
+            // The zoomdb could not record it (full, busy): the steps are still `dispatching` there, and their
+            // tasks are looked for in the spool before they are dropped again.
+            logger.error("recording a dispatch failed: trying again at the next sweep", metadata: [
+                "tasks": "\(dropped.count)", "first": "\(dropped[0].taskID)", "error": "\(error)",
+            ])
+            redispatchPending = true
+        }
+    }
+
+    /// Drops one step's task; returns the step marked dispatched (not yet recorded), or nil when it was not
+    /// dropped (see `dispatch(_:checkSpool:)`).
+    private func drop(_ step: StepRecord, checkSpool: Bool) -> StepRecord? {
         var step = step
         do {
             let queue = try QueueName(step.queue)
@@ -534,21 +653,11 @@ final class CoordinatorEngine: @unchecked Sendable {
             step.state = .dispatched
             step.dispatched = .now()
             changes.jobChanged(step.job)
-            try db.transaction {
-                try db.update(step)
-                try db.log(step.job, .stepBegin, "\(step.name): \(step.task) on \(step.queue)")
-            }
+            return step
         } catch let error as SpoolError where error.isWriteFailure {
             // The spool cannot take the file now (a full disk): the step stays to be dispatched, at the next
             // sweep, rather than fail its job for a fault of the place.
             logger.error("dispatch failed: trying again at the next sweep", metadata: [
-                "task": "\(step.taskID)", "error": "\(error)",
-            ])
-            redispatchPending = true
-        } catch let error as SQLiteError {
-            // The zoomdb could not record it (full, busy): the step is still `dispatching` there, and its task
-            // is looked for in the spool before it is dropped again.
-            logger.error("recording a dispatch failed: trying again at the next sweep", metadata: [
                 "task": "\(step.taskID)", "error": "\(error)",
             ])
             redispatchPending = true
@@ -564,6 +673,7 @@ final class CoordinatorEngine: @unchecked Sendable {
                 try advance(step.job)
             }
         }
+        return nil
     }
 
     /// Takes the job's tasks still waiting in `new/` back out of the spool (to `failed/` with `reason`), and marks

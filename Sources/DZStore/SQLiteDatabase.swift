@@ -19,6 +19,11 @@ public struct SQLiteError: Error, Equatable, CustomStringConvertible {
 public final class SQLiteDatabase: @unchecked Sendable {
     private var handle: OpaquePointer?
     public let path: String
+    /// Prepared statements by their SQL, kept for the connection's life: the coordinator runs the same few
+    /// statements for every result, and compiling one costs more than running it.
+    private var statements: [String: OpaquePointer] = [:]
+    /// The most statements kept; past it the cache starts again (queries built with a variable number of `?`).
+    static let statementLimit = 128
 
     /// Opens (creating) the database at `path`.
     ///
@@ -45,7 +50,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
         try execute("PRAGMA foreign_keys = ON")
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
+        sqlite3_close_v2(handle)
+    }
 
     /// Puts the database in WAL mode. Connections opening a new database at once (the coordinator and a command
     /// starting together) race for that change, and SQLite reports the loser's `SQLITE_BUSY` at once, without the
@@ -85,12 +93,15 @@ public final class SQLiteDatabase: @unchecked Sendable {
     ///
     /// The corresponding C functions are `sqlite3_prepare_v2`, `sqlite3_bind_*`, `sqlite3_step` and
     /// `sqlite3_column_*`.
+    /// The statement is compiled once per connection (`sqlite3_prepare_v3` with `SQLITE_PREPARE_PERSISTENT`) and
+    /// reset after each use, so that it holds no lock or snapshot between uses.
     @discardableResult
     public func query(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> [SQLiteRow] {
-        var statement: OpaquePointer?
-        let prepared = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
-        guard prepared == SQLITE_OK else { throw error(prepared) }
-        defer { sqlite3_finalize(statement) }
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
         for (index, argument) in arguments.enumerated() {
             let position = Int32(index + 1)
             let code: Int32
@@ -136,6 +147,20 @@ public final class SQLiteDatabase: @unchecked Sendable {
         return rows
     }
 
+    /// The compiled statement for `sql`, from the cache or compiled now.
+    private func prepared(_ sql: String) throws(SQLiteError) -> OpaquePointer? {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard code == SQLITE_OK else { throw error(code) }
+        if statements.count >= Self.statementLimit {
+            for old in statements.values { sqlite3_finalize(old) }
+            statements = [:]
+        }
+        statements[sql] = statement
+        return statement
+    }
+
     /// The rowid of the last insert on this connection.
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
@@ -145,20 +170,20 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// Runs `body` in one read transaction (`BEGIN DEFERRED`): every query in it sees the same snapshot, also on a
     /// read-only connection.
     public func reading<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN DEFERRED")
-        defer { try? execute("COMMIT") }
+        try query("BEGIN DEFERRED")
+        defer { _ = try? query("COMMIT") }
         return try body()
     }
 
     /// Runs `body` in one `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN IMMEDIATE")
+        try query("BEGIN IMMEDIATE")
         do {
             let value = try body()
-            try execute("COMMIT")
+            try query("COMMIT")
             return value
         } catch {
-            try? execute("ROLLBACK")
+            _ = try? query("ROLLBACK")
             throw error
         }
     }

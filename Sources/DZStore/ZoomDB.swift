@@ -61,6 +61,31 @@ public final class ZoomDB: @unchecked Sendable {
 
     public func transaction<T>(_ body: () throws -> T) throws -> T { try database.transaction(body) }
 
+    /// Whether a committed transaction is on disk before `transaction` returns (`PRAGMA synchronous = FULL`: the
+    /// write-ahead log is fsynced at each commit), or only safe against a crash of the process (`NORMAL`, the
+    /// default: the log is fsynced at checkpoints, so a power loss may take back the last commits). The
+    /// coordinator asks for durable commits when its spool is durable: it retires a result only after the
+    /// result's effect is committed, and a commit a power loss took back would lose the result.
+    public func setDurableCommits(_ durable: Bool) throws {
+        try database.execute("PRAGMA synchronous = \(durable ? "FULL" : "NORMAL")")
+    }
+
+    /// Leaves checkpoints (copying the write-ahead log back into the database, with its fsyncs) to another
+    /// connection (`checkpoint()`), so that this one's commits never wait for them: the coordinator's loop.
+    public func leaveCheckpointsToAnother() throws {
+        try database.execute("PRAGMA wal_autocheckpoint = 0")
+    }
+
+    /// Copies what it can of the write-ahead log back into the database without waiting for any other connection
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`): for a connection of its own beside the writer's, so that the writer
+    /// never waits for the checkpoint's fsyncs. Returns the frames in the log and how many of them are now in the
+    /// database.
+    @discardableResult
+    public func checkpoint() throws -> (frames: Int, checkpointed: Int) {
+        let row = try database.query("PRAGMA wal_checkpoint(PASSIVE)").first
+        return (Int(row?.int("log") ?? 0), Int(row?.int("checkpointed") ?? 0))
+    }
+
     /// Runs `body`'s queries on one snapshot (see `SQLiteDatabase.reading`).
     public func reading<T>(_ body: () throws -> T) throws -> T { try database.reading(body) }
 
@@ -148,6 +173,11 @@ public final class ZoomDB: @unchecked Sendable {
 
     public func step(taskID: String) throws -> StepRecord? {
         try database.query("SELECT * FROM steps WHERE task_id = ?", [taskID]).first.map(StepRecord.init(row:))
+    }
+
+    /// How many steps are in `state`, across jobs.
+    public func stepCount(state: StepRecord.State) throws -> Int {
+        Int(try database.query("SELECT count(*) AS n FROM steps WHERE state = ?", [state.rawValue]).first?.int("n") ?? 0)
     }
 
     /// Steps in the given states, across jobs.

@@ -222,7 +222,8 @@ struct BenchCommand: ParsableCommand {
         print("")
         var rows = [["COORDINATOR LATENCY (ms)", "STEPS", "P50", "P99", "MAX"]]
         for (name, samples) in [("burst: prerequisite result to next step dropped", report.stepLatency),
-                                ("one job at a time: the same", report.idleStepLatency)] {
+                                ("one job at a time: the same", report.idleStepLatency),
+                                ("burst: job submitted to its first step dropped", report.startLatency)] {
             rows.append([name, "\(samples.count)", String(format: "%.2f", samples.percentile(0.5) * 1000),
                          String(format: "%.2f", samples.percentile(0.99) * 1000),
                          String(format: "%.2f", (samples.max() ?? .nan) * 1000)])

@@ -1,0 +1,326 @@
+@testable import DZJobs
+import DZSpool
+import DZStore
+import DZSystem
+import Foundation
+import Logging
+import Testing
+
+/// The coordinator takes in results in batches: many results in one zoomdb transaction, their next steps dropped
+/// together, each result retired only once its effect is committed; a batch that cannot be recorded records
+/// nothing and puts every file back.
+@Suite struct CoordinatorBatchIntakeTests {
+    /// A spool and a zoomdb in a temporary directory, a coordinator engine on them (no loop: intake by hand), and
+    /// a hand-played agent that answers every waiting task with a result in `results/new/`.
+    final class Scratch {
+        let directory: String
+        let spool: Spool
+        let engine: CoordinatorEngine
+
+        init() throws {
+            directory = NSTemporaryDirectory() + "dz-batch-intake-" + UUID().uuidString
+            spool = Spool(root: directory + "/spool", host: try HostID("coordinatorhost"), sync: false)
+            try spool.initialize()
+            engine = try CoordinatorEngine(spool: spool, configuration: CoordinatorConfiguration(
+                databasePath: directory + "/zoomdb.sqlite3"), catalog: .standard, logger: Logger(label: "test"))
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: directory) }
+
+        /// Submits a selftest job over two appservers and has the coordinator take the request in.
+        func submit(_ params: [String: JSONValue] = [:]) throws -> String {
+            let id = JobRequest.newJobID()
+            let request = JobRequest.submit(id: id, kind: "selftest", project: "bench",
+                                            params: ["appservers": .string("app1,app2")].merging(params) { $1 },
+                                            issuedBy: "test")
+            try spool.drop(try request.taskFile(host: try HostID("laptop")), into: .jobs)
+            engine.handle(id + ".json", in: .jobs)
+            return id
+        }
+
+        func names(_ queue: QueueName, _ stage: Spool.Stage) -> [String] {
+            ((try? FileSystem.names(in: spool.path(queue, stage))) ?? []).filter { !$0.hasPrefix(".") }.sorted()
+        }
+
+        /// Every name in the queue's day directories of `stage` (`done/`, `failed/`).
+        func dayNames(_ queue: QueueName, _ stage: Spool.Stage) -> [String] {
+            names(queue, stage).flatMap { day in
+                ((try? FileSystem.names(in: spool.path(queue, stage) + "/" + day)) ?? []).filter { $0.hasSuffix(".json") }
+            }.sorted()
+        }
+
+        /// Answers every task waiting in an agent's queue with a successful result (an `echo` task's output is its
+        /// arguments, as the real handler's); the task files leave `new/`. Returns the results' file names.
+        func answerWaiting() throws -> [String] {
+            var answered: [String] = []
+            let queues = try spool.queues().filter { $0 != .results && $0 != .jobs }
+            for queue in queues {
+                for name in names(queue, .new) where name.hasSuffix(".json") {
+                    let path = spool.path(queue, .new) + "/" + name
+                    let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+                    let task = try TaskFile(parsing: bytes, stem: String(name.dropLast(5)))
+                    let result = ResultFile(task: task, queue: queue, status: .ok,
+                                            output: task.task == "echo" ? task.args : [:],
+                                            host: try HostID("handagent"), pid: 1, started: .now(), finished: .now())
+                    let temporary = spool.path(.results, .tmp) + "/" + name
+                    try Data(result.encoded()).write(to: URL(fileURLWithPath: temporary))
+                    try FileSystem.rename(temporary, spool.path(.results, .new) + "/" + name)
+                    try FileSystem.unlink(path)
+                    answered.append(name)
+                }
+            }
+            return answered.sorted()
+        }
+
+        func job(_ id: String) throws -> JobRecord { try #require(try engine.db.job(id)) }
+    }
+
+    @Test func manyResultsTakenInTogetherEachAdvanceTheirJobAndAreRetired() throws {
+        let scratch = try Scratch()
+        let ids = try (0..<5).map { _ in try scratch.submit() }
+        var batches = 0
+        while try ids.contains(where: { try scratch.job($0).state == .running }) {
+            let results = try scratch.answerWaiting()
+            try #require(!results.isEmpty, "jobs run but no task waits")
+            scratch.engine.takeIn(results, in: .results)
+            batches += 1
+            // Retired only with their effect recorded: none left in new/ or cur/, each in done/.
+            #expect(scratch.names(.results, .new).isEmpty)
+            #expect(scratch.names(.results, .cur).isEmpty)
+            #expect(Set(results).isSubset(of: Set(scratch.dayNames(.results, .done))))
+            try #require(batches < 20, "the jobs do not end")
+        }
+        for id in ids {
+            #expect(try scratch.job(id).state == .succeeded)
+            let steps = try scratch.engine.db.steps(of: id)
+            #expect(steps.count == 10, "\(steps.map(\.name))")
+            #expect(steps.allSatisfy { $0.state == .succeeded && $0.dispatched != nil })
+        }
+        // Every step's task was dropped once: ten per job, all answered.
+        #expect(scratch.dayNames(.results, .done).count == 5 * 10)
+    }
+
+    @Test func aResultSeenAgainInALaterBatchChangesNothingAndIsRetired() throws {
+        let scratch = try Scratch()
+        let id = try scratch.submit()
+        let first = try scratch.answerWaiting()
+        #expect(first == ["\(id).checkout.json"])
+        let copy = try Data(contentsOf: URL(fileURLWithPath: scratch.spool.path(.results, .new) + "/" + first[0]))
+        scratch.engine.takeIn(first, in: .results)
+        let bundle = try #require(try scratch.engine.db.step(taskID: "\(id).bundle"))
+        #expect(bundle.state == .dispatched)
+
+        // The same result again (a coordinator killed after its commit, before the retire), in a batch with the
+        // next one.
+        let temporary = scratch.spool.path(.results, .tmp) + "/again"
+        try copy.write(to: URL(fileURLWithPath: temporary))
+        try FileSystem.rename(temporary, scratch.spool.path(.results, .new) + "/" + first[0])
+        let second = try scratch.answerWaiting()
+        #expect(second == ["\(id).bundle.json"])
+        scratch.engine.takeIn(first + second, in: .results)
+
+        let steps = try scratch.engine.db.steps(of: id)
+        #expect(steps.filter { $0.definition == "checkout" }.count == 1)
+        #expect(steps.first { $0.name == "bundle" }?.state == .succeeded)
+        #expect(Set(steps.filter { $0.state == .dispatched }.map(\.name)) == ["create_database", "upload"])
+        #expect(scratch.names(.results, .new).isEmpty && scratch.names(.results, .cur).isEmpty)
+        // Each dropped once: the duplicate dropped nothing again.
+        #expect(scratch.names(.build, .new) == ["\(id).upload.json"])
+        #expect(scratch.names(.database, .new) == ["\(id).create_database.json"])
+        let log = try scratch.engine.db.logLines(of: id).map(\.message)
+        #expect(log.filter { $0.hasPrefix("checkout succeeded") }.count == 1, "\(log)")
+    }
+
+    @Test func aBatchThatCannotBeRecordedRecordsNothingAndThenGoesOneFileAtATime() throws {
+        let scratch = try Scratch()
+        let ids = try (0..<4).map { _ in try scratch.submit() }
+        let results = try scratch.answerWaiting()
+        #expect(results.count == 4)
+        // The last result's effect can never be recorded (as a zoomdb that refuses one row would).
+        let poisoned = try #require(results.last)
+        let poisonedTask = String(poisoned.dropLast(5))
+        try scratch.engine.db.database.execute("""
+            CREATE TEMP TRIGGER refuse BEFORE UPDATE ON steps WHEN NEW.task_id = '\(poisonedTask)'
+            BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;
+            """)
+
+        scratch.engine.takeIn(results, in: .results)
+        // All or nothing: every result is back in new/, no step recorded, no next task dropped.
+        #expect(scratch.names(.results, .new) == results)
+        #expect(scratch.names(.results, .cur).isEmpty)
+        #expect(scratch.dayNames(.results, .done).isEmpty)
+        for id in ids {
+            #expect(try scratch.engine.db.step(taskID: "\(id).checkout")?.state == .dispatched)
+        }
+        #expect(scratch.names(.build, .new).isEmpty)
+
+        // After the pause: one file at a time, so that the others are recorded and only the refused one waits.
+        scratch.engine.intakePausedUntil = .distantPast
+        scratch.engine.takeIn(results, in: .results)
+        #expect(scratch.names(.results, .new) == [poisoned])
+        #expect(scratch.dayNames(.results, .done) == Array(results.dropLast()))
+        for id in ids {
+            let checkout = try scratch.engine.db.step(taskID: "\(id).checkout")
+            #expect(checkout?.state == (id + ".checkout" == poisonedTask ? .dispatched : .succeeded))
+        }
+        #expect(scratch.names(.build, .new).count == 3)
+
+        // Once it can be recorded, it is; and batches come back.
+        try scratch.engine.db.database.execute("DROP TRIGGER refuse")
+        scratch.engine.intakePausedUntil = .distantPast
+        scratch.engine.takeIn([poisoned], in: .results)
+        #expect(scratch.names(.results, .new).isEmpty)
+        #expect(try scratch.engine.db.step(taskID: poisonedTask)?.state == .succeeded)
+        #expect(scratch.engine.intakeBackoff == 0)
+    }
+
+    @Test func whileResultsWaitATurnStartsOneNewJobAndPutsTheOtherRequestsBack() throws {
+        let scratch = try Scratch()
+        let inbox = CoordinatorInbox()
+        scratch.engine.inbox = inbox
+        let running = try scratch.submit()
+        let result = try #require(try scratch.answerWaiting().first)
+        var requests: [String] = []
+        for _ in 0..<3 {
+            let id = JobRequest.newJobID()
+            let request = JobRequest.submit(id: id, kind: "selftest", project: "bench", params: [:], issuedBy: "test")
+            try scratch.spool.drop(try request.taskFile(host: try HostID("laptop")), into: .jobs)
+            requests.append(id + ".json")
+            inbox.appeared(id + ".json", in: .jobs)
+        }
+        inbox.appeared(result, in: .results)
+        let batch = inbox.take()
+        #expect(batch.results == [result] && batch.requests == requests)
+        // Another result arrives while the turn runs.
+        let next = "\(running).bundle.json"
+        inbox.appeared(next, in: .results)
+
+        var pacing = RequestPacing()
+        Coordinator.turn(scratch.engine, inbox, batch, &pacing)
+        // The waiting result first: its job's next step is out.
+        #expect(try scratch.engine.db.step(taskID: "\(running).checkout")?.state == .succeeded)
+        #expect(try scratch.engine.db.step(taskID: "\(running).bundle")?.state == .dispatched)
+        // Then one request only, since a result waits again; the others come back after that result.
+        #expect(try scratch.engine.db.job(String(requests[0].dropLast(5))) != nil)
+        #expect(try scratch.engine.db.job(String(requests[1].dropLast(5))) == nil)
+        let after = inbox.take()
+        #expect(after.results == [next])
+        #expect(after.requests == Array(requests.dropFirst()))
+    }
+
+    @Test func aSweepWithAnInboxLeavesTheNamesToTheLoop() throws {
+        let scratch = try Scratch()
+        let inbox = CoordinatorInbox()
+        scratch.engine.inbox = inbox
+        let id = try scratch.submit()
+        let result = try #require(try scratch.answerWaiting().first)
+        let request = JobRequest.newJobID()
+        try scratch.spool.drop(try JobRequest.submit(id: request, kind: "selftest", project: "bench", params: [:],
+                                                     issuedBy: "test").taskFile(host: try HostID("laptop")),
+                               into: .jobs)
+        scratch.engine.sweep()
+        let batch = inbox.take()
+        #expect(batch.results == [result] && batch.requests == [request + ".json"])
+        #expect(try scratch.engine.db.step(taskID: "\(id).checkout")?.state == .dispatched)
+        #expect(try scratch.engine.db.job(request) == nil)
+    }
+
+    @Test func requestsAreTakenInForABoundedTimeAndTheRestReturnedInOrder() throws {
+        let scratch = try Scratch()
+        var names: [String] = []
+        for _ in 0..<3 {
+            let id = JobRequest.newJobID()
+            let request = JobRequest.submit(id: id, kind: "selftest", project: "bench", params: [:], issuedBy: "test")
+            try scratch.spool.drop(try request.taskFile(host: try HostID("laptop")), into: .jobs)
+            names.append(id + ".json")
+        }
+        // No time at all: still one, so that requests always move.
+        let rest = scratch.engine.takeIn(requests: names, for: 0)
+        #expect(rest == Array(names.dropFirst()))
+        #expect(try scratch.engine.db.job(String(names[0].dropLast(5))) != nil)
+        #expect(try scratch.engine.db.job(String(names[1].dropLast(5))) == nil)
+        #expect(scratch.engine.takeIn(requests: rest, for: 3600).isEmpty)
+        #expect(try scratch.engine.db.jobs().count == 3)
+    }
+}
+
+@Suite struct CoordinatorInboxOrderTests {
+    @Test func namesComeOutOnceInTheOrderSeenWithPutBackNamesFirst() {
+        let inbox = CoordinatorInbox()
+        inbox.appeared("a.json", in: .results)
+        inbox.appeared("r1.json", in: .jobs)
+        inbox.appeared("b.json", in: .results)
+        inbox.appeared("a.json", in: .results)
+        inbox.appeared("x.json", in: .build)
+        var batch = inbox.take()
+        #expect(batch.results == ["a.json", "b.json"])
+        #expect(batch.requests == ["r1.json"])
+        #expect(!batch.sweep && batch.scans.isEmpty)
+        #expect(inbox.take().isEmpty)
+
+        inbox.appeared("r2.json", in: .jobs)
+        inbox.putBack(requests: ["r1.json"])
+        inbox.sweep()
+        inbox.scan(.results)
+        batch = inbox.take()
+        #expect(batch.requests == ["r1.json", "r2.json"])
+        #expect(batch.sweep && batch.scans == [.results])
+    }
+
+    @Test func aFinishedInboxTakesNothingMore() {
+        let inbox = CoordinatorInbox()
+        inbox.finish()
+        inbox.appeared("a.json", in: .results)
+        inbox.sweep()
+        #expect(inbox.take().isEmpty)
+    }
+}
+
+@Suite struct RequestPacingTests {
+    @Test func newJobsStartFreelyWhileResultsAreTakenInWithinTheTarget() {
+        var pacing = RequestPacing()
+        let now = Timestamp.now()
+        #expect(pacing.allowance(at: now, inFlight: 0) == .upTo(RequestPacing.largestWindow))
+        pacing.resultsTakenIn(delay: RequestPacing.target / 2, at: now)
+        #expect(pacing.allowance(at: now, inFlight: 10) == .upTo(RequestPacing.largestWindow - 10))
+    }
+
+    @Test func behindOneRequestPerFloorUntilABatchIsWithinTheTargetAgain() {
+        var pacing = RequestPacing()
+        let now = Timestamp.now()
+        pacing.resultsTakenIn(delay: RequestPacing.target * 3, at: now)
+        // None for a while: one, then none until the floor has passed.
+        #expect(pacing.allowance(at: now, inFlight: 0) == .one)
+        pacing.requestTakenIn(at: now)
+        pacing.resultsTakenIn(delay: RequestPacing.target * 2, at: now + 0.001)
+        #expect(pacing.allowance(at: now + 0.002, inFlight: 0) == .none)
+        pacing.resultsTakenIn(delay: RequestPacing.target * 2, at: now + RequestPacing.floor)
+        #expect(pacing.allowance(at: now + RequestPacing.floor, inFlight: 0) == .one)
+        // A batch within the target: caught up, with the window the late batches left.
+        pacing.resultsTakenIn(delay: 0, at: now + RequestPacing.floor + 0.001)
+        #expect(pacing.allowance(at: now + RequestPacing.floor + 0.001, inFlight: 0) == .upTo(pacing.window))
+    }
+
+    @Test func lateBatchesNarrowTheWindowOfStepsInFlightAndTimelyOnesWidenIt() {
+        var pacing = RequestPacing()
+        let now = Timestamp.now()
+        for _ in 0..<20 { pacing.resultsTakenIn(delay: 1, at: now) }
+        #expect(pacing.window == RequestPacing.smallestWindow)
+        pacing.requestTakenIn(at: now)
+        // No result for the target: not behind, but the steps in flight fill the window.
+        #expect(pacing.allowance(at: now + RequestPacing.target, inFlight: RequestPacing.smallestWindow) == .none)
+        #expect(pacing.allowance(at: now + RequestPacing.target, inFlight: 2)
+            == .upTo(RequestPacing.smallestWindow - 2))
+        pacing.resultsTakenIn(delay: 0, at: now)
+        #expect(pacing.window == RequestPacing.smallestWindow + 1)
+    }
+
+    @Test func noResultForTheTargetMeansNotBehind() {
+        var pacing = RequestPacing()
+        let now = Timestamp.now()
+        pacing.resultsTakenIn(delay: 1, at: now)
+        pacing.requestTakenIn(at: now)
+        #expect(pacing.allowance(at: now, inFlight: 0) == .none)
+        #expect(pacing.allowance(at: now + RequestPacing.target, inFlight: 0) == .upTo(pacing.window))
+    }
+}
