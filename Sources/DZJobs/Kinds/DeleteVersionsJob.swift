@@ -1,6 +1,7 @@
 import DZSpool
-import Foundation
 import DZStore
+import DZTasks
+import Foundation
 
 /// `delete_versions`: removes stored bundles of a project (`--param bundles=name,name`) and marks them deleted in
 /// the zoomdb.
@@ -19,10 +20,10 @@ public enum DeleteVersionsJob {
                                maxAttempts: 3) { context throws(JobError) in
                     guard let project = context.project else { throw .missingInput("delete_versions needs --project") }
                     let names = try bundles(context, project: project)
-                    return ["project": .string(project), "bundles": .array(names.map { .string($0) })]
+                    return DeleteVersionsTask.Arguments(project: try ReleaseSteps.projectID(project), bundles: names).json
                 }
                 .recording { job, step, db in
-                    let deleted = (step.output?["deleted"]?.arrayValue ?? []).compactMap(\.stringValue)
+                    let deleted = step.output.flatMap { try? DeleteVersionsTask.Output(json: $0) }?.deleted ?? []
                     try db.markBundlesDeleted(deleted)
                     try db.log(job.id, .info, "\(deleted.count) bundles deleted: \(deleted.joined(separator: ", "))")
                 },

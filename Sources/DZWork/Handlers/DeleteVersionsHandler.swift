@@ -1,5 +1,6 @@
 import DZAgent
 import DZSpool
+import DZTasks
 
 /// `delete_versions` (queue `build`): removes bundles of a project from the bundle store (archive and manifest).
 /// Arguments: `project`, `bundles` (an array of bundle names). A bundle already gone is not an error.
@@ -10,13 +11,10 @@ public struct DeleteVersionsHandler: TaskHandler {
     public init(store: any BundleStore) { self.store = store }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
-        guard case .array(let items)? = context.args["bundles"] else {
-            throw TaskFailure.badArgs("argument \"bundles\" must be an array of bundle names")
-        }
-        var deleted: [JSONValue] = []
-        for item in items {
-            guard let text = item.stringValue else { throw TaskFailure.badArgs("bundle names must be strings") }
+        let args = try context.arguments(of: DeleteVersionsTask.self)
+        let project = args.project
+        var deleted: [String] = []
+        for text in args.bundles {
             let bundle = try BundleNames.bundle(text, of: project)
             let key = project.rawValue + "/" + bundle + ".tar.zst"
             do {
@@ -25,8 +23,8 @@ public struct DeleteVersionsHandler: TaskHandler {
             } catch {
                 throw TaskFailure(kind: "storage", message: "\(error)", retryable: true)
             }
-            deleted.append(.string(bundle))
+            deleted.append(bundle)
         }
-        return ["deleted": .array(deleted)]
+        return DeleteVersionsTask.Output(deleted: deleted).json
     }
 }
