@@ -171,20 +171,13 @@ public enum FileSystem {
     }
 
     /// How many entries directory `path` holds, without `.` and `..`: no name is copied, so counting a directory
-    /// of a million files costs the kernel's listing alone.
+    /// of a million files costs little more than the kernel's listing.
     ///
     /// The corresponding C functions are `opendir`, `readdir` and `closedir`.
     public static func count(in path: String) throws(Errno) -> Int {
-        guard let dir = opendir(path) else { throw Errno(rawValue: errno) }
-        defer { closedir(dir) }
-        let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name)!
-        var count = 0
-        while let entry = readdir(dir) {
-            // "." and ".." by their first bytes, read through the pointer (see `entryName`).
-            let name = UnsafeRawPointer(entry).advanced(by: offset).assumingMemoryBound(to: UInt8.self)
-            if name[0] == 0x2E, name[1] == 0 || (name[1] == 0x2E && name[2] == 0) { continue }
-            count += 1
-        }
+        // In C (`dz_count_entries`): a Swift loop over a million entries is several times slower in a debug build.
+        let count = dz_count_entries(path)
+        guard count >= 0 else { throw Errno(rawValue: errno) }
         return count
     }
 
