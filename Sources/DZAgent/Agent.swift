@@ -59,7 +59,10 @@ public struct Agent: Service {
         let health = SpoolHealth()
         let threads = BlockingThreads(count: max(1, configuration.concurrency), name: "dz-spool")
         defer { threads.close() }
-        let watcher = try QueueWatcher(spool: spool, queues: configuration.queues)
+        let turns = hostTurns()
+        let workers = max(1, configuration.concurrency)
+        let watcher = TurnWatcher(spool: spool, queues: configuration.queues, turns: turns,
+                                  patience: configuration.turnPatience) { running.count < workers }
         let listener = try wakeListener()
         defer { listener?.stop() }
         let wake = listener?.addresses.map(\.description).joined(separator: ",")
@@ -71,6 +74,7 @@ public struct Agent: Service {
         logger.info("agent started", metadata: [
             "queues": "\(configuration.queues.map(\.rawValue).joined(separator: ","))",
             "host": "\(spool.host)", "concurrency": "\(configuration.concurrency)", "wake": "\(wake ?? "off")",
+            "turns": "\(turns?.directory ?? "off")",
         ])
         spool.pruneDeadHeartbeats()
         for other in spool.conflictingHeartbeats() {
@@ -179,17 +183,39 @@ public struct Agent: Service {
         shutdown.set()
     }
 
-    /// Feeds inotify's names to the scheduler; a queue overflow means a full rescan.
-    private func pumpEvents(_ watcher: QueueWatcher, _ scheduler: Scheduler, _ running: RunningTasks) async {
+    /// Feeds inotify's names to the scheduler, a batch per read; taking the host's turn on a queue means listing
+    /// it; a queue overflow means a full rescan.
+    private func pumpEvents(_ watcher: TurnWatcher, _ scheduler: Scheduler, _ running: RunningTasks) async {
         for await event in watcher.events {
             switch event {
-            case .appeared(let queue, let name):
-                await scheduler.add(queue, name)
+            case .appeared(let queue, let names):
+                await scheduler.add(queue, names)
+            case .turnTaken(let queue):
+                logger.debug("this agent listens to the queue for the host", metadata: ["queue": "\(queue)"])
+                do { await scheduler.add(queue, try FileSystem.names(in: spool.path(queue, .new))) } catch {
+                    logger.error("listing failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
+                }
             case .overflow:
                 logger.warning("inotify queue overflowed: rescanning")
                 spool.audit.record("overflow", [])
                 await sweep(scheduler, running, purge: false)
+            case .failed(let queue, let message):
+                logger.warning("cannot watch the queue (the rescan still finds its files)",
+                               metadata: ["queue": "\(queue)", "error": "\(message)"])
             }
+        }
+    }
+
+    /// Where this host's agents take turns listening, or nil (every queue watched all the time) without a
+    /// directory, or when it or the spool's id is unusable (said once, at start).
+    private func hostTurns() -> HostTurns? {
+        guard let directory = configuration.turnDirectory else { return nil }
+        do {
+            return try HostTurns(directory: directory, spoolID: try spool.identity(), host: spool.host)
+        } catch {
+            logger.warning("not taking turns with this host's other agents: every drop wakes every agent",
+                           metadata: ["dir": "\(directory)", "error": "\(error)"])
+            return nil
         }
     }
 
@@ -214,8 +240,8 @@ public struct Agent: Service {
                                                                                             "file": "\(name)"])
             }
             do {
-                let names = try FileSystem.names(in: spool.path(queue, .new))
-                await scheduler.add(queue, names.sorted())
+                // Unsorted: the scheduler keeps each queue's names in a heap, in name order.
+                await scheduler.add(queue, try FileSystem.names(in: spool.path(queue, .new)))
             } catch {
                 logger.error("rescan failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
             }
@@ -303,7 +329,7 @@ public struct Agent: Service {
             listener.started(queue)
             let start = Timestamp.now()
             if let names = try? FileSystem.names(in: spool.path(queue, .new)) {
-                await scheduler.add(queue, names.sorted())
+                await scheduler.add(queue, names)
             }
             listener.finished(queue, seconds: Timestamp.now() - start)
         }

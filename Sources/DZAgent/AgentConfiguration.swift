@@ -32,6 +32,11 @@ public struct AgentConfiguration: Sendable {
     public var wakeListen: [SocketAddress] = []
     /// How rings become scans.
     public var wakeLimits = WakeThrottle.Limits()
+    /// The host-local directory where the agents of this host take turns listening to each queue (`HostTurns`);
+    /// nil: this agent watches every queue all the time.
+    public var turnDirectory: String?
+    /// Seconds all of this agent's workers must have been busy before it hands its turn to another of the host.
+    public var turnPatience: Double = 0.05
     /// What the heartbeat tells placement about this agent's roles (see `Heartbeat.facts`).
     public var heartbeatFacts: [String: String] = [:]
 

@@ -37,32 +37,43 @@ actor Scheduler {
 
     /// Adds a name seen in a queue's `new/`.
     func add(_ queue: QueueName, _ name: String) {
-        guard !closed, Spool.isTaskFileName(name) else { return }
+        guard line(queue, name) else { return }
+        handOut()
+    }
+
+    /// Adds many names at once (a listing, a batch of inotify events), in any order: all are lined up before a
+    /// waiting worker gets one, so that it gets the first by name, not the first listed.
+    func add(_ queue: QueueName, _ names: [String]) {
+        var any = false
+        for name in names where line(queue, name) { any = true }
+        if any { handOut() }
+    }
+
+    /// Gives waiting workers the first names in line.
+    private func handOut() {
+        while !waiters.isEmpty, let item = pop() {
+            waiters.removeFirst().resume(returning: item)
+        }
+    }
+
+    /// Puts a name in line; false if it was not (not a task file, postponed, in hand, already waiting).
+    private func line(_ queue: QueueName, _ name: String) -> Bool {
+        guard !closed, Spool.isTaskFileName(name) else { return false }
         let item = Item(queue: queue, name: name)
         if let entry = deferred[item] {
             // A postponed name comes back early only if it is a copy in progress that has changed since it was
             // read (our own put-back of it changes nothing, so it does not loop).
             let changed = entry.seen.map { fingerprint(item) != $0 } ?? false
-            guard entry.due <= .now() || changed else { return }
+            guard entry.due <= .now() || changed else { return false }
             deferred[item] = nil
         }
         if inFlight[item] != nil {
             inFlight[item] = true
-            return
+            return false
         }
-        guard waiting[queue]?.insert(name).inserted == true else { return }
-        if !waiters.isEmpty {
-            waiting[queue]?.remove(name)
-            inFlight[item] = false
-            waiters.removeFirst().resume(returning: item)
-            return
-        }
+        guard waiting[queue]?.insert(name).inserted == true else { return false }
         heaps[queue]?.insert(name)
-    }
-
-    /// Adds many names at once (a rescan).
-    func add(_ queue: QueueName, _ names: [String]) {
-        for name in names { add(queue, name) }
+        return true
     }
 
     /// The next name to try, or `nil` once closed. Waits while there is none. The worker calls `finished` when it
@@ -123,6 +134,9 @@ actor Scheduler {
 
     /// Whether no name is waiting to be tried (postponed ones do not count).
     var isEmpty: Bool { heaps.values.allSatisfy(\.isEmpty) }
+
+    /// How many workers wait for a name.
+    var waiterCount: Int { waiters.count }
 
     /// How many names wait to be tried.
     var count: Int { heaps.values.reduce(0) { $0 + $1.count } }

@@ -133,7 +133,7 @@ public struct Benchmark: Sendable {
 
     private func startAgents(_ count: Int, _ spool: Spool, fsync: Bool) throws -> [AgentProcess] {
         let agents = try (0..<count).map { index in
-            try AgentProcess(executable: executable, spool: spool.root, host: "bench-\(index)", queues: "bench",
+            try AgentProcess(executable: executable, spool: spool.root, host: "bench", queues: "bench",
                              fsync: fsync, concurrency: concurrency)
         }
         let deadline = Timestamp.now() + 30
@@ -176,7 +176,7 @@ public struct Benchmark: Sendable {
         }
         let watcher = try ResultCounter(spool.path(.results, .new))
         let agents = try (0..<count).map { index in
-            try AgentProcess(executable: executable, spool: spool.root, host: "bench-\(index)", queues: "bench",
+            try AgentProcess(executable: executable, spool: spool.root, host: "bench", queues: "bench",
                              fsync: fsync, concurrency: concurrency)
         }
         defer { agents.forEach { $0.stop() } }

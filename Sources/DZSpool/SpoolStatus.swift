@@ -89,7 +89,8 @@ extension Spool {
             }
         }
         let today = path(queue, .done) + "/" + now.utcDay
-        status.doneToday = ((try? FileSystem.names(in: today)) ?? []).count
+        // Counted, not listed: a busy day's done/ holds a million names, which `dz status` need not copy.
+        status.doneToday = (try? FileSystem.count(in: today)) ?? 0
         for day in (try? FileSystem.names(in: path(queue, .failed))) ?? [] {
             let names = (try? FileSystem.names(in: path(queue, .failed) + "/" + day)) ?? []
             status.failed += names.filter { !$0.hasSuffix(".reason") }.count

@@ -10,10 +10,18 @@ public final class FileLock: Sendable {
     /// Takes the lock on `path` (created if missing) without waiting; `EWOULDBLOCK` if another process holds it.
     ///
     /// The corresponding C functions are `open` and `flock(LOCK_EX | LOCK_NB)`.
-    public init(path: String) throws(Errno) {
+    public convenience init(path: String) throws(Errno) {
+        try self.init(path: path, waiting: false)
+    }
+
+    /// Takes the lock on `path` (created if missing); with `waiting`, blocks until
+    /// the holder releases it or dies (the kernel releases a dead process's locks, not a stopped one's).
+    ///
+    /// The corresponding C functions are `open` and `flock(LOCK_EX)`, with `LOCK_NB` unless `waiting`.
+    public init(path: String, waiting: Bool) throws(Errno) {
         self.path = path
         let opened = try retryingInterrupts { open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600) }.get()
-        switch retryingInterrupts({ flock(opened, LOCK_EX | LOCK_NB) }) {
+        switch retryingInterrupts({ flock(opened, waiting ? LOCK_EX : LOCK_EX | LOCK_NB) }) {
         case .success:
             fd = opened
         case .failure(let error):

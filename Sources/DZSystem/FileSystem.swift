@@ -170,6 +170,17 @@ public enum FileSystem {
         return names
     }
 
+    /// How many entries directory `path` holds, without `.` and `..`: no name is copied, so counting a directory
+    /// of a million files costs little more than the kernel's listing.
+    ///
+    /// The corresponding C functions are `opendir`, `readdir` and `closedir`.
+    public static func count(in path: String) throws(Errno) -> Int {
+        // In C (`dz_count_entries`): a Swift loop over a million entries is several times slower in a debug build.
+        let count = dz_count_entries(path)
+        guard count >= 0 else { throw Errno(rawValue: errno) }
+        return count
+    }
+
     /// The names in directory `path` as the bytes the file system holds, without `.` and `..`: also those that are
     /// not valid UTF-8, which `names(in:)` cannot give back as paths that exist.
     ///

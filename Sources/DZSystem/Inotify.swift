@@ -50,14 +50,16 @@ public final class Inotify: @unchecked Sendable {
         try retryingInterrupts { inotify_add_watch(fd, path, mask) }.get()
     }
 
-    /// Blocks until events arrive or `close()` is called; returns `nil` once closed.
+    /// Blocks until events arrive or `close()` is called; returns `nil` once closed. With `milliseconds`, waits
+    /// at most that long and returns no events when none came.
     ///
     /// The corresponding C functions are `poll` and `read`.
-    public func read() throws(Errno) -> [Event]? {
+    public func read(timeout milliseconds: Int32 = -1) throws(Errno) -> [Event]? {
         var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
-        _ = try retryingInterrupts { poll(&fds, 2, -1) }.get()
+        let ready = try retryingInterrupts { poll(&fds, 2, milliseconds) }.get()
         if fds[1].revents != 0 { return nil }
+        if ready == 0 { return [] }
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         let count = try buffer.withUnsafeMutableBytes { raw in
             retryingInterrupts { Glibc.read(fd, raw.baseAddress!, raw.count) }

@@ -149,6 +149,9 @@ struct AgentCommand: AsyncParsableCommand {
     @Option(name: .customLong("wake-listen"), help: ArgumentHelp("Listen for wake-up rings on these UDP addresses (ADDRESS[:PORT] or [IPV6][:PORT], comma-separated, no wildcard; no port: the kernel picks one), published in the heartbeat so that other hosts' drops into these queues are scanned at once (default: $DZ_WAKE_LISTEN, else no listener).", valueName: "address,..."))
     var wakeListen: String?
 
+    @Option(name: .customLong("turn-dir"), help: ArgumentHelp("A directory on this host's own disk where its agents take turns listening to each queue, so that a drop wakes one agent, not all (default: $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/dz, else /run/dz for root and /tmp/dz-UID for others; none: every agent listens all the time).", valueName: "dir"))
+    var turnDir: String?
+
     @Option(name: .customLong("metrics-file"), help: ArgumentHelp("Write Prometheus metrics to this file (for node_exporter's textfile collector; default: $DZ_METRICS_FILE, else none).", valueName: "file"))
     var metricsFile: String?
 
@@ -172,6 +175,15 @@ struct AgentCommand: AsyncParsableCommand {
         configuration.heartbeatInterval = try duration(heartbeat, "--heartbeat", in: 0.05...3600)
         guard (1...100).contains(poisonLimit) else { throw ValidationError("--poison-limit must be from 1 to 100") }
         configuration.poisonLimit = poisonLimit
+        switch turnDir {
+        case "none"?: configuration.turnDirectory = nil
+        case let dir?:
+            guard dir.hasPrefix("/") else { throw ValidationError("--turn-dir must be an absolute path or none") }
+            configuration.turnDirectory = dir
+        case nil:
+            configuration.turnDirectory = HostTurns.defaultDirectory(environment: ProcessInfo.processInfo.environment,
+                                                                     uid: Host.effectiveUserID)
+        }
         do {
             configuration.wakeListen = try WakeListener.addresses(flag: wakeListen,
                                                                   environment: ProcessInfo.processInfo.environment)

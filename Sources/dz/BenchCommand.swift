@@ -57,6 +57,15 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("cross-host-slow-jobs"), help: ArgumentHelp("Such jobs measured without wake-ups (each hop waits for a rescan); 0 skips them.", valueName: "n"))
     var crossHostSlowJobs: Int = 2
 
+    @Option(name: .customLong("deep-backlog"), help: ArgumentHelp("Tasks waiting in the deep backlog row, measured against 1,000 waiting (0: skip).", valueName: "n"))
+    var deepBacklog: Int = 20_000
+
+    @Option(name: .customLong("full-done"), help: ArgumentHelp("Files in today's done/ in the full done/ row, measured against an empty one (0: skip).", valueName: "n"))
+    var fullDone: Int = 100_000
+
+    @Flag(name: .customLong("scale-only"), help: "Measure only the deep backlog and the full done/.")
+    var scaleOnly = false
+
     @Option(name: .customLong("agent-executable"), help: ArgumentHelp("The dz executable whose agents and coordinator are measured (default: this one), to compare two builds with the same benchmark.", valueName: "path"))
     var agentExecutable: String?
 
@@ -74,6 +83,10 @@ struct BenchCommand: ParsableCommand {
         guard (0...1000).contains(crossHostJobs), (0...1000).contains(crossHostSlowJobs) else {
             throw ValidationError("--cross-host-jobs and --cross-host-slow-jobs must be from 0 to 1000")
         }
+        guard deepBacklog == 0 || (1000...10_000_000).contains(deepBacklog), (0...10_000_000).contains(fullDone) else {
+            throw ValidationError("--deep-backlog: 0 or from 1000 to 10000000; --full-done: from 0 to 10000000")
+        }
+        if scaleOnly, crossHost || jobsOnly { throw ValidationError("--scale-only, --cross-host and --jobs-only measure different things: pick one") }
         if crossHost, jobsOnly { throw ValidationError("--cross-host and --jobs-only measure different things: pick one") }
     }
 
@@ -100,8 +113,10 @@ struct BenchCommand: ParsableCommand {
             try measureCrossHost(executable: executable, base: base)
             return
         }
-        if !jobsOnly { try measureSpool(executable: executable, base: base) }
-        if jobs > 0 { try measureJobs(executable: executable, base: base) }
+        if !jobsOnly, !scaleOnly { try measureSpool(executable: executable, base: base) }
+        if !jobsOnly { try ScaleTables(executable: executable, base: base, concurrency: concurrency, repeats: repeats,
+                                       deepBacklog: deepBacklog, fullDone: fullDone).print() }
+        if jobs > 0, !scaleOnly { try measureJobs(executable: executable, base: base) }
     }
 
     private func measureSpool(executable: String, base: String) throws {

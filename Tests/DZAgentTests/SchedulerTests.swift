@@ -17,6 +17,16 @@ import Testing
         #expect(await scheduler.isEmpty)
     }
 
+    @Test func aWaitingWorkerGetsTheFirstNameOfABatchByNameNotByListing() async {
+        let scheduler = Scheduler(queues: [build])
+        async let first = scheduler.next()
+        // The worker waits before the batch comes (a listing, in directory order).
+        while await scheduler.waiterCount == 0 { await Task.yield() }
+        await scheduler.add(build, ["c.json", "a.json", "b.json"])
+        #expect(await first?.name == "a.json")
+        #expect(await scheduler.next()?.name == "b.json")
+    }
+
     @Test func queuesTakeTurns() async {
         let scheduler = Scheduler(queues: [build, proxy])
         await scheduler.add(build, ["1.json", "2.json"])

@@ -9,7 +9,8 @@ extension Integration {
             let spool = try TestSpool()
             defer { spool.cleanUp() }
             let result = try await spool.dz(["bench", "--tasks", "200", "--fsync-tasks", "20", "--agents", "1,2",
-                                             "--trickle", "5", "--repeats", "2", "--jobs", "5"], timeout: 300)
+                                             "--trickle", "5", "--repeats", "2", "--jobs", "5",
+                                             "--deep-backlog", "1000", "--full-done", "2000"], timeout: 420)
             #expect(result.status == 0, "\(result)")
             let lines = result.stdout.split(separator: "\n").map(String.init)
             func columns(_ line: String) -> [String] { line.split(separator: " ").map(String.init) }
@@ -36,9 +37,20 @@ extension Integration {
             // through the coordinator, agents, jobs, steps, seconds, jobs/s, failed
             #expect(jobs.count == 9 && jobs[4] == "5" && jobs[8] == "0", "\(jobs)")
 
+            // The deep backlog and the full done/: each row beside its baseline (the first row of its table).
+            let scaleRows = lines.filter { $0.hasPrefix("1 agent, fsync off") }.map(columns)
+            #expect(scaleRows.count == 4, "\(result.stdout)")
+            let deep = scaleRows.filter { $0.count == 11 }
+            #expect(deep.map { $0[4] } == ["1000", "1000"], "\(deep)")
+            #expect(deep.allSatisfy { (Double($0[7]) ?? 0) > 0 && $0[10].hasSuffix("%") }, "\(deep)")
+            let done = scaleRows.filter { $0.count == 10 }
+            #expect(done.map { $0[4] } == ["0", "2000"], "\(done)")
+            #expect(done.allSatisfy { (Double($0[5]) ?? 0) > 0 && (Double($0[7]) ?? 0) > 0 }, "\(done)")
+
             // The measurements' spools are gone; the directory given with --spool stays.
             let left = (try? FileManager.default.contentsOfDirectory(atPath: spool.root)) ?? []
-            #expect(!left.contains { $0.hasPrefix("tp-") || $0.hasPrefix("drain-") || $0.hasPrefix("lat-") }, "\(left)")
+            #expect(!left.contains { $0.hasPrefix("tp-") || $0.hasPrefix("drain-") || $0.hasPrefix("lat-")
+                || $0.hasPrefix("deep-") || $0.hasPrefix("done-") }, "\(left)")
         }
     }
 }

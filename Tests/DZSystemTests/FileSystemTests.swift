@@ -88,6 +88,17 @@ func removeTree(_ path: String) {
         try FileSystem.syncDirectory(dir + "/a")
     }
 
+    @Test func countCountsEntriesWithoutDots() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeTree(dir) }
+        #expect(try FileSystem.count(in: dir) == 0)
+        try FileSystem.makeDirectory(dir + "/..x")
+        for name in [".", "..a", "a", ".hidden"].map({ $0 + "f" }) { try FileIO.create(dir + "/" + name, bytes: [], sync: false) }
+        #expect(try FileSystem.count(in: dir) == 5)
+        #expect(try FileSystem.count(in: dir) == FileSystem.names(in: dir).count)
+        #expect(throws: Errno.self) { try FileSystem.count(in: dir + "/missing") }
+    }
+
     @Test func makeDirectoryAcceptsExistingDirectory() throws {
         let dir = makeTemporaryDirectory()
         defer { removeTree(dir) }

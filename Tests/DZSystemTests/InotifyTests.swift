@@ -27,6 +27,20 @@ import Testing
         #expect(try inotify.read() == nil)
     }
 
+    @Test func aReadWithATimeoutReturnsNoEventsWhenNoneCame() throws {
+        let dir = makeTemporaryDirectory()
+        defer { removeTree(dir) }
+        let inotify = try Inotify()
+        _ = try inotify.watch(dir)
+        #expect(try inotify.read(timeout: 10) == [])
+        try FileIO.create(dir + "/a.json", bytes: [1], sync: false)
+        var names: [String] = []
+        while names.isEmpty, let events = try inotify.read(timeout: 1000) { names += events.map(\.name) }
+        #expect(names.contains("a.json"))
+        inotify.close()
+        #expect(try inotify.read(timeout: 10) == nil)
+    }
+
     @Test func parsesPackedEvents() {
         // Two records: wd 1, IN_MOVED_TO (0x80), name "x.json" padded to 16; wd 2, IN_Q_OVERFLOW, no name.
         var bytes: [UInt8] = [1, 0, 0, 0, 0x80, 0, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0]

@@ -1,6 +1,7 @@
 #ifndef DZ_SHIMS_H
 #define DZ_SHIMS_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <spawn.h>
@@ -9,6 +10,22 @@
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
+
+/* Counts a directory's entries other than . and .. in C, so that the loop over a million entries runs at C speed
+   whatever Swift's build mode; -1 with errno set when the directory cannot be opened. */
+static inline long dz_count_entries(const char *path) {
+    DIR *dir = opendir(path);
+    if (dir == NULL) return -1;
+    long count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        const char *name = entry->d_name;
+        if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+        count++;
+    }
+    closedir(dir);
+    return count;
+}
 
 /* renameat2 and RENAME_NOREPLACE are hidden by glibc without _GNU_SOURCE. */
 #ifndef RENAME_NOREPLACE
