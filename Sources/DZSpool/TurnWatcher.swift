@@ -36,8 +36,13 @@ public final class TurnWatcher: Sendable {
     private let continuation: AsyncStream<Event>.Continuation
     private let state = Mutex(State())
 
-    /// How often a thread waiting for a free worker, or holding the turn, looks at the agent's workers.
+    /// How often a thread waiting for a free worker, or holding the turn of a busy agent, looks at the agent's
+    /// workers (milliseconds).
     static let lookEvery: Int32 = 50
+    /// How long the holder of an idle agent's turn waits for events before it looks again: an idle host wakes
+    /// once a second per queue, not twenty times. A drop ends the wait at once; the only thing a longer wait can
+    /// delay is handing the turn over when the agent became busy by a task its rescan found, by up to this.
+    static let idleLook: Int32 = 1000
 
     /// Starts one thread per queue; events flow until `stop()`.
     public init(spool: Spool, queues: [QueueName], turns: HostTurns?, patience: Double = 0.05,
@@ -100,7 +105,9 @@ public final class TurnWatcher: Sendable {
             if turns != nil { continuation.yield(.turnTaken(queue)) }
             var busySince: Timestamp?
             while true {
-                guard let batch = try? inotify.read(timeout: turns == nil ? -1 : Self.lookEvery) else { break }
+                let idle = busySince == nil && wantsTurn()
+                let timeout = turns == nil ? -1 : (idle ? Self.idleLook : Self.lookEvery)
+                guard let batch = try? inotify.read(timeout: timeout) else { break }
                 var names: [String] = []
                 for event in batch {
                     if event.isOverflow {
