@@ -57,6 +57,15 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("cross-host-slow-jobs"), help: ArgumentHelp("Such jobs measured without wake-ups (each hop waits for a rescan); 0 skips them.", valueName: "n"))
     var crossHostSlowJobs: Int = 2
 
+    @Flag(name: .long, help: "Measure only the deploy row: a cold build_and_deploy of the example app and warm redeploys (a code change, the same requirements), through real agents, nginx and gunicorn on this machine (needs root).")
+    var deploy = false
+
+    @Option(name: .customLong("deploy-redeploys"), help: ArgumentHelp("Warm redeploys after the cold deploy.", valueName: "n"))
+    var deployRedeploys: Int = 3
+
+    @Option(name: .customLong("deploy-example"), help: ArgumentHelp("The project the deploy row deploys.", valueName: "dir"))
+    var deployExample: String = "examples/hello"
+
     @Option(name: .customLong("agent-executable"), help: ArgumentHelp("The dz executable whose agents and coordinator are measured (default: this one), to compare two builds with the same benchmark.", valueName: "path"))
     var agentExecutable: String?
 
@@ -75,6 +84,7 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--cross-host-jobs and --cross-host-slow-jobs must be from 0 to 1000")
         }
         if crossHost, jobsOnly { throw ValidationError("--cross-host and --jobs-only measure different things: pick one") }
+        try validateDeploy()
     }
 
     private var agentCounts: [Int] { agents.split(separator: ",").compactMap { Int($0) } }
@@ -100,6 +110,7 @@ struct BenchCommand: ParsableCommand {
             try measureCrossHost(executable: executable, base: base)
             return
         }
+        if deploy { return try measureDeploy(executable: executable, base: base) }
         if !jobsOnly { try measureSpool(executable: executable, base: base) }
         if jobs > 0 { try measureJobs(executable: executable, base: base) }
     }
