@@ -35,6 +35,7 @@ extension BenchCommand {
         print("every 10 ms; PROXY_UPDATE: to proxy_update's finish; ENDED: to the job's end, as the zoomdb records them.")
         print("")
         printTable(report.steps)
-        print("RUN: a step's start to its finish on its agent; WAIT: its task dropped to its start (the pickup).")
+        print("RUN: a step's start to its finish on its agent; WAIT: its task dropped to its start (the pickup; the")
+        print("coordinator records the drop after it, so a quick pickup shows as a few milliseconds below zero).")
     }
 }
