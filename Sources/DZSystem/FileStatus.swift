@@ -15,9 +15,10 @@ public struct FileStatus: Sendable, Equatable {
     public var linkCount: UInt64
     public var modified: Timestamp
     public var changed: Timestamp
-    /// The permission bits (`st_mode & 07777`) and the owner's uid.
+    /// The permission bits (`st_mode & 07777`), the owner's uid and the group's gid.
     public var permissions: UInt32
     public var owner: UInt32
+    public var group: UInt32
 
     public var isDirectory: Bool { kind == .directory }
     public var isRegular: Bool { kind == .regular }
@@ -40,5 +41,6 @@ public struct FileStatus: Sendable, Equatable {
         changed = Timestamp(st.st_ctim)
         permissions = UInt32(st.st_mode & 0o7777)
         owner = st.st_uid
+        group = st.st_gid
     }
 }

@@ -46,6 +46,15 @@ public final class OpenFile: @unchecked Sendable {
         return Int64(st.st_size)
     }
 
+    /// The status of the open file itself (whatever its path names now).
+    ///
+    /// The corresponding C function is `fstat`.
+    public func status() throws(Errno) -> FileStatus {
+        var st = stat()
+        _ = try retryingInterrupts { fstat(descriptor, &st) }.get()
+        return FileStatus(st)
+    }
+
     /// Reads up to `buffer.count` bytes at the current offset; 0 means the end of the file.
     ///
     /// The corresponding C function is `read`.

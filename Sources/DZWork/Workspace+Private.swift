@@ -8,7 +8,8 @@ import DZSystem
 /// ```
 /// <data>/checkouts/<project>/src      the working copy (git runs as the agent)
 /// <data>/builds/<bundle>/             a build tree; <bundle>.tmp/ beside it is the build's /tmp
-/// <data>/bundles/<bundle>.tar.zst     archives (0600) and their manifests
+/// <data>/bundles/<bundle>.tar.zst     archives (0600; 0640 once a directory store on this file system holds
+///                                     them, as a second name) and their manifests
 /// <data>/caches/<project>/pip/        the project's pip cache
 /// <data>/caches/<project>/venvs/      the project's virtualenvs, reused by its later builds
 /// <data>/build-users/                 a root agent's build uids, one per project

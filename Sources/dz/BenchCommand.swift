@@ -66,6 +66,15 @@ struct BenchCommand: ParsableCommand {
     @Flag(name: .customLong("scale-only"), help: "Measure only the deep backlog and the full done/.")
     var scaleOnly = false
 
+    @Flag(name: .long, help: "Measure only the deploy row: a cold build_and_deploy of the example app and warm redeploys (a code change, the same requirements), through real agents, nginx and gunicorn on this machine (needs root).")
+    var deploy = false
+
+    @Option(name: .customLong("deploy-redeploys"), help: ArgumentHelp("Warm redeploys after the cold deploy.", valueName: "n"))
+    var deployRedeploys: Int = 3
+
+    @Option(name: .customLong("deploy-example"), help: ArgumentHelp("The project the deploy row deploys.", valueName: "dir"))
+    var deployExample: String = "examples/hello"
+
     @Option(name: .customLong("agent-executable"), help: ArgumentHelp("The dz executable whose agents and coordinator are measured (default: this one), to compare two builds with the same benchmark.", valueName: "path"))
     var agentExecutable: String?
 
@@ -88,6 +97,7 @@ struct BenchCommand: ParsableCommand {
         }
         if scaleOnly, crossHost || jobsOnly { throw ValidationError("--scale-only, --cross-host and --jobs-only measure different things: pick one") }
         if crossHost, jobsOnly { throw ValidationError("--cross-host and --jobs-only measure different things: pick one") }
+        try validateDeploy()
     }
 
     private var agentCounts: [Int] { agents.split(separator: ",").compactMap { Int($0) } }
@@ -113,6 +123,7 @@ struct BenchCommand: ParsableCommand {
             try measureCrossHost(executable: executable, base: base)
             return
         }
+        if deploy { return try measureDeploy(executable: executable, base: base) }
         if !jobsOnly, !scaleOnly { try measureSpool(executable: executable, base: base) }
         if !jobsOnly { try ScaleTables(executable: executable, base: base, concurrency: concurrency, repeats: repeats,
                                        deepBacklog: deepBacklog, fullDone: fullDone).print() }

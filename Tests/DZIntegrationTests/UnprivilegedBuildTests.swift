@@ -59,7 +59,11 @@ extension Integration {
             }
             #expect(try owner(archive) == (Int(Self.nobody), 0o600))
             #expect(try owner(build) == (Int(Self.nobody), 0o700))
-            #expect(try owner(build + "/venv/lib").uid == Int(Self.nobody), "the venv was made as the agent's user")
+            // The virtualenv stays in the project's cache (the build tree's venv/ is only where it is shown).
+            let venvs = data + "/caches/hello/venvs"
+            let venv = try #require(try FileSystem.names(in: venvs).first { !$0.contains(".") })
+            #expect(try owner(venvs + "/" + venv + "/lib").uid == Int(Self.nobody), "the venv was made as the agent's user")
+            #expect(try FileSystem.names(in: build + "/venv") == [])
             #expect(try owner(build + "/static/greetings/style.css").uid == Int(Self.nobody))
             #expect(!FileSystem.exists(data + "/build-users"), "no build uid: the agent is not root")
             let manifest = try BundleManifestProbe.files(in: archive)

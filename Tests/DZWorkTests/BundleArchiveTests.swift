@@ -219,6 +219,58 @@ import Testing
         }
     }
 
+    @Test func graftIsArchivedInPlaceOfTheTreesOwnEntryAndExtractsAsIfItWereThere() async throws {
+        try await withScratch { scratch in
+            let source = scratch + "/build"
+            try makeSampleTree(source)
+            // What the tree has at the graft's name is left out: the build tree's empty mount point, or anything
+            // the project's code put there.
+            try FileSystem.makeDirectories(source + "/venv/bin")
+            try FileIO.create(source + "/venv/bin/planted", bytes: Array("no\n".utf8), mode: 0o644, sync: false)
+            let cached = scratch + "/cache/venvs/0123"
+            try FileSystem.makeDirectories(cached + "/bin")
+            try FileSystem.makeDirectories(cached + "/lib/python3.11/site-packages")
+            try FileIO.create(cached + "/pyvenv.cfg", bytes: Array("home = /usr/bin\n".utf8), mode: 0o644, sync: false)
+            try FileIO.create(cached + "/lib/python3.11/site-packages/dz_project.pth",
+                              bytes: Array("../../../../src\n".utf8), mode: 0o644, sync: false)
+            try FileSystem.symlink(target: "/usr/bin/python3.11", at: cached + "/bin/python")
+            try FileSystem.symlink(target: "lib", at: cached + "/lib64")
+            let final = try BundleArchive.create(from: source, to: scratch + "/b.tar.zst", manifest: sampleManifest(),
+                                                 omittingLinks: ["venv/bin/python"], grafts: ["venv": cached])
+            let paths = final.files.map(\.path)
+            let venv = paths.filter { $0 == "venv" || $0.hasPrefix("venv/") }
+            #expect(venv == ["venv", "venv/bin", "venv/lib", "venv/lib/python3.11",
+                             "venv/lib/python3.11/site-packages", "venv/lib/python3.11/site-packages/dz_project.pth",
+                             "venv/lib64", "venv/pyvenv.cfg"])
+            // In the place the tree's own venv/ had: the order a tree with the virtualenv in it gives.
+            let plain = scratch + "/plain"
+            try makeSampleTree(plain)
+            _ = try await Subprocess.run(["cp", "-a", cached, plain + "/venv"], timeout: 60)
+            let copied = try BundleArchive.create(from: plain, to: scratch + "/c.tar.zst", manifest: sampleManifest(),
+                                                  omittingLinks: ["venv/bin/python"])
+            #expect(copied.files.map(\.path) == paths)
+            #expect(copied.files.map(\.sha256) == final.files.map(\.sha256))
+            let extracted = scratch + "/extracted"
+            _ = try BundleArchive.extract(scratch + "/b.tar.zst", into: extracted)
+            #expect(try FileIO.readAll(extracted + "/venv/pyvenv.cfg") == Array("home = /usr/bin\n".utf8))
+            #expect(!FileSystem.exists(extracted + "/venv/bin/planted"))
+            #expect(try FileSystem.readLink(extracted + "/venv/lib64") == "lib")
+        }
+    }
+
+    @Test func graftThatIsNotADirectoryIsRefused() async throws {
+        try await withScratch { scratch in
+            let source = scratch + "/build"
+            try makeSampleTree(source)
+            try FileIO.create(scratch + "/file", bytes: [], mode: 0o644, sync: false)
+            #expect(throws: BundleArchiveError.self) {
+                try BundleArchive.create(from: source, to: scratch + "/b.tar.zst", manifest: sampleManifest(),
+                                         grafts: ["venv": scratch + "/file"])
+            }
+            #expect(!FileSystem.exists(scratch + "/b.tar.zst"))
+        }
+    }
+
     @Test func archivePastItsLimitsIsRefusedBeforeAnythingIsWritten() async throws {
         try await withScratch { scratch in
             let source = scratch + "/build"

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
 import DZSystem
 @testable import DZWork
 import Foundation
@@ -163,6 +166,41 @@ import Testing
             // Nothing but objects and their checksums was left behind.
             #expect(try FileSystem.names(in: scratch + "/bundles/shop").sorted()
                 == ["bundle_shop_2.tar.gz", "bundle_shop_2.tar.gz.sha256"])
+        }
+    }
+
+    @Test func directoryStoreLinksAFileOfItsOwnFileSystemAndGroupAndCopiesAnotherGroups() async throws {
+        try await FixtureSupport.withScratchDirectory { scratch in
+            let store = DirectoryStore(root: scratch + "/bundles")
+            let source = scratch + "/bundle.tar.zst"
+            try writeRandomFile(source, size: 2 << 20 + 7)
+            try FileSystem.setMode(source, 0o600)
+            let sha256 = try SHA256Digest.file(at: source)
+            let stored = try await store.put(file: source, key: "shop/bundle_shop_1.tar.zst")
+            #expect(stored.sha256 == sha256 && stored.size == 2 << 20 + 7)
+            let object = try FileSystem.linkStatus(scratch + "/bundles/shop/bundle_shop_1.tar.zst")
+            let original = try FileSystem.linkStatus(source)
+            #expect(object.inode == original.inode && object.linkCount == 2, "one file under two names, no copy")
+            #expect(object.permissions == 0o640, "readable by the store's group")
+            #expect(try String(contentsOfFile: scratch + "/bundles/shop/bundle_shop_1.tar.zst.sha256", encoding: .utf8)
+                == sha256 + "\n")
+            // Its build host removing its own name leaves the object whole.
+            try FileSystem.unlink(source)
+            #expect(try SHA256Digest.file(at: scratch + "/bundles/shop/bundle_shop_1.tar.zst") == sha256)
+            let fetched = try await store.get(key: "shop/bundle_shop_1.tar.zst", to: scratch + "/fetched",
+                                              expectedSHA256: sha256)
+            #expect(fetched.sha256 == sha256)
+            #expect(try FileSystem.linkStatus(scratch + "/fetched").inode != object.inode, "a fetch is a copy")
+
+            // A file whose group the store's readers are not in is copied, so that the object gets the store's.
+            guard getuid() == 0 else { return }
+            let other = scratch + "/other.tar.zst"
+            try writeRandomFile(other, size: 1 << 20)
+            #expect(chown(other, 0, 65534) == 0)
+            _ = try await store.put(file: other, key: "shop/bundle_shop_2.tar.zst")
+            let copied = try FileSystem.linkStatus(scratch + "/bundles/shop/bundle_shop_2.tar.zst")
+            #expect(copied.inode != (try FileSystem.linkStatus(other)).inode && copied.linkCount == 1)
+            #expect(copied.group == (try FileSystem.status(scratch + "/bundles/shop")).group)
         }
     }
 

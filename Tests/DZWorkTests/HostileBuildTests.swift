@@ -76,6 +76,30 @@ import Testing
         #expect(try FileSystem.names(in: lab.spool + "/build/new") == [])
     }
 
+    @Test(.timeLimit(.minutes(20)))
+    func warmBuildCodeCannotWriteIntoTheCachedVirtualenvItsBundleIsArchivedFrom() async throws {
+        let lab = try await HostileLab.lab()
+        let targets = ["/dz/build/venv/PLANTED", "/dz/build/venv/bin/planted"]
+        // The first build of the two makes the virtualenv if no other test made mallory's yet; the second reuses it.
+        _ = try await lab.build(try await lab.repository("venv-writes-1", targets: ["write": targets])).get()
+        let built = try await lab.build(try await lab.repository("venv-writes-2", targets: ["write": targets])).get()
+        #expect(built.reusedVirtualenv)
+        for phase in ["import", "collectstatic"] {
+            let wrote = try lab.report(built, phase)["wrote"] as? [String: String] ?? [:]
+            for path in targets {
+                #expect(wrote[path]?.hasPrefix("error: ") == true, "\(phase): \(path): \(wrote[path] ?? "")")
+            }
+        }
+        let found = try await Subprocess.run(["find", lab.workspace.root + "/caches/mallory/venvs", built.buildDirectory,
+                                              "-name", "PLANTED", "-o", "-name", "planted"], timeout: 60)
+        #expect(found.succeeded && found.stdoutText.isEmpty, "\(found.stdoutText)")
+        // The bundle's venv/ is the cached virtualenv's, not a copy in the build tree (which holds none).
+        #expect(try FileSystem.names(in: built.buildDirectory + "/venv") == [])
+        let paths = Set(built.manifest.files.map(\.path))
+        #expect(paths.contains("venv/pyvenv.cfg") && paths.contains("venv/lib"))
+        #expect(!paths.contains("venv/PLANTED") && !paths.contains("venv/bin/planted"))
+    }
+
     @Test(.timeLimit(.minutes(15)))
     func staticfilesDirsOnAnotherAppTheZoomdbOrTheSpoolCollectNothingOfThem() async throws {
         let lab = try await HostileLab.lab()

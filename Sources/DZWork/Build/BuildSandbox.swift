@@ -2,7 +2,7 @@ import DZSystem
 import Foundation
 
 /// The sandbox every command that runs a project's code at build time runs in: `python -m venv`, pip and the build
-/// backends it starts (`setup.py`, PEP 517 hooks), the copy of the virtualenv into the build tree, the settings
+/// backends it starts (`setup.py`, PEP 517 hooks), the settings
 /// import check and collectstatic. Built on bubblewrap, which is required on a build host.
 ///
 /// What the code sees:
@@ -13,8 +13,8 @@ import Foundation
 ///   a `passwd` and `group` of its own that name only root, the build user and nobody. Never `/etc/dz`,
 ///   `/etc/shadow`, ssh keys or any other secret of the host;
 /// - its own trees only, at fixed paths that say nothing of the host's layout: the build tree at `/dz/build`, the
-///   virtualenv being made at `/dz/venv`, the project's pip cache at `/dz/pip-cache`, a cached virtualenv at
-///   `/dz/cached-venv` (read-only), the operator's local wheel directories (`PIP_FIND_LINKS`) read-only under
+///   virtualenv being made at `/dz/venv`, the project's pip cache at `/dz/pip-cache`, the project's finished
+///   virtualenv read-only at `/dz/build/venv` (over the tree's empty `venv/`), the operator's local wheel directories (`PIP_FIND_LINKS`) read-only under
 ///   `/dz/wheels/`; and a private `/tmp` that is a directory of the build on disk (so that it counts towards the
 ///   build's size cap, never towards memory). Not the spool, not the zoomdb, not the data directory or checkouts of
 ///   other projects, not even its own checkout;
@@ -29,7 +29,7 @@ import Foundation
 /// kernel kills what is left in the pid namespace (`--die-with-parent` does the same if the agent goes). So once a
 /// step has returned, the trees it wrote are still, and the agent can read them (`lstat` walks, `O_NOFOLLOW`
 /// opens) without a race. The agent writes into a project's trees only before the project's code first runs in
-/// them; later writes (the copy of the venv) run in the sandbox too.
+/// them.
 ///
 /// A step that writes may be given size watches: every `watchInterval` seconds its trees are measured
 /// (`TreeSize`), and the step is killed when one is past its bound.
@@ -171,6 +171,9 @@ public struct BuildSandbox: Sendable {
         for mount in mounts {
             parents(of: mount.inside)
             arguments += [mount.writable ? "--bind" : "--ro-bind", mount.host, mount.inside]
+            // A later mount inside this one (the cached virtualenv at /dz/build/venv) needs no parent made: the
+            // mount is it.
+            made.insert(mount.inside)
         }
         arguments += ["--remount-ro", "/", "--chdir", workingDirectory, "--"]
         if identity.switchesUser {

@@ -8,7 +8,8 @@ import Logging
 /// relative paths), an import check of the settings and WSGI application, `collectstatic`, and the archive with
 /// its manifest.
 ///
-/// Layout of `<data>/builds/<bundle>/`: `src/` (the code), `venv/`, `dz/dz_settings.py`, `static/`,
+/// Layout of `<data>/builds/<bundle>/`: `src/` (the code), `venv/` (empty: where the project's cached virtualenv is
+/// shown read-only; the archive takes its `venv/` from the cache), `dz/dz_settings.py`, `static/`,
 /// `requirements.txt` (what was asked of pip), `pip.log`; the archive is `<data>/bundles/<bundle>.tar.zst` with
 /// `<bundle>.tar.zst.manifest.json` beside it.
 ///
@@ -184,14 +185,18 @@ public struct BundleBuilder: Sendable {
         if let release = request.config.procfileRelease {
             try write(release.isEmpty ? "" : release + "\n", to: build + "/dz/" + ReleaseCommandSource.bundleFile)
         }
+        // Where the cached virtualenv is shown read-only (`PythonEnvironment.mount`); the archive never reads it.
+        do { try FileSystem.makeDirectory(build + "/venv", mode: 0o755) } catch {
+            throw BuildError("filesystem", "cannot create \(build)/venv: \(error)")
+        }
         // From here on the tree is the build user's, and the agent only reads it once each sandbox has ended.
         try await tree.sandbox.handOver([build, tree.temporary], recursive: true)
 
         let environment = PythonEnvironment()
-        let reused = try await environment.prepare(python: python.path, pythonVersion: python.version,
-                                                   requirements: requirements,
-                                                   pathFile: Self.pathFile(extraDirs: request.config.additionalPythonPathDirs),
-                                                   tree: tree)
+        let (venv, reused) = try await environment.prepare(
+            python: python.path, pythonVersion: python.version, requirements: requirements,
+            pathFile: Self.pathFile(extraDirs: request.config.additionalPythonPathDirs), tree: tree)
+        let venvMount = PythonEnvironment.mount(venv)
         lap(reused ? "virtualenv (reused)" : "virtualenv (pip install)")
 
         let wsgi = request.config.wsgiModule ?? settingsModule.split(separator: ".").dropLast().joined(separator: ".")
@@ -200,13 +205,14 @@ public struct BundleBuilder: Sendable {
             warnings.append("the Procfile's web: line (\(web.prefix(80))) is not gunicorn, which is what dz "
                             + "supervises: it serves the WSGI application \(wsgi) with gunicorn instead")
         }
-        let facts = try await verify(tree, wsgiModule: wsgi)
+        let facts = try await verify(tree, venv: venvMount, wsgiModule: wsgi)
         lap("import check")
 
         if facts.staticfiles {
             let outcome = try await tree.run(
                 [BuildSandbox.buildPath + "/venv/bin/python", "-m", "django", "collectstatic", "--noinput"],
-                step: "collectstatic", mounts: [tree.mount], environment: Self.djangoEnvironment, timeout: 600,
+                step: "collectstatic", mounts: [tree.mount, venvMount], environment: Self.djangoEnvironment,
+                timeout: 600,
                 watch: [tree.staticWatch, tree.watch])
             if !outcome.succeeded {
                 let message = "collectstatic failed:\n" + outcome.tail(15)
@@ -230,20 +236,22 @@ public struct BundleBuilder: Sendable {
             if url == facts.mediaURL { continue }
             if !staticMap.contains(where: { $0.url == url }) { staticMap.append((url, path)) }
         }
-        try checkStaticSize(staticMap.map(\.path), in: build)
+        try checkStaticSize(staticMap.map(\.path), in: build, venv: venv)
 
         var manifest = BundleManifest(name: tree.name, project: request.project.rawValue, codeRevision: revision.commit,
                                       pythonVersion: python.version, djangoVersion: facts.djangoVersion,
                                       created: .now())
         let archive = workspace.root + "/bundles/" + tree.name + ".tar.zst"
         // The venv's absolute links to the interpreter stay out of the archive (see `Interpreter`), which is
-        // written from the tree as the project's code left it: nothing is changed in it first.
+        // written from the tree as the project's code left it (nothing is changed in it first), its `venv/` from
+        // the cached virtualenv that the code saw read-only there.
         let minor = python.version.split(separator: ".").prefix(2).joined(separator: ".")
         do {
             manifest = try BundleArchive.create(
                 from: build, to: archive, manifest: manifest,
                 limits: .init(maxBytes: limits.maxBundleSize, maxEntries: limits.maxFiles),
-                omittingLinks: ["venv/bin/python", "venv/bin/python3", "venv/bin/python" + minor])
+                omittingLinks: ["venv/bin/python", "venv/bin/python3", "venv/bin/python" + minor],
+                grafts: ["venv": venv])
         } catch {
             throw Self.archiveError(error, what: "the bundle")
         }
@@ -279,9 +287,11 @@ public struct BundleBuilder: Sendable {
 
     /// Refuses static files (collectstatic's output and the `site_media_map` directories, each counted once)
     /// past `limits.maxStaticSize`.
-    private func checkStaticSize(_ paths: [String], in build: String) throws(BuildError) {
+    private func checkStaticSize(_ paths: [String], in build: String, venv: String) throws(BuildError) {
         var roots: [String] = []
-        for path in Set(paths) where !path.split(separator: "/").contains("..") { roots.append(build + "/" + path) }
+        for path in Set(paths) where !path.split(separator: "/").contains("..") {
+            roots.append(path.hasPrefix("venv/") ? venv + "/" + path.dropFirst("venv/".count) : build + "/" + path)
+        }
         let size = TreeSize.measure(roots.sorted(), stopAfter: limits.maxStaticSize, entries: limits.maxFiles)
         if size.exceeds(maxBytes: limits.maxStaticSize, maxEntries: limits.maxFiles) {
             throw BuildLimits.exceeded("the static files", size: size, maxBytes: limits.maxStaticSize,
@@ -322,7 +332,7 @@ public struct BundleBuilder: Sendable {
     /// Imports the settings and the WSGI application in the new environment; reports Django's version, whether
     /// staticfiles is installed, and `STATIC_URL` and `MEDIA_URL` as dz's settings module leaves them. An
     /// ImportError aborts the build with its text.
-    private func verify(_ tree: BuildTree, wsgiModule: String) async throws(BuildError)
+    private func verify(_ tree: BuildTree, venv: BuildSandbox.Mount, wsgiModule: String) async throws(BuildError)
         -> (djangoVersion: String, staticfiles: Bool, staticURL: String?, mediaURL: String?)
     {
         let module = wsgiModule.split(separator: ":").first.map(String.init) ?? wsgiModule
@@ -338,7 +348,7 @@ public struct BundleBuilder: Sendable {
                               "media_url": str(getattr(settings, "MEDIA_URL", "") or "")}))
             """
         let outcome = try await tree.run([BuildSandbox.buildPath + "/venv/bin/python", "-c", script],
-                                         step: "import check", mounts: [tree.mount],
+                                         step: "import check", mounts: [tree.mount, venv],
                                          environment: Self.djangoEnvironment, timeout: 300, watch: [tree.watch])
         guard outcome.succeeded, let line = outcome.stdoutText.split(separator: "\n").last,
               let facts = try? JSONValue.parse(Array(line.utf8)).objectValue

@@ -5,12 +5,12 @@ import Foundation
 /// links to the builder's interpreter), so dz never runs a venv's scripts: everything starts as
 /// `<venv>/bin/python -m ...` (pip, django, gunicorn), which works from any path on hosts with the same interpreter
 /// at the same place. That lets a venv be built once per set of requirements, kept in the project's own cache
-/// (`ProjectCache`), and copied into each of the project's bundles whose requirements hash the same: a rebuild
-/// with unchanged requirements runs no pip. pip's own cache, also the project's, keeps downloaded and built wheels
+/// (`ProjectCache`), and archived into each of the project's bundles whose requirements hash the same: a rebuild
+/// with unchanged requirements runs no pip and copies nothing. pip's own cache, also the project's, keeps downloaded and built wheels
 /// between different sets.
 ///
 /// Everything here that runs Python runs in the build's sandbox (`BuildSandbox`): making the venv, pip (the only
-/// step with a network), and the copy into the build tree.
+/// step with a network).
 struct PythonEnvironment: Sendable {
     var pipTimeout: Double = 1800
 
@@ -48,10 +48,18 @@ struct PythonEnvironment: Sendable {
         return (path, version)
     }
 
-    /// A venv at `<build>/venv` with `requirements` installed and the path file `pathFile` in its site-packages,
-    /// made or copied from the project's cache. Returns whether it came from the cache.
+    /// The virtualenv for `requirements` with the path file `pathFile` in its site-packages, made in the project's
+    /// cache unless it is there already. Returns where it is on the host (`<cache>/venvs/<key>`, the build user's
+    /// files under the agent's 0700 directory) and whether it came from the cache.
+    ///
+    /// It is never copied into the build tree: the build's later steps see it read-only at `/dz/build/venv`
+    /// (`mount(_:)`), and the archive takes its `venv/` from it (`BundleArchive.create`'s `grafts`). Once made, a
+    /// cached virtualenv is never written again (no sandbox gets it writable, and the agent only renames or
+    /// removes it whole), so every bundle built from it gets the same files; a copy (seconds, for a Django
+    /// virtualenv of some thousand files) bought nothing but a tree the project's code could change, and its
+    /// bundle only.
     func prepare(python: String, pythonVersion: String, requirements: RequirementSet, pathFile: String,
-                 tree: BuildTree) async throws(BuildError) -> Bool
+                 tree: BuildTree) async throws(BuildError) -> (venv: String, reused: Bool)
     {
         var digest = SHA256Digest()
         digest.update(Array("python \(pythonVersion)\n".utf8))
@@ -67,17 +75,14 @@ struct PythonEnvironment: Sendable {
         if !reused {
             try await build(key, python: python, requirements: requirements, pathFile: pathFile, tree: tree)
         }
-        // No size watch: a copy of a virtualenv that was made under the watch, by cp, not by the project's code.
-        let copied = try await tree.run(
-            ["/bin/cp", "-a", "--", "/dz/cached-venv", BuildSandbox.buildPath + "/venv"], step: "copy the venv",
-            mounts: [.init(tree.cache.venv(key), at: "/dz/cached-venv", writable: false), tree.mount],
-            timeout: 600)
-        guard copied.succeeded else {
-            throw BuildError("python", "copy the venv failed (\(copied.ending)):\n" + copied.tail(20),
-                             retryable: copied.ending == .timedOut)
-        }
         tree.cache.prune(keeping: key)
-        return reused
+        return (tree.cache.venv(key), reused)
+    }
+
+    /// The cached virtualenv at `venv`, read-only where the bundle has it (`/dz/build/venv`, over the tree's empty
+    /// `venv/`), for the steps that run the project's code in the build tree.
+    static func mount(_ venv: String) -> BuildSandbox.Mount {
+        .init(venv, at: BuildSandbox.buildPath + "/venv", writable: false)
     }
 
     /// Makes the venv `key` in the project's cache: `venv.create` and the path file, then pip, each in the sandbox.

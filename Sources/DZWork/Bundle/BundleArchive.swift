@@ -38,20 +38,25 @@ public enum BundleArchive {
     ///   - limits: the most bytes (of files) and names the tree may hold.
     ///   - omittingLinks: paths (relative to `directory`) left out of the archive when they are symbolic links: a
     ///     build's virtualenv links to the host's interpreter (`Interpreter`).
+    ///   - grafts: top-level names of the bundle taken from another directory instead of from `directory`: `venv`
+    ///     from the project's cached virtualenv, archived as if it were `<directory>/venv` (whatever is at that name
+    ///     in `directory` is left out; the graft's own top directory gives the entry's mode and time).
     /// - Returns: the manifest as written beside the archive, with the archive's SHA-256 and size.
     @discardableResult
     public static func create(from directory: String, to archivePath: String, manifest: BundleManifest,
-                              hashFiles: Bool = true, limits: Limits = .none, omittingLinks: Set<String> = [])
+                              hashFiles: Bool = true, limits: Limits = .none, omittingLinks: Set<String> = [],
+                              grafts: [String: String] = [:])
         throws(BundleArchiveError) -> BundleManifest
     {
         try ArchiveLocale.utf8 { () throws(BundleArchiveError) in
             try createArchive(from: directory, to: archivePath, manifest: manifest, hashFiles: hashFiles,
-                              limits: limits, omittingLinks: omittingLinks)
+                              limits: limits, omittingLinks: omittingLinks, grafts: grafts)
         }
     }
 
     private static func createArchive(from directory: String, to archivePath: String, manifest: BundleManifest,
-                                      hashFiles: Bool, limits: Limits, omittingLinks: Set<String>)
+                                      hashFiles: Bool, limits: Limits, omittingLinks: Set<String>,
+                                      grafts: [String: String])
         throws(BundleArchiveError) -> BundleManifest
     {
         let root = try resolve(directory)
@@ -62,6 +67,28 @@ public enum BundleArchive {
         }
 
         var (items, skipped) = try SourceTree.scan(root)
+        // Where each item's content is read: under `root`, or under its graft's directory.
+        var sources: [String: String] = [:]
+        for (name, graft) in grafts.sorted(by: { $0.key < $1.key }) {
+            let graftRoot = try resolve(graft)
+            guard !name.isEmpty, !name.contains("/"), name != BundleManifest.fileName,
+                  let top = try SourceTree.item(at: graftRoot), top.kind == .directory
+            else { throw .notADirectory(graft) }
+            let (inner, innerSkipped) = try SourceTree.scan(graftRoot)
+            items.removeAll { $0.path == name || $0.path.hasPrefix(name + "/") }
+            skipped.removeAll { $0.path == name || $0.path.hasPrefix(name + "/") }
+            var grafted = [SourceTree.Item(path: name, kind: .directory, mode: top.mode, size: 0, modified: top.modified)]
+            grafted += inner.map { var item = $0; item.path = name + "/" + item.path; return item }
+            skipped += innerSkipped.map { .init(path: name + "/" + $0.path, reason: $0.reason) }
+            let at = items.firstIndex { !$0.path.utf8.lexicographicallyPrecedes(name.utf8) } ?? items.endIndex
+            items.insert(contentsOf: grafted, at: at)
+            sources[name] = graftRoot
+        }
+        func source(_ item: SourceTree.Item) -> String {
+            let top = item.path.split(separator: "/", maxSplits: 1).first.map(String.init) ?? item.path
+            guard let graft = sources[top] else { return root + "/" + item.path }
+            return item.path == top ? graft : graft + "/" + item.path.dropFirst(top.count + 1)
+        }
         if !omittingLinks.isEmpty {
             items.removeAll { $0.kind == .symlink && omittingLinks.contains($0.path) }
         }
@@ -75,7 +102,7 @@ public enum BundleArchive {
         for item in items {
             var sha256: String?
             if item.kind == .file, hashFiles {
-                let path = root + "/" + item.path
+                let path = source(item)
                 sha256 = try step("read", path) { () throws(Errno) in try SHA256Digest.file(at: path, buffer: buffer) }
             }
             inner.files.append(BundleManifest.Entry(
@@ -90,7 +117,7 @@ public enum BundleArchive {
             let writer = try ArchiveWriter(creating: partial)
             try writer.addFile(BundleManifest.fileName, bytes: inner.serialized(), mode: 0o644,
                                modified: Int(inner.created.nanoseconds / 1_000_000_000))
-            for item in items { try writer.add(item, from: root + "/" + item.path, buffer: buffer) }
+            for item in items { try writer.add(item, from: source(item), buffer: buffer) }
             (final.archiveSHA256, final.archiveSize) = try writer.finish()
             // A rebuild under the same name: never leave the old manifest beside the new archive.
             try? FileSystem.unlink(manifestPath(for: archivePath))

@@ -23,16 +23,30 @@ enum SourceTree {
     /// Uses libarchive's `archive_read_disk_entry_from_file` for each name (an `lstat`, and `readlink` for links),
     /// with extended attributes, ACLs, file flags and sparse maps turned off.
     static func scan(_ root: String) throws(BundleArchiveError) -> (items: [Item], skipped: [BundleManifest.Skipped]) {
-        guard let disk = archive_read_disk_new() else { preconditionFailure("archive_read_disk_new: out of memory") }
+        let disk = newDisk()
         defer { archive_read_free(disk) }
-        archive_read_disk_set_symlink_physical(disk)
-        archive_read_disk_set_behavior(
-            disk, ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS
-                | ARCHIVE_READDISK_NO_SPARSE)
         var items: [Item] = []
         var skipped: [BundleManifest.Skipped] = []
         try walk(root, "", disk, &items, &skipped)
         return (items, skipped)
+    }
+
+    /// The status of `path` itself, never following a link, as an item with an empty path; nil for a kind that is
+    /// never archived.
+    static func item(at path: String) throws(BundleArchiveError) -> Item? {
+        let disk = newDisk()
+        defer { archive_read_free(disk) }
+        guard case .item(let item) = try status(of: path, disk: disk) else { return nil }
+        return item
+    }
+
+    private static func newDisk() -> OpaquePointer {
+        guard let disk = archive_read_disk_new() else { preconditionFailure("archive_read_disk_new: out of memory") }
+        archive_read_disk_set_symlink_physical(disk)
+        archive_read_disk_set_behavior(
+            disk, ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL | ARCHIVE_READDISK_NO_FFLAGS
+                | ARCHIVE_READDISK_NO_SPARSE)
+        return disk
     }
 
     private static func walk(_ root: String, _ directory: String, _ disk: OpaquePointer, _ items: inout [Item],

@@ -8,13 +8,15 @@ import Logging
 /// (64 hex digits and a newline). Both are written as hidden temporary files in the same directory
 /// (`.<name>.tmp-<random>`), fsynced, and renamed into place, the object first; then the directory is fsynced. A
 /// reader therefore sees a whole object or none, and a crash leaves at worst hidden temporary files, which `list`
-/// ignores. An object whose checksum file is missing is listed with a nil `sha256`.
+/// ignores. An object whose checksum file is missing is listed with a nil `sha256`. A file put from the store's own
+/// file system, its writer's and of the group of the store's directory, becomes the object as a hard link instead
+/// of a copy (see `link`).
 ///
 /// Bundles hold tenants' code: objects are mode 0640 and the directories this store makes 0750, so that only the
 /// writer (the build agent's user) and the store's group read them. A store shared with appservers and proxies
 /// that do not run as root: make its root directory the build user's, in a group those agents' users are in,
 /// with the setgid bit (`chown dz:dz DIR; chmod 2750 DIR`): new directories and objects inherit the group. A
-/// fetched copy (`get`) is mode 0600, the fetching process's own.
+/// fetched copy (`get`) is mode 0600, the fetching process's own, and not fsynced.
 public struct DirectoryStore: BundleStore {
     public let root: String
     let logger: Logger
@@ -44,7 +46,12 @@ public struct DirectoryStore: BundleStore {
                     try? FileSystem.unlink(checksumTemporary)
                 }
             }
-            let (size, sha256) = try Self.copy(from: source, to: temporary, mode: 0o640)
+            let size: Int64, sha256: String
+            if let linked = try Self.link(source, as: temporary, in: directory) {
+                (size, sha256) = linked
+            } else {
+                (size, sha256) = try Self.copy(from: source, to: temporary, mode: 0o640, sync: true)
+            }
             try fileSystem("write", checksumTemporary) { () throws(Errno) in
                 let file = try OpenFile.create(checksumTemporary, mode: 0o640)
                 try file.write(Array((sha256 + "\n").utf8))
@@ -80,7 +87,7 @@ public struct DirectoryStore: BundleStore {
             let temporary = Self.temporaryName(beside: localPath, kind: "part")
             var committed = false
             defer { if !committed { try? FileSystem.unlink(temporary) } }
-            let (size, actual) = try Self.copy(from: file, to: temporary, mode: 0o600)
+            let (size, actual) = try Self.copy(from: file, to: temporary, mode: 0o600, sync: false)
             if let expected, expected != actual {
                 throw .checksumMismatch(key: key, expected: expected, actual: actual)
             }
@@ -161,10 +168,49 @@ public struct DirectoryStore: BundleStore {
         }
     }
 
-    /// Copies `source` into the new file `destination` (created with `mode`), fsynced, hashing on the way; returns
-    /// size and SHA-256.
-    private static func copy(from source: OpenFile, to destination: String, mode: mode_t) throws(BundleStoreError)
-        -> (Int64, String)
+    /// Gives `source` the second name `temporary` in the store instead of copying it, when it is on the store's
+    /// file system, this process's own and of the group of the store's directory (so that the store's readers can
+    /// read it): the file becomes mode 0640 under both names. Nil when it cannot be linked: then it is copied.
+    ///
+    /// A bundle's archive and manifest are written once under a temporary name and renamed into place, never
+    /// changed in place afterwards (their build host only removes them): one file under two names is as good as two
+    /// copies, without the seconds a copy and its fsync of a large bundle take on a loaded disk.
+    private static func link(_ source: OpenFile, as temporary: String, in directory: String)
+        throws(BundleStoreError) -> (Int64, String)?
+    {
+        // The open file's own status (what is hashed below), not its path's.
+        guard let file = try? source.status(), file.isRegular,
+              file.owner == Host.effectiveUserID, let parent = try? FileSystem.status(directory),
+              parent.group == file.group, parent.device == file.device,
+              (try? FileSystem.link(source.path, temporary)) != nil
+        else { return nil }
+        // The open file under the new name, or nothing: a path replaced since it was opened is refused.
+        guard let linked = try? FileSystem.linkStatus(temporary), linked.inode == file.inode,
+              linked.device == file.device, (try? FileSystem.setMode(temporary, 0o640)) != nil
+        else {
+            try? FileSystem.unlink(temporary)
+            return nil
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        var digest = SHA256Digest()
+        var size: Int64 = 0
+        while true {
+            let count = try fileSystem("read", source.path) { () throws(Errno) in try source.read(into: buffer) }
+            if count == 0 { break }
+            digest.update(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
+            size += Int64(count)
+        }
+        // Its writer synced it already (then this costs nothing); the link is synced with the directory.
+        try fileSystem("fsync", source.path) { () throws(Errno) in try source.sync() }
+        return (size, digest.finalize())
+    }
+
+    /// Copies `source` into the new file `destination` (created with `mode`), hashing on the way; returns size and
+    /// SHA-256. `sync`: fsynced before it is closed (a stored object; a fetched copy is a working file that its
+    /// fetcher extracts and removes, fetched again after a crash).
+    private static func copy(from source: OpenFile, to destination: String, mode: mode_t, sync: Bool)
+        throws(BundleStoreError) -> (Int64, String)
     {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { buffer.deallocate() }
@@ -181,8 +227,8 @@ public struct DirectoryStore: BundleStore {
             try fileSystem("write", destination) { () throws(Errno) in try output.write(chunk) }
             size += Int64(count)
         }
-        try fileSystem("fsync", destination) { () throws(Errno) in
-            try output.sync()
+        try fileSystem(sync ? "fsync" : "close", destination) { () throws(Errno) in
+            if sync { try output.sync() }
             try output.close()
         }
         return (size, digest.finalize())
