@@ -75,7 +75,7 @@ extension Agent {
         let execution = Task { [alarms] in await Agent.execute(handler, context, timeout: limit, alarms: alarms) }
         running.attach(claim, execution)
         let outcome = await execution.value
-        let stopped = running.stopReason(claim)
+        let stopped = running.beginSettling(claim)
         // Counted as running until settled: --drain must not see an empty agent while a retry is on its way back
         // into new/.
         defer { running.remove(claim) }

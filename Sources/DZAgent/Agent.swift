@@ -271,8 +271,10 @@ public struct Agent: Service {
     private func renewLoop(_ running: RunningTasks) async {
         while !Task.isCancelled {
             do { try await Task.sleep(seconds: configuration.renewInterval) } catch { return }
-            for claim in running.claims {
+            for claim in running.renewable {
                 if !spool.renew(claim) {
+                    // A handler that ended meanwhile moved its own file: that is no lost lease.
+                    guard running.isRunning(claim) else { continue }
                     logger.warning("lease lost: another agent took the task", metadata: [
                         "task": "\(claim.task.id)", "queue": "\(claim.queue)",
                     ])

@@ -11,6 +11,8 @@ final class RunningTasks: Sendable {
         var claim: Claim
         var execution: Task<ExecutionOutcome, Never>?
         var stopReason: StopReason?
+        /// The handler has ended: the claim's file is moving (to done/, failed/, or back to new/).
+        var settling = false
     }
 
     private let entries = Mutex<[String: Entry]>([:])
@@ -33,12 +35,24 @@ final class RunningTasks: Sendable {
         entries.withLock { $0.removeValue(forKey: claim.path)?.stopReason }
     }
 
-    /// Why a claim was stopped, if it was; it stays listed (and counted as running) until `remove`.
-    func stopReason(_ claim: Claim) -> StopReason? {
-        entries.withLock { $0[claim.path]?.stopReason }
+    /// Marks a claim whose handler has ended and returns why it was stopped, if it was (it stays listed, and
+    /// counted as running, until `remove`). From now on its file
+    /// moves, so the renewals leave it alone: its file gone from cur/ is its own move, not a lost lease.
+    func beginSettling(_ claim: Claim) -> StopReason? {
+        entries.withLock { entries in
+            entries[claim.path]?.settling = true
+            return entries[claim.path]?.stopReason
+        }
+    }
+
+    /// Whether a claim's handler still runs (listed, not settling): only then is a failed renewal a lost lease.
+    func isRunning(_ claim: Claim) -> Bool {
+        entries.withLock { $0[claim.path].map { !$0.settling } ?? false }
     }
 
     var claims: [Claim] { entries.withLock { $0.values.map(\.claim) } }
+    /// The claims whose handlers still run: the ones to renew.
+    var renewable: [Claim] { entries.withLock { $0.values.filter { !$0.settling }.map(\.claim) } }
     /// Whether the claim named `name` is in hand (its `.json`, or the same stem once committed).
     func holds(_ name: ClaimName) -> Bool { entries.withLock { $0.values.contains { $0.claim.name == name } } }
     var count: Int { entries.withLock { $0.count } }
