@@ -24,6 +24,18 @@ extension Integration {
             return nil
         }
 
+        /// Whether every thread of `pid` is stopped (state `T` in each `/proc/<pid>/task/<tid>/stat`): `kill`
+        /// returns before a running thread on another core has stopped, and until then it may still claim.
+        static func isStopped(_ pid: Int32) -> Bool {
+            guard let threads = try? FileSystem.names(in: "/proc/\(pid)/task"), !threads.isEmpty else { return false }
+            return threads.allSatisfy { thread in
+                guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/stat", encoding: .utf8),
+                      let close = stat.lastIndex(of: ")") else { return false }
+                let state = stat[stat.index(after: close)...].split(separator: " ").first
+                return state == "T" || state == "t"
+            }
+        }
+
         @Test(.timeLimit(.minutes(8)))
         func agentsOfOneHostTakeTurnsAndAFrozenOrKilledHolderStallsNoOne() async throws {
             let spool = try TestSpool()
@@ -72,6 +84,7 @@ extension Integration {
             // drop at their rescans.
             let frozen = try #require(await holder(among: agents), "no agent holds \(lock)")
             frozen.send(SIGSTOP)
+            try #require(await waitUntil(timeout: 30) { Self.isStopped(frozen.pid) }, "agent \(frozen.pid) did not stop")
             try dropNoops(100)
             try await settleAll("holder frozen", agents)
             #expect(Self.lockHolder(lock) == frozen.pid, "the frozen agent no longer holds the turn")
