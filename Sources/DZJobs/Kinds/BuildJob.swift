@@ -72,17 +72,16 @@ public enum BuildJob {
                     guard let bundle = try context.output(of: "build_bundle")["bundle"]?.stringValue else {
                         throw .missingOutput("build_bundle reported no bundle name")
                     }
-                    return ["project": .string(project), "bundle": .string(bundle)]
+                    return BundleUploadTask.Arguments(project: try ReleaseSteps.projectID(project), bundle: bundle).json
                 }
                 // The archive is on the host that built it: the upload runs there.
                 .routed { context throws(JobError) in try context.queueOfHost(thatRan: "build_bundle") }
                 .recording { job, step, db in
-                    guard let project = job.project, let output = step.output,
-                          let name = output["bundle"]?.stringValue else { return }
-                    try db.recordBundle(project: project, name: name, codeRevision: output["code_revision"]?.stringValue,
-                                        sha256: output["sha256"]?.stringValue, size: output["size"]?.intValue,
-                                        storageURL: output["url"]?.stringValue)
-                    try db.log(job.id, .info, "bundle \(name) stored")
+                    guard let project = job.project, let object = step.output,
+                          let output = try? BundleUploadTask.Output(json: object) else { return }
+                    try db.recordBundle(project: project, name: output.bundle, codeRevision: output.codeRevision,
+                                        sha256: output.sha256, size: output.size, storageURL: output.url)
+                    try db.log(job.id, .info, "bundle \(output.bundle) stored")
                 },
             ]) { context in
             var result: [String: JSONValue] = [:]

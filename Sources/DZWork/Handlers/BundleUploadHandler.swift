@@ -1,6 +1,7 @@
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTasks
 import Foundation
 import Logging
 
@@ -22,7 +23,9 @@ public struct BundleUploadHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let (project, bundle) = try BundleNames.validated(context)
+        let args = try context.arguments(of: BundleUploadTask.self)
+        let project = args.project
+        let bundle = try BundleNames.bundle(args.bundle, of: project)
         let archive = workspace.root + "/bundles/" + bundle + ".tar.zst"
         let manifestPath = BundleArchive.manifestPath(for: archive)
         guard FileSystem.exists(archive) else {
@@ -54,25 +57,25 @@ public struct BundleUploadHandler: TaskHandler {
         // now, and the archive in the store: the tree goes, on a thread of its own.
         let tree = workspace.root + "/builds/" + bundle
         _ = try? await BlockingCall.run { SourceTree.remove(tree) }
-        if context.args["remove_build"] == .bool(true) {
+        if args.removeBuild {
             try? FileSystem.unlink(archive)
             try? FileSystem.unlink(manifestPath)
         }
-        return [
-            "bundle": .string(bundle), "key": .string(key), "url": .string(stored.url), "store": .string(storeURL),
-            "sha256": .string(actual), "size": .int(stored.size), "code_revision": .string(manifest.codeRevision),
-            "python_version": .string(manifest.pythonVersion ?? ""), "django_version": .string(manifest.djangoVersion ?? ""),
-        ]
+        var output = BundleUploadTask.Output(bundle: bundle)
+        output.key = key
+        output.url = stored.url
+        output.store = storeURL
+        output.sha256 = actual
+        output.size = stored.size
+        output.codeRevision = manifest.codeRevision
+        output.pythonVersion = manifest.pythonVersion ?? ""
+        output.djangoVersion = manifest.djangoVersion ?? ""
+        return output.json
     }
 }
 
 /// The checks on a task's project and bundle names: bundles are `bundle_<project>_...` of `[A-Za-z0-9._-]`.
 enum BundleNames {
-    static func validated(_ context: TaskContext) throws -> (ProjectID, String) {
-        let project = try context.project()
-        return (project, try bundle(try context.string("bundle"), of: project))
-    }
-
     static func bundle(_ name: String, of project: ProjectID) throws(TaskFailure) -> String {
         guard name.hasPrefix("bundle_" + project.rawValue + "_"), TaskID.isValid(name) else {
             throw .badArgs("\"\(String(name.prefix(80)))\" is not a bundle of project \(project)")
