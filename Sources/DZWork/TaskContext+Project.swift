@@ -8,17 +8,9 @@ extension TaskContext {
         do { return try ProjectID(text) } catch { throw .badArgs(error.message) }
     }
 
-    /// The task's `source` argument, validated; a source on this host's own file system only where
-    /// `allowLocal` (`dz agent --allow-local-sources`).
+    /// The task's `source` argument, validated (see `SourceURL.argument`).
     func source(allowLocal: Bool) throws(TaskFailure) -> SourceURL {
-        let text = try string("source")
-        let url: SourceURL
-        do { url = try SourceURL(text) } catch { throw .badArgs(error.description) }
-        guard allowLocal || !url.isLocal else {
-            throw .badArgs("\(url.redacted) is on the build host's own file system; this agent does not "
-                           + "check out local sources (dz agent --allow-local-sources)")
-        }
-        return url
+        try SourceURL.argument(try string("source"), allowLocal: allowLocal)
     }
 
     /// The task's `instance` argument: an instance id as `deploy` made it (`[A-Za-z0-9._-]`).
@@ -30,8 +22,30 @@ extension TaskContext {
 
     /// The task's `vcs` argument: `git` (the default) or `hg`.
     func vcs() throws(TaskFailure) -> SourceCheckout.VCS {
-        let name = try optionalString("vcs") ?? "git"
-        guard let vcs = SourceCheckout.VCS(rawValue: name) else { throw .badArgs("vcs must be git or hg, not \(name)") }
+        try SourceCheckout.VCS.argument(try optionalString("vcs"))
+    }
+}
+
+extension SourceURL {
+    /// A task's `source`, validated; a source on this host's own file system only where `allowLocal`
+    /// (`dz agent --allow-local-sources`).
+    static func argument(_ text: String, allowLocal: Bool) throws(TaskFailure) -> SourceURL {
+        let url: SourceURL
+        do { url = try SourceURL(text) } catch { throw .badArgs(error.description) }
+        guard allowLocal || !url.isLocal else {
+            throw .badArgs("\(url.redacted) is on the build host's own file system; this agent does not "
+                           + "check out local sources (dz agent --allow-local-sources)")
+        }
+        return url
+    }
+}
+
+extension SourceCheckout.VCS {
+    /// A task's `vcs`: `git` (nil) or `hg`.
+    static func argument(_ name: String?) throws(TaskFailure) -> SourceCheckout.VCS {
+        guard let vcs = SourceCheckout.VCS(rawValue: name ?? "git") else {
+            throw .badArgs("vcs must be git or hg, not \(name ?? "")")
+        }
         return vcs
     }
 }

@@ -43,9 +43,12 @@ import Testing
         let entries = try Self.entries()
         for contract in TaskContracts.all {
             let entry = try #require(entries[contract.name])
-            // `.Cm a , b , c` names a, b and c (mdoc's punctuation is separate tokens).
-            let named = Set(entry.split(separator: "\n").filter { $0.hasPrefix(".Cm ") }
-                .flatMap { $0.dropFirst(4).split(separator: " ").map(String.init) })
+            // `.Cm a , b , c` names a, b and c (mdoc's punctuation is separate tokens), as does an item of a
+            // nested list, `.It Cm a`.
+            let named = Set(entry.split(separator: "\n").flatMap { line -> [String] in
+                let words = line.hasPrefix(".Cm ") ? line.dropFirst(4) : line.hasPrefix(".It Cm ") ? line.dropFirst(7) : ""
+                return words.split(separator: " ").map(String.init)
+            })
             let missing = Self.outputKeys(contract).filter { !named.contains($0) }
             #expect(missing.isEmpty, "\(contract.name): the manual does not name the output keys \(missing)")
         }

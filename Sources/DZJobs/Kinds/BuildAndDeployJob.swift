@@ -1,5 +1,6 @@
 import DZSpool
 import DZStore
+import DZTasks
 
 /// `build_and_deploy`: the main job. check_repo -> check_placement (an SQLite app that no appserver could run is
 /// refused before its build) -> build_bundle -> [create_database || bundle_upload], then the
@@ -36,7 +37,7 @@ public enum BuildAndDeployJob {
         kind.exclusive = true
         kind.facts = { job, db in try ReleaseSteps.facts(job, db) }
         kind.onFinish = ReleaseSteps.recordRelease(kind: "build_and_deploy", spec: spec) { context in
-            context.outputs["build_bundle"]?.first?["revision"]?.stringValue.map { "build of \($0.prefix(12))" }
+            context.outputs(of: BuildBundleTask.self).first?.revision.map { "build of \($0.prefix(12))" }
         }
         return kind
     }()
@@ -45,16 +46,15 @@ public enum BuildAndDeployJob {
     /// else the config's, else `<project>.localhost`), the formation (parameters, else the project's, else the
     /// config's workers) and the environment.
     static func built(_ context: JobContext) throws(JobError) -> ReleaseSpec {
-        let built = try context.output(of: "build_bundle")
-        let uploaded = try context.output(of: "bundle_upload")
-        guard let bundle = uploaded["bundle"]?.stringValue, let wsgi = built["wsgi"]?.stringValue else {
+        guard let built = context.outputs(of: BuildBundleTask.self).first,
+              let uploaded = context.outputs(of: BundleUploadTask.self).first, let wsgi = built.wsgi else {
             throw .missingOutput("build_bundle reported no bundle or WSGI application")
         }
         let formation = context.facts["formation"]?.objectValue ?? [:]
-        let configured = built["num_workers"]?.intValue.map(Int.init).map { min(max($0, 1), 32) } ?? 2
+        let configured = built.numWorkers.map { min(max($0, 1), 32) } ?? 2
         return ReleaseSpec(
-            bundle: bundle, sha256: uploaded["sha256"]?.stringValue, revision: built["revision"]?.stringValue,
-            wsgi: wsgi, staticFiles: built["static"] ?? .array([]), hostnames: hostnames(context),
+            bundle: uploaded.bundle, sha256: uploaded.sha256, revision: built.revision, wsgi: wsgi,
+            staticFiles: .array(built.staticFiles.map { .object($0.json) }), hostnames: hostnames(context),
             instances: try ReleaseSteps.count(context, "instances",
                                               default: formation["instances"]?.intValue.map(Int.init) ?? 1),
             workers: try ReleaseSteps.count(context, "workers",
@@ -78,7 +78,7 @@ public enum BuildAndDeployJob {
             return names
         }
         if !stored.isEmpty { return stored }
-        let configured = ReleaseSteps.strings(context.outputs["build_bundle"]?.first?["hostnames"])
+        let configured = context.outputs(of: BuildBundleTask.self).first?.hostnames ?? []
         if !configured.isEmpty { return configured.map { $0.lowercased() } }
         return [HostnamePolicy.developmentName(of: context.project ?? "app")]
     }

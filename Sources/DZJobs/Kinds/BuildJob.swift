@@ -23,23 +23,17 @@ public enum BuildJob {
                     guard let config = context.param("zoombuild_cfg") ?? checked["zoombuild_cfg"]?.stringValue else {
                         throw .missingInput("no zoombuild.cfg: check_repo proposed none and none was given")
                     }
-                    var args: [String: JSONValue] = [
-                        "project": .string(project), "source": .string(source), "zoombuild_cfg": .string(config),
-                    ]
-                    if let commit = checked["revision"]?["commit"]?.stringValue { args["rev"] = .string(commit) }
-                    if let policy = context.param("collectstatic") { args["collectstatic"] = .string(policy) }
+                    var args = BuildBundleTask.Arguments(project: try ReleaseSteps.projectID(project), source: source,
+                                                         zoombuildConfig: config)
+                    args.rev = checked["revision"]?["commit"]?.stringValue
+                    args.collectstatic = context.param("collectstatic")
+                    let placed = context.outputs(of: CheckPlacementTask.self).first
                     // The Python check_placement chose (one an appserver has too), when build_and_deploy ran it.
-                    if let python = context.outputs["check_placement"]?.first?["python"]?.stringValue {
-                        args["python"] = .string(python)
-                    }
-                    if let vcs = context.param("vcs") { args["vcs"] = .string(vcs) }
+                    args.python = placed?.python
+                    args.vcs = context.param("vcs")
                     // Else the engine check_placement found the database hosts agree on (build_and_deploy).
-                    if let engine = context.param("db_engine") ?? recordedEngine(context)
-                        ?? context.outputs["check_placement"]?.first?["engine"]?.stringValue
-                    {
-                        args["db_engine"] = .string(engine)
-                    }
-                    return args
+                    args.databaseEngine = context.param("db_engine") ?? recordedEngine(context) ?? placed?.engine
+                    return args.json
                 },
                 StepDefinition("create_database", after: ["build_bundle"], task: "create_database",
                                queue: .database, maxAttempts: 3) { context throws(JobError) in

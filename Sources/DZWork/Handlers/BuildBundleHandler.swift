@@ -1,6 +1,7 @@
 import DZAgent
 import DZSpool
 import DZSystem
+import DZTasks
 
 /// `build_bundle` (queue `build`): builds a bundle of a project's revision (see `BundleBuilder`: the project's
 /// code runs only in the build sandbox, never as root, and `limits` cap what it may write). Arguments:
@@ -26,26 +27,26 @@ public struct BuildBundleHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
-        let source = try context.source(allowLocal: allowLocalSources)
+        let args = try context.arguments(of: BuildBundleTask.self)
+        let project = args.project
+        let source = try SourceURL.argument(args.source, allowLocal: allowLocalSources)
         let config: ZoombuildConfig
-        do { config = try ZoombuildConfig.parse(try context.string("zoombuild_cfg")) } catch let error as ZoombuildConfigError {
+        do throws(ZoombuildConfigError) { config = try ZoombuildConfig.parse(args.zoombuildConfig) } catch {
             throw TaskFailure.badArgs("zoombuild.cfg: \(error)")
         }
-        var request = BundleBuilder.Request(project: project, source: source, revision: try context.optionalString("rev"),
-                                            config: config)
-        request.vcs = try context.vcs()
-        if let policy = try context.optionalString("collectstatic") {
+        var request = BundleBuilder.Request(project: project, source: source, revision: args.rev, config: config)
+        request.vcs = try SourceCheckout.VCS.argument(args.vcs)
+        if let policy = args.collectstatic {
             guard let parsed = BundleBuilder.StaticFailurePolicy(rawValue: policy) else {
                 throw TaskFailure.badArgs("collectstatic must be error or warn")
             }
             request.staticFailure = parsed
         }
-        if let python = try context.optionalString("python") {
+        if let python = args.python {
             guard PythonRequirement(python) != nil else { throw TaskFailure.badArgs("python must be a version such as 3.12") }
             request.python = python
         }
-        if let engine = try context.optionalString("db_engine") {
+        if let engine = args.databaseEngine {
             guard let known = AppDatabase.Engine(rawValue: engine) else {
                 throw TaskFailure.badArgs("db_engine must be postgresql or sqlite")
             }
@@ -55,30 +56,29 @@ public struct BuildBundleHandler: TaskHandler {
         do { built = try await builder.build(request, logger: context.logger) } catch {
             throw TaskFailure(kind: error.kind, message: error.message, retryable: error.retryable)
         }
-        return [
-            "bundle": .string(built.name),
-            "archive": .string(built.archivePath),
-            "sha256": .string(built.manifest.archiveSHA256 ?? ""),
-            "size": .int(built.manifest.archiveSize ?? 0),
-            "revision": .string(built.revision.commit),
-            "subject": .string(built.revision.subject),
-            "python_version": .string(built.manifest.pythonVersion ?? ""),
-            "django_version": .string(built.manifest.djangoVersion ?? ""),
-            "virtualenv_reused": .bool(built.reusedVirtualenv),
-            "build_directory": .string(built.buildDirectory),
-            "timings": .object(Dictionary(built.timings.map { ($0.0, JSONValue.double(($0.1 * 1000).rounded() / 1000)) },
-                                          uniquingKeysWith: { first, _ in first })),
-            "warnings": .array(built.warnings.map { .string($0) }),
-            "wsgi": .string(built.wsgi),
-            // The media URL rides in `static` (`"media": true`, no path) so that every release record keeps it and a
-            // rollback serves it too; the planner hands it to proxy_update as `media_url`.
-            "static": .array(built.staticMap.map { .object(["url": .string($0.url), "path": .string($0.path)]) }
-                + (built.mediaURL.map { [.object(["url": .string($0), "media": .bool(true)])] } ?? [])),
-            "media_url": built.mediaURL.map { .string($0) } ?? .null,
-            "num_workers": config.numWorkers.map { .int(Int64($0)) } ?? .null,
-            "hostnames": .array(config.hostnames.map { .string($0) }),
-            "database_engine": request.effectiveDatabaseEngine.map { .string($0.rawValue) } ?? .null,
-            "postgis": .bool(config.databaseType?.requiresPostGIS == true),
-        ]
+        var output = BuildBundleTask.Output(bundle: built.name)
+        output.archive = built.archivePath
+        output.sha256 = built.manifest.archiveSHA256 ?? ""
+        output.size = built.manifest.archiveSize ?? 0
+        output.revision = built.revision.commit
+        output.subject = built.revision.subject
+        output.pythonVersion = built.manifest.pythonVersion ?? ""
+        output.djangoVersion = built.manifest.djangoVersion ?? ""
+        output.virtualenvReused = built.reusedVirtualenv
+        output.buildDirectory = built.buildDirectory
+        output.timings = Dictionary(built.timings.map { ($0.0, ($0.1 * 1000).rounded() / 1000) },
+                                    uniquingKeysWith: { first, _ in first })
+        output.warnings = built.warnings
+        output.wsgi = built.wsgi
+        // The media URL rides in `static` (`"media": true`, no path) so that every release record keeps it and a
+        // rollback serves it too; the planner hands it to proxy_update as `media_url`.
+        output.staticFiles = built.staticMap.map { BuildBundleTask.StaticEntry(url: $0.url, path: $0.path) }
+            + (built.mediaURL.map { [BuildBundleTask.StaticEntry(url: $0, path: nil, media: true)] } ?? [])
+        output.mediaURL = built.mediaURL
+        output.numWorkers = config.numWorkers
+        output.hostnames = config.hostnames
+        output.databaseEngine = request.effectiveDatabaseEngine?.rawValue
+        output.postgis = config.databaseType?.requiresPostGIS == true
+        return output.json
     }
 }
