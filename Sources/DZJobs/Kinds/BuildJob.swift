@@ -40,12 +40,13 @@ public enum BuildJob {
                     guard let project = context.project else { throw .missingInput("build needs --project") }
                     // The engine the bundle was built for (its driver): the parameter, else the app's database's
                     // as recorded, else the config's.
-                    let built = try context.output(of: "build_bundle")
+                    guard let built = context.outputs(of: BuildBundleTask.self).first else {
+                        throw .missingOutput("no output from step build_bundle")
+                    }
                     return CreateDatabaseTask.Arguments(
                         project: try ReleaseSteps.projectID(project),
-                        engine: context.param("db_engine") ?? recordedEngine(context)
-                            ?? built["database_engine"]?.stringValue,
-                        postgis: context.param("postgis") == "true" || built["postgis"] == .bool(true)).json
+                        engine: context.param("db_engine") ?? recordedEngine(context) ?? built.databaseEngine,
+                        postgis: context.param("postgis") == "true" || built.postgis).json
                 }
                 .recording { job, step, db in
                     guard let project = job.project, let output = step.output else { return }
@@ -63,7 +64,7 @@ public enum BuildJob {
                                queue: .build, maxAttempts: 3, timeoutSeconds: 1800)
                 { context throws(JobError) in
                     guard let project = context.project else { throw .missingInput("build needs --project") }
-                    guard let bundle = try context.output(of: "build_bundle")["bundle"]?.stringValue else {
+                    guard let bundle = context.outputs(of: BuildBundleTask.self).first?.bundle else {
                         throw .missingOutput("build_bundle reported no bundle name")
                     }
                     return BundleUploadTask.Arguments(project: try ReleaseSteps.projectID(project), bundle: bundle).json
