@@ -1,63 +1,6 @@
 import DZJSON
 import DZSpool
 
-/// `remove_proxy_conf` (queue `proxy`): take the project's nginx site away (checked with `nginx -t`, the site put
-/// back if refused). Planned by `UndeployJob`, run by `RemoveProxyConfHandler`.
-public enum RemoveProxyConfTask: TaskContract {
-    public static let name = "remove_proxy_conf"
-    public typealias Arguments = ProjectArguments
-
-    public struct Output: TaskMessage, Equatable {
-        /// False when there was no site.
-        public var removed: Bool
-        /// The site's file; nil from a handler that did not say.
-        public var site: String?
-
-        public init(removed: Bool, site: String?) {
-            self.removed = removed
-            self.site = site
-        }
-
-        public init(json object: [String: JSONValue]) throws(ContractViolation) {
-            let read = MessageReader(object)
-            removed = try read.bool("removed") ?? false
-            site = try read.optionalString("site")
-        }
-
-        public var json: [String: JSONValue] { ["removed": .bool(removed), "site": site.map { .string($0) } ?? .null] }
-
-        public static let keys = ["removed", "site"]
-    }
-}
-
-/// `drop_media` (queue `appserver_<id>`, undeploy with `--drop-data`): remove the project's media directory on
-/// this appserver. Planned by `UndeployJob`, run by `DropMediaHandler`.
-public enum DropMediaTask: TaskContract {
-    public static let name = "drop_media"
-    public typealias Arguments = ProjectArguments
-
-    public struct Output: TaskMessage, Equatable {
-        public var directory: String
-        /// False when there was none (or another appserver sharing it removed it first).
-        public var dropped: Bool
-
-        public init(directory: String, dropped: Bool) {
-            self.directory = directory
-            self.dropped = dropped
-        }
-
-        public init(json object: [String: JSONValue]) throws(ContractViolation) {
-            let read = MessageReader(object)
-            directory = try read.string("directory")
-            dropped = try read.bool("dropped") ?? false
-        }
-
-        public var json: [String: JSONValue] { ["directory": .string(directory), "dropped": .bool(dropped)] }
-
-        public static let keys = ["directory", "dropped"]
-    }
-}
-
 /// `stop_instances` (queue `appserver_<id>`): stop instances of a project on this appserver. Planned by
 /// `DeploySteps.stop` (undeploy, retire_old, scale, recover, a failed deploy's compensation), run by
 /// `StopInstancesHandler`.
