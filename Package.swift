@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "DZStoreTests", dependencies: ["DZStore"]),
         .testTarget(name: "DZDoctorTests", dependencies: ["DZDoctor", "DZSpool", "DZSystem"]),
         .testTarget(name: "DZTasksTests", dependencies: ["DZTasks", "DZJSON", "DZSpool"]),
-        .testTarget(name: "DZJobsTests", dependencies: ["DZJobs", "DZStore", "DZSpool"]),
+        .testTarget(name: "DZJobsTests", dependencies: ["DZJobs", "DZStore", "DZSpool", "DZTasks"]),
         .testTarget(name: "DZClientTests", dependencies: ["DZClient", "DZJobs", "DZStore", "DZSpool", "DZSystem"]),
         .testTarget(
             name: "DZWorkTests",

@@ -72,8 +72,8 @@ public enum BuildJob {
                 // The archive is on the host that built it: the upload runs there.
                 .routed { context throws(JobError) in try context.queueOfHost(thatRan: "build_bundle") }
                 .recording { job, step, db in
-                    guard let project = job.project, let object = step.output,
-                          let output = try? BundleUploadTask.Output(json: object) else { return }
+                    guard let project = job.project,
+                          let output = try StepOutputs.read(BundleUploadTask.self, step, job, db) else { return }
                     try db.recordBundle(project: project, name: output.bundle, codeRevision: output.codeRevision,
                                         sha256: output.sha256, size: output.size, storageURL: output.url)
                     try db.log(job.id, .info, "bundle \(output.bundle) stored")

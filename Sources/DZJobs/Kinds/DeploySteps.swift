@@ -76,7 +76,7 @@ enum DeploySteps {
         .fannedOut { context in byAppserver(select(context)) }
         .routed { context throws(JobError) in try appserverQueue(context.item?["appserver"]?.stringValue) }
         .recording { job, step, db in
-            guard let object = step.output, let output = try? StopInstancesTask.Output(json: object) else { return }
+            guard let output = try StepOutputs.read(StopInstancesTask.self, step, job, db) else { return }
             let stopped = output.stopped + output.missing
             try db.deactivateDeployments(stopped)
             if !stopped.isEmpty { try db.log(job.id, .info, "stopped \(stopped.joined(separator: ", "))") }

@@ -134,8 +134,7 @@ enum ReleaseSteps {
 
     /// Records a started instance in the zoomdb's deployments.
     @Sendable static func recordDeployment(_ job: JobRecord, _ step: StepRecord, _ db: ZoomDB) throws {
-        guard let project = job.project, let object = step.output,
-              let output = try? DeployTask.Output(json: object) else { return }
+        guard let project = job.project, let output = try StepOutputs.read(DeployTask.self, step, job, db) else { return }
         try db.recordDeployment(DeploymentRecord(
             project: project, bundle: output.bundle, appserver: output.appserver, instance: output.instance,
             host: output.address, port: output.port, user: output.user, job: job.id))
