@@ -31,7 +31,13 @@ extension ClusterSuites {
                 #expect(FileSystem.exists(try #require(cluster.spoolDirectory) + "/build/tmp/probe"))
                 // A process left running in a host is killed by the teardown.
                 let sleeper = try cluster.start(on: right, ["sleep", "600"])
-                #expect(await cluster.pids(on: right).contains(sleeper.pid))
+                // `ip netns exec` joins the namespace after it is spawned: until then the pid is not listed there.
+                var inside = false
+                for _ in 0..<400 where !inside {
+                    inside = await cluster.pids(on: right).contains(sleeper.pid)
+                    if !inside { try await Task.sleep(for: .milliseconds(25)) }
+                }
+                #expect(inside, "the process started on \(right.namespace) is not in it")
             } catch {
                 await cluster.stop()
                 throw error
