@@ -60,7 +60,7 @@ struct ConfigValues {
 
     /// `values` as the deploy step will take them (`RuntimeEnvironment.extra`): allowed names, no newline or NUL.
     static func checked(_ values: [String: String]) throws(ValidationError) -> [String: String] {
-        do { return try RuntimeEnvironment.extra(.object(values.mapValues { .string($0) })) } catch {
+        do { return try RuntimeEnvironment.extra(values) } catch {
             throw ValidationError(error.message)
         }
     }

@@ -96,7 +96,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         configuration.adoptsLegacyDatabase = location.source == .standard
         // A config request is held to the rule the deploy applies to the environment.
         configuration.environmentCheck = { values in
-            do { _ = try RuntimeEnvironment.extra(.object(values.mapValues { .string($0) })) } catch {
+            do { _ = try RuntimeEnvironment.extra(values) } catch {
                 return (error as? TaskFailure)?.message ?? "\(error)"
             }
             return nil

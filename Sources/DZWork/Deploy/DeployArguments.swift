@@ -49,7 +49,7 @@ struct DeployArguments: Sendable {
             database = try AppDatabase(deployArgument: .object(value), project: project)
         }
         workers = args.workers
-        environment = try RuntimeEnvironment.extra(.object(args.environment.mapValues { .string($0) }))
+        environment = try RuntimeEnvironment.extra(args.environment)
         secretKey = args.secretKey
         if let secretKey, secretKey.utf8.contains(where: { $0 == 0 || $0 == 10 || $0 == 13 }) {
             throw .badArgs("secret_key contains a newline or NUL")

@@ -37,30 +37,21 @@ public struct RuntimeEnvironment: Sendable, Equatable {
         if let mediaRoot { variables["DZ_MEDIA_ROOT"] = mediaRoot }
     }
 
-    /// The checked `environment` argument of a deploy: an object of strings, keys `[A-Z_][A-Z0-9_]*`, none of
-    /// them reserved, values without newlines or NUL.
-    public static func extra(_ value: JSONValue?) throws(TaskFailure) -> [String: String] {
-        guard let value, value != .null else { return [:] }
-        guard case .object(let object) = value else {
-            throw .badArgs("argument \"environment\" must be an object of strings, not \(value.typeName)")
-        }
-        var result: [String: String] = [:]
-        for (key, entry) in object {
+    /// The checked extra environment of a deploy (the contract has made it strings): keys `[A-Z_][A-Z0-9_]*`,
+    /// none of them reserved, values without newlines or NUL.
+    public static func extra(_ values: [String: String]) throws(TaskFailure) -> [String: String] {
+        for (key, text) in values {
             guard isWellFormedKey(key) else {
                 throw .badArgs("environment variable names are [A-Z_][A-Z0-9_]*, not \"\(String(key.prefix(60)))\"")
             }
             guard !isReserved(key), isSafeForLoader(key) else {
                 throw .badArgs("environment variable \(key) is set by dz or not allowed")
             }
-            guard case .string(let text) = entry else {
-                throw .badArgs("environment variable \(key) must be a string, not \(entry.typeName)")
-            }
             guard !text.utf8.contains(where: { $0 == 0 || $0 == 10 || $0 == 13 }) else {
                 throw .badArgs("environment variable \(key) contains a newline or NUL")
             }
-            result[key] = text
         }
-        return result
+        return values
     }
 
     /// `KEY=VALUE` lines in key order.

@@ -45,9 +45,6 @@ public struct StaticMapping: Sendable, Hashable {
         }
     }
 
-    /// The mapping as a task's output gives it back.
-    public var json: JSONValue { .object(["url": .string(url), "path": .string(path)]) }
-
     /// The mappings of a `proxy_update` task, each URL at most once.
     static func list(_ entries: [ProxyUpdateTask.StaticFiles]) throws(ProxyError) -> [StaticMapping] {
         var mappings: [StaticMapping] = []

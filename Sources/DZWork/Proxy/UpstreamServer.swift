@@ -39,9 +39,6 @@ public struct UpstreamServer: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { endpoint }
 
-    /// The server as a task's output gives it back.
-    public var json: JSONValue { .object(["address": .string(address), "port": .int(Int64(port))]) }
-
     /// The address family of an IPv4 or IPv6 literal (`AF_INET`, `AF_INET6`), or nil: `inet_pton` is the judge, so
     /// no zone index (`%eth0`), no spaces and nothing after the address.
     ///
