@@ -71,16 +71,49 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Work: the task handlers that do real work (checkout, inspection, build, storage, database, deploy, proxy).
+        // A project's source: its checkout (git, hg), its zoombuild.cfg, and what the Django inspector finds in it.
+        .target(
+            name: "DZSource",
+            dependencies: ["DZSpool", "DZSystem"],
+            // The Django inspector, a Python program, compiled into the binary as bytes (no resource bundle).
+            resources: [.embedInCode("Inspection/django_inspector.py")]
+        ),
+        // Bundles and where they are kept: the archive format (libarchive), manifests, digests, the directory and S3
+        // stores (libcurl, SigV4).
+        .target(
+            name: "DZBundle",
+            dependencies: [
+                "DZSpool", "DZSystem", "CArchive", "CCurl", "CCrypto",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The build: a project's sandboxed build (virtualenv, pip, collectstatic) into a bundle, on a host's data
+        // directory (`Workspace`).
+        .target(
+            name: "DZBuild",
+            dependencies: [
+                "DZBundle", "DZSource", "DZSpool", "DZSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Running apps: databases, placement, installing and supervising instances on an appserver, the proxy
+        // (nginx sites, static files, certificates) and apps' logs.
+        .target(
+            name: "DZDeploy",
+            dependencies: [
+                "DZAgent", "DZBuild", "DZBundle", "DZSource", "DZSpool", "DZSystem", "DZTasks", "CCrypto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Work: the task handlers, one per task, that read a task's contract and do its work with the targets above.
         .target(
             name: "DZWork",
             dependencies: [
-                "DZAgent", "DZSpool", "DZSystem", "DZTasks", "CArchive", "CCurl", "CCrypto",
+                "DZAgent", "DZBuild", "DZBundle", "DZDeploy", "DZSource", "DZSpool", "DZSystem", "DZTasks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            // The Django inspector, a Python program, compiled into the binary as bytes (no resource bundle).
-            resources: [.embedInCode("Inspection/django_inspector.py")]
+            ]
         ),
         // The client: what a user's command does from any host that sees the spool. Requests go into the spool;
         // jobs, projects and the summary are read from what the coordinator publishes there, never from the zoomdb.
@@ -111,9 +144,13 @@ let package = Package(
             dependencies: [
                 "DZAgent",
                 "DZBench",
+                "DZBuild",
+                "DZBundle",
                 "DZClient",
+                "DZDeploy",
                 "DZDoctor",
                 "DZJobs",
+                "DZSource",
                 "DZSpool",
                 "DZStore",
                 "DZSync",
@@ -129,7 +166,7 @@ let package = Package(
         // Tests/Fuzz/corpus that the tests run.
         .executableTarget(name: "DZFuzz", dependencies: ["DZJobs", "DZSpool", "DZSystem"]),
         // Real servers for the tests (PostgreSQL, nginx), shared by the unit and integration test targets.
-        .target(name: "DZTestSupport", dependencies: ["DZWork", "DZSpool", "DZSystem"], path: "Tests/DZTestSupport"),
+        .target(name: "DZTestSupport", dependencies: ["DZDeploy", "DZSpool", "DZSystem"], path: "Tests/DZTestSupport"),
         .testTarget(name: "DZSystemTests", dependencies: ["DZSystem"]),
         .testTarget(name: "DZTelemetryTests", dependencies: ["DZTelemetry", "DZSystem"]),
         .testTarget(name: "DZJSONTests", dependencies: ["DZJSON"]),
@@ -142,7 +179,10 @@ let package = Package(
         .testTarget(name: "DZClientTests", dependencies: ["DZClient", "DZJobs", "DZStore", "DZSpool", "DZSystem"]),
         .testTarget(
             name: "DZWorkTests",
-            dependencies: ["DZWork", "DZAgent", "DZSpool", "DZSystem", "DZTestSupport"],
+            dependencies: [
+                "DZWork", "DZDeploy", "DZBuild", "DZBundle", "DZSource", "DZAgent", "DZSpool", "DZSystem",
+                "DZTestSupport",
+            ],
             exclude: ["Fixtures", "Python"]
         ),
         .testTarget(name: "DZIntegrationTests", dependencies: ["DZSpool", "DZStore", "DZTestSupport"]),

@@ -8,7 +8,7 @@ import DZSystem
 /// The name is `dz_<project>` while that fits the 32 characters of a user name (project ids of up to 29
 /// characters), else `dz<uid>`: both forms are one-to-one (a project id or a uid names one user) and they never
 /// meet (the third character of the first is `_`, of the second a digit). Nothing is ever cut short, so two
-/// projects cannot end up with one name. The appserver checks the same rule (`AppUser.expectedName` in DZWork).
+/// projects cannot end up with one name. The appserver checks the same rule (`AppUser.expectedName` in DZDeploy).
 public struct AppUserRecord: Sendable, Equatable {
     public var project: String
     public var name: String

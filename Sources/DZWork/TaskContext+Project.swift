@@ -1,4 +1,5 @@
 import DZAgent
+import DZSource
 import DZSpool
 
 extension TaskContext {

@@ -1,4 +1,8 @@
 import DZAgent
+import DZBuild
+import DZBundle
+import DZDeploy
+import DZSource
 import DZSpool
 
 /// Every handler dz ships, for a host with the given data directory. To add a task: write its handler in a file of

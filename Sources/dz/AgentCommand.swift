@@ -1,5 +1,9 @@
 import ArgumentParser
 import DZAgent
+import DZBuild
+import DZBundle
+import DZDeploy
+import DZSource
 import DZSpool
 import DZSystem
 import DZTelemetry

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DZDeploy
 import DZSpool
 import DZSystem
 import DZWork

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DZAgent
 import DZClient
+import DZDeploy
 import DZJobs
 import DZSpool
 import DZSystem

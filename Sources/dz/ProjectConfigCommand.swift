@@ -1,5 +1,6 @@
 import ArgumentParser
 import DZClient
+import DZSource
 import DZSpool
 import DZStore
 import DZWork

@@ -1,5 +1,5 @@
 import DZSystem
-import DZWork
+import DZDeploy
 import Foundation
 import Testing
 #if canImport(Glibc)

@@ -6,6 +6,7 @@ import DZSystem
 @testable import DZWork
 import Foundation
 import Testing
+@testable import DZBuild
 
 /// The build sandbox on its own, with real bubblewrap: who the code runs as, what it sees of the host, its
 /// network, and the size watch; both as a root agent runs it and as an unprivileged agent does (the test, root,

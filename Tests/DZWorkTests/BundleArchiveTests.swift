@@ -7,6 +7,7 @@ import Testing
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
+@testable import DZBundle
 #endif
 
 @Suite struct BundleArchiveTests {

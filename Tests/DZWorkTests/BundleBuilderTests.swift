@@ -1,3 +1,6 @@
+@testable import DZBuild
+@testable import DZBundle
+@testable import DZSource
 import DZSpool
 import DZSystem
 @testable import DZWork

@@ -6,6 +6,7 @@ import DZSystem
 import Foundation
 import DZTestSupport
 import Testing
+@testable import DZBundle
 
 /// Bundle storage: key and location rules, the directory store on a temporary directory, and the S3 store against a
 /// real `moto_server` checking SigV4 signatures (see `S3Emulator`).

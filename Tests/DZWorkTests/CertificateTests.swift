@@ -7,6 +7,7 @@ import DZTestSupport
 import Testing
 #if canImport(Glibc)
 @preconcurrency import Glibc
+@testable import DZDeploy
 #endif
 
 /// install_cert, obtain_cert and renew_certs: certificates checked with openssl, a CA made in the test, a real

@@ -6,6 +6,7 @@ import Testing
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
+@testable import DZSource
 #endif
 
 /// A scratch directory with a bare-bones git repository to check out, and helpers to change it.

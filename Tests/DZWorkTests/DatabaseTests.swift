@@ -1,11 +1,13 @@
 import DZAgent
+@testable import DZBuild
+@testable import DZDeploy
 import DZSpool
 import DZSystem
+import DZTestSupport
 @testable import DZWork
 import Foundation
 import Logging
 import Synchronization
-import DZTestSupport
 import Testing
 
 /// create_database and drop_database: against a real PostgreSQL cluster (`PostgresCluster`), and with SQLite.

@@ -9,6 +9,10 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+@testable import DZBuild
+@testable import DZBundle
+@testable import DZDeploy
+@testable import DZSource
 
 /// The real examples/hello bundle, built once per test run (pip takes a while) and stored in a `DirectoryStore`,
 /// and a fresh appserver data directory per test.

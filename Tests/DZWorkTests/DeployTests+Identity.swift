@@ -8,6 +8,7 @@ import DZSystem
 import Foundation
 import Logging
 import Testing
+@testable import DZDeploy
 
 extension DeployTests {
     /// The app's unix user on a real host: made once, under the host-wide lock, from what the coordinator

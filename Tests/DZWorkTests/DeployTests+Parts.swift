@@ -1,4 +1,6 @@
 import DZAgent
+@testable import DZBuild
+@testable import DZDeploy
 import DZSpool
 import DZSystem
 @testable import DZWork

@@ -1,4 +1,5 @@
 import DZAgent
+@testable import DZDeploy
 import DZSpool
 import DZSystem
 @testable import DZWork

@@ -8,6 +8,8 @@ import DZSystem
 import Foundation
 import Logging
 import Testing
+@testable import DZBundle
+@testable import DZDeploy
 
 /// Real deploys of examples/hello: gunicorn daemonised in bubblewrap as the app's own user, HTTP through the
 /// Host header, migrate as a hook, the supervisor, stop_instances; and the refusals.

@@ -1,5 +1,6 @@
-@testable import DZWork
+@testable import DZSource
 import DZSystem
+@testable import DZWork
 import Testing
 
 /// The Django inspector's own unit tests (Python's unittest, `Python/test_django_inspector.py`), run by
@@ -22,7 +23,7 @@ import Testing
     }
 
     @Test func theEmbeddedProgramIsTheFileInTheSourceTree() throws {
-        let file = try FileIO.readAll(Self.directory + "/../../Sources/DZWork/Inspection/django_inspector.py")
+        let file = try FileIO.readAll(Self.directory + "/../../Sources/DZSource/Inspection/django_inspector.py")
         #expect(Array(DjangoInspectorScript.source.utf8) == file)
     }
 }

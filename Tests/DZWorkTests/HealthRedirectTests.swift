@@ -1,3 +1,4 @@
+@testable import DZDeploy
 @testable import DZWork
 import Testing
 

@@ -8,6 +8,9 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+@testable import DZBuild
+@testable import DZBundle
+@testable import DZSource
 
 /// A hostile tenant on a build host, with real builds (bubblewrap, pip, Django): the project `mallory`, examples/hello
 /// with a settings module that, at import (in the import check and again in collectstatic), tries to read the

@@ -8,6 +8,9 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+@testable import DZBuild
+@testable import DZBundle
+@testable import DZSource
 
 /// The host a hostile tenant builds on (see `HostileBuildTests`), made once for the suite and removed after it.
 enum HostileLab {

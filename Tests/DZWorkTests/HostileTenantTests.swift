@@ -8,6 +8,7 @@ import DZSystem
 import Foundation
 import Logging
 import Testing
+@testable import DZDeploy
 
 extension DeployTests {
     /// A hostile tenant on a real appserver: the examples/hello app deployed twice, as the victim (`hello`) and as

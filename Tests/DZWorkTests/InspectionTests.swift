@@ -1,5 +1,6 @@
-@testable import DZWork
+@testable import DZSource
 import DZSystem
+@testable import DZWork
 import Foundation
 import Testing
 

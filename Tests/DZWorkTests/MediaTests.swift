@@ -8,6 +8,8 @@ import Logging
 import Testing
 #if canImport(Glibc)
 @preconcurrency import Glibc
+@testable import DZBuild
+@testable import DZDeploy
 #endif
 
 /// Persistent media: the generated settings, the nginx site's media location, the app's media directory on an

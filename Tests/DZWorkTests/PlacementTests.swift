@@ -1,4 +1,6 @@
 import DZAgent
+import DZBuild
+import DZDeploy
 import DZSpool
 import DZSystem
 import DZWork

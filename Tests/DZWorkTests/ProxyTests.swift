@@ -8,6 +8,9 @@ import DZTestSupport
 import Testing
 #if canImport(Glibc)
 @preconcurrency import Glibc
+@testable import DZBuild
+@testable import DZBundle
+@testable import DZDeploy
 #endif
 
 /// proxy_update and remove_proxy_conf: the site renderer and its checks, the settings, and a real nginx

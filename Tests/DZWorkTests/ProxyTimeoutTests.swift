@@ -6,6 +6,7 @@ import Foundation
 import Testing
 #if canImport(Glibc)
 @preconcurrency import Glibc
+@testable import DZDeploy
 #endif
 
 /// A hung appserver behind a real nginx: a stopped (SIGSTOP) app server is passed over, and only requests that may

@@ -1,6 +1,9 @@
+@testable import DZBuild
+@testable import DZDeploy
+@testable import DZSource
 @testable import DZSpool
-@testable import DZWork
 import DZSystem
+@testable import DZWork
 import Testing
 
 @Suite struct PythonRequirementTests {

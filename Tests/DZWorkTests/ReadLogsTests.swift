@@ -8,6 +8,8 @@ import Testing
 
 #if canImport(Glibc)
 @preconcurrency import Glibc
+@testable import DZBuild
+@testable import DZDeploy
 #endif
 
 /// `read_logs` on a scratch appserver and proxy: only whitelisted files, never through a link, the tail and the

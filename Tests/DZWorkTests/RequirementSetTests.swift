@@ -1,3 +1,4 @@
+@testable import DZBuild
 @testable import DZWork
 import Testing
 

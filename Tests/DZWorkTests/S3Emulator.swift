@@ -7,6 +7,7 @@ import Foundation
 import Synchronization
 import DZTestSupport
 import Testing
+@testable import DZBundle
 
 /// A real S3 emulator for the storage tests: `moto_server` (PyPI `moto[server]`) on a free port of 127.0.0.1, in
 /// its signature-checking mode, with an IAM user, an access key and a bucket made for the test, killed afterwards.

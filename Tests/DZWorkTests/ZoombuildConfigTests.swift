@@ -1,3 +1,4 @@
+import DZSource
 import DZWork
 import Testing
 

@@ -1,4 +1,7 @@
 import DZAgent
+import DZBuild
+import DZDeploy
+import DZSource
 import DZSpool
 import DZSystem
 import DZTasks

@@ -1,4 +1,7 @@
 import DZAgent
+import DZBuild
+import DZBundle
+import DZDeploy
 import DZSpool
 import DZSystem
 import DZTasks
@@ -71,15 +74,5 @@ public struct BundleUploadHandler: TaskHandler {
         output.pythonVersion = manifest.pythonVersion ?? ""
         output.djangoVersion = manifest.djangoVersion ?? ""
         return output.json
-    }
-}
-
-/// The checks on a task's project and bundle names: bundles are `bundle_<project>_...` of `[A-Za-z0-9._-]`.
-enum BundleNames {
-    static func bundle(_ name: String, of project: ProjectID) throws(TaskFailure) -> String {
-        guard name.hasPrefix("bundle_" + project.rawValue + "_"), TaskID.isValid(name) else {
-            throw .badArgs("\"\(String(name.prefix(80)))\" is not a bundle of project \(project)")
-        }
-        return name
     }
 }

@@ -1,4 +1,7 @@
 import DZAgent
+import DZBuild
+import DZDeploy
+import DZSource
 import DZSpool
 import DZSystem
 
@@ -136,13 +139,5 @@ extension CheckRepoHandler {
         let what = configured == nil ? "\(error)" : "zoombuild.cfg's procfile_release: \(error)"
         return what + " (refused before the build; --param release=false deploys without running it"
             + (configured == nil ? ", and procfile_release in zoombuild.cfg replaces it (empty: none)" : "") + ")"
-    }
-}
-
-extension CheckoutError {
-    /// A time-out may go away on another attempt; a missing repository or revision will not.
-    var isTransient: Bool {
-        if case .timedOut = self { return true }
-        return false
     }
 }

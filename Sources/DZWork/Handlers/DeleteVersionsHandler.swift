@@ -1,4 +1,6 @@
 import DZAgent
+import DZBundle
+import DZDeploy
 import DZSpool
 import DZTasks
 

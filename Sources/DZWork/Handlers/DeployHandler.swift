@@ -1,6 +1,10 @@
 import DZAgent
+import DZBuild
+import DZBundle
+import DZDeploy
 import DZSpool
 import DZSystem
+import DZTasks
 import Logging
 
 /// `deploy` (queue `appserver_<id>`): starts one instance of a bundle on this appserver and checks its health.
@@ -35,7 +39,7 @@ public struct DeployHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let arguments = try DeployArguments(context)
+        let arguments = try DeployArguments(context.arguments(of: DeployTask.self))
         guard context.queue.rawValue == "appserver_" + arguments.appserver else {
             throw TaskFailure(kind: "wrong-appserver", message: "a deploy to appserver \(arguments.appserver) came "
                 + "through queue \(context.queue), not appserver_\(arguments.appserver)", retryable: false)

@@ -1,4 +1,5 @@
 import DZAgent
+import DZDeploy
 import DZSpool
 import DZTasks
 

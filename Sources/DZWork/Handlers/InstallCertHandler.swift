@@ -1,4 +1,5 @@
 import DZAgent
+import DZDeploy
 import DZSpool
 
 /// `install_cert` (queue `proxy`): serves a given certificate for one host name of a project over TLS

@@ -1,4 +1,5 @@
 import DZAgent
+import DZDeploy
 import DZSpool
 import DZSystem
 import DZTasks
@@ -44,7 +45,7 @@ public struct PlacementHandler: TaskHandler {
         let chosen: [Placement.Candidate]
         do { chosen = try placement.choose(args.count, from: heartbeats) } catch {
             // An SQLite app waits for an appserver that reaches its file only if one exists (down for now).
-            if let sqlite, !heartbeats.contains(where: { PlacementHandler.isAppserver($0) && sqlite.refusal(of: $0) == nil }) {
+            if let sqlite, !heartbeats.contains(where: { Placement.isAppserver($0) && sqlite.refusal(of: $0) == nil }) {
                 throw TaskFailure(kind: "sqlite-placement", message: error.description, retryable: false)
             }
             throw TaskFailure(kind: "no-appserver", message: error.description, retryable: true)
@@ -53,10 +54,6 @@ public struct PlacementHandler: TaskHandler {
         return PlacementTask.Output(
             appservers: chosen.map(\.id), candidates: ranked.healthy.map(\.jsonObject),
             unhealthy: ranked.unhealthy.map { ["appserver": .string($0.id), "reason": .string($0.reason)] }).json
-    }
-
-    static func isAppserver(_ heartbeat: Heartbeat) -> Bool {
-        heartbeat.queues.contains { $0.rawValue.hasPrefix(Placement.queuePrefix) }
     }
 
     /// The home of the app's database when it is SQLite (nil for PostgreSQL or none). Without a recorded host, the

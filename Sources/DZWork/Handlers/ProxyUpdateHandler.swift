@@ -1,4 +1,7 @@
 import DZAgent
+import DZBuild
+import DZBundle
+import DZDeploy
 import DZSpool
 import DZSystem
 import DZTasks
@@ -41,7 +44,7 @@ public struct ProxyUpdateHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let request = try ProxyUpdateRequest(context)
+        let request = try ProxyUpdateRequest(arguments: context.args)
         do throws(ProxyError) {
             return try await update(request, logger: context.logger)
         } catch {

@@ -1,4 +1,5 @@
 import DZAgent
+import DZDeploy
 import DZSpool
 
 /// `renew_certs` (queue `proxy`): renews every certificate ACME obtained on this proxy that expires within `days`

@@ -1,4 +1,4 @@
-"""Unit tests of dz's Django inspector (Sources/DZWork/Inspection/django_inspector.py), with Python's unittest.
+"""Unit tests of dz's Django inspector (Sources/DZSource/Inspection/django_inspector.py), with Python's unittest.
 
 Run: python3 -I Tests/DZWorkTests/Python/test_django_inspector.py (DjangoInspectorPythonTests runs it from
 `swift test`). The inspector is loaded from its file, as the module it is; `main` is run as dz runs it, the
@@ -17,7 +17,7 @@ import unittest
 sys.dont_write_bytecode = True
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPT = os.path.join(HERE, "..", "..", "..", "Sources", "DZWork", "Inspection", "django_inspector.py")
+SCRIPT = os.path.join(HERE, "..", "..", "..", "Sources", "DZSource", "Inspection", "django_inspector.py")
 
 spec = importlib.util.spec_from_file_location("django_inspector", SCRIPT)
 inspector = importlib.util.module_from_spec(spec)
