@@ -154,6 +154,7 @@ let package = Package(
                 "DZSpool",
                 "DZStore",
                 "DZSync",
+                "DZTasks",
                 "DZTelemetry",
                 "DZWork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -34,12 +34,7 @@ final class BindfsView {
     }
 
     var isMounted: Bool {
-        guard case .contents(let bytes, _)? = try? FileIO.read("/proc/self/mountinfo", limit: 4 << 20) else { return false }
-        // Field 5 of each line is the mount point.
-        return String(decoding: bytes, as: UTF8.self).split(separator: "\n").contains { line in
-            let fields = line.split(separator: " ")
-            return fields.count > 4 && fields[4] == point
-        }
+        ((try? MountTable.current())?.mounts ?? []).contains { $0.mountPoint == point }
     }
 
     /// Unmounts (fusermount -u, else umount -l) and waits for bindfs to end.

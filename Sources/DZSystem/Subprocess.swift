@@ -7,6 +7,13 @@ import Synchronization
 
 /// A child process run to its end: arguments as an array (never a shell string), its own process group, a time
 /// limit after which the whole group gets SIGTERM then SIGKILL, and output captured up to a limit.
+///
+/// Why not swift-subprocess (1.0.x, evaluated for issue 17): it covers arguments without a shell, a process group
+/// and a teardown on cancellation, but on Linux it has no hook between fork and exec (its
+/// `preSpawnProcessConfigurator` is Darwin's and Windows'), so it cannot put a child in its control groups and
+/// resource limits before the child's program runs (`Placement`) nor hand it a listening socket as descriptor 3
+/// (`passing`); and output past a limit fails the run (`outputLimitExceeded`) where dz keeps its first or last
+/// bytes (`Kept`). dz would keep this type for those and carry a second one.
 public enum Subprocess {
     /// How a run ended.
     public struct Outcome: Sendable, Equatable {

@@ -26,7 +26,7 @@ public enum HealthCheckTask: TaskContract {
         public init(json object: [String: JSONValue]) throws(ContractViolation) {
             let read = MessageReader(object)
             project = try read.project()
-            instance = try read.string("instance")
+            instance = try read.instanceID()
             hostnames = try read.hostnames()
             healthPath = try read.optionalString("health_path")
             healthTimeout = try read.number("health_timeout_s")

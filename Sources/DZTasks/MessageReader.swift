@@ -88,6 +88,13 @@ struct MessageReader {
         return names
     }
 
+    /// `instance`: an instance id as `deploy` makes it (`[A-Za-z0-9._-]`, never a path).
+    func instanceID() throws(ContractViolation) -> String {
+        let instance = try string("instance")
+        guard TaskID.isValid(instance) else { throw ContractViolation("instance ids are [A-Za-z0-9._-]") }
+        return instance
+    }
+
     /// `instances`: an array of instance ids as `deploy` makes them (`[A-Za-z0-9._-]`, never a path), repeats
     /// dropped, order kept.
     func instanceIDs() throws(ContractViolation) -> [String] {

@@ -34,7 +34,7 @@ public enum PostDeployHooksTask: TaskContract {
         public init(json object: [String: JSONValue]) throws(ContractViolation) {
             let read = MessageReader(object)
             project = try read.project()
-            instance = try read.string("instance")
+            instance = try read.instanceID()
             migrate = try read.bool("migrate") ?? true
             release = try read.bool("release") ?? true
             checkSchema = try read.bool("check_schema") ?? false

@@ -1,9 +1,10 @@
-/// The tasks with a typed contract (the other handlers still read their arguments by key).
+/// Every work task's contract (the agent's own noop, echo, sleep and fail read their few arguments in DZAgent).
 public enum TaskContracts {
     public static let all: [any TaskContract.Type] = [
-        BuildBundleTask.self, BundleUploadTask.self, CheckPlacementTask.self, CreateDatabaseTask.self,
-        DeleteVersionsTask.self, DeployTask.self, DropDatabaseTask.self, DropMediaTask.self, HealthCheckTask.self,
-        PlacementTask.self, PostDeployHooksTask.self, ProxyUpdateTask.self, RemoveProxyConfTask.self,
-        ScaleWorkersTask.self, StopInstancesTask.self,
+        BuildBundleTask.self, BundleUploadTask.self, CheckPlacementTask.self, CheckRepoTask.self,
+        CreateDatabaseTask.self, DeleteVersionsTask.self, DeployTask.self, DropDatabaseTask.self, DropMediaTask.self,
+        HealthCheckTask.self, InstallCertTask.self, ManagePyTask.self, ObtainCertTask.self, PlacementTask.self,
+        PostDeployHooksTask.self, ProxyUpdateTask.self, ReadLogsTask.self, RemoveProxyConfTask.self,
+        RenewCertsTask.self, ScaleWorkersTask.self, StopInstancesTask.self,
     ]
 }

@@ -104,7 +104,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         let executable: String
-        do { executable = try FileSystem.resolve(agentExecutable ?? "/proc/self/exe") } catch {
+        do { executable = try agentExecutable.map(FileSystem.resolve) ?? ProcessTable.ownExecutable() } catch {
             complain("cannot find this executable: \(error)")
             throw ExitStatus.systemFailure
         }

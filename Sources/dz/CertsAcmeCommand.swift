@@ -1,5 +1,6 @@
 import ArgumentParser
 import DZSpool
+import DZTasks
 
 struct CertsAcmeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,8 +26,8 @@ struct CertsAcmeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var args: [String: JSONValue] = ["project": .string(project.project)]
-        if let hostnames { args["hostnames"] = .string(hostnames) }
-        try await options.run("obtain_cert", args: args, describe: certificateSummary)
+        let args = ObtainCertTask.Arguments(project: try ProjectID(project.project),
+                                            hostnames: try Hostname.list(hostnames.map { .string($0) }))
+        try await options.run(ObtainCertTask.name, args: args.json, describe: certificateSummary)
     }
 }

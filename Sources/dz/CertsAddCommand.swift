@@ -1,6 +1,7 @@
 import ArgumentParser
 import DZSpool
 import DZSystem
+import DZTasks
 
 struct CertsAddCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,12 +36,11 @@ struct CertsAddCommand: AsyncParsableCommand {
     func run() async throws {
         let certificateBytes = try read(certificate, "certificate")
         let keyBytes = try read(key, "key")
-        let args: [String: JSONValue] = [
-            "project": .string(project.project), "hostname": .string(hostname.lowercased()),
-            "certificate": .string(String(decoding: certificateBytes, as: UTF8.self)),
-            "private_key": .string(String(decoding: keyBytes, as: UTF8.self)),
-        ]
-        try await options.run("install_cert", args: args, describe: certificateSummary)
+        let args = InstallCertTask.Arguments(
+            project: try ProjectID(project.project), hostname: try Hostname(hostname.lowercased()),
+            certificate: String(decoding: certificateBytes, as: UTF8.self),
+            privateKey: String(decoding: keyBytes, as: UTF8.self))
+        try await options.run(InstallCertTask.name, args: args.json, describe: certificateSummary)
     }
 
     /// The bytes of `path` (standard input for `-`), at most 256 KiB.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DZClient
 import DZSpool
+import DZTasks
 
 /// What every `dz certs` command shares: the spool, the proxy's queue, the wait; and the send-and-wait itself.
 struct CertsOptions: ParsableArguments {
@@ -47,11 +48,12 @@ func reportingClientErrorsAsync<T>(_ body: () async throws(ClientError) -> T) as
 }
 
 /// How a certificate task's output reads: where it serves and until when.
-func certificateSummary(_ output: [String: JSONValue]) -> String {
-    let names = (output["hostnames"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")
-    var lines = ["certificate for \(names) installed (valid until \(output["not_after"]?.stringValue ?? "?"))"]
-    if output["site_updated"] == .bool(true) {
-        lines += (output["urls"]?.arrayValue ?? []).compactMap(\.stringValue)
+func certificateSummary(_ json: [String: JSONValue]) -> String {
+    let output = (try? InstallCertTask.Output(json: json))
+        ?? InstallCertTask.Output(project: "", hostnames: [], notAfter: "?", certificates: [], acme: false)
+    var lines = ["certificate for \(output.hostnames.joined(separator: ", ")) installed (valid until \(output.notAfter))"]
+    if output.siteUpdated {
+        lines += output.urls
     } else {
         lines.append("the project has no site on the proxy yet: its next deploy serves the certificate")
     }

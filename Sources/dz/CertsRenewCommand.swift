@@ -1,5 +1,6 @@
 import ArgumentParser
 import DZSpool
+import DZTasks
 
 struct CertsRenewCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -17,10 +18,10 @@ struct CertsRenewCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await options.run("renew_certs", args: ["days": .int(Int64(days))]) { output in
-            let renewed = (output["renewed"]?.arrayValue ?? []).compactMap(\.stringValue)
-            return "checked \(output["checked"]?.intValue ?? 0) ACME certificates; renewed: "
-                + (renewed.isEmpty ? "none" : renewed.joined(separator: ", "))
+        try await options.run(RenewCertsTask.name, args: RenewCertsTask.Arguments(days: Double(days)).json) { json in
+            let output = (try? RenewCertsTask.Output(json: json)) ?? RenewCertsTask.Output(checked: 0, renewed: [])
+            return "checked \(output.checked) ACME certificates; renewed: "
+                + (output.renewed.isEmpty ? "none" : output.renewed.joined(separator: ", "))
         }
     }
 }

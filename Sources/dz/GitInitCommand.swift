@@ -43,7 +43,7 @@ struct GitInitCommand: AsyncParsableCommand {
             try PushRepository(project: push.project, repositories: absolute, branch: push.branch, parameters: push.params,
                                maxPushSize: maxPushSize.flatMap(ByteSize.parse) ?? PushRepository.defaultMaxPushSize)
         }
-        guard let dz = try? FileSystem.resolve("/proc/self/exe"), let spoolPath = try? FileSystem.resolve(spool.root)
+        guard let dz = try? ProcessTable.ownExecutable(), let spoolPath = try? FileSystem.resolve(spool.root)
         else {
             complain("cannot resolve this dz binary's path or the spool \(spool.root) (does it exist? dz init makes it)")
             throw ExitStatus.unavailable

@@ -4,7 +4,7 @@ import DZAgent
 import DZJobs
 import DZSpool
 import DZSystem
-import DZWork
+import DZTasks
 @preconcurrency import Glibc
 
 struct ManageCommand: AsyncParsableCommand {
@@ -52,7 +52,7 @@ struct ManageCommand: AsyncParsableCommand {
         default: break
         }
         if !shell {
-            do { _ = try ManagePyHandler.command(["argv": .array(arguments.map { .string($0) })]) } catch {
+            do { _ = try ManagePyTask.command(["argv": .array(arguments.map { .string($0) })]) } catch {
                 throw ValidationError(error.message)
             }
         }
@@ -97,7 +97,7 @@ struct ManageCommand: AsyncParsableCommand {
 
     /// Standard input, up to the script limit.
     private func readScript() throws -> String {
-        let limit = ManagePyHandler.maxScriptBytes
+        let limit = ManagePyTask.maxScriptBytes
         let bytes: [UInt8]
         do { bytes = try FileIO.readStandardInput(limit: limit) } catch {
             complain("cannot read standard input: \(error)")

@@ -52,19 +52,20 @@ extension DeployTests {
         }
 
         @Test func theLimitsModeIsDetectedFromTheMounts() {
-            let v2 = "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid 0 0\n"
+            let v2 = MountTable(mountinfo: "30 1 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw\n")
             #expect(AppCgroups.detect(mounts: v2, controllers: { _ in ["cpu", "memory", "pids", "io"] })
                 == .v2(mount: "/sys/fs/cgroup", cpu: true))
-            let hybrid = """
-                cgroup /sys/fs/cgroup/cpu cgroup rw,relatime,cpu 0 0
-                cgroup /sys/fs/cgroup/memory cgroup rw,relatime,memory 0 0
-                cgroup /sys/fs/cgroup/pids cgroup rw,relatime,pids 0 0
-                cgroup2 /sys/fs/cgroup/unified cgroup2 rw,relatime 0 0
-                """
+            let hybrid = MountTable(mountinfo: """
+                31 30 0:27 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+                32 30 0:28 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+                33 30 0:29 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+                34 30 0:30 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+                """)
             #expect(AppCgroups.detect(mounts: hybrid, controllers: { _ in [] })
                 == .v1(memory: "/sys/fs/cgroup/memory", pids: "/sys/fs/cgroup/pids", cpu: "/sys/fs/cgroup/cpu"),
                 "a unified mount without controllers is passed over")
-            #expect(AppCgroups.detect(mounts: "proc /proc proc rw 0 0\n", controllers: { _ in [] }) == .rlimits)
+            let none = MountTable(mountinfo: "22 1 0:5 / /proc rw - proc proc rw\n")
+            #expect(AppCgroups.detect(mounts: none, controllers: { _ in [] }) == .rlimits)
             #expect(AppCgroups.detect(mounts: v2, controllers: { _ in ["cpu"] }) == .rlimits, "v2 without memory")
         }
 
@@ -72,7 +73,7 @@ extension DeployTests {
             let pythons = try AllowedPythons.parse("/usr/bin/python3.11, /opt/py/bin/python3.12")
             #expect(pythons.paths == ["/usr/bin/python3.11", "/opt/py/bin/python3.12"])
             for bad in ["python3.11", "/usr/bin/python3", "/usr/bin/../bin/python3.11", "/usr/bin/python3.11-config", ""] {
-                #expect(throws: DeployError.self, "\(bad)") { try AllowedPythons.parse(bad) }
+                #expect(throws: AllowedPythons.ListError.self, "\(bad)") { try AllowedPythons.parse(bad) }
             }
             #expect(AllowedPythons.installation(of: "/opt/py/bin/python3.12") == "/opt/py")
             #expect(throws: DeployError.self) { try AllowedPythons(paths: ["/usr/bin/python3.11"]).interpreter(forVersion: "3.9.2") }

@@ -39,9 +39,10 @@ public struct AppCgroups: Sendable, Equatable {
 
     /// The mode this host allows now (cgroups only for root).
     public static func detect(parent: String = "dz") -> AppCgroups {
-        guard getuid() == 0, case .contents(let bytes, _)? = try? FileIO.read("/proc/self/mounts", limit: 4 << 20)
-        else { return AppCgroups(mode: .rlimits, parent: parent) }
-        return AppCgroups(mode: detect(mounts: String(decoding: bytes, as: UTF8.self), controllers: { path in
+        guard getuid() == 0, let mounts = try? MountTable.current() else {
+            return AppCgroups(mode: .rlimits, parent: parent)
+        }
+        return AppCgroups(mode: detect(mounts: mounts, controllers: { path in
             guard case .contents(let text, _)? = try? FileIO.read(path + "/cgroup.controllers", limit: 4096) else {
                 return []
             }
@@ -50,19 +51,17 @@ public struct AppCgroups: Sendable, Equatable {
         }), parent: parent)
     }
 
-    /// The mode `/proc/self/mounts`'s text gives; `controllers` reads a cgroup2 mount's available controllers.
-    static func detect(mounts: String, controllers: (String) -> Set<String>) -> Mode {
+    /// The mode the mounts give (a cgroup v1 mount names its controllers among its options); `controllers` reads a
+    /// cgroup2 mount's available controllers.
+    static func detect(mounts: MountTable, controllers: (String) -> Set<String>) -> Mode {
         var v1: [String: String] = [:]
         var v2: [String] = []
-        for line in mounts.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard fields.count >= 4 else { continue }
-            let point = String(fields[1])
-            switch fields[2] {
-            case "cgroup2": v2.append(point)
+        for mount in mounts.mounts {
+            switch mount.type {
+            case "cgroup2": v2.append(mount.mountPoint)
             case "cgroup":
-                for option in fields[3].split(separator: ",") where ["memory", "pids", "cpu"].contains(option) {
-                    v1[String(option)] = point
+                for controller in ["memory", "pids", "cpu"] where mount.options[controller] != nil {
+                    v1[controller] = mount.mountPoint
                 }
             default: break
             }

@@ -6,40 +6,17 @@ import DZSystem
 package struct AppProcess: Sendable, Equatable {
     package let pid: Int32
 
-    /// The process's real and effective uid and its state letter, or nil when it does not exist.
-    func status() -> (realUID: UInt32, effectiveUID: UInt32, parent: Int32, state: Character)? {
-        guard pid > 0, case .contents(let bytes, _)? = try? FileIO.read("/proc/\(pid)/status", limit: 64 * 1024)
-        else { return nil }
-        var uids: [UInt32] = []
-        var parent: Int32 = 0
-        var state: Character = "?"
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-            guard fields.count >= 2 else { continue }
-            switch fields[0] {
-            case "Uid:": uids = fields.dropFirst().compactMap { UInt32($0) }
-            case "PPid:": parent = Int32(fields[1]) ?? 0
-            case "State:": state = fields[1].first ?? "?"
-            default: break
-            }
-        }
-        guard uids.count >= 2 else { return nil }
-        return (uids[0], uids[1], parent, state)
-    }
+    /// The process's ids and state, or nil when it does not exist.
+    func status() -> ProcessTable.Status? { ProcessTable.status(of: pid) }
 
     /// Whether the process exists, is not a zombie, and runs as `uid` (really and effectively).
     func isLive(as uid: UInt32) -> Bool {
         guard let status = status() else { return false }
-        return status.state != "Z" && status.state != "X" && status.realUID == uid && status.effectiveUID == uid
+        return status.isRunning && status.realUID == uid && status.effectiveUID == uid
     }
 
     /// The process's arguments.
-    package var arguments: [String] {
-        guard case .contents(let bytes, _)? = try? FileIO.read("/proc/\(pid)/cmdline", limit: 256 * 1024) else {
-            return []
-        }
-        return bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
-    }
+    package var arguments: [String] { ProcessTable.commandLine(of: pid) }
 
     /// Whether this is the live gunicorn master of the instance whose pid file is `pidFile`, running as `uid`: its
     /// command line names the pid file, or (renamed by setproctitle) reads `gunicorn: master [<instance>]`.
@@ -57,7 +34,7 @@ package struct AppProcess: Sendable, Equatable {
     /// workers (forked from the master, they carry the same command line, or `gunicorn: worker [<instance>]`).
     static func ofInstance(pidFile: String, uid: UInt32) -> [AppProcess] {
         let instance = pidFile.split(separator: "/").last.map { String($0.dropLast(".pid".count)) } ?? ""
-        return ((try? FileSystem.names(in: "/proc")) ?? []).compactMap { Int32($0) }.map(AppProcess.init).filter {
+        return ProcessTable.pids().map(AppProcess.init).filter {
             guard $0.isLive(as: uid) else { return false }
             let arguments = $0.arguments
             if let index = arguments.firstIndex(of: "--pid"), index + 1 < arguments.count {
@@ -79,7 +56,7 @@ package struct AppProcess: Sendable, Equatable {
 
     /// The live processes whose parent is this one and that run as `uid`: a master's workers.
     func children(uid: UInt32) -> [AppProcess] {
-        ((try? FileSystem.names(in: "/proc")) ?? []).compactMap { Int32($0) }.map(AppProcess.init).filter {
+        ProcessTable.pids().map(AppProcess.init).filter {
             guard let status = $0.status() else { return false }
             return status.parent == pid && status.realUID == uid && status.state != "Z"
         }

@@ -1,4 +1,5 @@
 import DZSpool
+import DZTasks
 
 /// The end of one log file as `read_logs` returns it: its lines and where the next read goes on, or why it could
 /// not be read.
@@ -34,20 +35,11 @@ package struct LogExcerpt: Sendable, Equatable {
         self.problem = problem
     }
 
-    /// The excerpt as one entry of the task's `files`, with `extra` fields (`instance`, `stream`) added.
-    package func jsonObject(_ extra: [String: JSONValue]) -> [String: JSONValue] {
-        var object = extra
-        object["name"] = .string(name)
-        if let problem {
-            object["error"] = .string(problem)
-            return object
-        }
-        object["lines"] = .array(lines.map { .string($0) })
-        object["offset"] = .int(Int64(offset))
-        object["size"] = .int(Int64(size))
-        object["inode"] = .int(Int64(truncatingIfNeeded: inode))
-        object["restarted"] = .bool(restarted)
-        object["skipped_bytes"] = .int(Int64(skippedBytes))
-        return object
+    /// The excerpt as one entry of the task's `files`, of `stream` and, for an instance's log, `instance`.
+    package func file(stream: String, instance: String? = nil) -> ReadLogsTask.File {
+        guard problem == nil else { return ReadLogsTask.File(name: name, stream: stream, instance: instance, error: problem) }
+        return ReadLogsTask.File(name: name, stream: stream, instance: instance, lines: lines, offset: offset, size: size,
+                                 inode: Int64(truncatingIfNeeded: inode), restarted: restarted,
+                                 skippedBytes: skippedBytes)
     }
 }

@@ -3,6 +3,7 @@
 #endif
 import DZSpool
 import DZSystem
+import DZTasks
 
 /// Which part of a log file to return: its last `lines` complete lines, or, from a `since` position (where the
 /// previous read stopped), the lines written after it; never more than `byteLimit` bytes read.
@@ -26,7 +27,7 @@ package struct LogTail: Sendable {
     }
 
     /// The most lines a read returns.
-    package static let maxLines = 1000
+    package static let maxLines = ReadLogsTask.maxLines
     /// The longest line returned; longer ones are cut.
     static let maxLineBytes = 4096
 

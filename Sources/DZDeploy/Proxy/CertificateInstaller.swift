@@ -1,5 +1,6 @@
 import DZAgent
 import DZSpool
+import DZTasks
 import Logging
 
 /// Puts a certificate live on this proxy, for `install_cert` (a pair given by an operator) and `obtain_cert` (a
@@ -26,9 +27,9 @@ public struct CertificateInstaller: Sendable {
         self.settings = settings
     }
 
-    /// Installs `certificate` and `key` (PEM bytes) for each of `hostnames` of `project`; returns the task output.
+    /// Installs `certificate` and `key` (PEM bytes) for each of `hostnames` of `project`; returns the task's output.
     public func install(project: ProjectID, hostnames: [Hostname], certificate: [UInt8], key: [UInt8], acme: Bool,
-                        logger: Logger) async throws(ProxyError) -> [String: JSONValue]
+                        logger: Logger) async throws(ProxyError) -> InstallCertTask.Output
     {
         try settings.validate()
         guard !hostnames.isEmpty else { throw .invalid(field: "hostname", "needs a host name") }
@@ -77,11 +78,9 @@ public struct CertificateInstaller: Sendable {
             throw error
         }
         staged = []
-        var output: [String: JSONValue] = [
-            "project": .string(project.rawValue), "hostnames": .array(hostnames.map { .string($0.rawValue) }),
-            "not_after": .string(notAfter), "acme": .bool(acme), "site_updated": .bool(false),
-            "certificates": .array(hostnames.map { .string(store.directory(project, $0) + "/cert.pem") }),
-        ]
+        var output = InstallCertTask.Output(
+            project: project.rawValue, hostnames: hostnames.map(\.rawValue), notAfter: notAfter,
+            certificates: hostnames.map { store.directory(project, $0) + "/cert.pem" }, acme: acme)
         guard let request else {
             logger.info("certificate kept: the project has no site here yet",
                         metadata: ["project": "\(project)", "hostnames": "\(hostnames)"])
@@ -110,9 +109,9 @@ public struct CertificateInstaller: Sendable {
         }
         logger.info("certificate installed", metadata: ["project": "\(project)", "hostnames": "\(hostnames)",
                                                         "not_after": "\(notAfter)"])
-        output["site_updated"] = .bool(true)
-        output["site"] = .string(siteFile.path)
-        output["urls"] = .array(site.urls.map { .string($0) })
+        output.siteUpdated = true
+        output.site = siteFile.path
+        output.urls = site.urls
         return output
     }
 }

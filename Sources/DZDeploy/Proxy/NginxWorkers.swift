@@ -13,17 +13,15 @@ struct NginxWorkers: Sendable {
 
     /// The pids of the workers that still accept new connections.
     func accepting() -> Set<Int32> {
-        let processes = ((try? FileSystem.names(in: "/proc")) ?? []).compactMap(Int32.init)
         var masters = Set<Int32>()
         var workers: [(pid: Int32, parent: Int32)] = []
-        for pid in processes {
-            let process = AppProcess(pid: pid)
-            let title = process.arguments.joined(separator: " ")
+        for pid in ProcessTable.pids() {
+            let title = ProcessTable.commandLine(of: pid).joined(separator: " ")
             if title.hasPrefix("nginx: master process") {
                 if let conf, !title.contains(conf) { continue }
                 masters.insert(pid)
             } else if title.hasPrefix("nginx: worker process"), !title.contains("shutting down"),
-                      let parent = process.status()?.parent
+                      let parent = ProcessTable.status(of: pid)?.parent
             {
                 workers.append((pid, parent))
             }

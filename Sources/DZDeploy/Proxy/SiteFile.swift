@@ -52,12 +52,18 @@ package struct SiteFile {
             try? FileSystem.unlink(temporary)
             throw error
         }
-        try? FileSystem.syncDirectory(directory)
+        // The new site is not durable until its directory is synced: a failed fsync puts the previous one back
+        // (so that the caller's nginx keeps what it had) and fails the update.
+        do throws(Errno) { try FileSystem.syncDirectory(directory) } catch {
+            try? restore(hadPrevious: hadPrevious)
+            throw .filesystem(operation: "fsync", path: directory, error)
+        }
         return hadPrevious
     }
 
     /// Undoes `replace`: the `.previous` file goes back in place (and stays kept), or the live site is removed when
     /// `replace` found none.
+    /// An undo: its directory fsync is best effort, as there is nothing further to fall back to.
     package func restore(hadPrevious: Bool) throws(ProxyError) {
         if hadPrevious {
             let temporary = temporaryPath

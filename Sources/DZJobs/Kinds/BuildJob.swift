@@ -19,13 +19,13 @@ public enum BuildJob {
                     guard let project = context.project, let source = context.param("source") else {
                         throw .missingInput("build needs --project and --param source=URL")
                     }
-                    let checked = try context.output(of: "check_repo")
-                    guard let config = context.param("zoombuild_cfg") ?? checked["zoombuild_cfg"]?.stringValue else {
-                        throw .missingInput("no zoombuild.cfg: check_repo proposed none and none was given")
+                    guard let checked = context.outputs(of: CheckRepoTask.self).first else {
+                        throw .missingOutput("no output from step check_repo")
                     }
+                    let config = context.param("zoombuild_cfg") ?? checked.zoombuildConfig
                     var args = BuildBundleTask.Arguments(project: try ReleaseSteps.projectID(project), source: source,
                                                          zoombuildConfig: config)
-                    args.rev = checked["revision"]?["commit"]?.stringValue
+                    args.rev = checked.revision?.commit
                     args.collectstatic = context.param("collectstatic")
                     let placed = context.outputs(of: CheckPlacementTask.self).first
                     // The Python check_placement chose (one an appserver has too), when build_and_deploy ran it.

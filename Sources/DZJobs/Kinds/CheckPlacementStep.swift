@@ -15,7 +15,7 @@ enum CheckPlacementStep {
         // as recorded, else the config's (read by the task), else the database host's.
         args.engine = context.param("db_engine") ?? BuildJob.recordedEngine(context)
         args.zoombuildConfig = context.param("zoombuild_cfg")
-            ?? context.outputs["check_repo"]?.first?["zoombuild_cfg"]?.stringValue
+            ?? context.outputs(of: CheckRepoTask.self).first?.zoombuildConfig
         args.database = ReleaseSteps.sqliteDatabase(context)
         return args.json
     }

@@ -1,5 +1,6 @@
 import DZSpool
 import DZStore
+import DZTasks
 
 /// `check_repo`: check a project's repository out on a build host and guess how to build and deploy it.
 /// Parameters: `source` (the repository URL, required), `rev` (branch, tag or commit), `vcs` (`git` or `hg`).
@@ -16,16 +17,25 @@ public enum CheckRepoJob {
     /// host offers fails the job there, in seconds, rather than at pip.
     static func requiringPython(_ step: StepDefinition) -> StepDefinition {
         var step = step
-        let base = step.args
-        step.args = { context throws(JobError) in
-            var args = try base(context)
-            args["require_python"] = .bool(true)
-            if let config = context.param("zoombuild_cfg") { args["zoombuild_cfg"] = .string(config) }
-            // Without the release command (`--param release=false`) there is none to refuse.
-            if context.param("release") == "false" { args["release"] = .bool(false) }
-            return args
-        }
+        step.args = { context throws(JobError) in try arguments(context, forBuild: true).json }
         return step
+    }
+
+    /// The task's arguments: the project, its source, `rev` and `vcs`; in a build, also the job's zoombuild.cfg,
+    /// the Python requirement, and whether the release command will run (`--param release=false`: not checked).
+    static func arguments(_ context: JobContext, forBuild: Bool) throws(JobError) -> CheckRepoTask.Arguments {
+        guard let project = context.project else { throw .missingInput("check_repo needs --project") }
+        guard let source = context.param("source"), !source.isEmpty else {
+            throw .missingInput("check_repo needs --param source=URL")
+        }
+        var args = CheckRepoTask.Arguments(project: try ReleaseSteps.projectID(project), source: source,
+                                           rev: context.param("rev"), vcs: context.param("vcs"))
+        if forBuild {
+            args.requirePython = true
+            args.zoombuildConfig = context.param("zoombuild_cfg")
+            args.release = context.param("release") != "false"
+        }
+        return args
     }
 
     static let definition = JobKind(
@@ -33,22 +43,13 @@ public enum CheckRepoJob {
         steps: [
             StepDefinition("check_repo", task: "check_repo", queue: .build, maxAttempts: 2,
                            timeoutSeconds: 900) { context throws(JobError) in
-                guard let project = context.project else { throw .missingInput("check_repo needs --project") }
-                guard let source = context.param("source"), !source.isEmpty else {
-                    throw .missingInput("check_repo needs --param source=URL")
-                }
-                var args: [String: JSONValue] = ["project": .string(project), "source": .string(source)]
-                if let revision = context.param("rev") { args["rev"] = .string(revision) }
-                if let vcs = context.param("vcs") { args["vcs"] = .string(vcs) }
-                return args
+                try arguments(context, forBuild: false).json
             }
             .recording { job, step, db in
-                guard let project = job.project, let output = step.output else { return }
-                let guesses = (output["guesses"]?.arrayValue ?? []).compactMap { value -> StoredGuess? in
-                    guard let object = value.objectValue, let field = object["field"]?.stringValue,
-                          let text = object["value"]?.stringValue else { return nil }
-                    return StoredGuess(field: field, value: text, isPrimary: object["is_primary"] == .bool(true),
-                                       basis: object["basis"]?.stringValue ?? "")
+                guard let project = job.project,
+                      let output = try StepOutputs.read(CheckRepoTask.self, step, job, db) else { return }
+                let guesses = output.guesses.map {
+                    StoredGuess(field: $0.field, value: $0.value, isPrimary: $0.isPrimary, basis: $0.basis)
                 }
                 let title = guesses.first { $0.field == "title" && $0.isPrimary }?.value
                 try db.upsertProject(project, sourceURL: job.params["source"]?.stringValue, title: title)

@@ -1,5 +1,6 @@
 import DZSpool
 import DZStore
+import DZTasks
 
 /// `logs`: the end of a project's logs, for `dz logs`. One `read_logs` task per appserver running an instance of the
 /// project (its gunicorn error and access logs; only the instance given as the parameter `instance`, when given),
@@ -27,9 +28,9 @@ public enum LogsJob {
                     }
                     let names = instances.compactMap(\.stringValue)
                     var args = try common(context) { name in names.contains { name.hasPrefix($0 + ".") } }
-                    args["source"] = .string("instances")
-                    args["instances"] = .array(instances)
-                    return args
+                    args.source = "instances"
+                    args.instances = names
+                    return args.json
                 }
                 .fannedOut { context throws(JobError) in DeploySteps.byAppserver(try selected(context)) }
                 .routed { context throws(JobError) in
@@ -40,8 +41,8 @@ public enum LogsJob {
                 { context throws(JobError) in
                     let site = "dz_" + (context.project ?? "") + ".access.log"
                     var args = try common(context) { $0 == site }
-                    args["source"] = .string("site")
-                    return args
+                    args.source = "site"
+                    return args.json
                 }
                 .fannedOut { context in context.param("instance") == nil ? [.null] : [] },
             ]) { context in result(context) }
@@ -71,18 +72,22 @@ public enum LogsJob {
     }
 
     /// The arguments every task gets: `project`, `lines`, and the `since` entries `keep` picks.
-    static func common(_ context: JobContext, keep: (String) -> Bool) throws(JobError) -> [String: JSONValue] {
+    static func common(_ context: JobContext, keep: (String) -> Bool) throws(JobError) -> ReadLogsTask.Arguments {
         guard let project = context.project else { throw .missingInput("logs needs --project") }
-        var args: [String: JSONValue] = ["project": .string(project)]
+        var args = ReadLogsTask.Arguments(project: try ReleaseSteps.projectID(project))
         if let text = context.param("lines") {
-            guard let lines = Int(text), (1...1000).contains(lines) else {
-                throw .invalidParameter("lines must be a whole number from 1 to 1000, not \(String(text.prefix(40)))")
+            guard let lines = Int(text), (1...ReadLogsTask.maxLines).contains(lines) else {
+                throw .invalidParameter("lines must be a whole number from 1 to \(ReadLogsTask.maxLines), not "
+                                        + String(text.prefix(40)))
             }
-            args["lines"] = .int(Int64(lines))
+            args.lines = lines
         }
         switch context.params["since"] {
         case nil, .null?: break
-        case .object(let positions)?: args["since"] = .object(positions.filter { keep($0.key) })
+        case .object(let positions)?:
+            do { args.since = try ReadLogsTask.Arguments.positions(.object(positions.filter { keep($0.key) })) } catch {
+                throw .invalidParameter(error.message)
+            }
         case let other?: throw .invalidParameter("since must be an object of file names to positions, not \(other.typeName)")
         }
         return args
@@ -94,15 +99,13 @@ public enum LogsJob {
         var missing: [JSONValue] = []
         var answered = Set<String>()
         for step in ["read_instance_logs", "read_site_log"] {
-            for output in context.outputs[step] ?? [] {
-                guard let queue = output["queue"]?.stringValue else { continue }
-                answered.insert(queue)
-                for file in output["files"]?.arrayValue ?? [] {
-                    guard var object = file.objectValue else { continue }
-                    object["queue"] = .string(queue)
-                    files.append(.object(object))
+            for output in context.outputs(of: ReadLogsTask.self, step: step) {
+                answered.insert(output.queue)
+                for var file in output.files {
+                    file.queue = output.queue
+                    files.append(file.json)
                 }
-                missing += output["missing"]?.arrayValue ?? []
+                missing += output.missing.map { .string($0) }
             }
         }
         var expected = DeploySteps.byAppserver((try? selected(context)) ?? [])

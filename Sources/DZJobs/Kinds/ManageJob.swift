@@ -1,5 +1,6 @@
 import DZSpool
 import DZStore
+import DZTasks
 
 /// `manage`: runs one of an app's management commands (or a Python script) on one of its running instances:
 /// a single `managepy` step on that instance's appserver queue, never retried.
@@ -49,31 +50,38 @@ public enum ManageJob {
 
     static func arguments(_ context: JobContext) throws(JobError) -> [String: JSONValue] {
         guard let project = context.project else { throw .missingInput("manage needs --project") }
-        guard let instance = try instance(context)["instance"] else { throw .missingOutput("an instance without an id") }
-        var args: [String: JSONValue] = [
-            "project": .string(project), "instance": instance,
-            "timeout_s": .double(commandTimeout(taskTimeout: context.params["timeout_s"]?.doubleValue)),
-        ]
+        guard let instance = try instance(context)["instance"]?.stringValue else {
+            throw .missingOutput("an instance without an id")
+        }
+        let command: ManagePyTask.Command
         switch (context.params["argv"], context.params["script"]) {
-        case (let argv?, nil): args["argv"] = try argumentList(argv)
-        case (nil, .string(let script)?): args["script"] = .string(script)
+        case (let argv?, nil):
+            let items = try argumentList(argv)
+            let strings = items.compactMap(\.stringValue)
+            guard strings.count == items.count else {
+                throw .invalidParameter("the argv parameter must be a JSON array of strings")
+            }
+            command = .arguments(strings)
+        case (nil, .string(let script)?): command = .script(script)
         case (nil, _?): throw .invalidParameter("the script parameter must be a string")
         case (_?, _?): throw .invalidParameter("give the argv parameter or the script parameter, not both")
         case (nil, nil): throw .missingInput("manage needs the argv parameter (manage.py's arguments) or script")
         }
-        return args
+        return ManagePyTask.Arguments(
+            project: try ReleaseSteps.projectID(project), instance: instance, command: command,
+            timeoutSeconds: commandTimeout(taskTimeout: context.params["timeout_s"]?.doubleValue)).json
     }
 
     /// `argv` as given (an array), or parsed from its JSON text (`dz job submit --param argv='["check"]'`); the
     /// handler checks each argument.
-    static func argumentList(_ value: JSONValue) throws(JobError) -> JSONValue {
+    static func argumentList(_ value: JSONValue) throws(JobError) -> [JSONValue] {
         switch value {
-        case .array: return value
+        case .array(let items): return items
         case .string(let text):
-            guard let parsed = try? JSONValue.parse(Array(text.utf8)), case .array = parsed else {
+            guard let parsed = try? JSONValue.parse(Array(text.utf8)), case .array(let items) = parsed else {
                 throw .invalidParameter("the argv parameter must be a JSON array of strings, as [\"migrate\", \"--plan\"]")
             }
-            return parsed
+            return items
         default: throw .invalidParameter("the argv parameter must be a JSON array of strings")
         }
     }
@@ -87,25 +95,26 @@ public enum ManageJob {
 
     /// Writes the command's output to the job's log and fails the step unless the command exited 0.
     static func record(_ job: JobRecord, _ step: StepRecord, _ db: ZoomDB) throws {
-        let output = step.output ?? [:]
-        for (stream, level) in [("stdout", JobLogLine.Level.info), ("stderr", .warn)] {
-            guard let text = output[stream]?.stringValue, !text.isEmpty else { continue }
+        guard let output = try StepOutputs.read(ManagePyTask.self, step, job, db) else {
+            throw StepFailure(kind: "exit-status", message: "the command on its instance reported no exit status")
+        }
+        for (text, stream, level) in [(output.stdout, "stdout", JobLogLine.Level.info), (output.stderr, "stderr", .warn)] {
+            guard !text.isEmpty else { continue }
             var lines = text.split(separator: "\n", omittingEmptySubsequences: false)
             if lines.last?.isEmpty == true { lines.removeLast() }
             for line in lines { try db.log(job.id, level, stream + ": " + line) }
         }
-        if output["truncated"] == .bool(true) {
+        if output.truncated {
             try db.log(job.id, .warn, "the output was longer: only the last 32 KiB of each stream were kept")
         }
-        let command = output["command"]?.stringValue ?? "the command"
-        let instance = output["instance"]?.stringValue ?? "?"
-        switch (output["ending"]?.stringValue, output["exit_code"]?.intValue) {
+        let (command, instance) = (output.command, output.instance)
+        switch (output.ending, output.exitCode) {
         case ("exited", 0?):
             try db.log(job.id, .info, "\(command) on \(instance) exited with status 0")
         case ("exited", let code?):
             throw StepFailure(kind: "exit-status", message: "\(command) on \(instance) exited with status \(code)")
         case ("signalled", _):
-            let signal = output["signal"]?.intValue.map(String.init) ?? "?"
+            let signal = output.signal.map(String.init) ?? "?"
             throw StepFailure(kind: "exit-status", message: "\(command) on \(instance) was killed by signal \(signal)")
         case ("timed-out", _):
             throw StepFailure(kind: "timeout", message: "\(command) on \(instance) ran past its time limit")

@@ -4,6 +4,7 @@ import DZDeploy
 import DZSource
 import DZSpool
 import DZSystem
+import DZTasks
 
 /// `check_repo` (queue `build`): checks a project's repository out into the build host's reused working copy,
 /// inspects it without running any of its code, and returns the revision, the config guesses, the warnings and
@@ -40,10 +41,11 @@ public struct CheckRepoHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
-        let url = try context.source(allowLocal: allowLocalSources)
-        let vcs = try context.vcs()
-        let requested = try context.optionalString("rev")
+        let args = try context.arguments(of: CheckRepoTask.self)
+        let project = args.project
+        let url = try SourceURL.argument(args.source, allowLocal: allowLocalSources)
+        let vcs = try SourceCheckout.VCS.argument(args.vcs)
+        let requested = args.rev
         let directory = workspace.sourceDirectory(project)
         do { try workspace.prepareCheckoutDirectory(for: project) } catch {
             throw TaskFailure(kind: error.kind, message: error.message, retryable: false)
@@ -73,7 +75,7 @@ public struct CheckRepoHandler: TaskHandler {
         let config = ZoombuildConfig(guesses: inspection.guesses, rejected: &rejected)
         var warnings = inspection.warnings + rejected.map { "guess not used: \($0.error)" }
         // The job's own config decides when it has one (one that does not parse is build_bundle's to report).
-        let given = (try context.optionalString("zoombuild_cfg")).flatMap { try? ZoombuildConfig.parse($0) }
+        let given = args.zoombuildConfig.flatMap { try? ZoombuildConfig.parse($0) }
         let askedFor = given != nil ? given?.pythonVersion : config.pythonVersion
         let requirement = askedFor.flatMap(PythonRequirement.init)
         let python = pythons.newest(allowedBy: requirement)
@@ -82,7 +84,7 @@ public struct CheckRepoHandler: TaskHandler {
                 : inspection.guesses.first { $0.field == "python_version" && $0.isPrimary }.map { "from \($0.basis)" }
             let message = AllowedPythons.unavailable(requirement ?? PythonRequirement("*")!, basis: basis,
                                                      host: "this build host", offered: pythons.summary)
-            if context.args["require_python"] == .bool(true) {
+            if args.requirePython {
                 throw TaskFailure(kind: "python-unavailable", message: message, retryable: false)
             }
             warnings.append(message)
@@ -92,22 +94,22 @@ public struct CheckRepoHandler: TaskHandler {
                             + "procfile_release empty (remove the key to run it)")
         }
         // A release command dz would refuse is refused now, in seconds, not after the build and the migration.
-        if context.args["require_python"] == .bool(true), context.args["release"] != .bool(false) {
+        if args.requirePython, args.release {
             // The job's own procfile_release, else the Procfile's line (which the proposal's was guessed from).
             if let problem = await Self.releaseProblem(configured: given?.procfileRelease, repository: directory) {
                 throw TaskFailure(kind: "procfile", message: problem, retryable: false)
             }
         }
-        return [
-            "python": python.flatMap(AllowedPythons.version(ofPath:)).map { JSONValue.string($0) } ?? .null,
-            "revision": .object(["vcs": .string(revision.vcs.rawValue), "commit": .string(revision.commit),
-                                 "subject": .string(revision.subject)]),
-            "is_django": .bool(true),
-            "guesses": .array(inspection.guesses.map(\.jsonValue)),
-            "warnings": .array(warnings.map { .string($0) }),
-            "skipped": .array(inspection.skipped.map { .string($0) }),
-            "zoombuild_cfg": .string(config.rendered(leftOut: rejected) + ZoombuildConfig.proposalNotes(guesses: inspection.guesses)),
-        ]
+        return CheckRepoTask.Output(
+            revision: CheckRepoTask.Revision(vcs: revision.vcs.rawValue, commit: revision.commit,
+                                             subject: revision.subject),
+            guesses: inspection.guesses.map {
+                CheckRepoTask.Guess(field: $0.field, value: $0.value, isPrimary: $0.isPrimary, basis: $0.basis)
+            },
+            warnings: warnings, skipped: inspection.skipped,
+            zoombuildConfig: config.rendered(leftOut: rejected)
+                + ZoombuildConfig.proposalNotes(guesses: inspection.guesses),
+            python: python.flatMap(AllowedPythons.version(ofPath:))).json
     }
 }
 

@@ -24,7 +24,7 @@ public struct HealthCheckHandler: TaskHandler {
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
         let args = try context.arguments(of: HealthCheckTask.self)
         let project = args.project
-        let instance = try context.instance()
+        let instance = args.instance
         let host = args.hostnames[0]
         let path = args.healthPath ?? "/"
         guard DeployArguments.isRequestPath(path) else {

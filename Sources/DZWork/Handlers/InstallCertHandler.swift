@@ -1,6 +1,7 @@
 import DZAgent
 import DZDeploy
 import DZSpool
+import DZTasks
 
 /// `install_cert` (queue `proxy`): serves a given certificate for one host name of a project over TLS
 /// (`dz certs add`). Arguments: `project`, `hostname` (not a wildcard), `certificate` (PEM, with its chain) and
@@ -24,17 +25,12 @@ public struct InstallCertHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
-        let hostname: Hostname
-        do { hostname = try Hostname(try context.string("hostname")) } catch let error as BadInput {
-            throw TaskFailure.badArgs(error.message)
-        }
-        let certificate = try context.string("certificate")
-        let key = try context.string("private_key")
+        let args = try context.arguments(of: InstallCertTask.self)
         do throws(ProxyError) {
-            return try await installer.install(project: project, hostnames: [hostname],
-                                               certificate: Array(certificate.utf8), key: Array(key.utf8),
-                                               acme: false, logger: context.logger)
+            return try await installer.install(project: args.project, hostnames: [args.hostname],
+                                               certificate: Array(args.certificate.utf8),
+                                               key: Array(args.privateKey.utf8), acme: false, logger: context.logger)
+                .json
         } catch {
             throw error.taskFailure
         }

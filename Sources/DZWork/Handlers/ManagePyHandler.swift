@@ -2,6 +2,7 @@ import DZAgent
 import DZDeploy
 import DZSpool
 import DZSystem
+import DZTasks
 import Logging
 
 /// `managepy` (queue `appserver_<id>`): runs one of the app's management commands, or a Python script, next to one
@@ -28,51 +29,36 @@ public struct ManagePyHandler: TaskHandler {
         self.settings = settings
     }
 
-    /// What to run.
-    public enum Command: Sendable, Equatable {
-        case arguments([String])
-        case script(String)
-    }
-
-    public static let maxArguments = 256
-    public static let maxArgumentBytes = 16 * 1024
-    public static let maxArgumentsBytes = 64 * 1024
-    public static let maxScriptBytes = 256 * 1024
     /// Kept of each of standard output and error.
     public static let keptBytes = 32 * 1024
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
-        let instance = try context.instance()
-        let command = try Self.command(context.args)
-        let timeout = try context.number("timeout_s", default: 3600)
-        guard (1...86_400).contains(timeout) else { throw TaskFailure.badArgs("timeout_s must be from 1 to 86400") }
+        let args = try context.arguments(of: ManagePyTask.self)
         let run: ManagePy.Run
         let shown: String
         do {
-            (run, shown) = try await execute(command, project, instance, timeout: timeout, context.logger)
+            (run, shown) = try await execute(args.command, args.project, args.instance, timeout: args.timeoutSeconds,
+                                             context.logger)
         } catch {
             throw error.taskFailure
         }
         if run.ending == .cancelled { throw CancellationError() }
-        var output: [String: JSONValue] = [
-            "instance": .string(instance), "command": .string(shown), "truncated": .bool(run.truncated),
-            "stdout": .string(run.stdout), "stderr": .string(run.stderr), "exit_code": .null,
-        ]
+        var output = ManagePyTask.Output(instance: args.instance, command: shown, ending: "timed-out",
+                                         stdout: run.stdout, stderr: run.stderr, truncated: run.truncated)
         switch run.ending {
         case .exited(let code):
-            output["ending"] = .string("exited")
-            output["exit_code"] = .int(Int64(code))
+            output.ending = "exited"
+            output.exitCode = Int(code)
         case .signalled(let signal):
-            output["ending"] = .string("signalled")
-            output["signal"] = .int(Int64(signal))
+            output.ending = "signalled"
+            output.signal = Int(signal)
         case .timedOut, .cancelled:
-            output["ending"] = .string("timed-out")
+            break
         }
-        return output
+        return output.json
     }
 
-    private func execute(_ command: Command, _ project: ProjectID, _ instance: String, timeout: Double,
+    private func execute(_ command: ManagePyTask.Command, _ project: ProjectID, _ instance: String, timeout: Double,
                          _ logger: Logger) async throws(DeployError) -> (ManagePy.Run, String)
     {
         let runner = try ManagePy(settings: settings, project: project, instance: instance)
@@ -87,49 +73,6 @@ public struct ManagePyHandler: TaskHandler {
             let run = try await runner.run(runner.script, input: Array(source.utf8), timeout: timeout,
                                            keep: Self.keptBytes, kind: "manage", logger: logger)
             return (run, "manage.py shell (a script of \(source.utf8.count) bytes)")
-        }
-    }
-
-    /// The checked `argv` or `script` argument (`dz manage` checks its own arguments with it too).
-    public static func command(_ args: [String: JSONValue]) throws(TaskFailure) -> Command {
-        let argv = args["argv"].flatMap { $0 == .null ? nil : $0 }
-        let script = args["script"].flatMap { $0 == .null ? nil : $0 }
-        switch (argv, script) {
-        case (nil, nil): throw .badArgs("give \"argv\" (manage.py's arguments) or \"script\" (Python source)")
-        case (.some, .some): throw .badArgs("give \"argv\" or \"script\", not both")
-        case (let argv?, nil):
-            guard case .array(let items) = argv else {
-                throw .badArgs("argument \"argv\" must be an array of strings, not \(argv.typeName)")
-            }
-            guard (1...maxArguments).contains(items.count) else {
-                throw .badArgs("argv must hold 1 to \(maxArguments) arguments, not \(items.count)")
-            }
-            var arguments: [String] = []
-            var total = 0
-            for item in items {
-                guard case .string(let text) = item else {
-                    throw .badArgs("argv must be an array of strings, not one holding \(item.typeName)")
-                }
-                let bytes = text.utf8.count
-                guard bytes <= maxArgumentBytes else {
-                    throw .badArgs("an argument of argv is over \(maxArgumentBytes) bytes")
-                }
-                guard !text.utf8.contains(0) else { throw .badArgs("an argument of argv contains NUL") }
-                total += bytes
-                arguments.append(text)
-            }
-            guard total <= maxArgumentsBytes else { throw .badArgs("argv is over \(maxArgumentsBytes) bytes in all") }
-            guard !arguments[0].isEmpty else { throw .badArgs("argv must start with a command name") }
-            return .arguments(arguments)
-        case (nil, let script?):
-            guard case .string(let source) = script else {
-                throw .badArgs("argument \"script\" must be a string, not \(script.typeName)")
-            }
-            guard source.utf8.count <= maxScriptBytes else {
-                throw .badArgs("the script is over \(maxScriptBytes) bytes")
-            }
-            guard !source.utf8.contains(0) else { throw .badArgs("the script contains NUL") }
-            return .script(source)
         }
     }
 }

@@ -2,6 +2,7 @@ import DZAgent
 import DZDeploy
 import DZSpool
 import DZSystem
+import DZTasks
 
 /// `obtain_cert` (queue `proxy`): obtains a certificate for a project's host names from the ACME server this proxy
 /// was given (`dz agent --acme-directory`) and serves it (`dz certs acme`). Arguments: `project`, and optional
@@ -21,11 +22,9 @@ public struct ObtainCertHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
-        var hostnames: [Hostname]
-        do { hostnames = try Hostname.list(context.args["hostnames"]) } catch {
-            throw TaskFailure.badArgs("argument \"hostnames\": \(error.message)")
-        }
+        let args = try context.arguments(of: ObtainCertTask.self)
+        let project = args.project
+        var hostnames = args.hostnames
         do throws(ProxyError) {
             if hostnames.isEmpty {
                 let site = SiteFile(directory: settings.sitesDirectory, project: project)
@@ -39,7 +38,7 @@ public struct ObtainCertHandler: TaskHandler {
                 }
             }
             return try await Self.obtain(project: project, hostnames: hostnames, settings: settings,
-                                         context: context)
+                                         context: context).json
         } catch {
             throw error.taskFailure
         }
@@ -47,7 +46,7 @@ public struct ObtainCertHandler: TaskHandler {
 
     /// Runs the ACME client for `hostnames` and installs what it obtained for each of them.
     static func obtain(project: ProjectID, hostnames: [Hostname], settings: ProxySettings, context: TaskContext)
-        async throws(ProxyError) -> [String: JSONValue]
+        async throws(ProxyError) -> ObtainCertTask.Output
     {
         for hostname in hostnames where hostname.isWildcard {
             throw .invalid(field: "hostnames", "\(hostname): HTTP-01 cannot prove a wildcard name")

@@ -30,7 +30,7 @@ public struct PostDeployHooksHandler: TaskHandler {
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
         let args = try context.arguments(of: PostDeployHooksTask.self)
-        let instance = try context.instance()
+        let instance = args.instance
         do {
             return try await runHooks(args, instance: instance, timeout: args.timeout ?? 600, context.logger).json
         } catch {

@@ -2,6 +2,7 @@ import DZAgent
 import DZDeploy
 import DZSpool
 import DZSystem
+import DZTasks
 import Logging
 
 /// `read_logs` (queues `appserver_<id>` and `proxy`): the end of a project's logs on this host, for `dz logs`.
@@ -38,35 +39,27 @@ public struct ReadLogsHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let project = try context.project()
-        let lineCount = try context.number("lines", default: 100)
-        guard lineCount.rounded() == lineCount, (1...Double(LogTail.maxLines)).contains(lineCount) else {
-            throw TaskFailure.badArgs("lines must be a whole number from 1 to \(LogTail.maxLines)")
-        }
-        let since = try Self.positions(context.args["since"])
-        let tail = LogTail(lines: Int(lineCount), byteLimit: Self.byteBudget, since: nil)
-        var output: [String: JSONValue] = ["queue": .string(context.queue.rawValue)]
-        switch try context.optionalString("source") ?? "instances" {
+        let args = try context.arguments(of: ReadLogsTask.self)
+        let since = args.since.mapValues { LogTail.Position(offset: $0.offset, inode: $0.inode) }
+        let tail = LogTail(lines: args.lines, byteLimit: Self.byteBudget, since: nil)
+        let queue = context.queue.rawValue
+        switch args.source {
         case "instances":
-            let wanted = try Self.instanceIDs(context.args["instances"])
-            let (files, missing) = instanceLogs(project, wanted: wanted, tail: tail, since: since, context.logger)
-            output["source"] = .string("instances")
-            output["files"] = .array(files.map { .object($0) })
-            output["missing"] = .array(missing.map { .string($0) })
+            let (files, missing) = instanceLogs(args.project, wanted: args.instances, tail: tail, since: since,
+                                                context.logger)
+            return ReadLogsTask.Output(source: "instances", queue: queue, files: files, missing: missing).json
         case "site":
-            output["source"] = .string("site")
-            output["files"] = .array([.object(siteLog(project, tail: tail, since: since))])
-            output["missing"] = .array([])
+            return ReadLogsTask.Output(source: "site", queue: queue,
+                                       files: [siteLog(args.project, tail: tail, since: since)], missing: []).json
         case let other:
             throw TaskFailure.badArgs("source must be instances or site, not \"\(String(other.prefix(40)))\"")
         }
-        return output
     }
 
     /// The error and access logs of the project's instances recorded on this host (those of `wanted` only, when
     /// given), and the wanted ids not recorded here.
     private func instanceLogs(_ project: ProjectID, wanted: [String]?, tail: LogTail, since: [String: LogTail.Position],
-                              _ logger: Logger) -> ([[String: JSONValue]], [String])
+                              _ logger: Logger) -> ([ReadLogsTask.File], [String])
     {
         var records = InstanceDirectory(root: appServer.instancesRoot).records(project: project.rawValue, logger: logger)
             .filter { $0.project == project.rawValue && TaskID.isValid($0.instance) }
@@ -83,7 +76,7 @@ public struct ReadLogsHandler: TaskHandler {
         } catch {
             logsProblem = LogTail.problem(error)
         }
-        var files: [[String: JSONValue]] = []
+        var files: [ReadLogsTask.File] = []
         for record in records {
             let secrets = (try? RuntimeEnvironment.read(
                 for: record, records: InstanceDirectory(root: appServer.instancesRoot)))?.secrets ?? []
@@ -94,14 +87,14 @@ public struct ReadLogsHandler: TaskHandler {
                 reading.since = since[name]
                 let excerpt = logs.map { reading.read(name, in: $0, ownedBy: record.uid, secrets: secrets) }
                     ?? LogExcerpt(name: name, problem: logsProblem)
-                files.append(excerpt.jsonObject(["instance": .string(record.instance), "stream": .string(stream)]))
+                files.append(excerpt.file(stream: stream, instance: record.instance))
             }
         }
         return (files, missing)
     }
 
     /// The site's access log, `<logs-dir>/dz_<project>.access.log`.
-    private func siteLog(_ project: ProjectID, tail: LogTail, since: [String: LogTail.Position]) -> [String: JSONValue] {
+    private func siteLog(_ project: ProjectID, tail: LogTail, since: [String: LogTail.Position]) -> ReadLogsTask.File {
         let name = Self.siteLogName(project)
         var reading = tail
         reading.byteLimit = Self.share(files: 1)
@@ -112,7 +105,7 @@ public struct ReadLogsHandler: TaskHandler {
         } catch {
             excerpt = LogExcerpt(name: name, problem: LogTail.problem(error))
         }
-        return excerpt.jsonObject(["stream": .string("access")])
+        return excerpt.file(stream: "access")
     }
 
     /// `dz_<project>.access.log`, as `NginxSite` names it.
@@ -120,42 +113,4 @@ public struct ReadLogsHandler: TaskHandler {
 
     /// Each file's part of the byte budget.
     static func share(files: Int) -> Int { max(minimumFileBytes, byteBudget / max(1, files)) }
-
-    /// The `instances` argument: nil when absent, else checked ids.
-    static func instanceIDs(_ value: JSONValue?) throws(TaskFailure) -> [String]? {
-        guard let value, value != .null else { return nil }
-        guard case .array(let items) = value else {
-            throw .badArgs("argument \"instances\" must be an array of instance ids")
-        }
-        var ids: [String] = []
-        for item in items {
-            guard let id = item.stringValue, TaskID.isValid(id) else {
-                throw .badArgs("instance ids are [A-Za-z0-9._-], not \(String(item.jsonText.prefix(80)))")
-            }
-            if !ids.contains(id) { ids.append(id) }
-        }
-        return ids
-    }
-
-    /// The `since` argument: file name to position.
-    static func positions(_ value: JSONValue?) throws(TaskFailure) -> [String: LogTail.Position] {
-        guard let value, value != .null else { return [:] }
-        guard case .object(let entries) = value, entries.count <= 1000 else {
-            throw .badArgs("argument \"since\" must be an object of at most 1000 file names to positions")
-        }
-        var positions: [String: LogTail.Position] = [:]
-        for (name, entry) in entries {
-            var offset = entry.intValue
-            var inode: UInt64?
-            if case .object(let fields) = entry {
-                offset = fields["offset"]?.intValue
-                inode = fields["inode"]?.intValue.map { UInt64(bitPattern: $0) }
-            }
-            guard let offset, offset >= 0 else {
-                throw .badArgs("since[\"\(String(name.prefix(80)))\"] must be an offset or {\"offset\": N, \"inode\": N}")
-            }
-            positions[name] = LogTail.Position(offset: Int(offset), inode: inode)
-        }
-        return positions
-    }
 }

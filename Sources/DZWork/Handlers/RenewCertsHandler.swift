@@ -1,6 +1,7 @@
 import DZAgent
 import DZDeploy
 import DZSpool
+import DZTasks
 
 /// `renew_certs` (queue `proxy`): renews every certificate ACME obtained on this proxy that expires within `days`
 /// (argument, default 30) and whose project has a site here, one `obtain_cert` per project for its names whose certificate is due. Certificates given
@@ -16,8 +17,7 @@ public struct RenewCertsHandler: TaskHandler {
     }
 
     public func run(_ context: TaskContext) async throws -> [String: JSONValue] {
-        let days = try context.number("days", default: 30)
-        guard (0...3650).contains(days) else { throw TaskFailure.badArgs("days must be from 0 to 3650") }
+        let days = try context.arguments(of: RenewCertsTask.self).days
         let check = CertificateCheck()
         let found = CertificateStore(root: settings.certificatesDirectory).acmeCertificates()
         var due: [ProjectID: [Hostname]] = [:]
@@ -32,13 +32,13 @@ public struct RenewCertsHandler: TaskHandler {
         } catch {
             throw error.taskFailure
         }
-        var renewed: [JSONValue] = []
+        var renewed: [String] = []
         var failures: [String] = []
         for (project, hostnames) in due.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             do throws(ProxyError) {
                 _ = try await ObtainCertHandler.obtain(project: project, hostnames: hostnames, settings: settings,
                                                        context: context)
-                renewed += hostnames.map { .string(project.rawValue + "/" + $0.rawValue) }
+                renewed += hostnames.map { project.rawValue + "/" + $0.rawValue }
             } catch {
                 context.logger.warning("renewal failed", metadata: ["project": "\(project)", "error": "\(error)"])
                 failures.append("\(project): \(error)")
@@ -48,6 +48,6 @@ public struct RenewCertsHandler: TaskHandler {
             throw TaskFailure(kind: "acme", message: "renewal failed for " + failures.joined(separator: "; "),
                               retryable: true)
         }
-        return ["checked": .int(Int64(found.count)), "renewed": .array(renewed)]
+        return RenewCertsTask.Output(checked: found.count, renewed: renewed).json
     }
 }

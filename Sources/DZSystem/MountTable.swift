@@ -1,5 +1,3 @@
-import DZSystem
-
 /// The mounts of this process's mount namespace, from `/proc/self/mountinfo`: which file system a path is on, and
 /// with which options.
 public struct MountTable: Sendable {
