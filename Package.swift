@@ -74,7 +74,7 @@ let package = Package(
         // A project's source: its checkout (git, hg), its zoombuild.cfg, and what the Django inspector finds in it.
         .target(
             name: "DZSource",
-            dependencies: ["DZSpool", "DZSystem"],
+            dependencies: ["DZSpool", "DZSystem", "DZTasks"],
             // The Django inspector, a Python program, compiled into the binary as bytes (no resource bundle).
             resources: [.embedInCode("Inspection/django_inspector.py")]
         ),

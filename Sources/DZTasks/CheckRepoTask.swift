@@ -77,8 +77,10 @@ public enum CheckRepoTask: TaskContract {
         }
     }
 
-    /// One of the inspector's guesses for a zoombuild.cfg key.
-    public struct Guess: Sendable, Equatable {
+    /// One guess about how a project must be configured: a zoombuild.cfg field, a value, whether it is the primary
+    /// guess for that field, and the basis (the repository file it came from, relative to the repository root). The
+    /// inspector's own type too (`ConfigGuess`), as it reads them from its Python side.
+    public struct Guess: Sendable, Equatable, Hashable {
         public var field: String
         public var value: String
         /// The inspector's best guess for the field.
@@ -91,6 +93,14 @@ public enum CheckRepoTask: TaskContract {
             self.value = value
             self.isPrimary = isPrimary
             self.basis = basis
+        }
+
+        /// A guess object; nil without a field or a value.
+        public init?(json: JSONValue) {
+            guard let object = json.objectValue, let field = object["field"]?.stringValue,
+                  let value = object["value"]?.stringValue else { return nil }
+            self.init(field: field, value: value, isPrimary: object["is_primary"] == .bool(true),
+                      basis: object["basis"]?.stringValue ?? "")
         }
 
         public var json: JSONValue {
@@ -131,12 +141,7 @@ public enum CheckRepoTask: TaskContract {
                              subject: object["subject"]?.stringValue ?? "")
                 }
             }
-            guesses = (try read.array("guesses") ?? []).compactMap { value in
-                guard let object = value.objectValue, let field = object["field"]?.stringValue,
-                      let text = object["value"]?.stringValue else { return nil }
-                return Guess(field: field, value: text, isPrimary: object["is_primary"] == .bool(true),
-                             basis: object["basis"]?.stringValue ?? "")
-            }
+            guesses = (try read.array("guesses") ?? []).compactMap(Guess.init(json:))
             warnings = (try read.array("warnings") ?? []).compactMap(\.stringValue)
             skipped = (try read.array("skipped") ?? []).compactMap(\.stringValue)
             zoombuildConfig = try read.string("zoombuild_cfg")

@@ -1,32 +1,8 @@
 import DZSpool
+import DZTasks
 
-/// One guess about how a project must be configured: a zoombuild.cfg field, a value, whether it is the primary
-/// guess for that field, and the basis (the repository file it came from, relative to the repository root).
-public struct ConfigGuess: Sendable, Equatable, Hashable {
-    public var field: String
-    public var value: String
-    public var isPrimary: Bool
-    public var basis: String
-
-    public init(field: String, value: String, isPrimary: Bool, basis: String) {
-        self.field = field
-        self.value = value
-        self.isPrimary = isPrimary
-        self.basis = basis
-    }
-
-    public var jsonValue: JSONValue {
-        .object(["field": .string(field), "value": .string(value), "is_primary": .bool(isPrimary),
-                 "basis": .string(basis)])
-    }
-
-    public init?(json: JSONValue) {
-        guard let object = json.objectValue, let field = object["field"]?.stringValue,
-              let value = object["value"]?.stringValue else { return nil }
-        self.init(field: field, value: value, isPrimary: object["is_primary"] == .bool(true),
-                  basis: object["basis"]?.stringValue ?? "")
-    }
-}
+/// One guess about how a project must be configured: the type `check_repo` returns its guesses in.
+public typealias ConfigGuess = CheckRepoTask.Guess
 
 /// What inspecting a checked-out repository found.
 public struct Inspection: Sendable, Equatable {

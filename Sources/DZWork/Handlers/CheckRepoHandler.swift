@@ -103,9 +103,7 @@ public struct CheckRepoHandler: TaskHandler {
         return CheckRepoTask.Output(
             revision: CheckRepoTask.Revision(vcs: revision.vcs.rawValue, commit: revision.commit,
                                              subject: revision.subject),
-            guesses: inspection.guesses.map {
-                CheckRepoTask.Guess(field: $0.field, value: $0.value, isPrimary: $0.isPrimary, basis: $0.basis)
-            },
+            guesses: inspection.guesses,
             warnings: warnings, skipped: inspection.skipped,
             zoombuildConfig: config.rendered(leftOut: rejected)
                 + ZoombuildConfig.proposalNotes(guesses: inspection.guesses),
