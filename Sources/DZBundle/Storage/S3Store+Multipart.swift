@@ -5,12 +5,17 @@ import DZSystem
 /// caller's cancellation included, aborts the upload so that no parts are left behind to be billed.
 extension S3Store {
     func putMultipart(_ source: OpenFile, checksums: UploadChecksums, objectKey: String, url: String) async throws {
-        let created = try await send(
-            .post, "CreateMultipartUpload \(url)", objectKey: objectKey, query: [("uploads", "")],
-            headers: ["x-amz-meta-sha256: \(checksums.whole)", "Content-Type: application/octet-stream"])
+        // A task of its own, so that the caller's cancellation cannot cut the answer off after the server made the
+        // upload: an upload whose id never came back could never be aborted. A cancellation is seen right after.
+        let created = try await Task {
+            try await send(
+                .post, "CreateMultipartUpload \(url)", objectKey: objectKey, query: [("uploads", "")],
+                headers: ["x-amz-meta-sha256: \(checksums.whole)", "Content-Type: application/octet-stream"])
+        }.value
         guard created.isSuccess, let uploadID = S3XMLElement.parse(created.body)?["UploadId"].flatMap(nonEmpty)
         else { throw failure(created, operation: "CreateMultipartUpload \(url)") }
         do {
+            try Task.checkCancellation()
             var etags: [String] = []
             for (index, partSHA256) in checksums.parts.enumerated() {
                 let number = index + 1
