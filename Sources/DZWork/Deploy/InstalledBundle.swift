@@ -15,9 +15,12 @@ struct InstalledBundle: Sendable, Equatable, Codable {
     /// The allowed interpreter chosen for that version: what `venv/bin/python` links to.
     var interpreter: String
     var installed: String
+    /// The key of the project's shared venv (`SharedVirtualenvs`) that the bundle's `venv` links to; nil for a
+    /// bundle that holds its own (installed by an older dz).
+    var venv: String?
 
     enum CodingKeys: String, CodingKey {
-        case project, bundle, sha256, interpreter, installed
+        case project, bundle, sha256, interpreter, installed, venv
         case pythonVersion = "python_version"
     }
 
