@@ -15,8 +15,8 @@ import Logging
 /// into the app's directory is the only step there, and it never replaces anything.
 ///
 /// The bundle's `venv/` is the project's shared one when this host has it (`SharedVirtualenvs`: the same venv
-/// entries in the checked archive's manifest, the same interpreter): then the archive's venv entries are checked
-/// but not written, and `venv` is a link to the shared directory, root's and read-only to the app. Otherwise the
+/// entries in the checked archive's manifest, the same interpreter): then the archive's venv entries, its last, are
+/// not even read, and `venv` is a link to the shared directory, root's and read-only to the app. Otherwise the
 /// venv is extracted, given its interpreter and becomes the shared one of its key, and the bundle links to it too.
 ///
 /// What was installed is recorded where the app cannot write (`InstalledBundle`, beside the instance records). A
