@@ -92,6 +92,40 @@ import Testing
         }
     }
 
+    @Test func skippedEntriesAreNeitherWrittenNorHashedAndTheArchiveIsReadNoFurtherThanNeeded() async throws {
+        try await withScratch { scratch in
+            let archive = scratch + "/shared.tar.zst"
+            var manifest = sampleManifest()
+            manifest.files = [
+                .init(path: "src", kind: .directory),
+                .init(path: "src/a.py", kind: .file, size: 5, sha256: SHA256Digest.hash(Array("hello".utf8))),
+                .init(path: "venv", kind: .directory),
+                .init(path: "venv/x", kind: .file, size: 5, sha256: SHA256Digest.hash(Array("other".utf8))),
+            ]
+            // venv/x differs from its listing, and an entry the manifest does not list follows it: neither is read.
+            try craft(archive, [.directory("src"), .file("src/a.py", contents: "hello"), .directory("venv"),
+                                .file("venv/x", contents: "wrong"), .file("zzz")], listing: .given(manifest))
+            var given: BundleManifest?
+            let out = scratch + "/out"
+            let extracted = try BundleArchive.extract(archive, into: out) { listed in
+                given = listed
+                return ["venv"]
+            }
+            #expect(extracted == manifest && given == manifest, "the manifest is given before any entry is written")
+            #expect(try FileSystem.names(in: out).sorted() == [BundleManifest.fileName, "src"])
+            #expect(try SHA256Digest.file(at: out + "/src/a.py") == SHA256Digest.hash(Array("hello".utf8)))
+
+            // Read whole, the same archive is refused; so is a written entry that differs from its listing.
+            #expect(throws: BundleArchiveError.manifestMismatch(entry: "venv/x", "its SHA-256 differs from the manifest's")) {
+                try BundleArchive.extract(archive, into: scratch + "/whole")
+            }
+            #expect(throws: BundleArchiveError.manifestMismatch(entry: "venv/x", "its SHA-256 differs from the manifest's")) {
+                try BundleArchive.extract(archive, into: scratch + "/code") { _ in ["src"] }
+            }
+            #expect(!FileSystem.exists(scratch + "/whole") && !FileSystem.exists(scratch + "/code"))
+        }
+    }
+
     @Test func roundTripKeepsTreeModesAndLinks() async throws {
         try await withScratch { scratch in
             let source = scratch + "/build"

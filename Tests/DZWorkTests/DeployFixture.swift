@@ -80,6 +80,13 @@ enum DeployFixture {
         }
     }
 
+    /// Another bundle of the example, built after the shared one in its root and store (its venv the cached one,
+    /// so the same venv under another bundle's name).
+    static func builtAgain() async throws -> Built {
+        let hello = try await built()
+        return try await build(in: hello.root)
+    }
+
     private static func build() async throws -> Built {
         var template = Array("/tmp/dz-deploy-XXXXXX".utf8CString)
         let root = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }

@@ -238,7 +238,11 @@ extension DeployTests {
             try await withTwoApps { host in
                 let victimRecord = try #require(try InstanceDirectory(root: host.settings.instancesRoot)
                     .record(project: "hello", instance: host.victim.instance))
+                let victimVenv = host.settings.appsRoot + "/.venvs/hello/" + (try #require(
+                    try InstanceDirectory(root: host.settings.instancesRoot)
+                        .installedBundle(project: "hello", bundle: victimRecord.bundle)?.venv))
                 let targets = [
+                    victimVenv + "/pyvenv.cfg",
                     "/proc/\(host.victim.pid)/environ",
                     host.settings.instancesRoot + "/hello/" + host.victim.instance + ".env",
                     victimRecord.bundleDirectory + "/dz/runtime.env",
@@ -254,7 +258,7 @@ extension DeployTests {
                         except OSError as error:
                             print("refused", error.errno, path)
                     for path in ["\(host.settings.appDirectory("hello"))", "\(host.settings.instancesRoot)",
-                                 "\(host.settings.appsRoot)"]:
+                                 "\(host.settings.appsRoot)", "\(victimVenv)"]:
                         try:
                             print("LISTED", path, os.listdir(path))
                         except OSError as error:
@@ -269,7 +273,13 @@ extension DeployTests {
                 #expect(run.succeeded, "\(run.stderr)")
                 #expect(!run.stdout.contains("READ") && !run.stdout.contains("LISTED"), "\(run.stdout)")
                 #expect(!run.stdout.contains("SIGNALLED"), "\(run.stdout)")
-                #expect(run.stdout.split(separator: "\n").filter { $0.hasPrefix("refused") }.count == targets.count + 7)
+                #expect(run.stdout.split(separator: "\n").filter { $0.hasPrefix("refused") }.count == targets.count + 8)
+                // Outside any sandbox too, the victim's shared venv is not the attacker's to read.
+                let listed = try await Subprocess.run(
+                    ["/usr/bin/setpriv", "--reuid=\(host.attacker.uid)", "--regid=\(host.attacker.uid)",
+                     "--clear-groups", "--", "/usr/bin/cat", victimVenv + "/pyvenv.cfg"],
+                    environment: ["PATH": "/usr/bin:/bin", "LANG": "C"], timeout: 60)
+                #expect(!listed.succeeded, "the attacker's user read the victim's venv: \(listed.stdoutText)")
                 #expect(!run.stdout.contains("a-secret-key"), "no secret of the victim came back")
                 #expect(AppProcess(pid: host.victim.pid).isMaster(uid: host.victim.uid, pidFile: victimRecord.pidFile),
                         "the victim's master is the same process, untouched")
@@ -351,12 +361,30 @@ extension DeployTests {
             try await withTwoApps { host in
                 let records = InstanceDirectory(root: host.settings.instancesRoot)
                 let first = try #require(try records.record(project: "attacker", instance: host.attacker.instance))
+                let key = try #require(try records.installedBundle(project: "attacker", bundle: first.bundle)?.venv)
+                let shared = host.settings.appsRoot + "/.venvs/attacker/" + key
+                // The shared venv is read-only to the app: its bundle's `venv` link is replaced instead, by a venv
+                // of the attacker's own (the shared one's files through links) whose pyvenv.cfg names another home.
                 let planted = try await attack(host, """
                     import os
                     bundle = "\(first.bundleDirectory)"
-                    with open(bundle + "/venv/pyvenv.cfg.new", "w") as f:
+                    shared = os.readlink(bundle + "/venv")
+                    for path in (shared + "/pyvenv.cfg", shared + "/planted"):
+                        try:
+                            with open(path, "a") as f:
+                                f.write("home = //bin\\n")
+                            print("WROTE", path)
+                        except OSError as error:
+                            pass
+                    own = bundle + "/own-venv"
+                    os.makedirs(own + "/bin")
+                    for name in os.listdir(shared + "/bin"):
+                        os.symlink(shared + "/bin/" + name, own + "/bin/" + name)
+                    os.symlink(shared + "/lib", own + "/lib")
+                    with open(own + "/pyvenv.cfg", "w") as f:
                         f.write("home = //bin\\ninclude-system-site-packages = false\\nversion = 3.11.2\\n")
-                    os.replace(bundle + "/venv/pyvenv.cfg.new", bundle + "/venv/pyvenv.cfg")
+                    os.symlink(own, bundle + "/venv.new")
+                    os.replace(bundle + "/venv.new", bundle + "/venv")
                     for path in (bundle + "/src/Procfile", "\(first.appDirectory)/logs/\(first.errorLogName)"):
                         if os.path.lexists(path):
                             os.unlink(path)
@@ -394,10 +422,13 @@ extension DeployTests {
                 }
                 #expect(!sources.contains { $0 == "/" || $0.hasPrefix("//") || $0 == "/bin/.." }, "\(sources)")
                 let allowed = Sandbox.systemDirectories + Sandbox.etcShown().map { "/etc/" + $0 }
-                    + [records.root + "/attacker/.etc/passwd", records.root + "/attacker/.etc/group"]
+                    + [records.root + "/attacker/.etc/passwd", records.root + "/attacker/.etc/group", shared]
                 #expect(sources.allSatisfy { allowed.contains($0) }, "only what the host allows: \(sources)")
-                let link = try FileManager.default.destinationOfSymbolicLink(atPath: record.bundleDirectory + "/venv/bin/python")
+                #expect(sources.contains(shared), "the shared venv root recorded, not the bundle's link: \(sources)")
+                let link = try FileManager.default.destinationOfSymbolicLink(atPath: shared + "/bin/python")
                 #expect(link.hasPrefix("/usr/bin/python3."), "the venv still links to the allowed interpreter")
+                #expect(!FileSystem.exists(shared + "/planted"))
+                #expect(!String(decoding: try FileIO.readAll(shared + "/pyvenv.cfg"), as: UTF8.self).contains("//bin"))
             }
         }
     }

@@ -18,19 +18,25 @@ extension BundleArchive {
     /// stays valid.
     ///
     /// With `only` (relative directory paths such as `static`), just the entries under them are written (the
-    /// proxy needs a bundle's static files, not its virtualenv); every entry is still checked against the rules
-    /// and the manifest.
+    /// proxy needs a bundle's static files, not its virtualenv). With `skipping`, given the manifest once it is
+    /// read, the entries under the directories it returns (such as `venv`) are not written (an appserver that has
+    /// the bundle's venv already). An entry left out is still checked against the rules and the manifest's path
+    /// and kind, its data neither hashed nor written; and once every entry the manifest lists from there on is
+    /// one left out (a bundle's `venv/` comes last), the rest of the archive is not read at all: the archive's
+    /// own SHA-256, checked before, covers it, and nothing of it reaches the disk.
     @discardableResult
-    public static func extract(_ archivePath: String, into directory: String, only: [String]? = nil)
+    public static func extract(_ archivePath: String, into directory: String, only: [String]? = nil,
+                               skipping: (BundleManifest) -> [String] = { _ in [] })
         throws(BundleArchiveError) -> BundleManifest
     {
         try ArchiveLocale.utf8 { () throws(BundleArchiveError) in
-            try extractArchive(archivePath, into: directory, only: only)
+            try extractArchive(archivePath, into: directory, only: only, skipping: skipping)
         }
     }
 
-    private static func extractArchive(_ archivePath: String, into directory: String, only: [String]?)
-        throws(BundleArchiveError) -> BundleManifest
+    private static func extractArchive(_ archivePath: String, into directory: String, only: [String]?,
+                                       skipping: (BundleManifest) -> [String]) throws(BundleArchiveError)
+        -> BundleManifest
     {
         let name = lastComponent(of: directory)
         let realParent = try resolve(parent(of: directory))
@@ -44,7 +50,7 @@ extension BundleArchive {
         SourceTree.remove(partial)
         do throws(BundleArchiveError) {
             try step("create", partial) { () throws(Errno) in try FileSystem.makeDirectory(partial, mode: 0o755) }
-            let manifest = try extractEntries(archivePath, into: partial, only: only)
+            let manifest = try extractEntries(archivePath, into: partial, only: only, skipping: skipping)
             do throws(Errno) {
                 try FileSystem.renameNoReplace(partial, target)
             } catch .fileExists, .directoryNotEmpty {
@@ -60,17 +66,20 @@ extension BundleArchive {
         }
     }
 
-    private static func extractEntries(_ archivePath: String, into partial: String, only: [String]?)
-        throws(BundleArchiveError) -> BundleManifest
+    private static func extractEntries(_ archivePath: String, into partial: String, only: [String]?,
+                                       skipping: (BundleManifest) -> [String]) throws(BundleArchiveError)
+        -> BundleManifest
     {
-        let wanted = only?.map { $0.split(separator: "/").joined(separator: "/") }
-        func isWanted(_ path: String) -> Bool {
-            guard let wanted else { return true }
-            return wanted.contains { path == $0 || path.hasPrefix($0 + "/") }
-        }
         let reader = try ArchiveReader(opening: archivePath)
         let disk = try DiskWriter(into: partial)
         let (manifest, first, manifestBytes) = try firstManifest(reader)
+        let wanted = only?.map { $0.split(separator: "/").joined(separator: "/") }
+        let unwanted = skipping(manifest).map { $0.split(separator: "/").joined(separator: "/") }
+        func isWanted(_ path: String) -> Bool {
+            if unwanted.contains(where: { path == $0 || path.hasPrefix($0 + "/") }) { return false }
+            guard let wanted else { return true }
+            return wanted.contains { path == $0 || path.hasPrefix($0 + "/") }
+        }
         archive_entry_copy_pathname(first, partial + "/" + BundleManifest.fileName)
         archive_entry_set_perm(first, 0o644)
         try disk.begin(first, name: BundleManifest.fileName)
@@ -80,13 +89,18 @@ extension BundleArchive {
         try disk.end(name: BundleManifest.fileName)
 
         var expected: [String: BundleManifest.Entry] = [:]
+        // How many entries the manifest lists that are to be written and not met yet: at 0, reading stops when
+        // something is left out (a whole extraction reads to the end, refusing whatever follows).
+        let leavesOut = wanted != nil || !unwanted.isEmpty
+        var wantedLeft = 0
         for entry in manifest.files {
             guard case .relative(let parts) = EntryPath.parse(entry.path),
                   expected.updateValue(entry, forKey: parts.joined(separator: "/")) == nil
             else { throw .badManifest("\(entry.path) is listed twice") }
+            if isWanted(parts.joined(separator: "/")) { wantedLeft += 1 }
         }
         var rules = ExtractionGuard()
-        while let entry = try reader.next() {
+        while !leavesOut || wantedLeft > 0, let entry = try reader.next() {
             let name = pathname(of: entry)
             let kind = kind(of: entry)
             let parts: [String]
@@ -104,8 +118,10 @@ extension BundleArchive {
             // Skipped entries' data is skipped by the next header read; the archive's own hash was checked.
             guard isWanted(path) else { continue }
             try write(entry, kind: kind, mode: mode, path: path, listed: listed, from: reader, to: disk)
+            wantedLeft -= 1
         }
-        if let missing = expected.keys.min() {
+        // What is left unread is only what is left out; what was read to its end must have held every entry.
+        if let missing = expected.keys.filter({ !leavesOut || wantedLeft > 0 || isWanted($0) }).min() {
             throw .manifestMismatch(entry: missing, "listed in the manifest but not in the archive")
         }
         try disk.close()

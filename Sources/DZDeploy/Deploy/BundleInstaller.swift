@@ -15,6 +15,11 @@ import Logging
 /// into place. All of that happens in `<appsRoot>/.staging` (root's, mode 0700), out of the app's reach; the rename
 /// into the app's directory is the only step there, and it never replaces anything.
 ///
+/// The bundle's `venv/` is the project's shared one when this host has it (`SharedVirtualenvs`: the same venv
+/// entries in the checked archive's manifest, the same interpreter): then the archive's venv entries, its last, are
+/// not even read, and `venv` is a link to the shared directory, root's and read-only to the app. Otherwise the
+/// venv is extracted, given its interpreter and becomes the shared one of its key, and the bundle links to it too.
+///
 /// What was installed is recorded where the app cannot write (`InstalledBundle`, beside the instance records). A
 /// bundle is reused only when both its record and its directory are there; a directory without a record (made by
 /// the app, or left by an install that died before its record) is moved aside and removed, never trusted. Installs
@@ -29,9 +34,10 @@ package struct BundleInstaller: Sendable {
     }
 
     /// The bundle's directory and its interpreter, installed now or earlier; `installed` is false when it was
-    /// there already.
+    /// there already; `venv` is the shared venv its `venv` links to (nil for a bundle an older dz installed with a
+    /// venv of its own), for the sandbox to show read-only.
     package func install(project: ProjectID, bundle: String, sha256: String?, user: AppUser, logger: Logger)
-        async throws(DeployError) -> (directory: String, interpreter: String, installed: Bool)
+        async throws(DeployError) -> (directory: String, interpreter: String, installed: Bool, venv: String?)
     {
         let records = InstanceDirectory(root: settings.instancesRoot)
         let held: FileLock
@@ -41,10 +47,15 @@ package struct BundleInstaller: Sendable {
         defer { held.unlock() }
         let appDirectory = settings.appDirectory(project.rawValue)
         let target = appDirectory + "/" + bundle
+        let venvs = SharedVirtualenvs(settings: settings, project: project.rawValue)
         if let known = try records.installedBundle(project: project.rawValue, bundle: bundle),
            (try? FileSystem.linkStatus(target))?.isDirectory == true
         {
-            return (target, try settings.pythons.interpreter(forVersion: known.pythonVersion), false)
+            let interpreter = try settings.pythons.interpreter(forVersion: known.pythonVersion)
+            guard let key = known.venv else { return (target, interpreter, false, nil) }
+            if let shared = venvs.existing(key) { return (target, interpreter, false, shared) }
+            // Its shared venv is gone: installed anew below.
+            records.removeInstalledBundle(project: project.rawValue, bundle: bundle)
         }
         try discardUnrecorded(bundle, in: appDirectory, logger: logger)
 
@@ -64,6 +75,14 @@ package struct BundleInstaller: Sendable {
             SourceTree.remove(extracted)
         }
         let key = project.rawValue + "/" + bundle + ".tar.zst"
+        // Seconds per stage, logged with the install: where a deploy's time goes.
+        var stages: [String] = []
+        var mark = Timestamp.now()
+        func lap(_ stage: String) {
+            let now = Timestamp.now()
+            stages.append(stage + "=" + String(format: "%.2f", now - mark))
+            mark = now
+        }
         let expected = try await expectedChecksum(key: key, given: sha256, manifestPath: stem + ".manifest.json")
         do {
             _ = try await store.get(key: key, to: archive, expectedSHA256: expected)
@@ -72,25 +91,51 @@ package struct BundleInstaller: Sendable {
         } catch {
             throw .storage("cannot fetch \(key): \(error)", retryable: true)
         }
+        lap("fetch")
+        // The manifest inside the checked archive (its first entry) says which venv the bundle carries: one this
+        // project has here already is not written again.
+        var venvKey: String?
+        var shared: String?
         let manifest: BundleManifest
-        do { manifest = try BundleArchive.extract(archive, into: extracted) } catch {
+        do {
+            manifest = try BundleArchive.extract(archive, into: extracted) { listed in
+                guard listed.name == bundle, listed.project == project.rawValue,
+                      let interpreter = try? settings.pythons.interpreter(forVersion: listed.pythonVersion)
+                else { return [] }
+                venvKey = SharedVirtualenvs.key(of: listed, interpreter: interpreter)
+                shared = venvKey.flatMap { venvs.existing($0) }
+                return shared == nil ? [] : ["venv"]
+            }
+        } catch {
             throw .bundle("cannot extract \(bundle): \(error)")
         }
+        lap("extract")
         guard manifest.name == bundle, manifest.project == project.rawValue else {
             throw .bundle("\(key) holds bundle \(manifest.name) of project \(manifest.project), not \(bundle)")
         }
         let interpreter = try settings.pythons.interpreter(forVersion: manifest.pythonVersion)
-        try Self.linkInterpreter(venv: extracted, interpreter: interpreter, version: manifest.pythonVersion ?? "")
+        if shared == nil {
+            try Self.linkInterpreter(venv: extracted, interpreter: interpreter, version: manifest.pythonVersion ?? "")
+            if let venvKey { shared = try await venvs.adopt(extracted + "/venv", key: venvKey, user: user) }
+            lap("venv")
+        }
+        if let shared {
+            do { try DirectoryHandle.open(extracted).makeSymbolicLink("venv", target: shared) } catch {
+                throw .filesystem("link the shared venv into", path: extracted, error)
+            }
+        }
         if user.switches {
-            let chown = try? await Subprocess.run(["chown", "-R", "\(user.uid):\(user.gid)", "--", extracted],
+            // `-R` alone never follows a link: the link to the shared venv becomes the app's, not the venv.
+            let chown = try? await Subprocess.run(["chown", "-R", "-P", "\(user.uid):\(user.gid)", "--", extracted],
                                                   environment: ["PATH": "/usr/bin:/bin", "LANG": "C"], timeout: 600)
             guard chown?.succeeded == true else {
                 throw .filesystem("chown", path: extracted, .notPermitted)
             }
+            lap("chown")
         }
         try records.save(InstalledBundle(project: project.rawValue, bundle: bundle, sha256: expected,
                                          pythonVersion: manifest.pythonVersion ?? "", interpreter: interpreter,
-                                         installed: Timestamp.now().rfc3339))
+                                         installed: Timestamp.now().rfc3339, venv: shared == nil ? nil : venvKey))
         do {
             try FileSystem.renameNoReplace(extracted, target)
             try? FileSystem.syncDirectory(appDirectory)
@@ -99,8 +144,9 @@ package struct BundleInstaller: Sendable {
             throw .filesystem("rename into place", path: target, error)
         }
         logger.info("bundle installed", metadata: ["bundle": "\(bundle)", "directory": "\(target)",
-                                                   "python": "\(interpreter)"])
-        return (target, interpreter, true)
+                                                   "python": "\(interpreter)", "venv": "\(shared ?? "its own")",
+                                                   "seconds": "\(stages.joined(separator: " "))"])
+        return (target, interpreter, true, shared)
     }
 
     /// Moves a directory named like the bundle that this host has no record of out of the way and removes it.

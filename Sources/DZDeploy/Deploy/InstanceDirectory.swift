@@ -121,6 +121,15 @@ public struct InstanceDirectory: Sendable {
         }
     }
 
+    /// The records of every installed bundle of `project` (unreadable ones left out).
+    package func installedBundles(project: String) -> [InstalledBundle] {
+        let directory = root + "/" + project + "/.bundles"
+        let names = ((try? FileSystem.names(in: directory)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        return names.compactMap { name in
+            try? installedBundle(project: project, bundle: String(name.dropLast(".json".count)))
+        }
+    }
+
     /// Forgets an installed bundle; a missing record is not an error.
     package func removeInstalledBundle(project: String, bundle: String) {
         try? FileSystem.unlink(root + "/" + project + "/.bundles/" + bundle + ".json")

@@ -78,11 +78,14 @@ public struct DeployHandler: TaskHandler {
         let environment = RuntimeEnvironment(bundleDirectory: bundleDirectory, database: arguments.database,
                                              hostnames: arguments.hostnames, secretKey: arguments.secretKey,
                                              mediaRoot: media, extra: arguments.environment)
-        // The interpreter's installation comes from the allowed list, never from the bundle's own files.
+        // The interpreter's installation comes from the allowed list, never from the bundle's own files; the shared
+        // venv's path from root's record of the install, never from the bundle's `venv` link.
         let isolation = settings.effectiveIsolation
         let sandbox = Sandbox(isolation: isolation, user: user, appDirectory: app.path,
-                              readOnly: [AllowedPythons.installation(of: installed.interpreter)], writable: bindings,
-                              links: [Sandbox.Binding(source: bundleDirectory + "/venv",
+                              readOnly: [AllowedPythons.installation(of: installed.interpreter)]
+                                  + (installed.venv.map { [$0] } ?? []),
+                              writable: bindings,
+                              links: [Sandbox.Binding(source: installed.venv ?? bundleDirectory + "/venv",
                                                       destination: PythonEnvironment.madeAt)],
                               accounts: isolation == .bubblewrap
                                   ? try records.writeAccounts(project: project.rawValue, user: user) : nil)

@@ -10,7 +10,8 @@ import Logging
 /// Arguments: `project`, `instances` (an array of instance ids; ids this host does not know are reported in
 /// `missing`, not an error); optional `grace_s` (default 30: how long gunicorn may finish its requests after
 /// SIGTERM before SIGKILL) and `remove_bundles` (default true: delete the directory of a bundle that no remaining
-/// instance of the project uses: renamed aside at once, deleted after the task has reported).
+/// instance of the project uses: renamed aside at once, deleted after the task has reported; so is a shared venv
+/// of the project that no installed bundle links to any more).
 ///
 /// Each record is first marked `stopping` (so the supervisor leaves it alone), then its master is stopped, then
 /// the record is deleted. Output: `stopped`, `missing`, `removed_bundles`.
@@ -89,6 +90,9 @@ public struct StopInstancesHandler: TaskHandler {
                                                                                 "error": "\(error)"])
                 }
             }
+            let venvsInUse = Set(records.installedBundles(project: project.rawValue).compactMap(\.venv))
+            retired += SharedVirtualenvs(settings: settings, project: project.rawValue)
+                .removeUnused(inUse: venvsInUse, logger: logger)
         }
         retired += Self.leftAside(in: settings.appDirectory(project.rawValue), besides: retired)
         if !retired.isEmpty { Self.delete(retired, logger: logger) }
