@@ -16,15 +16,58 @@ extension CoordinatorEngine {
         dispatch([step], checkSpool: checkSpool)
     }
 
-    /// Drops the steps' tasks, then marks those dropped dispatched, in one transaction. A step whose task could
-    /// not be dropped, or whose mark could not be recorded, stays `dispatching` for the next sweep (which looks
-    /// for its task in the spool first); one that can never be dropped fails.
+    /// Drops the steps' tasks, then marks those dropped dispatched, in one transaction. The drops are made
+    /// together (`Spool.drop(_:)`: one fsync of each queue's `new/` for all of them), and every task is durable
+    /// before its step is recorded as dispatched. A step whose task could not be dropped, or whose mark could not
+    /// be recorded, stays `dispatching` for the next sweep (which looks for its task in the spool first); one that
+    /// can never be dropped fails.
     func dispatch(_ steps: [StepRecord], checkSpool: Bool = false) {
         guard !steps.isEmpty else { return }
+        // Each step's task read back; with `checkSpool`, one already in the spool is not dropped again.
+        var outcomes = [Result<Bool, SpoolError>?](repeating: nil, count: steps.count)
+        var drops: [(index: Int, task: TaskFile, queue: QueueName)] = []
+        for (index, step) in steps.enumerated() {
+            do {
+                let queue = try QueueName(step.queue)
+                let task = try TaskFile(parsing: Array(step.taskFile.utf8), stem: step.taskID)
+                if checkSpool, !spool.locations(of: step.taskID).isEmpty {
+                    outcomes[index] = .success(true)
+                } else {
+                    drops.append((index, task, queue))
+                }
+            } catch {
+                failDispatch(steps[index], error)
+            }
+        }
+        for (drop, error) in zip(drops, spool.drop(drops.map { ($0.task, $0.queue) })) {
+            switch error {
+            // Already waiting: the drop happened before a crash.
+            case nil, .duplicateID?: outcomes[drop.index] = .success(true)
+            case let error?: outcomes[drop.index] = .failure(error)
+            }
+        }
         var dropped: [StepRecord] = []
         dropped.reserveCapacity(steps.count)
-        for step in steps {
-            if let step = drop(step, checkSpool: checkSpool) { dropped.append(step) }
+        let now = Timestamp.now()
+        for (index, outcome) in outcomes.enumerated() {
+            switch outcome {
+            case nil: continue
+            case .success:
+                var step = steps[index]
+                step.state = .dispatched
+                step.dispatched = now
+                changes.jobChanged(step.job)
+                dropped.append(step)
+            case .failure(let error) where error.isWriteFailure:
+                // The spool cannot take the file now (a full disk): the step stays to be dispatched, at the next
+                // sweep, rather than fail its job for a fault of the place.
+                logger.error("dispatch failed: trying again at the next sweep", metadata: [
+                    "task": "\(steps[index].taskID)", "error": "\(error)",
+                ])
+                redispatchPending = true
+            case .failure(let error):
+                failDispatch(steps[index], error)
+            }
         }
         guard !dropped.isEmpty else { return }
         do {
@@ -44,46 +87,19 @@ extension CoordinatorEngine {
         }
     }
 
-    /// Drops one step's task; returns the step marked dispatched (not yet recorded), or nil when it was not
-    /// dropped (see `dispatch(_:checkSpool:)`).
-    private func drop(_ step: StepRecord, checkSpool: Bool) -> StepRecord? {
+    /// Fails a step whose task can never be dropped (it cannot be read back, or the spool refuses it).
+    private func failDispatch(_ step: StepRecord, _ error: any Error) {
         var step = step
-        do {
-            let queue = try QueueName(step.queue)
-            let task = try TaskFile(parsing: Array(step.taskFile.utf8), stem: step.taskID)
-            let present = checkSpool && !spool.locations(of: step.taskID).isEmpty
-            if !present {
-                do {
-                    try spool.drop(task, into: queue)
-                } catch {
-                    // Already waiting: the drop happened before a crash.
-                    guard case .duplicateID = error else { throw error }
-                }
-            }
-            step.state = .dispatched
-            step.dispatched = .now()
-            changes.jobChanged(step.job)
-            return step
-        } catch let error as SpoolError where error.isWriteFailure {
-            // The spool cannot take the file now (a full disk): the step stays to be dispatched, at the next
-            // sweep, rather than fail its job for a fault of the place.
-            logger.error("dispatch failed: trying again at the next sweep", metadata: [
-                "task": "\(step.taskID)", "error": "\(error)",
-            ])
-            redispatchPending = true
-        } catch {
-            logger.error("dispatch failed", metadata: ["task": "\(step.taskID)", "error": "\(error)"])
-            try? db.transaction {
-                step.state = .failed
-                step.errorKind = "dispatch"
-                step.error = "\(error)"
-                step.finished = .now()
-                try db.update(step)
-                try db.log(step.job, .error, "\(step.name) could not be dispatched: \(error)")
-                try advance(step.job)
-            }
+        logger.error("dispatch failed", metadata: ["task": "\(step.taskID)", "error": "\(error)"])
+        try? db.transaction {
+            step.state = .failed
+            step.errorKind = "dispatch"
+            step.error = "\(error)"
+            step.finished = .now()
+            try db.update(step)
+            try db.log(step.job, .error, "\(step.name) could not be dispatched: \(error)")
+            try advance(step.job)
         }
-        return nil
     }
 
     /// Takes the job's tasks still waiting in `new/` back out of the spool (to `failed/` with `reason`), and marks

@@ -40,7 +40,8 @@ extension CoordinatorEngine {
             return next
         }
         dispatch(next)
-        for (file, _) in taken { try spool.retire(file) }
+        // Together: one fsync of `done/`'s day directory for the batch.
+        try spool.retire(taken.map(\.file))
     }
 
     private func apply(_ result: ResultFile, to step: inout StepRecord) {
