@@ -118,16 +118,18 @@ public final class SQLiteDatabase: @unchecked Sendable {
             guard code == SQLITE_OK else { throw error(code) }
         }
         var rows: [SQLiteRow] = []
-        let columns = sqlite3_column_count(statement)
-        if columns != columnNames.names.count {
-            // Compiled again by SQLite after a change of the schema (`SELECT *` of a table that gained a column).
-            columnNames = Self.columns(of: statement)
-            statements[sql] = (statement, columnNames)
-        }
+        var columns = Int32(columnNames.names.count)
         while true {
             let code = sqlite3_step(statement)
             if code == SQLITE_DONE { break }
             guard code == SQLITE_ROW else { throw error(code) }
+            if rows.isEmpty, sqlite3_column_count(statement) != columns {
+                // Compiled again by SQLite in its first step after a change of the schema (`SELECT *` of a table
+                // that gained a column).
+                columnNames = Self.columns(of: statement)
+                columns = Int32(columnNames.names.count)
+                statements[sql] = (statement, columnNames)
+            }
             var values: [SQLiteValue] = []
             values.reserveCapacity(Int(columns))
             for column in 0..<columns {
