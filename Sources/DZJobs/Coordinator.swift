@@ -144,8 +144,14 @@ public struct Coordinator: Service {
                                 let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
                                 if queue == .results { batch.results += names } else { batch.requests += names }
                             }
-                            Self.turn(engine, inbox, batch, &pacing)
+                            let heldBack = Self.turn(engine, inbox, batch, &pacing)
                             for queue in scans { listener?.finished(queue, seconds: Timestamp.now() - start) }
+                            if let heldBack {
+                                // Only requests the pacing holds back may wait: the loop sleeps until a name
+                                // comes or the pacing may let one in, rather than asking it again and again.
+                                inbox.wake(at: heldBack)
+                                break
+                            }
                         }
                         if lost.isSet { return }
                     }
@@ -202,10 +208,13 @@ extension Coordinator {
     /// One turn of the loop over what waited: every result first (the next steps of running jobs), in batches;
     /// then requests, as `RequestPacing` allows: while the loop keeps up, one at least, more only while no result
     /// waits again, for up to `RequestPacing.budget`; the requests not reached are put back, behind the results
-    /// that arrive meanwhile; then the sweep, when one is due.
+    /// that arrive meanwhile; then the sweep, when one is due. Returns, when the pacing let no request in, when
+    /// time alone may change that (`RequestPacing.nextChance`).
+    @discardableResult
     static func turn(_ engine: CoordinatorEngine, _ inbox: CoordinatorInbox, _ batch: CoordinatorInbox.Batch,
-                     _ pacing: inout RequestPacing)
+                     _ pacing: inout RequestPacing) -> Timestamp?
     {
+        var heldBack: Timestamp?
         if !batch.results.isEmpty {
             engine.takeIn(batch.results, in: .results)
             let now = Timestamp.now()
@@ -214,7 +223,9 @@ extension Coordinator {
         if !batch.requests.isEmpty {
             let rest: [String]
             switch pacing.allowance(at: .now(), inFlight: engine.stepsInFlight()) {
-            case .none: rest = batch.requests
+            case .none:
+                rest = batch.requests
+                heldBack = pacing.nextChance(after: .now())
             case .one: rest = engine.takeIn(requests: batch.requests, for: 0)
             case .upTo(let most):
                 var taken = 0
@@ -227,6 +238,7 @@ extension Coordinator {
             inbox.putBack(requests: rest)
         }
         if batch.sweep { engine.sweep() }
+        return heldBack
     }
 
     /// Seconds between the zoomdb's checkpoints.

@@ -28,6 +28,8 @@ final class CoordinatorInbox: Sendable {
         var batch = Batch()
         var seen: [QueueName: Set<String>] = [:]
         var finished = false
+        /// When a wake-up is due that `wake(at:)` scheduled, if one is.
+        var wakeDue: Timestamp?
     }
 
     private let state = Mutex(State())
@@ -90,11 +92,12 @@ final class CoordinatorInbox: Sendable {
     }
 
     /// Puts back names the loop took but did not get to (it takes in a bounded number per turn), ahead of
-    /// those seen since.
+    /// those seen since. The loop is not woken for them: it looks again at its next turn, which a new name, a
+    /// sweep or `wake(at:)` starts.
     func putBack(results: [String] = [], requests: [String] = []) {
         guard !results.isEmpty || !requests.isEmpty else { return }
-        let added = state.withLock { state -> Bool in
-            guard !state.finished else { return false }
+        state.withLock { state in
+            guard !state.finished else { return }
             for (queue, names) in [(QueueName.results, results), (.jobs, requests)] where !names.isEmpty {
                 var fresh: [String] = []
                 for name in names where state.seen[queue, default: []].insert(name).inserted { fresh.append(name) }
@@ -105,9 +108,35 @@ final class CoordinatorInbox: Sendable {
                     state.batch.requests = fresh + state.batch.requests
                 }
             }
+        }
+    }
+
+    /// Wakes the loop at `time` (or at once, when it is past), unless something else does first; one wake-up
+    /// pending at a time, the earliest asked for. For requests held back by `RequestPacing`: the loop waits for
+    /// the time its pacing may let them in rather than looking again and again.
+    func wake(at time: Timestamp) {
+        let delay = time - .now()
+        guard delay > 0 else {
+            signal.yield()
+            return
+        }
+        let scheduled = state.withLock { state -> Bool in
+            guard !state.finished else { return false }
+            if let due = state.wakeDue, due <= time { return false }
+            state.wakeDue = time
             return true
         }
-        if added { signal.yield() }
+        guard scheduled else { return }
+        Task { [weak self] in
+            try? await Task.sleep(seconds: delay)
+            guard let self else { return }
+            let due = state.withLock { state -> Bool in
+                guard state.wakeDue == time else { return false }
+                state.wakeDue = nil
+                return true
+            }
+            if due { signal.yield() }
+        }
     }
 
     /// Ends the loop's wait for good: nothing more is added.

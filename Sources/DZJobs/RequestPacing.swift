@@ -57,4 +57,12 @@ struct RequestPacing: Sendable {
         if !late, inFlight < window { return .upTo(window - inFlight) }
         return now - lastRequest >= Self.floor ? .one : .none
     }
+
+    /// After an allowance of `.none` at `now`: when time alone may change it (a late batch no longer counts, or
+    /// the floor's request is due). A result taken in before then may change it sooner.
+    func nextChance(after now: Timestamp) -> Timestamp {
+        let floorDue = lastRequest + Self.floor
+        guard behind, case let lateEnds = lastResults + Self.target, lateEnds > now else { return floorDue }
+        return min(lateEnds, floorDue)
+    }
 }

@@ -7,6 +7,15 @@ extension Spool {
     /// A task with a `not_before` in the future gets that time as its file's mtime, so agents wait for it
     /// without reading it. Throws `duplicateID` when a task with the same id is already waiting.
     public func drop(_ task: TaskFile, into queue: QueueName) throws(SpoolError) {
+        let visible = try place(task, into: queue)
+        // Visible now, durable once this returns: a failure is thrown, though the task may be claimed already.
+        try makeDurable(path(queue, .new))
+        wakeups?.ring(queue)
+        recordDropped(task, into: queue, at: visible)
+    }
+
+    /// The drop up to the rename into `new/` (the task visible, not yet durable); returns when it became visible.
+    func place(_ task: TaskFile, into queue: QueueName) throws(SpoolError) -> Timestamp {
         if task.replyTo == queue || task.replyTo == .jobs {
             throw .badTask(BadInput("field", "reply_to \(task.replyTo) would have the task's result claimed as a task"))
         }
@@ -35,9 +44,10 @@ extension Spool {
                 throw error.at("rename", target)
             }
         }
-        // Visible now, durable once this returns: a failure is thrown, though the task may be claimed already.
-        try makeDurable(path(queue, .new))
-        wakeups?.ring(queue)
+        return visible
+    }
+
+    func recordDropped(_ task: TaskFile, into queue: QueueName, at visible: Timestamp) {
         audit.record("dropped", [("queue", queue.rawValue), ("task", task.id.rawValue), ("name", task.task),
                                  ("job", task.job), ("step", task.step), ("attempt", String(task.attempt)),
                                  ("not_before", task.notBefore?.rfc3339)], at: visible)

@@ -35,8 +35,9 @@ extension Spool {
     /// Renames `source` into the queue's `stage/<day>/` as `name`, or `name~2`, `name~3`... if taken: nothing
     /// there is ever replaced. Returns the final path, or `nil` when `source` was gone (another process moved it).
     /// Names too long to have `~N` and `.reason` added within NAME_MAX are shortened (see `Spool.keptName`).
-    func moveAside(_ source: String, as name: String, in queue: QueueName, to stage: Stage) throws(SpoolError)
-        -> String?
+    /// Without `durable`, the day directory is not fsynced: the caller does it, once for several moves.
+    func moveAside(_ source: String, as name: String, in queue: QueueName, to stage: Stage,
+                   durable: Bool = true) throws(SpoolError) -> String?
     {
         let dir = try dayDirectory(queue, stage)
         let name = Spool.keptName(name)
@@ -58,7 +59,7 @@ extension Spool {
                     throw error.at("rename", source)
                 }
             }
-            try makeDurable(dir)
+            if durable { try makeDurable(dir) }
             return target
         }
         throw Errno.fileExists.at("rename", dir + "/" + name)

@@ -21,7 +21,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
     public let path: String
     /// Prepared statements by their SQL, kept for the connection's life: the coordinator runs the same few
     /// statements for every result, and compiling one costs more than running it.
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [String: (statement: OpaquePointer?, columns: SQLiteColumns)] = [:]
     /// The most statements kept; past it the cache starts again (queries built with a variable number of `?`).
     static let statementLimit = 128
 
@@ -51,7 +51,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
     }
 
     deinit {
-        for statement in statements.values { sqlite3_finalize(statement) }
+        for (statement, _) in statements.values { sqlite3_finalize(statement) }
         sqlite3_close_v2(handle)
     }
 
@@ -97,7 +97,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
     /// reset after each use, so that it holds no lock or snapshot between uses.
     @discardableResult
     public func query(_ sql: String, _ arguments: [any SQLiteBindable] = []) throws(SQLiteError) -> [SQLiteRow] {
-        let statement = try prepared(sql)
+        var (statement, columnNames) = try prepared(sql)
         defer {
             sqlite3_reset(statement)
             sqlite3_clear_bindings(statement)
@@ -118,19 +118,31 @@ public final class SQLiteDatabase: @unchecked Sendable {
             guard code == SQLITE_OK else { throw error(code) }
         }
         var rows: [SQLiteRow] = []
-        let columns = sqlite3_column_count(statement)
-        let names = (0..<columns).map { String(cString: sqlite3_column_name(statement, $0)) }
+        var columns = Int32(columnNames.names.count)
         while true {
             let code = sqlite3_step(statement)
             if code == SQLITE_DONE { break }
             guard code == SQLITE_ROW else { throw error(code) }
-            var values: [String: SQLiteValue] = [:]
+            if rows.isEmpty, sqlite3_column_count(statement) != columns {
+                // Compiled again by SQLite in its first step after a change of the schema (`SELECT *` of a table
+                // that gained a column).
+                columnNames = Self.columns(of: statement)
+                columns = Int32(columnNames.names.count)
+                statements[sql] = (statement, columnNames)
+            }
+            var values: [SQLiteValue] = []
+            values.reserveCapacity(Int(columns))
             for column in 0..<columns {
                 let value: SQLiteValue
                 switch sqlite3_column_type(statement, column) {
                 case SQLITE_INTEGER: value = .integer(sqlite3_column_int64(statement, column))
                 case SQLITE_FLOAT: value = .real(sqlite3_column_double(statement, column))
-                case SQLITE_TEXT: value = .text(String(cString: sqlite3_column_text(statement, column)))
+                case SQLITE_TEXT:
+                    // Its length from SQLite, not from a scan for its end.
+                    let count = Int(sqlite3_column_bytes(statement, column))
+                    value = .text(sqlite3_column_text(statement, column).map {
+                        String(decoding: UnsafeBufferPointer(start: $0, count: count), as: UTF8.self)
+                    } ?? "")
                 case SQLITE_BLOB:
                     let count = Int(sqlite3_column_bytes(statement, column))
                     if let bytes = sqlite3_column_blob(statement, column) {
@@ -140,25 +152,30 @@ public final class SQLiteDatabase: @unchecked Sendable {
                     }
                 default: value = .null
                 }
-                values[names[Int(column)]] = value
+                values.append(value)
             }
-            rows.append(SQLiteRow(values: values))
+            rows.append(SQLiteRow(columns: columnNames, storage: values))
         }
         return rows
     }
 
-    /// The compiled statement for `sql`, from the cache or compiled now.
-    private func prepared(_ sql: String) throws(SQLiteError) -> OpaquePointer? {
-        if let statement = statements[sql] { return statement }
+    /// The compiled statement for `sql` and its columns' names, from the cache or compiled now.
+    private func prepared(_ sql: String) throws(SQLiteError) -> (OpaquePointer?, SQLiteColumns) {
+        if let (statement, columns) = statements[sql] { return (statement, columns) }
         var statement: OpaquePointer?
         let code = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard code == SQLITE_OK else { throw error(code) }
         if statements.count >= Self.statementLimit {
-            for old in statements.values { sqlite3_finalize(old) }
+            for (old, _) in statements.values { sqlite3_finalize(old) }
             statements = [:]
         }
-        statements[sql] = statement
-        return statement
+        let columns = Self.columns(of: statement)
+        statements[sql] = (statement, columns)
+        return (statement, columns)
+    }
+
+    private static func columns(of statement: OpaquePointer?) -> SQLiteColumns {
+        SQLiteColumns((0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_name(statement, $0)) })
     }
 
     /// The rowid of the last insert on this connection.

@@ -46,10 +46,36 @@ extension Optional: SQLiteBindable where Wrapped: SQLiteBindable {
 
 /// One result row, by column name.
 public struct SQLiteRow: Sendable {
-    public let values: [String: SQLiteValue]
+    /// The statement's column names, shared by all its rows.
+    let columns: SQLiteColumns
+    /// The values, in the order of `columns.names`.
+    let storage: [SQLiteValue]
 
-    public subscript(_ column: String) -> SQLiteValue { values[column] ?? .null }
+    public subscript(_ column: String) -> SQLiteValue {
+        guard let index = columns.index[column] else { return .null }
+        return storage[index]
+    }
+
+    /// The row as a dictionary by column name.
+    public var values: [String: SQLiteValue] {
+        Dictionary(zip(columns.names, storage), uniquingKeysWith: { first, _ in first })
+    }
+
     public func string(_ column: String) -> String? { self[column].string }
     public func int(_ column: String) -> Int64? { self[column].int }
     public func double(_ column: String) -> Double? { self[column].double }
+}
+
+/// A statement's column names and their positions, made once per compiled statement: rows are arrays of values
+/// looked up through it, not a dictionary built for each row (the coordinator reads thousands of rows a second).
+final class SQLiteColumns: Sendable {
+    let names: [String]
+    let index: [String: Int]
+
+    init(_ names: [String]) {
+        self.names = names
+        var index: [String: Int] = [:]
+        for (position, name) in names.enumerated() where index[name] == nil { index[name] = position }
+        self.index = index
+    }
 }

@@ -232,28 +232,37 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func measureJobs(executable: String, base: String) throws {
-        let benchmark = JobBenchmark(executable: executable, directory: base, jobs: jobs, agents: 2,
-                                     concurrency: concurrency)
-        let report: JobBenchmark.Report
-        do { report = try benchmark.run() } catch {
-            complain("\(error)")
-            throw ExitStatus.systemFailure
+        var reports: [(fsync: Bool, report: JobBenchmark.Report)] = []
+        for fsync in [false, true] {
+            let benchmark = JobBenchmark(executable: executable, directory: base, jobs: jobs, agents: 2,
+                                         concurrency: concurrency, fsync: fsync)
+            do { reports.append((fsync, try benchmark.run())) } catch {
+                complain("\(error)")
+                throw ExitStatus.systemFailure
+            }
         }
         print("")
-        printTable([
-            ["JOBS (selftest, 10 steps)", "AGENTS", "JOBS", "STEPS", "SECONDS", "JOBS/S", "FAILED"],
-            ["through the coordinator", "2", "\(report.jobs)", "\(report.steps)", String(format: "%.2f", report.seconds),
-             String(format: "%.1f", report.jobsPerSecond), "\(report.failed)"],
-        ])
+        var table = [["JOBS (selftest, 10 steps)", "FSYNC", "AGENTS", "JOBS", "STEPS", "SECONDS", "JOBS/S", "FAILED"]]
+        for (fsync, report) in reports {
+            table.append(["through the coordinator", fsync ? "on" : "off", "2", "\(report.jobs)", "\(report.steps)",
+                          String(format: "%.2f", report.seconds), String(format: "%.1f", report.jobsPerSecond),
+                          "\(report.failed)"])
+        }
+        printTable(table)
         print("")
-        var rows = [["COORDINATOR LATENCY (ms)", "STEPS", "P50", "P99", "MAX"]]
-        for (name, samples) in [("burst: prerequisite result to next step dropped", report.stepLatency),
-                                ("one job at a time: the same", report.idleStepLatency),
-                                ("burst: job submitted to its first step dropped", report.startLatency)] {
-            rows.append([name, "\(samples.count)", String(format: "%.2f", samples.percentile(0.5) * 1000),
-                         String(format: "%.2f", samples.percentile(0.99) * 1000),
-                         String(format: "%.2f", (samples.max() ?? .nan) * 1000)])
+        var rows = [["COORDINATOR LATENCY (ms)", "FSYNC", "STEPS", "P50", "P99", "MAX"]]
+        for (fsync, report) in reports {
+            for (name, samples) in [("burst: prerequisite result to next step dropped", report.stepLatency),
+                                    ("one job at a time: the same", report.idleStepLatency),
+                                    ("burst: job submitted to its first step dropped", report.startLatency)] {
+                rows.append([name, fsync ? "on" : "off", "\(samples.count)",
+                             String(format: "%.2f", samples.percentile(0.5) * 1000),
+                             String(format: "%.2f", samples.percentile(0.99) * 1000),
+                             String(format: "%.2f", (samples.max() ?? .nan) * 1000)])
+            }
         }
         printTable(rows)
+        print("With fsync on, the agents and the coordinator fsync at every commit point (the zoomdb's commits with")
+        print("synchronous = FULL), as they do by default; off, they run with --no-fsync.")
     }
 }

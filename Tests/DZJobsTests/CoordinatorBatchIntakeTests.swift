@@ -277,6 +277,20 @@ import Testing
 }
 
 @Suite struct RequestPacingTests {
+    @Test func heldBackTheNextChanceIsWhenTheLateBatchStopsCountingOrTheFloorIsDue() {
+        let now = Timestamp.now()
+        var pacing = RequestPacing()
+        pacing.requestTakenIn(at: now)
+        pacing.resultsTakenIn(delay: RequestPacing.target * 3, at: now)
+        #expect(pacing.allowance(at: now, inFlight: 0) == .none)
+        #expect(pacing.nextChance(after: now) == now + RequestPacing.target)
+        // The late batch no longer counts: the window full, the floor's request is the next chance.
+        let later = now + RequestPacing.target * 2
+        #expect(pacing.allowance(at: later, inFlight: RequestPacing.largestWindow) == .none)
+        #expect(pacing.nextChance(after: later) == now + RequestPacing.floor)
+        #expect(pacing.allowance(at: now + RequestPacing.floor, inFlight: RequestPacing.largestWindow) == .one)
+    }
+
     @Test func newJobsStartFreelyWhileResultsAreTakenInWithinTheTarget() {
         var pacing = RequestPacing()
         let now = Timestamp.now()
