@@ -59,6 +59,9 @@ extension Spool {
                 }
             }
             try makeDurable(dir)
+            if stage == .done, let slash = dir.lastIndex(of: "/") {
+                doneTally.moved(into: queue, day: String(dir[dir.index(after: slash)...]), spool: self)
+            }
             return target
         }
         throw Errno.fileExists.at("rename", dir + "/" + name)
