@@ -51,7 +51,8 @@ public struct Agent: Service {
     public func run() async throws {
         for queue in configuration.queues { try spool.create(queue) }
         try? FileSystem.makeDirectories(spool.hostsPath)
-        let scheduler = Scheduler(queues: configuration.queues) { [spool] item in
+        let turns = hostTurns()
+        let scheduler = Scheduler(queues: configuration.queues, takingTurns: turns != nil) { [spool] item in
             spool.fingerprint(item.name, in: item.queue)
         }
         let running = RunningTasks()
@@ -59,7 +60,6 @@ public struct Agent: Service {
         let health = SpoolHealth()
         let threads = BlockingThreads(count: max(1, configuration.concurrency), name: "dz-spool")
         defer { threads.close() }
-        let turns = hostTurns()
         let workers = max(1, configuration.concurrency)
         let watcher = TurnWatcher(spool: spool, queues: configuration.queues, turns: turns,
                                   patience: configuration.turnPatience) { running.count < workers }
@@ -134,6 +134,7 @@ public struct Agent: Service {
             telemetry.update(spool: spool, queues: configuration.queues, running: 0, concurrency: configuration.concurrency)
         }
         watcher.stop()
+        spool.writeTallies()
         spool.removeHeartbeat(host: spool.host, pid: spool.pid)
         spool.audit.record("agent-stopped", [("queues", configuration.queues.map(\.rawValue).joined(separator: ","))])
         logger.info("agent stopped")
@@ -192,9 +193,14 @@ public struct Agent: Service {
                 await scheduler.add(queue, names)
             case .turnTaken(let queue):
                 logger.debug("this agent listens to the queue for the host", metadata: ["queue": "\(queue)"])
+                await scheduler.listen(queue, true)
                 do { await scheduler.add(queue, try FileSystem.names(in: spool.path(queue, .new))) } catch {
                     logger.error("listing failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
                 }
+            case .turnGiven(let queue):
+                logger.debug("this agent gave its turn on the queue to another of the host",
+                             metadata: ["queue": "\(queue)"])
+                await scheduler.listen(queue, false)
             case .overflow:
                 logger.warning("inotify queue overflowed: rescanning")
                 spool.audit.record("overflow", [])
@@ -240,8 +246,9 @@ public struct Agent: Service {
                                                                                             "file": "\(name)"])
             }
             do {
-                // Unsorted: the scheduler keeps each queue's names in a heap, in name order.
-                await scheduler.add(queue, try FileSystem.names(in: spool.path(queue, .new)))
+                // Unsorted: the scheduler keeps each queue's names in a heap, in name order. Of a queue another
+                // agent of the host listens to, only what that one left since the last rescan.
+                await scheduler.addRescanned(queue, try FileSystem.names(in: spool.path(queue, .new)))
             } catch {
                 logger.error("rescan failed", metadata: ["queue": "\(queue)", "error": "\(error)"])
             }
@@ -297,6 +304,9 @@ public struct Agent: Service {
             do { try spool.write(beat) } catch {
                 logger.warning("heartbeat not written", metadata: ["error": "\(error)"])
             }
+            // What was moved to done/ since the last tally write, so that `dz status` counts a quiet agent's last
+            // second of work too.
+            spool.writeTallies()
             do { try await Task.sleep(seconds: configuration.heartbeatInterval) } catch { return }
         }
     }

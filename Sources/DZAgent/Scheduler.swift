@@ -25,14 +25,47 @@ actor Scheduler {
     private var waiters: [CheckedContinuation<Item?, Never>] = []
     private var cursor = 0
     private(set) var closed = false
+    /// The queues this agent listens to for its host (`TurnWatcher`); all of them when it takes no turns.
+    private var listening: Set<QueueName>
+    /// The names of each queue this agent does not listen to, as its last rescan found them.
+    private var rescanned: [QueueName: Set<String>] = [:]
 
-    init(queues: [QueueName], fingerprint: @escaping @Sendable (Item) -> FileFingerprint? = { _ in nil }) {
+    /// With `takingTurns`, the agent listens to no queue until it takes its turn (`listen`).
+    init(queues: [QueueName], takingTurns: Bool = false,
+         fingerprint: @escaping @Sendable (Item) -> FileFingerprint? = { _ in nil })
+    {
         self.queues = queues
         self.fingerprint = fingerprint
+        listening = takingTurns ? [] : Set(queues)
         for queue in queues {
             heaps[queue] = Heap()
             waiting[queue] = []
         }
+    }
+
+    /// This agent took its host's turn on `queue` (true: the caller lists it next) or gave it to another agent of
+    /// the host (false): the names of `queue` still in line are dropped, as the new holder lists the queue and
+    /// claims them; trying them too would only lose the race for each, and take its order from the holder.
+    func listen(_ queue: QueueName, _ on: Bool) {
+        if on {
+            listening.insert(queue)
+            rescanned[queue] = nil
+        } else {
+            listening.remove(queue)
+            heaps[queue] = Heap()
+            waiting[queue] = []
+        }
+    }
+
+    /// Adds what a rescan of `queue` listed. On a queue another agent of the host listens to, only names the
+    /// previous rescan found too are lined up: those the holder left for a whole rescan interval (it is stopped,
+    /// busy, or the files came from another host, which its watch does not see). The rest is the holder's.
+    func addRescanned(_ queue: QueueName, _ names: [String]) {
+        guard !listening.contains(queue) else { return add(queue, names) }
+        let now = Set(names)
+        let before = rescanned[queue] ?? []
+        rescanned[queue] = now
+        add(queue, names.filter { before.contains($0) })
     }
 
     /// Adds a name seen in a queue's `new/`.

@@ -37,6 +37,9 @@ public struct Benchmark: Sendable {
         public var totalSeconds: Double
         /// The file system's own rate for the same round trips (`RenameFloor`), measured right before.
         public var floorPerSecond: Double
+        /// CPU seconds the agents used from the first drop to the last result, all of them together (their start
+        /// and stop not counted): what serving the tasks cost, whatever else the machine did meanwhile.
+        public var agentCPUSeconds: Double = 0
     }
 
     /// One row of the report: every run of it, reported by the median.
@@ -52,6 +55,10 @@ public struct Benchmark: Sendable {
         public var totalSeconds: Double { runs.map(\.totalSeconds).sorted().percentile(0.5) }
         /// The median of the floor measured before each run.
         public var floorPerSecond: Double { runs.map(\.floorPerSecond).sorted().percentile(0.5) }
+        /// The median, over the runs, of the agents' CPU microseconds per round trip.
+        public var agentCPUMicroseconds: Double {
+            runs.map { $0.agentCPUSeconds / Double(tasks) * 1_000_000 }.sorted().percentile(0.5)
+        }
         /// The median, over the runs, of each run's rate as a share of the floor measured just before it.
         public var shareOfFloor: Double {
             runs.map { Double(tasks) / $0.totalSeconds / $0.floorPerSecond }.sorted().percentile(0.5)
@@ -156,6 +163,7 @@ public struct Benchmark: Sendable {
         let agents = try startAgents(count, spool, fsync: fsync)
         defer { agents.forEach { $0.stop() } }
         let queue = try QueueName("bench")
+        let cpuBefore = agents.cpuSeconds
         let start = Timestamp.now()
         for _ in 0..<tasks {
             try spool.drop(TaskFile(id: TaskID.generate(host: spool.host), task: "noop"), into: queue)
@@ -163,7 +171,9 @@ public struct Benchmark: Sendable {
         let enqueued = Timestamp.now()
         try watcher.wait(for: tasks, timeout: 600)
         let end = Timestamp.now()
-        return (Run(enqueueSeconds: enqueued - start, totalSeconds: end - start, floorPerSecond: floor), spool.root)
+        let cpu = agents.cpuSeconds - cpuBefore
+        return (Run(enqueueSeconds: enqueued - start, totalSeconds: end - start, floorPerSecond: floor,
+                    agentCPUSeconds: cpu), spool.root)
     }
 
     /// One backlog run: tasks per second from the first result to the last, and the spool's root.
@@ -243,4 +253,9 @@ extension Array where Element == Double {
         let rank = Swift.min(sorted.count - 1, Swift.max(0, Int((fraction * Double(sorted.count)).rounded(.up)) - 1))
         return sorted[rank]
     }
+}
+
+extension [AgentProcess] {
+    /// The CPU seconds the processes used so far, together.
+    var cpuSeconds: Double { reduce(0) { $0 + (Host.cpuSeconds(of: $1.process.processIdentifier) ?? 0) } }
 }

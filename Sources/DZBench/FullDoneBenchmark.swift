@@ -57,16 +57,20 @@ public struct FullDoneBenchmark: Sendable {
         let start = Timestamp.now()
         let today = spool.path(queue, .done) + "/" + Timestamp.now().utcDay
         try FileSystem.makeDirectories(today)
-        let bytes = Array(#"{"task":"noop","args":{}}"#.utf8)
+        // Empty files: `dz status` and the agents never read what is in done/.
         for _ in 0..<done {
-            try FileIO.create(today + "/" + TaskID.generate(host: spool.host).rawValue + ".json", bytes: bytes,
+            try FileIO.create(today + "/" + TaskID.generate(host: spool.host).rawValue + ".json", bytes: [],
                               sync: false)
+        }
+        // As the agents that moved them there would have left it (see `DoneTally`).
+        if done > 0 {
+            let tally = spool.tallyPath(queue, day: Timestamp.now().utcDay)
+            try FileSystem.makeDirectories(tally)
+            try FileIO.create(tally + "/bench-fill.1.00000000", bytes: Array("\(done)\n".utf8), sync: false)
         }
         let fill = Timestamp.now() - start
 
-        for _ in 0..<tasks {
-            try spool.drop(TaskFile(id: TaskID.generate(host: spool.host), task: "noop"), into: queue)
-        }
+        try DeepBacklogBenchmark.fill(spool, queue, count: tasks)
         let watcher = try ResultCounter(spool.path(.results, .new))
         let agent = try AgentProcess(executable: executable, spool: root, host: "bench", queues: "bench", fsync: false,
                                      concurrency: concurrency)

@@ -54,7 +54,7 @@ public struct StatusReport: Sendable {
         var rows = [["QUEUE", "WAITING", "DEFERRED", "RUNNING", "STALE", "DONE-TODAY", "FAILED", "OLDEST"]]
         for status in queues {
             rows.append([status.queue.rawValue, "\(status.waiting)", "\(status.deferred)", "\(status.running)",
-                         "\(status.stale)", "\(status.doneToday)", "\(status.failed)",
+                         "\(status.stale)", (status.doneTodayTallied ? "~" : "") + "\(status.doneToday)", "\(status.failed)",
                          status.oldestWaiting.map(TextFormat.age) ?? "-"])
         }
         out += TextFormat.table(rows)

@@ -8,8 +8,9 @@ import DZSystem
 /// while it has a free worker, and gives it up when its workers have all been busy for a while (see
 /// `QueueWatcher`). The lock is only about wake-ups: the claim is still the rename into `cur/`, every agent still
 /// rescans every `new/` periodically, so a holder that is stopped (SIGSTOP keeps its lock) delays the others'
-/// pickup to at most a rescan interval, and one that dies releases it at once (the kernel drops a dead process's
-/// locks).
+/// pickup to at most two rescan intervals (an agent without the turn claims only what two of its rescans found),
+/// and one that dies releases it at once (the kernel drops a dead process's locks). An agent that gives up its
+/// turn forgets the names of the queue it has not tried: the next holder lists them, and only it claims them.
 public struct HostTurns: Sendable {
     /// The directory holding the lock files: made 0700, and used only if this user owns it.
     public let directory: String

@@ -31,6 +31,11 @@ extension Spool {
                     audit.record("gc", [("queue", queue.rawValue), ("dir", relative(dir)), ("files", String(count))])
                 }
             }
+            // The tallies of the days removed (see `DoneTally`).
+            let tallies = root + "/" + queue.rawValue + "/tally"
+            for day in (try? FileSystem.names(in: tallies)) ?? [] where Spool.isDayName(day) && day < cutoffDay {
+                try? FileManager.default.removeItem(atPath: tallies + "/" + day)
+            }
         }
         if logs {
             for hostDir in (try? FileSystem.names(in: logPath)) ?? [] {

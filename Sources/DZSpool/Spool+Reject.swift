@@ -60,6 +60,9 @@ extension Spool {
                 }
             }
             if durable { try makeDurable(dir) }
+            if stage == .done, let slash = dir.lastIndex(of: "/") {
+                doneTally.moved(into: queue, day: String(dir[dir.index(after: slash)...]), spool: self)
+            }
             return target
         }
         throw Errno.fileExists.at("rename", dir + "/" + name)

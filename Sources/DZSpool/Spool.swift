@@ -28,6 +28,8 @@ public struct Spool: Sendable {
     let pending: PendingWrites
     /// The directory fsyncs of this process, shared by the copies of this value (see `makeDurable`).
     let directorySync: DirectorySync
+    /// What this process moved into each `done/` day, for `dz status` (see `DoneTally`), shared by the copies.
+    let doneTally: DoneTally
     /// Told after each file this process puts into a queue's `new/` (see `Wakeups`); nil rings nobody.
     public var wakeups: (any WakeupSink)?
 
@@ -47,6 +49,7 @@ public struct Spool: Sendable {
         known = KnownDirectories()
         pending = PendingWrites()
         self.directorySync = directorySync
+        doneTally = DoneTally(host: host, pid: pid)
     }
 
     /// The spool root to use: the explicit one, else `$DZ_SPOOL`, else `./spool`.

@@ -11,7 +11,11 @@ public struct QueueStatus: Sendable, Equatable {
     public var running = 0
     /// Claims in `cur/` whose lease has expired.
     public var stale = 0
+    /// Files in today's `done/`: counted by listing it, or, on a day past `listedUpTo`, the sum of its tallies.
     public var doneToday = 0
+    /// Whether `doneToday` is the tallies' sum (see `DoneTally`: it leaves out what was moved by hand, and the
+    /// last second of a writer that was killed) rather than a listing's count.
+    public var doneTodayTallied = false
     /// Files in `failed/` (every day), not counting `.reason` sidecars.
     public var failed = 0
     /// Seconds the oldest due task has waited in `new/` (by mtime).
@@ -23,12 +27,15 @@ public struct QueueStatus: Sendable, Equatable {
 
     /// How recent a file must be to be checked (the longest `--settle` an agent takes).
     public static let unsettledWindow: Double = 3600
+    /// Up to this many files in today's `done/` (by its tallies), `status` counts them by listing the directory.
+    public static let listedUpTo = 10_000
     /// At most this many recent files of a queue are read to find them.
     public static let unsettledListed = 20
 
     public static func == (a: QueueStatus, b: QueueStatus) -> Bool {
         a.queue == b.queue && a.waiting == b.waiting && a.deferred == b.deferred && a.running == b.running
-            && a.stale == b.stale && a.doneToday == b.doneToday && a.failed == b.failed
+            && a.stale == b.stale && a.doneToday == b.doneToday && a.doneTodayTallied == b.doneTodayTallied
+            && a.failed == b.failed
             && a.oldestWaiting == b.oldestWaiting
             && a.unsettled.map { "\($0.name) \($0.why) \($0.age)" } == b.unsettled.map { "\($0.name) \($0.why) \($0.age)" }
     }
@@ -37,6 +44,7 @@ public struct QueueStatus: Sendable, Equatable {
         [
             "queue": .string(queue.rawValue), "waiting": .int(Int64(waiting)), "deferred": .int(Int64(deferred)),
             "running": .int(Int64(running)), "stale": .int(Int64(stale)), "done_today": .int(Int64(doneToday)),
+            "done_today_tallied": .bool(doneTodayTallied),
             "failed": .int(Int64(failed)), "oldest_waiting_s": oldestWaiting.map { .double($0) } ?? .null,
             "unsettled": .array(unsettled.map { .object(["name": .string($0.name), "why": .string($0.why),
                                                          "age_s": .double($0.age)]) }),
@@ -46,7 +54,9 @@ public struct QueueStatus: Sendable, Equatable {
 
 extension Spool {
     /// Counts the files of `queue`'s stages.
-    public func status(of queue: QueueName, skew: Double = 2, now: Timestamp = .now()) -> QueueStatus {
+    public func status(of queue: QueueName, skew: Double = 2, now: Timestamp = .now(),
+                       listedUpTo: Int = QueueStatus.listedUpTo) -> QueueStatus
+    {
         var status = QueueStatus(queue: queue)
         var recent: [(name: String, age: Double)] = []
         for raw in (try? FileSystem.rawNames(in: path(queue, .new))) ?? [] {
@@ -88,9 +98,14 @@ extension Spool {
                 status.stale += 1
             }
         }
-        let today = path(queue, .done) + "/" + now.utcDay
-        // Counted, not listed: a busy day's done/ holds a million names, which `dz status` need not copy.
-        status.doneToday = (try? FileSystem.count(in: today)) ?? 0
+        // A busy day's done/ holds a million names: past `listedUpTo`, the tallies its writers keep are read
+        // instead of listing it (see `DoneTally`); below, the listing is cheap and counts what was moved by hand too.
+        if let sum = tallied(queue, day: now.utcDay), sum >= listedUpTo {
+            status.doneToday = sum
+            status.doneTodayTallied = true
+        } else {
+            status.doneToday = (try? FileSystem.count(in: path(queue, .done) + "/" + now.utcDay)) ?? 0
+        }
         for day in (try? FileSystem.names(in: path(queue, .failed))) ?? [] {
             let names = (try? FileSystem.names(in: path(queue, .failed) + "/" + day)) ?? []
             status.failed += names.filter { !$0.hasSuffix(".reason") }.count

@@ -20,6 +20,9 @@ public final class TurnWatcher: Sendable {
         case appeared(QueueName, [String])
         /// This agent now holds the queue's turn: list its `new/`.
         case turnTaken(QueueName)
+        /// This agent gave the queue's turn to another of the host, which lists the queue: names of it that wait
+        /// in this agent's line are that one's now.
+        case turnGiven(QueueName)
         /// The kernel dropped events of the queue: rescan it.
         case overflow(QueueName)
         /// Watching or locking failed (the periodic rescan still finds every file); tried again a second later.
@@ -130,6 +133,7 @@ public final class TurnWatcher: Sendable {
             // The watch is closed (by deinit) before the lock goes: the next holder's listing covers the rest.
             withExtendedLifetime(lock) {}
             if isStopped { return }
+            if turns != nil { continuation.yield(.turnGiven(queue)) }
         }
     }
 

@@ -17,6 +17,24 @@ extension Host {
 }
 
 extension Host {
+    /// Seconds of CPU (user and system) process `pid` has used so far, from `/proc/<pid>/stat` (in clock ticks,
+    /// 10 ms on most kernels), or nil when it is gone: what a benchmark's agents cost over a measurement.
+    ///
+    /// The corresponding C function is `sysconf(_SC_CLK_TCK)`.
+    public static func cpuSeconds(of pid: Int32) -> Double? {
+        guard case .contents(let bytes, _)? = try? FileIO.read("/proc/\(pid)/stat", limit: 4096),
+              let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        // After the command name (which may hold spaces and parentheses): state, ppid, ... utime is the 12th
+        // field and stime the 13th.
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        guard fields.count > 12, let user = Double(String(decoding: fields[11], as: UTF8.self)),
+              let system = Double(String(decoding: fields[12], as: UTF8.self)) else { return nil }
+        let ticks = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        return (user + system) / ticks
+    }
+}
+
+extension Host {
     /// Whether this process's standard output is a terminal (progress redrawn in place) or not (a pipe, a file).
     ///
     /// The corresponding C function is `isatty`.

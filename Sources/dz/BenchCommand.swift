@@ -143,13 +143,14 @@ struct BenchCommand: ParsableCommand {
         }
         print("")
         var rows = [["MEASURE", "AGENTS", "FSYNC", "TASKS", "RUNS", "ENQUEUE/S", "SECONDS", "ROUND TRIPS/S", "RANGE",
-                     "FLOOR/S", "OF FLOOR"]]
+                     "FLOOR/S", "OF FLOOR", "CPU US/TASK"]]
         for row in report.rows {
             rows.append(["round trip", "\(row.agents)", row.fsync ? "on" : "off", "\(row.tasks)", "\(row.runs.count)",
                          String(format: "%.0f", row.enqueuePerSecond), String(format: "%.2f", row.totalSeconds),
                          String(format: "%.0f", row.perSecond),
                          String(format: "%.0f-%.0f", row.rates.first ?? 0, row.rates.last ?? 0),
-                         String(format: "%.0f", row.floorPerSecond), String(format: "%.0f%%", row.shareOfFloor * 100)])
+                         String(format: "%.0f", row.floorPerSecond), String(format: "%.0f%%", row.shareOfFloor * 100),
+                         String(format: "%.0f", row.agentCPUMicroseconds)])
         }
         for drain in report.drains {
             let baseline = BenchCommand.baseline(of: drain, in: report.drains)
@@ -157,14 +158,15 @@ struct BenchCommand: ParsableCommand {
                          "\(drain.rates.count)", "-", "-", String(format: "%.0f", drain.perSecond),
                          String(format: "%.0f-%.0f", drain.rates.first ?? 0, drain.rates.last ?? 0),
                          baseline.map { String(format: "%.0f", $0.perSecond) } ?? "-",
-                         baseline.map { String(format: "%.0f%%", drain.perSecond / $0.perSecond * 100) } ?? "-"])
+                         baseline.map { String(format: "%.0f%%", drain.perSecond / $0.perSecond * 100) } ?? "-", "-"])
         }
         printTable(rows)
         print("FLOOR/S: the same file operations in one loop of one process, no dz code, measured on the same disk")
         print("right before each run; OF FLOOR: the median of each run's rate divided by its floor. backlog: the")
         print("agents alone on tasks dropped before they started, from the first result to the last; its FLOOR/S is")
         print("the baseline it is judged against: with fsync, as many agents without (group commit: at least 50%);")
-        print("without fsync, one agent (several agents on one host: at least 100%).")
+        print("without fsync, one agent (several agents on one host: at least 100%). CPU US/TASK: the CPU time")
+        print("all the agents of a round trip run used from the first drop to the last result, per task (median).")
         print("")
         var latencyRows = [["LATENCY (ms)", "FSYNC", "DROPS", "P50", "P99", "MAX"]]
         for latency in report.latencies {

@@ -27,6 +27,41 @@ import Testing
         #expect(await scheduler.next()?.name == "b.json")
     }
 
+    @Test func givingUpTheTurnForgetsTheQueuesWaitingNamesNotOtherQueues() async {
+        let scheduler = Scheduler(queues: [build, proxy], takingTurns: true)
+        await scheduler.listen(build, true)
+        await scheduler.listen(proxy, true)
+        await scheduler.add(build, ["a.json", "b.json", "c.json"])
+        await scheduler.add(proxy, ["p.json"])
+        let inHand = await scheduler.next()
+        #expect(inHand?.name == "a.json")
+        await scheduler.listen(build, false)
+        #expect(await scheduler.count == 1)
+        #expect(await scheduler.next()?.name == "p.json")
+        // The name in hand is still this agent's to finish.
+        await scheduler.finished(inHand!)
+        #expect(await scheduler.isEmpty)
+    }
+
+    @Test func withoutTheTurnARescanLinesUpOnlyWhatThePreviousRescanFoundToo() async {
+        let scheduler = Scheduler(queues: [build], takingTurns: true)
+        await scheduler.addRescanned(build, ["a.json", "b.json"])
+        #expect(await scheduler.isEmpty)
+        await scheduler.addRescanned(build, ["b.json", "c.json"])
+        #expect(await scheduler.count == 1)
+        #expect(await scheduler.next()?.name == "b.json")
+        // Holding the turn, a rescan lines up everything.
+        await scheduler.listen(build, true)
+        await scheduler.addRescanned(build, ["d.json", "e.json"])
+        #expect(await scheduler.count == 2)
+    }
+
+    @Test func anAgentThatTakesNoTurnsListensToEveryQueue() async {
+        let scheduler = Scheduler(queues: [build])
+        await scheduler.addRescanned(build, ["a.json"])
+        #expect(await scheduler.next()?.name == "a.json")
+    }
+
     @Test func queuesTakeTurns() async {
         let scheduler = Scheduler(queues: [build, proxy])
         await scheduler.add(build, ["1.json", "2.json"])

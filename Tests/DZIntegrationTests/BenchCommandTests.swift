@@ -15,20 +15,22 @@ extension Integration {
             let lines = result.stdout.split(separator: "\n").map(String.init)
             func columns(_ line: String) -> [String] { line.split(separator: " ").map(String.init) }
 
-            // round trip rows: agents, fsync, tasks, runs, enqueue/s, seconds, rate, range, floor/s, share.
+            // round trip rows: agents, fsync, tasks, runs, enqueue/s, seconds, rate, range, floor/s, share, and the
+            // agents' CPU microseconds per task.
             let roundTrips = lines.filter { $0.hasPrefix("round trip  ") }.map(columns)
             #expect(roundTrips.count == 4, "\(result.stdout)")
             for row in roundTrips {
-                #expect(row.count == 12, "\(row)")
-                guard row.count == 12 else { continue }
+                #expect(row.count == 13, "\(row)")
+                guard row.count == 13 else { continue }
                 #expect(["1", "2"].contains(row[2]) && ["on", "off"].contains(row[3]) && row[5] == "2", "\(row)")
                 #expect((Double(row[8]) ?? 0) > 0 && (Double(row[10]) ?? 0) > 0 && row[11].hasSuffix("%"), "\(row)")
+                #expect((Double(row[12]) ?? 0) > 0, "\(row)")
             }
             let backlogs = lines.filter { $0.hasPrefix("backlog ") }.map(columns)
             // agents, fsync, ..., rate, range, baseline, share: without fsync 2 agents against 1, with fsync each
             // against as many agents without.
             #expect(backlogs.map { $0[1] + "/" + $0[2] } == ["1/off", "2/off", "1/on", "2/on"], "\(result.stdout)")
-            #expect(backlogs.allSatisfy { $0.count == 11 && (Double($0[7]) ?? 0) > 0 }, "\(backlogs)")
+            #expect(backlogs.allSatisfy { $0.count == 12 && (Double($0[7]) ?? 0) > 0 }, "\(backlogs)")
             #expect(backlogs.map { $0[10].hasSuffix("%") } == [false, true, true, true], "\(backlogs)")
 
             let latencies = lines.filter { $0.hasPrefix("pickup:") || $0.hasPrefix("round trip: ") }

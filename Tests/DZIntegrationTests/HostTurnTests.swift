@@ -6,7 +6,7 @@ import Testing
 extension Integration {
     /// Four real agents of one host id on one queue take turns listening (one flock per spool, host and queue in
     /// --turn-dir): every task runs once and each agent claims in name order; a holder frozen by SIGSTOP keeps the
-    /// lock, yet the others take every drop at their rescans (the documented bound: one --rescan interval); a
+    /// lock, yet the others take every drop at their rescans (the documented bound: two --rescan intervals); a
     /// holder killed by SIGKILL loses the lock to another at once.
     @Suite(.serialized) struct HostTurnTests {
         static let agentCount = 4

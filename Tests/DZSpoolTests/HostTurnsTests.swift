@@ -55,6 +55,7 @@ import Testing
         }
         var all: [TurnWatcher.Event] { events.withLock { $0 } }
         var turns: Int { all.filter { if case .turnTaken = $0 { true } else { false } }.count }
+        var given: Int { all.filter { if case .turnGiven = $0 { true } else { false } }.count }
         var names: [String] {
             all.flatMap { event -> [String] in if case .appeared(_, let names) = event { names } else { [] } }
         }
@@ -92,9 +93,12 @@ import Testing
         #expect(await eventually { firstEvents.names.contains("t1.json") })
         #expect(secondEvents.turns == 0 && secondEvents.names.isEmpty)
 
-        // Busy for longer than its patience: the turn goes to the other, which lists what waits and hears drops.
+        // Busy for longer than its patience: the turn goes to the other, which lists what waits and hears drops;
+        // the first is told it gave it up (its agent forgets the names it has not tried).
         firstBusy.store(true, ordering: .relaxed)
         #expect(await eventually { secondEvents.turns == 1 })
+        #expect(await eventually { firstEvents.given == 1 })
+        #expect(secondEvents.given == 0)
         try spool.drop(TaskFile(id: TaskID("t2"), task: "noop"), into: queue)
         #expect(await eventually { secondEvents.names.contains("t2.json") })
         #expect(!firstEvents.names.contains("t2.json"))
