@@ -5,8 +5,8 @@ import Synchronization
 /// for a document to be written.
 final class StateChanges: Sendable {
     struct Marks: Sendable, Equatable {
-        /// Jobs that changed, with whether they ended (an ending is published at once, other changes at most
-        /// every `StatePublisher.jobInterval`).
+        /// Jobs that changed, with whether they ended (an ended job's kept parts are dropped once it is
+        /// published); each is written once per publisher round, however often it changed.
         var jobs: [String: Bool] = [:]
         var projects = Set<String>()
         var summary = false
