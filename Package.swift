@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "DZTasks", dependencies: ["DZJSON", "DZSpool"]),
         // The zoomdb: job state, projects, bundles, deployments in SQLite.
         // (DZSpool for `Hostname` and `Redaction`.)
-        .target(name: "DZStore", dependencies: ["CSQLite", "DZJSON", "DZSpool", "DZSystem"]),
+        .target(name: "DZStore", dependencies: ["CSQLite", "DZJSON", "DZSpool", "DZSystem", "DZTasks"]),
         // System calls, wrapped once, with typed errors.
         .target(
             name: "DZSystem",

@@ -1,4 +1,5 @@
 import DZSystem
+import DZTasks
 
 /// A project's row in the zoomdb.
 public struct ProjectRecord: Sendable, Equatable {
@@ -17,17 +18,5 @@ public struct ProjectRecord: Sendable, Equatable {
     }
 }
 
-/// A stored config guess (see DZWork's `ConfigGuess`).
-public struct StoredGuess: Sendable, Equatable {
-    public var field: String
-    public var value: String
-    public var isPrimary: Bool
-    public var basis: String
-
-    public init(field: String, value: String, isPrimary: Bool, basis: String) {
-        self.field = field
-        self.value = value
-        self.isPrimary = isPrimary
-        self.basis = basis
-    }
-}
+/// A stored config guess: the guess check_repo returns (`CheckRepoTask.Guess`, the inspector's `ConfigGuess`).
+public typealias StoredGuess = CheckRepoTask.Guess

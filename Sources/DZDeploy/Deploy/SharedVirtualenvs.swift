@@ -93,13 +93,15 @@ package struct SharedVirtualenvs: Sendable {
         let target = path(key)
         do {
             try FileSystem.renameNoReplace(staged, target)
-            try? FileSystem.syncDirectory(directory)
         } catch .fileExists, .directoryNotEmpty {
             // Made by an install of this project since it looked (installs hold the project's lock: not expected).
             SourceTree.remove(staged)
         } catch {
             throw .filesystem("rename into place", path: target, error)
         }
+        // Durable before any install record names it: a record that outlived the venv would leave the bundle's
+        // `venv` link pointing nowhere after a crash.
+        do { try FileSystem.syncDirectory(directory) } catch { throw .filesystem("fsync", path: directory, error) }
         return target
     }
 

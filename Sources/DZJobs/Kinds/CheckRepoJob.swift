@@ -48,9 +48,7 @@ public enum CheckRepoJob {
             .recording { job, step, db in
                 guard let project = job.project,
                       let output = try StepOutputs.read(CheckRepoTask.self, step, job, db) else { return }
-                let guesses = output.guesses.map {
-                    StoredGuess(field: $0.field, value: $0.value, isPrimary: $0.isPrimary, basis: $0.basis)
-                }
+                let guesses = output.guesses
                 let title = guesses.first { $0.field == "title" && $0.isPrimary }?.value
                 try db.upsertProject(project, sourceURL: job.params["source"]?.stringValue, title: title)
                 try db.replaceGuesses(of: project, with: guesses)
