@@ -3,9 +3,14 @@ import DZSystem
 import Logging
 
 extension Agent {
-    /// Tries one name: claims it, runs its handler, and reports the outcome.
+    /// What is left of a task once its handler has ended: settling it (with fsync, on the spool threads). The
+    /// worker that ran the handler may take the next name meanwhile; the task stays held until it has settled.
+    typealias PendingSettle = @Sendable () async -> Void
+
+    /// Tries one name: claims it, runs its handler, and reports the outcome, or, with fsync, returns the
+    /// settling of it for the worker to await alongside its next tasks.
     func process(_ item: Scheduler.Item, _ scheduler: Scheduler, _ running: RunningTasks,
-                 _ health: SpoolHealth, _ threads: BlockingThreads) async
+                 _ health: SpoolHealth, _ threads: BlockingThreads) async -> PendingSettle?
     {
         let outcome: ClaimOutcome
         do {
@@ -16,11 +21,11 @@ extension Agent {
             logger.error("claim failed", metadata: ["queue": "\(item.queue)", "file": "\(item.name)", "error": "\(error)"])
             if error.isWriteFailure { await health.failed(error.description) }
             await scheduler.postpone(item, until: .now() + configuration.rescanInterval)
-            return
+            return nil
         }
         switch outcome {
         case .claimed(let claim):
-            await run(claim, running, health, threads)
+            return await run(claim, running, health, threads)
         case .notDue(let due):
             await scheduler.postpone(item, until: due)
         case .unsettled(let due, let seen):
@@ -33,11 +38,14 @@ extension Agent {
         case .lost, .ignored:
             logger.trace("claim lost to another agent", metadata: ["file": "\(item.name)"])
         }
+        return nil
     }
 
-    /// Runs a claimed task's handler within its time limit and settles the claim. The claim is not logged yet:
-    /// its `claimed` line goes out with `started` in one write.
-    func run(_ claim: Claim, _ running: RunningTasks, _ health: SpoolHealth, _ threads: BlockingThreads) async {
+    /// Runs a claimed task's handler within its time limit and settles the claim, or, with fsync, returns the
+    /// settling. The claim is not logged yet: its `claimed` line goes out with `started` in one write.
+    func run(_ claim: Claim, _ running: RunningTasks, _ health: SpoolHealth, _ threads: BlockingThreads) async
+        -> PendingSettle?
+    {
         let task = claim.task
         let claimed = spool.claimedEvent(claim)
         guard let handler = registry.handler(for: task.task) else {
@@ -50,7 +58,7 @@ extension Agent {
             }
             logger.warning("unknown task moved to failed/", metadata: ["task": "\(task.id)", "name": "\(task.task)"])
             telemetry?.ended(claim.queue, .rejected)
-            return
+            return nil
         }
         let started = Timestamp.now()
         if spool.isCancelled(task) {
@@ -62,7 +70,7 @@ extension Agent {
             }
             logger.info("task of a cancelled job not started", metadata: ["task": "\(task.id)"])
             telemetry?.ended(claim.queue, .cancelled)
-            return
+            return nil
         }
         running.insert(claim)
         spool.audit.record([claimed, ("started", [("queue", claim.queue.rawValue), ("task", task.id.rawValue),
@@ -76,30 +84,48 @@ extension Agent {
         running.attach(claim, execution)
         let outcome = await execution.value
         let stopped = running.beginSettling(claim)
-        // Counted as running until settled: --drain must not see an empty agent while a retry is on its way back
-        // into new/.
-        defer { running.remove(claim) }
         let ranFor = Timestamp.now() - started
         // Due since it was dropped, or since its retry's backoff or not_before ran out.
         let due = max(task.created ?? started, task.notBefore ?? .distantPast)
-        do {
-            // With fsync, on the agent's own threads: the fsyncs of tasks settling at once fold into one (group
-            // commit). Without, nothing blocks for long and the hop to another thread would only cost.
-            let ended = spool.sync
-                ? try await threads.run { () throws(SpoolError) -> AgentTelemetry.Outcome? in
+        // With fsync, on the agent's own threads, and the worker goes on to its next name meanwhile: the fsyncs of
+        // tasks settling at once fold into one (group commit), and the more settle at once the fewer fsyncs each
+        // task costs. Without, nothing blocks for long and the hop to another thread would only cost.
+        guard spool.sync else {
+            await finishSettling(claim, running, health, pickup: started - due, ranFor: ranFor) { () throws(SpoolError) in
+                try settle(claim, outcome, stopped, started: started)
+            }
+            return nil
+        }
+        return { [self] in
+            let ended: Result<AgentTelemetry.Outcome?, SpoolError> = await threads.run {
+                Result { () throws(SpoolError) -> AgentTelemetry.Outcome? in
                     try settle(claim, outcome, stopped, started: started)
                 }
-                : try settle(claim, outcome, stopped, started: started)
-            if let ended { telemetry?.ended(claim.queue, ended, pickup: started - due, run: ranFor) }
+            }
+            await finishSettling(claim, running, health, pickup: started - due, ranFor: ranFor) { () throws(SpoolError) in
+                try ended.get()
+            }
+        }
+    }
+
+    /// Counts a settled task, or, when its outcome could not be written (a full disk, an I/O error), gives it
+    /// back: into `new/` to run again (a rename needs no space), or, if even that fails, it is let go: its lease
+    /// runs out and a reaper, this agent's own among them, takes it back. Claiming waits until the spool can be
+    /// written again. The claim counts as running until here: --drain must not see an empty agent while a retry
+    /// is on its way back into `new/`.
+    private func finishSettling(_ claim: Claim, _ running: RunningTasks, _ health: SpoolHealth, pickup: Double,
+                                ranFor: Double,
+                                _ settled: () throws(SpoolError) -> AgentTelemetry.Outcome?) async
+    {
+        defer { running.remove(claim) }
+        do {
+            if let ended = try settled() { telemetry?.ended(claim.queue, ended, pickup: pickup, run: ranFor) }
         } catch {
-            // The outcome could not be written (a full disk, an I/O error). The task goes back to new/ to run
-            // again (a rename needs no space), or, if even that fails, is let go: its lease runs out and a reaper,
-            // this agent's own among them, takes it back. Claiming waits until the spool can be written again.
             logger.error("could not settle task: giving it back, not claiming until the spool can be written",
-                         metadata: ["task": "\(task.id)", "error": "\(error)"])
+                         metadata: ["task": "\(claim.task.id)", "error": "\(error)"])
             do { try spool.release(claim) } catch {
                 logger.error("could not give the task back either: its lease will run out",
-                             metadata: ["task": "\(task.id)", "error": "\(error)"])
+                             metadata: ["task": "\(claim.task.id)", "error": "\(error)"])
             }
             await health.failed(error.description)
         }
