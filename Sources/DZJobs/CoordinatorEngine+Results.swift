@@ -22,6 +22,8 @@ extension CoordinatorEngine {
         let next = try db.transaction { () throws -> [StepRecord] in
             var jobs: [String] = []
             var seen = Set<String>()
+            // Each job read once for all of its results in the batch (no step's record changes the job's row).
+            var known: [String: JobRecord?] = [:]
             for (_, result) in taken {
                 guard var step = try db.step(taskID: result.id.rawValue) else { continue }
                 guard !step.state.isFinal else {
@@ -29,7 +31,10 @@ extension CoordinatorEngine {
                     continue
                 }
                 apply(result, to: &step)
-                try record(&step)
+                if step.state == .succeeded {
+                    if known[step.job] == nil { known[step.job] = .some(try db.job(step.job)) }
+                    try record(&step, of: known[step.job] ?? nil)
+                }
                 try db.update(step)
                 try db.log(step.job, .stepEnd, stepEndMessage(step))
                 if seen.insert(step.job).inserted { jobs.append(step.job) }
@@ -61,8 +66,8 @@ extension CoordinatorEngine {
     }
 
     /// Lets the step's definition record what it produced; a failure to record fails the step.
-    private func record(_ step: inout StepRecord) throws {
-        guard step.state == .succeeded, let job = try db.job(step.job),
+    private func record(_ step: inout StepRecord, of job: JobRecord?) throws {
+        guard step.state == .succeeded, let job,
               let definition = catalog.kind(job.kind)?.step(step.definition), let onSuccess = definition.onSuccess
         else { return }
         changes.projectChanged(job.project)

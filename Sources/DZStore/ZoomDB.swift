@@ -59,7 +59,13 @@ public final class ZoomDB: @unchecked Sendable {
         Int((try? database.query("PRAGMA user_version").first?.int("user_version")) ?? 0)
     }
 
-    public func transaction<T>(_ body: () throws -> T) throws -> T { try database.transaction(body) }
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        if relaxed {
+            try database.execute("PRAGMA synchronous = FULL")
+            relaxed = false
+        }
+        return try database.transaction(body)
+    }
 
     /// Whether a committed transaction is on disk before `transaction` returns (`PRAGMA synchronous = FULL`: the
     /// write-ahead log is fsynced at each commit), or only safe against a crash of the process (`NORMAL`, the
@@ -68,7 +74,28 @@ public final class ZoomDB: @unchecked Sendable {
     /// result's effect is committed, and a commit a power loss took back would lose the result.
     public func setDurableCommits(_ durable: Bool) throws {
         try database.execute("PRAGMA synchronous = \(durable ? "FULL" : "NORMAL")")
+        durableCommits = durable
     }
+
+    /// Whether commits are durable (`setDurableCommits`).
+    public private(set) var durableCommits = false
+
+    /// Runs `body` in one transaction whose commit is not fsynced even when commits are durable: for what a power
+    /// loss may take back because it can be found again (the coordinator's marks that steps' tasks are in the
+    /// spool: a step left `dispatching` is looked for in the spool at the next start). The write-ahead log is
+    /// appended to in order, so the next durable commit's fsync makes this one durable too: a power loss takes
+    /// back this commit only together with every commit after it.
+    public func lightTransaction<T>(_ body: () throws -> T) throws -> T {
+        guard durableCommits else { return try database.transaction(body) }
+        try database.execute("PRAGMA synchronous = NORMAL")
+        relaxed = true
+        defer { if (try? database.execute("PRAGMA synchronous = FULL")) != nil { relaxed = false } }
+        return try database.transaction(body)
+    }
+
+    /// Whether a `lightTransaction` could not make commits durable again: the next `transaction` does first (or
+    /// fails), so that no durable commit is ever made light.
+    private var relaxed = false
 
     /// Leaves checkpoints (copying the write-ahead log back into the database, with its fsyncs) to another
     /// connection (`checkpoint()`), so that this one's commits never wait for them: the coordinator's loop.

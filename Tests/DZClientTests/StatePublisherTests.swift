@@ -28,6 +28,8 @@ import Testing
         let changes = StateChanges()
         let publisher = StatePublisher(spool: scratch.spool, databasePath: scratch.directory + "/zoomdb.sqlite3",
                                        changes: changes, logger: .init(label: "test"))
+        // Every round writes the running job here (see the test below for the interval).
+        publisher.runningJobInterval = 0
         var job = JobRecord(id: "J1", kind: "selftest", project: "shop", params: [:], issuedBy: "me", issuedAt: .now())
         try db.insert(job)
         var steps = ["a", "b"].enumerated().map { index, name in
@@ -68,5 +70,59 @@ import Testing
         #expect(!String(decoding: written, as: UTF8.self).contains("hidden"), "no task file is published")
         let read = try JobDocument(json: try JSONValue.parse(written))
         #expect(read.steps.map(\.name) == ["a", "a.1", "b"] && read.log.count == 3 && read.job.state == .succeeded)
+    }
+
+    @Test func aRunningJobIsRewrittenAtMostOnceAnIntervalButItsFirstAndLastDocumentsAtOnce() throws {
+        let scratch = try Scratch()
+        let db = try scratch.zoomdb()
+        let changes = StateChanges()
+        let publisher = StatePublisher(spool: scratch.spool, databasePath: scratch.directory + "/zoomdb.sqlite3",
+                                       changes: changes, logger: .init(label: "test"))
+        publisher.runningJobInterval = 3600
+        func document() throws -> JobDocument {
+            let bytes = try #require(scratch.spool.published(directory: JobDocument.directory, name: "J1.json"))
+            return try JobDocument(json: try JSONValue.parse(bytes))
+        }
+        var job = JobRecord(id: "J1", kind: "selftest", project: "shop", params: [:], issuedBy: "me", issuedAt: .now())
+        try db.insert(job)
+        try db.log("J1", .info, "job submitted")
+        changes.jobChanged("J1")
+        changes.commit()
+        var (waiting, failed) = publisher.round(carrying: .init())
+        #expect(!failed && waiting.isEmpty, "a job's first document is written at once")
+        #expect(try document().log.count == 1)
+
+        try db.log("J1", .info, "a step began")
+        changes.jobChanged("J1")
+        changes.commit()
+        (waiting, failed) = publisher.round(carrying: .init())
+        #expect(!failed && waiting.jobs == ["J1": false], "the change waits for the interval, still marked")
+        #expect(try document().log.count == 1)
+
+        job.state = .succeeded
+        job.finished = .now()
+        try db.update(job)
+        try db.log("J1", .info, "job succeeded")
+        changes.jobEnded("J1")
+        changes.commit()
+        (waiting, failed) = publisher.round(carrying: waiting)
+        #expect(!failed && waiting.isEmpty, "the document that shows the end is written at once")
+        let ended = try document()
+        #expect(ended.job.state == .succeeded && ended.log.count == 3)
+
+        // The last round before the coordinator stops writes what waits, whatever the interval.
+        var other = JobRecord(id: "J2", kind: "selftest", project: "shop", params: [:], issuedBy: nil, issuedAt: .now())
+        other.state = .running
+        try db.insert(other)
+        changes.jobChanged("J2")
+        changes.commit()
+        _ = publisher.round(carrying: .init())
+        try db.log("J2", .info, "later")
+        changes.jobChanged("J2")
+        changes.commit()
+        (waiting, failed) = publisher.round(carrying: .init(), final: true)
+        #expect(!failed && waiting.isEmpty)
+        let last = try #require(scratch.spool.published(directory: JobDocument.directory, name: "J2.json"))
+        #expect(try JobDocument(json: try JSONValue.parse(last)).log.count == 1)
     }
 }

@@ -131,6 +131,38 @@ import Testing
         #expect(log.filter { $0.hasPrefix("checkout succeeded") }.count == 1, "\(log)")
     }
 
+    /// A step's mark as dispatched is committed without an fsync (`ZoomDB.lightTransaction`): a power loss may take
+    /// it back, leaving the step `dispatching` with its task in the spool. The next start finds the task there and
+    /// marks the step without dropping it again, and the job goes on.
+    @Test func aDispatchMarkTakenBackIsFoundInTheSpoolAtTheNextStartAndNotDroppedAgain() throws {
+        let scratch = try Scratch()
+        let id = try scratch.submit()
+        var checkout = try #require(try scratch.engine.db.step(taskID: "\(id).checkout"))
+        #expect(checkout.state == .dispatched)
+        checkout.state = .dispatching
+        checkout.dispatched = nil
+        try scratch.engine.db.transaction { try scratch.engine.db.update(checkout) }
+
+        // Waiting in new/: marked, not dropped a second time.
+        try scratch.engine.recover()
+        checkout = try #require(try scratch.engine.db.step(taskID: "\(id).checkout"))
+        #expect(checkout.state == .dispatched && checkout.dispatched != nil)
+        #expect(scratch.names(.build, .new) == ["\(id).checkout.json"], "dropped once")
+
+        // Claimed by an agent already (out of new/, where a second drop would succeed): the same.
+        let agent = Spool(root: scratch.spool.root, host: try HostID("agenthost"), sync: false)
+        guard case .claimed = try agent.claim("\(id).checkout.json", in: .build, leaseSeconds: 60, settle: 0) else {
+            Issue.record("the agent could not claim the task")
+            return
+        }
+        checkout.state = .dispatching
+        checkout.dispatched = nil
+        try scratch.engine.db.transaction { try scratch.engine.db.update(checkout) }
+        try scratch.engine.recover()
+        #expect(try scratch.engine.db.step(taskID: "\(id).checkout")?.state == .dispatched)
+        #expect(scratch.names(.build, .new).isEmpty, "not dropped again while an agent runs it")
+    }
+
     @Test func aBatchThatCannotBeRecordedRecordsNothingAndThenGoesOneFileAtATime() throws {
         let scratch = try Scratch()
         let ids = try (0..<4).map { _ in try scratch.submit() }

@@ -33,4 +33,35 @@ import Testing
         let reader = try ZoomDB(readOnlyAt: path)
         #expect(try reader.jobs(limit: 1000).count == 300)
     }
+
+    /// A light transaction (the coordinator's dispatch marks) commits without an fsync, and the commits after it
+    /// are durable again.
+    @Test func aLightTransactionCommitsAndLeavesTheNextCommitsDurable() throws {
+        let directory = NSTemporaryDirectory() + "dz-light-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let db = try ZoomDB(path: directory + "/zoomdb.sqlite3")
+        func synchronous() throws -> Int64? { try db.database.query("PRAGMA synchronous").first?.int("synchronous") }
+        try db.setDurableCommits(true)
+        #expect(try synchronous() == 2)
+        try db.lightTransaction {
+            try db.insert(JobRecord(id: "J1", kind: "selftest", project: nil, params: [:], issuedBy: nil, issuedAt: .now()))
+        }
+        #expect(try db.job("J1") != nil)
+        #expect(try synchronous() == 2, "FULL again after the light transaction")
+        // One that throws is rolled back, and leaves commits durable too.
+        struct Refused: Error {}
+        #expect(throws: Refused.self) {
+            try db.lightTransaction {
+                try db.insert(JobRecord(id: "J2", kind: "selftest", project: nil, params: [:], issuedBy: nil,
+                                        issuedAt: .now()))
+                throw Refused()
+            }
+        }
+        #expect(try db.job("J2") == nil)
+        #expect(try synchronous() == 2)
+        // Without durable commits, a light transaction is an ordinary one.
+        try db.setDurableCommits(false)
+        try db.lightTransaction { try db.log("J1", .info, "x") }
+        #expect(try synchronous() == 1)
+    }
 }

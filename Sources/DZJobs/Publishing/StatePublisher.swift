@@ -12,8 +12,10 @@ import Logging
 /// project marked, then every job (so that a command that saw a job end finds the project as that job left it),
 /// then the summary (at most every `summaryInterval`); rounds are at least `roundGap` apart, so that under a burst
 /// the many changes of a job are written once, and longer apart the longer a round took (twice its time), so that
-/// publishing takes at most about a third of one core however busy the coordinator is. A job's document is made of
-/// the parts that changed only (the job, its new log lines, the steps that changed), the rest kept from the
+/// publishing takes at most about a third of one core however busy the coordinator is. A running job's document is
+/// rewritten at most every `runningJobInterval` (under a burst each step of each job would otherwise rewrite it);
+/// a job's first document and the one that shows it ended are written at the next round. A job's document is made
+/// of the parts that changed only (the job, its new log lines, the steps that changed), the rest kept from the
 /// last round. A document that cannot be written (a full disk) is tried again a second later.
 final class StatePublisher: @unchecked Sendable {
     let spool: Spool
@@ -22,6 +24,7 @@ final class StatePublisher: @unchecked Sendable {
     let logger: Logger
     var roundGap = 0.05
     var summaryInterval = 1.0
+    var runningJobInterval = 0.25
 
     // The publisher's task only.
     private var db: ZoomDB?
@@ -72,7 +75,12 @@ final class StatePublisher: @unchecked Sendable {
                 failed = true
             }
         }
+        let now = Timestamp.now()
         for (id, ended) in marks.jobs.sorted(by: { $0.key < $1.key }) {
+            if !final, !ended, let written = parts[id]?.written, now - written < runningJobInterval {
+                waiting.jobs[id] = false
+                continue
+            }
             if !writeJob(id, db: db) {
                 waiting.jobs[id] = ended
                 failed = true
@@ -97,6 +105,8 @@ final class StatePublisher: @unchecked Sendable {
     /// The parts of a job's document, serialized, as the last round made them.
     struct JobParts {
         var lastLogID: Int64 = 0
+        /// When the document was last written.
+        var written = Timestamp.distantPast
         var log: [[UInt8]] = []
         /// By step name: the step as last serialized (read without its task file), and the bytes. Comparing
         /// records is much cheaper than serializing them, and misses nothing (an output or error written while
@@ -134,6 +144,7 @@ final class StatePublisher: @unchecked Sendable {
             let document = JobDocument.assemble(job: JSONValue.object(JobDocument.publishedObject(job)).serialized(),
                                                 log: parts.log, published: .now(), steps: stepBytes)
             try spool.publish(document + [0x0A], directory: JobDocument.directory, name: JobDocument.fileName(id))
+            parts.written = .now()
             // An ended job changes no more: nothing of it is kept.
             self.parts[id] = job.state.isFinal ? nil : parts
             return true
