@@ -39,6 +39,16 @@ extension DeployBenchmark.Report {
             rows.append(["  build: " + stage, coldTime.map(seconds) ?? "-", "", seconds(warmTimes.percentile(0.5)),
                          range(warmTimes), ""])
         }
+        var deployStages: [String] = []
+        for deploy in cold + warm {
+            for (stage, _) in deploy.deployStages where !deployStages.contains(stage) { deployStages.append(stage) }
+        }
+        for stage in deployStages {
+            let coldTime = cold.first?.deployStages.first { $0.0 == stage }?.1
+            let warmTimes = warm.compactMap { $0.deployStages.first { $0.0 == stage }?.1 }
+            rows.append(["  deploy: " + stage, coldTime.map(seconds) ?? "-", "", seconds(warmTimes.percentile(0.5)),
+                         range(warmTimes), ""])
+        }
         return rows
     }
 

@@ -51,6 +51,8 @@ public struct DeployBenchmark: Sendable {
         public var steps: [StepTime]
         /// build_bundle's stages (`timings`), in its order.
         public var buildStages: [(String, Double)]
+        /// The first deploy step's stages (`timings`), in their order.
+        public var deployStages: [(String, Double)] = []
         public var virtualenvReused: Bool
     }
 
@@ -119,12 +121,23 @@ public struct DeployBenchmark: Sendable {
         let stages = (built?["timings"]?.objectValue ?? [:]).compactMap { key, value in
             value.doubleValue.map { (key, $0) }
         }.sorted { Self.stageOrder($0.0) < Self.stageOrder($1.0) }
+        let deployed = records.first { $0.definition == "deploy" }?.output
+        let deployStages = (deployed?["timings"]?.objectValue ?? [:]).compactMap { key, value in
+            value.doubleValue.map { (key, $0) }
+        }.sorted { (Self.deployStageOrder($0.0), $0.0) < (Self.deployStageOrder($1.0), $1.0) }
         let proxy = records.first { $0.definition == "proxy_update" }?.finished
         // The job's end as recorded, measured from the submitter's clock (the same machine's).
         let end = job.finished.map { $0 - submitted } ?? (Timestamp.now() - submitted)
         return Deploy(warm: warm, job: id, succeeded: job.state == .succeeded, toSwitch: switched.map { $0 - submitted },
                       toProxyUpdated: proxy.map { $0 - submitted }, toEnd: end, steps: steps, buildStages: stages,
-                      virtualenvReused: built?["virtualenv_reused"] == .bool(true))
+                      deployStages: deployStages, virtualenvReused: built?["virtualenv_reused"] == .bool(true))
+    }
+
+    /// The deploy's stages in the order they run (see `DeployHandler`).
+    static func deployStageOrder(_ stage: String) -> Int {
+        ["user", "directories", "install lock", "fetch", "extract", "venv", "chown", "install record", "sandbox",
+         "port and record", "spawn", "pid file", "listening", "answering", "running record"]
+            .firstIndex(of: stage) ?? 99
     }
 
     /// The build's stages in the order they run.

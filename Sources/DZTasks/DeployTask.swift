@@ -132,6 +132,9 @@ public enum DeployTask: TaskContract {
         public var limits: [String: JSONValue]?
         /// The app's media directory on this appserver.
         public var mediaRoot: String?
+        /// Seconds per stage of this deploy (the user, the install's fetch and extraction, gunicorn's start, the
+        /// first answer, ...): where its time went. Empty for an adopted instance.
+        public var timings: [String: Double] = [:]
 
         public init(instance: String, appserver: String, address: String, port: Int, bundle: String,
                     project: String, user: String, pid: Int, workers: Int, adopted: Bool) {
@@ -162,6 +165,7 @@ public enum DeployTask: TaskContract {
             adopted = try read.bool("adopted") ?? false
             limits = try read.object("limits")
             mediaRoot = try read.optionalString("media_root")
+            timings = (try read.object("timings") ?? [:]).compactMapValues(\.doubleValue)
         }
 
         public var json: [String: JSONValue] {
@@ -173,10 +177,11 @@ public enum DeployTask: TaskContract {
             ]
             if let limits { object["limits"] = .object(limits) }
             if let mediaRoot { object["media_root"] = .string(mediaRoot) }
+            if !timings.isEmpty { object["timings"] = .object(timings.mapValues { .double($0) }) }
             return object
         }
 
         public static let keys = ["instance", "appserver", "address", "port", "bundle", "project", "user", "pid",
-                                  "workers", "adopted", "limits", "media_root"]
+                                  "workers", "adopted", "limits", "media_root", "timings"]
     }
 }

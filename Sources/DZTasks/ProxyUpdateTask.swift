@@ -143,9 +143,12 @@ public enum ProxyUpdateTask: TaskContract {
         public var removedStatic: [String]
         /// `{"url", "directory"}` when media are served from this host.
         public var media: [String: JSONValue]?
+        /// Where the static files came from; nil from a handler that did not say.
+        public var staticSource: StaticSource?
 
         public init(site: String, bundle: String, hostnames: [String], upstreams: [Upstream], urls: [String],
-                    staticFiles: [[String: JSONValue]], removedStatic: [String], media: [String: JSONValue]?) {
+                    staticFiles: [[String: JSONValue]], removedStatic: [String], media: [String: JSONValue]?,
+                    staticSource: StaticSource? = nil) {
             self.site = site
             self.bundle = bundle
             self.hostnames = hostnames
@@ -154,6 +157,7 @@ public enum ProxyUpdateTask: TaskContract {
             self.staticFiles = staticFiles
             self.removedStatic = removedStatic
             self.media = media
+            self.staticSource = staticSource
         }
 
         public init(json object: [String: JSONValue]) throws(ContractViolation) {
@@ -167,6 +171,7 @@ public enum ProxyUpdateTask: TaskContract {
             staticFiles = (try read.array("static") ?? []).compactMap(\.objectValue)
             removedStatic = (try read.array("removed_static") ?? []).compactMap(\.stringValue)
             media = try read.object("media")
+            staticSource = try read.optionalString("static_source").flatMap(StaticSource.init(rawValue:))
         }
 
         public var json: [String: JSONValue] {
@@ -176,10 +181,23 @@ public enum ProxyUpdateTask: TaskContract {
                 "static": .array(staticFiles.map { .object($0) }),
                 "removed_static": .array(removedStatic.map { .string($0) }),
                 "media": media.map { .object($0) } ?? .null,
+                "static_source": staticSource.map { .string($0.rawValue) } ?? .null,
             ]
         }
 
         public static let keys = ["site", "bundle", "hostnames", "upstreams", "urls", "static", "removed_static",
-                                  "media"]
+                                  "media", "static_source"]
+    }
+
+    /// Where `proxy_update` found the release's static files.
+    public enum StaticSource: String, Sendable, Equatable {
+        /// The release maps none.
+        case none
+        /// In the bundle's directory already (the live bundle, or the one before it).
+        case here
+        /// In the directory `stage_static` staged them in, renamed into place.
+        case staged
+        /// Fetched from the bundle store by proxy_update itself.
+        case fetched
     }
 }

@@ -5,6 +5,6 @@ public enum TaskContracts {
         CreateDatabaseTask.self, DeleteVersionsTask.self, DeployTask.self, DropDatabaseTask.self, DropMediaTask.self,
         HealthCheckTask.self, InstallCertTask.self, ManagePyTask.self, ObtainCertTask.self, PlacementTask.self,
         PostDeployHooksTask.self, ProxyUpdateTask.self, ReadLogsTask.self, RemoveProxyConfTask.self,
-        RenewCertsTask.self, ScaleWorkersTask.self, StopInstancesTask.self,
+        RenewCertsTask.self, ScaleWorkersTask.self, StageStaticTask.self, StopInstancesTask.self, UnstageStaticTask.self,
     ]
 }

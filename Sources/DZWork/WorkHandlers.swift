@@ -40,6 +40,8 @@ public enum WorkHandlers {
             .adding(ManagePyHandler(settings: appServer))
             .adding(HealthCheckHandler(settings: appServer))
             .adding(ProxyUpdateHandler(workspace: workspace, store: store, settings: proxy))
+            .adding(StageStaticHandler(workspace: workspace, store: store, settings: proxy))
+            .adding(UnstageStaticHandler(workspace: workspace, settings: proxy))
             .adding(RemoveProxyConfHandler(workspace: workspace, settings: proxy))
             .adding(InstallCertHandler(settings: proxy))
             .adding(ObtainCertHandler(settings: proxy))

@@ -95,6 +95,13 @@ extension Integration {
                      "--data-dir", spool.directory + "/var-" + host] + appserverFlags(host))
             }
 
+            /// The names of the proxy's staged static directories of the example's project (`.staged-<bundle>`).
+            func stagedStatic() -> [String] {
+                let directory = spool.directory + "/var-" + (proxyHost ?? "frontend") + "/static/hello"
+                return ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+                    .filter { $0.hasPrefix(".staged-") }.sorted()
+            }
+
             func appserverFlags(_ host: String) -> [String] {
                 ["--supervise", "500ms", "--app-ports", appPorts[host] ?? "29000-29999"]
             }
@@ -271,6 +278,11 @@ extension Integration {
             let expectedCSS = try String(contentsOfFile: Self.example + "/greetings/static/greetings/style.css",
                                          encoding: .utf8)
             #expect(css == expectedCSS, "served by nginx from the bundle")
+            let firstSteps = Self.steps(firstShown)
+            #expect(firstSteps["stage_static"]?["output"]?["state"] == .string("staged"), "\(firstSteps)")
+            #expect(firstSteps["proxy_update"]?["output"]?["static_source"] == .string("staged"),
+                    "the switch took the files staged while the app deployed")
+            #expect(cluster.stagedStatic() == [], "nothing is left staged once live")
             let (wrongHost, _) = await cluster.get(host: "other.test")
             #expect(wrongHost == 404, "another name reaches nginx's default server, not the app")
             let tables = try await cluster.postgres.query(
@@ -381,6 +393,8 @@ extension Integration {
             #expect(migrationSteps["post_deploy_hooks"]?["state"] == .string("failed"))
             #expect(migrationSteps["post_deploy_hooks"]?["error"]?.stringValue?.contains("fails on purpose") == true)
             #expect(migrationSteps["proxy_update"] == nil, "traffic never switched")
+            #expect(migrationSteps["unstage_static.0"]?["output"]?["removed"] == .bool(true), "\(migrationSteps)")
+            #expect(cluster.stagedStatic() == [], "the failed release's staged static files were removed")
             for instance in Self.instances(migrationShown) {
                 #expect(!Self.listening(instance.port), "the new instance \(instance.instance) was stopped")
             }
@@ -400,6 +414,7 @@ extension Integration {
             #expect(healthSteps.filter { $0.key.hasPrefix("health_check.") }.values
                 .contains { $0["error_kind"] == .string("health-check") }, "\(healthSteps)")
             #expect(healthSteps["proxy_update"] == nil, "traffic never switched")
+            #expect(cluster.stagedStatic() == [], "the failed release's staged static files were removed")
             for instance in Self.instances(try await cluster.show(healthJob)) {
                 #expect(!Self.listening(instance.port), "the unhealthy instance \(instance.instance) was stopped")
             }

@@ -58,8 +58,8 @@ enum FuzzSpec {
     static let handlers: Set<String> = [
         "noop", "echo", "sleep", "fail", "check_repo", "build_bundle", "bundle_upload", "delete_versions",
         "create_database", "drop_database", "placement", "check_placement", "deploy", "post_deploy_hooks", "health_check",
-        "stop_instances", "scale_workers", "proxy_update", "remove_proxy_conf", "managepy", "read_logs", "install_cert",
-        "obtain_cert", "renew_certs",
+        "stop_instances", "scale_workers", "proxy_update", "stage_static", "unstage_static", "remove_proxy_conf", "managepy",
+        "read_logs", "install_cert", "obtain_cert", "renew_certs",
     ]
 
     /// Whether a task file field holding `value` is valid (nil: the rules leave it open).

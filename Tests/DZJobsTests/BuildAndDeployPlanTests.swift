@@ -85,6 +85,37 @@ import Testing
         #expect(placement["instances"] == .object(["app1": .int(3)]))
     }
 
+    @Test func theStaticFilesAreStagedOnTheProxyAsSoonAsTheBundleIsStored() throws {
+        let planner = JobPlanner(kind: BuildAndDeployJob.kind, queueWait: 60)
+        var (job, steps) = settle(planner, JobRecord(id: "J1", kind: "build_and_deploy", project: "shop",
+                                                     params: ["source": .string("s")], issuedBy: nil,
+                                                     issuedAt: .now()), [])
+        succeed(&steps, "check_repo", ["zoombuild_cfg": .string("[project]\n")])
+        (job, steps) = settle(planner, job, steps)
+        succeed(&steps, "check_placement")
+        (job, steps) = settle(planner, job, steps)
+        let mapping: JSONValue = .object(["url": .string("/static/"), "path": .string("static")])
+        succeed(&steps, "build_bundle", ["bundle": .string("bundle_shop_1"), "wsgi": .string("shop.wsgi"),
+                                         "static": .array([mapping])])
+        (job, steps) = settle(planner, job, steps)
+        succeed(&steps, "bundle_upload", ["bundle": .string("bundle_shop_1"), "sha256": .string("abc")])
+        (job, steps) = settle(planner, job, steps)
+        #expect(running(steps) == ["create_database", "stage_static"], "without waiting for the database")
+        #expect(steps.first { $0.name == "stage_static" }?.queue == "proxy")
+        #expect(try args(steps, "stage_static") == ["project": .string("shop"), "bundle": .string("bundle_shop_1"),
+                                                    "sha256": .string("abc"), "static": .array([mapping])])
+    }
+
+    @Test func aFailedJobWhoseStaticFilesWereServedAlreadyUnstagesNothing() throws {
+        var (planner, job, steps) = deployed()
+        succeed(&steps, "stage_static", ["bundle": .string("bundle_shop_1"), "state": .string("here")])
+        steps.fail("deploy.0", kind: "health-check")
+        succeed(&steps, "deploy.1", ["appserver": .string("app2"), "instance": .string("new.app2.10001")])
+        (job, steps) = settle(planner, job, steps)
+        #expect(steps.tasks(of: "unstage_static").isEmpty)
+        #expect(steps.tasks(of: "stop_new_instances").map(\.queue) == ["appserver_app2"])
+    }
+
     @Test func theDatabaseKeepsItsRecordedEngineElseTakesTheOneTheBundleWasBuiltFor() throws {
         for recorded in [true, false] {
             let coordinator = HandCoordinator(planner: JobPlanner(kind: BuildAndDeployJob.kind, queueWait: 60),
@@ -176,7 +207,7 @@ import Testing
 
     @Test func deployGoesToEachPlacedAppserverWithWhatTheAppNeeds() throws {
         let (_, _, steps) = deployed(["hostnames": .string("shop.example.com, *.shop.example.com")])
-        #expect(running(steps) == ["deploy.0", "deploy.1"])
+        #expect(running(steps) == ["deploy.0", "deploy.1", "stage_static"])
         #expect(steps.filter { $0.definition == "deploy" }.map(\.queue) == ["appserver_app1", "appserver_app2"])
         let deploy = try args(steps, "deploy.1")
         #expect(deploy["appserver"] == .string("app2"))
@@ -217,16 +248,20 @@ import Testing
         succeed(&steps, "deploy.1", ["appserver": .string("app2"), "instance": .string("new.app2.10001"),
                                      "address": .string("10.0.0.2"), "port": .int(10001)])
         (job, steps) = settle(planner, job, steps)
-        #expect(running(steps) == ["post_deploy_hooks"])
+        #expect(running(steps) == ["post_deploy_hooks", "stage_static"])
         #expect(steps.first { $0.name == "post_deploy_hooks" }?.queue == "appserver_app1")
         #expect(try args(steps, "post_deploy_hooks")["instance"] == .string("new.app1.10005"))
         succeed(&steps, "post_deploy_hooks")
         (job, steps) = settle(planner, job, steps)
-        #expect(running(steps) == ["health_check.0", "health_check.1"])
+        #expect(running(steps) == ["health_check.0", "health_check.1", "stage_static"])
         #expect(steps.filter { $0.definition == "health_check" }.map(\.queue) == ["appserver_app1", "appserver_app2"])
         #expect(try args(steps, "health_check.1")["instance"] == .string("new.app2.10001"))
         succeed(&steps, "health_check.0")
         succeed(&steps, "health_check.1")
+        (job, steps) = settle(planner, job, steps)
+        #expect(running(steps) == ["stage_static"], "the switch waits for the static files")
+        succeed(&steps, "stage_static", ["bundle": .string("bundle_shop_1"), "state": .string("staged"),
+                                         "fetched": .bool(true)])
         (job, steps) = settle(planner, job, steps)
         let proxy = try args(steps, "proxy_update")
         #expect(proxy["upstreams"] == .array([
@@ -259,9 +294,16 @@ import Testing
         steps[index].errorKind = "migrate"
         steps[index].error = "no such column"
         (job, steps) = settle(planner, job, steps)
+        #expect(steps.filter(\.compensation).isEmpty, "the compensation waits for stage_static to end")
+        succeed(&steps, "stage_static", ["bundle": .string("bundle_shop_1"), "state": .string("staged"),
+                                         "fetched": .bool(true)])
+        (job, steps) = settle(planner, job, steps)
         let undo = steps.filter(\.compensation)
-        #expect(undo.map(\.queue) == ["appserver_app1", "appserver_app2"])
+        #expect(undo.map(\.name) == ["stop_new_instances.0", "stop_new_instances.1", "unstage_static.0"])
+        #expect(undo.map(\.queue) == ["appserver_app1", "appserver_app2", "proxy"])
         #expect(try args(steps, undo[0].name)["instances"] == .array([.string("new.app1.10005")]))
+        #expect(try args(steps, "unstage_static.0") == ["project": .string("shop"), "bundle": .string("bundle_shop_1")],
+                "what was staged for the release that did not go live is removed")
         #expect(!steps.contains { $0.definition == "proxy_update" || $0.definition == "retire_old" })
         for step in undo { succeed(&steps, step.name) }
         (job, steps) = settle(planner, job, steps)

@@ -18,13 +18,16 @@ import Testing
     @Test func theTargetsCodeIsDeployedWithTodaysNamesEnvironmentAndFormation() throws {
         let coordinator = coordinator()
         var (job, steps) = coordinator.settle(ShopFixture.job("rollback"), [])
-        #expect(steps.running == ["placement"])
+        #expect(steps.running == ["placement", "stage_static"])
+        let stage = try steps.args("stage_static")
+        #expect(stage == ["project": .string("shop"), "bundle": .string("bundle_shop_1"), "sha256": .string("aaa"),
+                          "static": ShopFixture.earlier.staticFiles], "the target's bundle and static files")
         let placement = try steps.args("placement")
         #expect(placement["count"] == .int(2), "the formation's instances, not the target's 1")
         #expect(placement["instances"] == ShopFixture.facts["instances"])
         steps.succeed("placement", ["appservers": .array([.string("app2"), .string("app3")])])
         (job, steps) = coordinator.settle(job, steps)
-        #expect(steps.running == ["deploy.0", "deploy.1"])
+        #expect(steps.running == ["deploy.0", "deploy.1", "stage_static"])
         #expect(steps.tasks(of: "deploy").map(\.queue) == ["appserver_app2", "appserver_app3"])
         for name in ["deploy.0", "deploy.1"] {
             let deploy = try steps.args(name)
@@ -49,7 +52,7 @@ import Testing
             (job, steps) = coordinator.settle(job, steps)
             steps.succeed("deploy.0", ShopFixture.deployed("bundle_shop_1", "app2", 10005))
             (job, steps) = coordinator.settle(job, steps)
-            #expect(steps.running == ["post_deploy_hooks"])
+            #expect(steps.running == ["post_deploy_hooks", "stage_static"])
             #expect(steps.first { $0.name == "post_deploy_hooks" }?.queue == "appserver_app2")
             let hooks = try steps.args("post_deploy_hooks")
             #expect(hooks["check_schema"] == .bool(true))

@@ -67,6 +67,14 @@ enum ShopFixture {
     {
         var (job, steps) = coordinator.settle(job, [])
         guard job.stopping == nil else { return (job, steps) }
+        if steps.contains(where: { $0.name == "stage_static" }) {
+            // The release steps stage the static files on the proxy from the start, beside placement.
+            #expect(steps.running == ["placement", "stage_static"])
+            #expect(steps.first { $0.name == "stage_static" }?.queue == "proxy")
+            #expect((try? steps.args("stage_static"))?["bundle"] == .string(bundle))
+            steps.succeed("stage_static", ["bundle": .string(bundle), "state": .string("here"),
+                                           "fetched": .bool(false)], host: "frontend")
+        }
         steps.succeed("placement", ["appservers": .array([.string("app2"), .string("app3")])])
         (job, steps) = coordinator.settle(job, steps)
         return startedAndHealthy(coordinator, job, steps, bundle: bundle)

@@ -462,6 +462,125 @@ import Testing
             }
         }
 
+        @Test func stagedStaticFilesAreNeverServedUntilTheSwitchTakesThem() async throws {
+            try await withProxyHost { host in
+                let first = try await host.makeBundle("bundle_shop_1", css: "v1\n")
+                let second = try await host.makeBundle("bundle_shop_2", css: "v2\n")
+                let project = host.settings.staticRoot + "/shop"
+                let staged = project + "/.staged-bundle_shop_2"
+                try await host.withApps(["one"]) { ports in
+                    let live = try await host.update(bundle: "bundle_shop_1", hostnames: ["shop.test"], ports: ports,
+                                                     static: [("/static/", "static")], sha256: first)
+                    #expect(live["static_source"] == .string("fetched"), "nothing was staged: it fetched them")
+                    _ = try await host.eventually("/static/css/site.css", host: "shop.test") { $0.body == "v1\n" }
+
+                    let stage = try await host.stage(bundle: "bundle_shop_2", sha256: second)
+                    #expect(stage == ["bundle": .string("bundle_shop_2"), "state": .string("staged"),
+                                      "directory": .string(staged), "fetched": .bool(true)])
+                    #expect(try FileSystem.names(in: staged) == ["static"])
+                    #expect(try FileIO.readAll(staged + "/static/css/site.css") == Array("v2\n".utf8))
+                    #expect(try mode(of: staged + "/static/css/site.css") == 0o644)
+                    #expect(!FileSystem.exists(staged + "/static/leak.py"), "a link out of the tree is dropped")
+                    #expect(try FileSystem.names(in: project).sorted() == [".staged-bundle_shop_2", "bundle_shop_1"],
+                            "no fetch left behind, the live bundle untouched")
+                    let before = try await host.nginx.get("/static/css/site.css", host: "shop.test")
+                    #expect(before.body == "v1\n", "staged is not served: \(before)")
+                    // Staged already: a retry fetches nothing.
+                    let again = try await host.stage(bundle: "bundle_shop_2", sha256: second)
+                    #expect(again["fetched"] == .bool(false) && again["state"] == .string("staged"))
+
+                    let switched = try await host.update(bundle: "bundle_shop_2", hostnames: ["shop.test"],
+                                                         ports: ports, static: [("/static/", "static")],
+                                                         sha256: second)
+                    #expect(switched["static_source"] == .string("staged"))
+                    _ = try await host.eventually("/static/css/site.css", host: "shop.test") { $0.body == "v2\n" }
+                    #expect(try FileSystem.names(in: project).sorted() == ["bundle_shop_1", "bundle_shop_2"])
+
+                    // Both bundles' files are here now: a rollback's staging has nothing to do.
+                    let back = try await host.stage(bundle: "bundle_shop_1")
+                    #expect(back["state"] == .string("here") && back["fetched"] == .bool(false))
+                    #expect(back["directory"] == .string(project + "/bundle_shop_1"))
+                    let none = try await host.stage(bundle: "bundle_shop_3", static: [])
+                    #expect(none["state"] == .string("none") && none["directory"] == .null)
+                }
+            }
+        }
+
+        @Test func stagedFilesOfAReleaseThatDidNotGoLiveAreRemovedAndTheServedOnesKept() async throws {
+            try await withProxyHost { host in
+                for number in 1...3 { _ = try await host.makeBundle("bundle_shop_\(number)", css: "v\(number)\n") }
+                let project = host.settings.staticRoot + "/shop"
+                try await host.withApps(["one"]) { ports in
+                    _ = try await host.update(bundle: "bundle_shop_1", hostnames: ["shop.test"], ports: ports,
+                                              static: [("/static/", "static")])
+                    // A failed job's compensation.
+                    _ = try await host.stage(bundle: "bundle_shop_2")
+                    let removed = try await host.unstage(bundle: "bundle_shop_2")
+                    #expect(removed == ["removed": .bool(true), "directory": .string(project + "/.staged-bundle_shop_2")])
+                    #expect(try FileSystem.names(in: project) == ["bundle_shop_1"], "nothing staged is left")
+                    #expect(try await host.unstage(bundle: "bundle_shop_2")["removed"] == .bool(false), "repeatable")
+                    // Never the served files, even of the bundle named.
+                    #expect(try await host.unstage(bundle: "bundle_shop_1")["removed"] == .bool(false))
+                    let css = try await host.nginx.get("/static/css/site.css", host: "shop.test")
+                    #expect(css.body == "v1\n", "\(css)")
+
+                    // A staging whose compensation never ran goes with the project's next switch.
+                    _ = try await host.stage(bundle: "bundle_shop_3")
+                    _ = try await host.stage(bundle: "bundle_shop_2")
+                    #expect(try FileSystem.names(in: project).sorted()
+                            == [".staged-bundle_shop_2", ".staged-bundle_shop_3", "bundle_shop_1"])
+                    let output = try await host.update(bundle: "bundle_shop_2", hostnames: ["shop.test"], ports: ports,
+                                                       static: [("/static/", "static")])
+                    #expect(output["static_source"] == .string("staged"))
+                    #expect(try FileSystem.names(in: project).sorted() == ["bundle_shop_1", "bundle_shop_2"])
+                }
+            }
+        }
+
+        @Test func aSwitchThatNginxRefusesLeavesNeitherTheStagedNorTheServedFilesOfItsRelease() async throws {
+            try await withProxyHost { host in
+                _ = try await host.makeBundle("bundle_shop_1", css: "v1\n")
+                _ = try await host.makeBundle("bundle_shop_2", css: "v2\n")
+                let project = host.settings.staticRoot + "/shop"
+                try await host.withApps(["one"]) { ports in
+                    _ = try await host.update(bundle: "bundle_shop_1", hostnames: ["shop.test"], ports: ports,
+                                              static: [("/static/", "static")])
+                    _ = try await host.stage(bundle: "bundle_shop_2")
+                    let broken = host.nginx.sitesDirectory + "/zz_broken.conf"
+                    try FileIO.create(broken, bytes: Array("this is not nginx;\n".utf8), mode: 0o644, sync: false)
+                    let failure = await host.failure(bundle: "bundle_shop_2", hostnames: ["shop.test"], ports: ports,
+                                                     static: [("/static/", "static")])
+                    #expect(failure?.kind == "nginx-config", "\(String(describing: failure))")
+                    #expect(try FileSystem.names(in: project) == ["bundle_shop_1"])
+                    let css = try await host.nginx.get("/static/css/site.css", host: "shop.test")
+                    #expect(css.body == "v1\n", "\(css)")
+                }
+            }
+        }
+
+        @Test func stageStaticRefusesWhatProxyUpdateRefuses() async throws {
+            try await withProxyHost { host in
+                _ = try await host.makeBundle("bundle_shop_1", css: "v1\n")
+                let project = host.settings.staticRoot + "/shop"
+                let checksum = await failureOf(host.stageHandler, host.stageArguments(
+                    bundle: "bundle_shop_1", static: [("/static/", "static")], sha256: String(repeating: "0", count: 64)))
+                #expect(checksum?.kind == "checksum", "\(String(describing: checksum))")
+                let missing = await failureOf(host.stageHandler, host.stageArguments(
+                    bundle: "bundle_shop_1", static: [("/static/", "assets")], sha256: nil))
+                #expect(missing?.kind == "static-missing", "\(String(describing: missing))")
+                #expect(((try? FileSystem.names(in: project)) ?? []) == [], "a failed staging leaves nothing")
+                for (bundle, path, sha256) in [("bundle_other_1", "static", nil), ("../bundle_shop_1", "static", nil),
+                                               ("bundle_shop_1", "../code", nil), ("bundle_shop_1", "static", "abc")] {
+                    let refused = await failureOf(host.stageHandler, host.stageArguments(
+                        bundle: bundle, static: [("/static/", path)], sha256: sha256))
+                    #expect(refused?.kind == "bad-args", "\(bundle) \(path): \(String(describing: refused))")
+                }
+                let unstage = await failureOf(UnstageStaticHandler(workspace: host.workspace, settings: host.settings),
+                                              ["project": .string("shop"), "bundle": .string("../../etc")])
+                #expect(unstage?.kind == "bad-args", "\(String(describing: unstage))")
+            }
+        }
+
         @Test func updatesOfTwoProjectsAtOnceBothApply() async throws {
             try await withProxyHost { host in
                 try await host.withApps(["shop", "blog"]) { ports in
@@ -619,6 +738,33 @@ struct ProxyHost: Sendable {
     {
         await DZWorkTests.failureOf(updateHandler, arguments(
             project: project, bundle: bundle, hostnames: hostnames, ports: ports, static: `static`, sha256: sha256))
+    }
+
+    var stageHandler: StageStaticHandler { StageStaticHandler(workspace: workspace, store: store, settings: settings) }
+
+    func stageArguments(project: String = "shop", bundle: String, static: [(String, String)], sha256: String?)
+        -> [String: JSONValue]
+    {
+        var args: [String: JSONValue] = [
+            "project": .string(project), "bundle": .string(bundle),
+            "static": .array(`static`.map { .object(["url": .string($0.0), "path": .string($0.1)]) }),
+        ]
+        if let sha256 { args["sha256"] = .string(sha256) }
+        return args
+    }
+
+    /// Runs `stage_static`, requiring success.
+    func stage(project: String = "shop", bundle: String, static: [(String, String)] = [("/static/", "static")],
+               sha256: String? = nil) async throws -> [String: JSONValue]
+    {
+        try await stageHandler.run(try proxyContext("stage_static", stageArguments(
+            project: project, bundle: bundle, static: `static`, sha256: sha256)))
+    }
+
+    /// Runs `unstage_static`, requiring success.
+    func unstage(project: String = "shop", bundle: String) async throws -> [String: JSONValue] {
+        try await UnstageStaticHandler(workspace: workspace, settings: settings).run(try proxyContext(
+            "unstage_static", ["project": .string(project), "bundle": .string(bundle)]))
     }
 
     /// Runs `remove_proxy_conf`, requiring success.

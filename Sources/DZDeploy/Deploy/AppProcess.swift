@@ -83,13 +83,15 @@ package struct AppProcess: Sendable, Equatable {
     }
 
     /// Polls until none of `processes` lives as `uid`, or `timeout` seconds pass; true when all are gone. Runs in
-    /// a task of its own so that a cancelled caller still waits for the processes it signalled.
+    /// a task of its own so that a cancelled caller still waits for the processes it signalled. Every 10 ms (a
+    /// read of each one's `/proc` status): a redeploy's retire_old waits here for the old master, after the switch
+    /// and before the job ends.
     func waitUntilGone(_ processes: [AppProcess], uid: UInt32, timeout: Double) async -> Bool {
         await Task {
             let deadline = Timestamp.now() + timeout
             while processes.contains(where: { $0.isLive(as: uid) }) {
                 if Timestamp.now() >= deadline { return false }
-                try? await Task.sleep(nanoseconds: 50_000_000)
+                try? await Task.sleep(nanoseconds: 10_000_000)
             }
             return true
         }.value

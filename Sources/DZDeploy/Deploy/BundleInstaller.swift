@@ -35,8 +35,9 @@ package struct BundleInstaller: Sendable {
 
     /// The bundle's directory and its interpreter, installed now or earlier; `installed` is false when it was
     /// there already; `venv` is the shared venv its `venv` links to (nil for a bundle an older dz installed with a
-    /// venv of its own), for the sandbox to show read-only.
-    package func install(project: ProjectID, bundle: String, sha256: String?, user: AppUser, logger: Logger)
+    /// venv of its own), for the sandbox to show read-only. Its stages are lapped on `stages`.
+    package func install(project: ProjectID, bundle: String, sha256: String?, user: AppUser, logger: Logger,
+                         stages: inout DeployStages)
         async throws(DeployError) -> (directory: String, interpreter: String, installed: Bool, venv: String?)
     {
         let records = InstanceDirectory(root: settings.instancesRoot)
@@ -75,14 +76,7 @@ package struct BundleInstaller: Sendable {
             SourceTree.remove(extracted)
         }
         let key = project.rawValue + "/" + bundle + ".tar.zst"
-        // Seconds per stage, logged with the install: where a deploy's time goes.
-        var stages: [String] = []
-        var mark = Timestamp.now()
-        func lap(_ stage: String) {
-            let now = Timestamp.now()
-            stages.append(stage + "=" + String(format: "%.2f", now - mark))
-            mark = now
-        }
+        stages.lap("install lock")
         let expected = try await expectedChecksum(key: key, given: sha256, manifestPath: stem + ".manifest.json")
         do {
             _ = try await store.get(key: key, to: archive, expectedSHA256: expected)
@@ -91,7 +85,7 @@ package struct BundleInstaller: Sendable {
         } catch {
             throw .storage("cannot fetch \(key): \(error)", retryable: true)
         }
-        lap("fetch")
+        stages.lap("fetch")
         // The manifest inside the checked archive (its first entry) says which venv the bundle carries: one this
         // project has here already is not written again.
         var venvKey: String?
@@ -109,7 +103,7 @@ package struct BundleInstaller: Sendable {
         } catch {
             throw .bundle("cannot extract \(bundle): \(error)")
         }
-        lap("extract")
+        stages.lap("extract")
         guard manifest.name == bundle, manifest.project == project.rawValue else {
             throw .bundle("\(key) holds bundle \(manifest.name) of project \(manifest.project), not \(bundle)")
         }
@@ -117,7 +111,7 @@ package struct BundleInstaller: Sendable {
         if shared == nil {
             try Self.linkInterpreter(venv: extracted, interpreter: interpreter, version: manifest.pythonVersion ?? "")
             if let venvKey { shared = try await venvs.adopt(extracted + "/venv", key: venvKey, user: user) }
-            lap("venv")
+            stages.lap("venv")
         }
         if let shared {
             do { try DirectoryHandle.open(extracted).makeSymbolicLink("venv", target: shared) } catch {
@@ -131,7 +125,7 @@ package struct BundleInstaller: Sendable {
             guard chown?.succeeded == true else {
                 throw .filesystem("chown", path: extracted, .notPermitted)
             }
-            lap("chown")
+            stages.lap("chown")
         }
         try records.save(InstalledBundle(project: project.rawValue, bundle: bundle, sha256: expected,
                                          pythonVersion: manifest.pythonVersion ?? "", interpreter: interpreter,
@@ -143,9 +137,10 @@ package struct BundleInstaller: Sendable {
             records.removeInstalledBundle(project: project.rawValue, bundle: bundle)
             throw .filesystem("rename into place", path: target, error)
         }
+        stages.lap("install record")
         logger.info("bundle installed", metadata: ["bundle": "\(bundle)", "directory": "\(target)",
                                                    "python": "\(interpreter)", "venv": "\(shared ?? "its own")",
-                                                   "seconds": "\(stages.joined(separator: " "))"])
+                                                   "seconds": "\(stages.text)"])
         return (target, interpreter, true, shared)
     }
 

@@ -23,6 +23,9 @@ package struct InstanceLauncher: Sendable {
     let logger: Logger
     /// How long gunicorn may take to write its pid file after daemonising.
     var pidFileTimeout: Double = 30
+    /// The pause between two looks for the pid file and for the master's `Listening at` line (10 ms): both come
+    /// within a second, and each look is a small read.
+    static let startPoll: UInt64 = 10_000_000
 
     package init(logger: Logger, pidFileTimeout: Double = 30) {
         self.logger = logger
@@ -47,6 +50,16 @@ package struct InstanceLauncher: Sendable {
     package func start(_ record: InstanceRecord, environment: RuntimeEnvironment, records: InstanceDirectory,
                        cgroups: AppCgroups, defaults: AppLimits) async throws(DeployError) -> Int32?
     {
+        var stages = DeployStages()
+        return try await start(record, environment: environment, records: records, cgroups: cgroups,
+                               defaults: defaults, stages: &stages)
+    }
+
+    /// `start`, its stages lapped on `stages`: `spawn` (until gunicorn daemonised), `pid file`, `listening`.
+    package func start(_ record: InstanceRecord, environment: RuntimeEnvironment, records: InstanceDirectory,
+                       cgroups: AppCgroups, defaults: AppLimits, stages: inout DeployStages)
+        async throws(DeployError) -> Int32?
+    {
         let placement = try cgroups.placement(project: record.project, limits: record.limits ?? defaults)
         // Taken before the leftovers are killed: a worker still holding the socket is where an agent that started
         // again finds it.
@@ -68,17 +81,21 @@ package struct InstanceLauncher: Sendable {
             let tail = Redaction.mask(outcome.tail(15), secrets: environment.secrets)
             throw .launch("gunicorn did not start (\(outcome.ending)):\n\(tail)")
         }
+        stages.lap("spawn")
         let started = Timestamp.now()
         while true {
             if let pid = pidFromFile(record), AppProcess(pid: pid).isMaster(uid: record.uid, pidFile: record.pidFile) {
+                stages.lap("pid file")
                 try await awaitListening(record, master: pid, since: started)
+                stages.lap("listening")
                 return pid
             }
             let waited = Timestamp.now() - started
             if waited >= pidFileTimeout || Task.isCancelled { return nil }
             // Nothing of it runs any more (gunicorn exited at once): no pid file will come.
             if waited > 1, AppProcess.ofInstance(pidFile: record.pidFile, uid: record.uid).isEmpty { return nil }
-            try? await Task.sleep(nanoseconds: 50_000_000)
+            // Every deploy waits here: a short pause (a small file read) rather than up to 50 ms of lag.
+            try? await Task.sleep(nanoseconds: Self.startPoll)
         }
     }
 
@@ -171,7 +188,7 @@ package struct InstanceLauncher: Sendable {
                 await master.stopMaster(uid: record.uid, pidFile: record.pidFile, grace: 5)
                 throw .portInUse(endpoint)
             }
-            try? await Task.sleep(nanoseconds: 50_000_000)
+            try? await Task.sleep(nanoseconds: Self.startPoll)
         }
     }
 

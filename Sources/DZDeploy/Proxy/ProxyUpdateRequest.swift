@@ -31,13 +31,7 @@ package struct ProxyUpdateRequest: Sendable {
         do { contract = try ProxyUpdateTask.Arguments(json: args) } catch { throw .badArgs(error.message) }
         project = contract.project
         bundle = try BundleNames.bundle(contract.bundle, of: project)
-        if let text = contract.sha256 {
-            let lowered = text.lowercased()
-            guard SHA256Digest.isHex(lowered) else { throw .badArgs("sha256 must be 64 hexadecimal digits") }
-            sha256 = lowered
-        } else {
-            sha256 = nil
-        }
+        sha256 = try StageStaticRequest.checksum(contract.sha256)
         hostnames = contract.hostnames
         do throws(ProxyError) {
             upstreams = try UpstreamServer.list(contract.upstreams)

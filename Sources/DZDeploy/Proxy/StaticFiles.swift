@@ -14,7 +14,13 @@ import Logging
 /// - `<project>/.incoming-<bundle>-<random>/`: a fetch in progress (0700): the archive, the whole bundle extracted,
 ///   then only the static directories, renamed into place under the sites lock. A crash leaves it; an update of
 ///   the project removes such leftovers once a day old.
-/// - `<project>/.replaced-<bundle>-<random>/`: a bundle's directory being replaced by a new fetch of it.
+/// - `<project>/.staged-<bundle>/`: the static directories of a release not yet live, fetched ahead of its switch
+///   (`stage_static`, while its instances start) and complete (renamed from a fetch under the sites lock). No site
+///   names it: `proxy_update` renames it to `<project>/<bundle>` before it writes the site that serves it. One
+///   that never goes live is removed by the failed job's compensation (`unstage_static`) and, whatever is left,
+///   by the project's next successful update (`prune`), which no other job of the project runs beside.
+/// - `<project>/.replaced-<bundle>-<random>/`, `.discarded-<bundle>-<random>/`: a bundle's directory being
+///   replaced by a new fetch of it, a staged directory being removed.
 public struct StaticFiles: Sendable {
     /// `ProxySettings.staticRoot`.
     public let root: String
@@ -34,13 +40,35 @@ public struct StaticFiles: Sendable {
 
     func projectDirectory(_ project: ProjectID) -> String { root + "/" + project.rawValue }
 
-    /// A fetched bundle's static directories, ready for `install`.
+    /// `<root>/<project>/.staged-<bundle>`: where `stage_static` leaves a release's static directories for its
+    /// `proxy_update`.
+    public static func stagedDirectory(root: String, project: ProjectID, bundle: String) -> String {
+        root + "/" + project.rawValue + "/" + stagedPrefix + bundle
+    }
+
+    static let stagedPrefix = ".staged-"
+
+    /// A bundle's static directories ready for `install`: a fetch of this task's, or the bundle's staged directory.
     package struct Staged: Sendable {
-        let work: String
-        var tree: String { work + "/static" }
+        /// The fetch's own directory, removed with whatever is left in it; nil for a staged directory, which stays
+        /// where it is when not installed (for a retry; the job's compensation or the next update removes it).
+        let work: String?
+        let tree: String
+
+        init(work: String) {
+            self.work = work
+            tree = work + "/static"
+        }
+
+        init(staged: String) {
+            work = nil
+            tree = staged
+        }
 
         /// Removes what is left of the fetch (everything, when it was not installed).
-        package func discard() { SourceTree.remove(work) }
+        package func discard() {
+            if let work { SourceTree.remove(work) }
+        }
     }
 
     /// What `install` did.
@@ -55,6 +83,51 @@ public struct StaticFiles: Sendable {
     package func isComplete(project: ProjectID, bundle: String, mappings: [StaticMapping]) -> Bool {
         let directory = Self.directory(root: root, project: project, bundle: bundle)
         return mappings.allSatisfy { Self.isRealDirectory(directory, $0.path) }
+    }
+
+    /// The bundle's staged directory when it is here (a directory itself, not a link) with every mapped path in it.
+    package func staged(project: ProjectID, bundle: String, mappings: [StaticMapping]) -> Staged? {
+        let directory = Self.stagedDirectory(root: root, project: project, bundle: bundle)
+        guard (try? FileSystem.linkStatus(directory))?.isDirectory == true,
+              mappings.allSatisfy({ Self.isRealDirectory(directory, $0.path) }) else { return nil }
+        return Staged(staged: directory)
+    }
+
+    /// Makes a fetch the bundle's staged directory, in one rename, replacing one staged before (with other
+    /// mappings). Callers hold `SitesLock`.
+    package func publish(_ fetched: Staged, project: ProjectID, bundle: String) throws(ProxyError) {
+        let target = Self.stagedDirectory(root: root, project: project, bundle: bundle)
+        defer { try? FileSystem.syncDirectory(projectDirectory(project)) }
+        do throws(Errno) {
+            try FileSystem.renameNoReplace(fetched.tree, target)
+        } catch .fileExists, .directoryNotEmpty {
+            let aside = projectDirectory(project) + "/.discarded-" + bundle + "-"
+                + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            try Self.step("rename", target) { () throws(Errno) in
+                try FileSystem.rename(target, aside)
+                try FileSystem.rename(fetched.tree, target)
+            }
+            SourceTree.remove(aside)
+        } catch {
+            throw .filesystem(operation: "rename", path: target, error)
+        }
+    }
+
+    /// Removes the bundle's staged directory (a release that did not go live); returns whether there was one.
+    /// Callers hold `SitesLock`; the served directories are never touched.
+    package func unstage(project: ProjectID, bundle: String) async throws(ProxyError) -> Bool {
+        let target = Self.stagedDirectory(root: root, project: project, bundle: bundle)
+        let aside = projectDirectory(project) + "/.discarded-" + bundle + "-"
+            + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        do throws(Errno) {
+            try FileSystem.rename(target, aside)
+        } catch .noSuchFileOrDirectory {
+            return false
+        } catch {
+            throw .filesystem(operation: "rename", path: target, error)
+        }
+        _ = try? await Self.blocking { () throws(ProxyError) in SourceTree.remove(aside) }
+        return true
     }
 
     /// Fetches `<project>/<bundle>.tar.zst`, checks it against `sha256` (else the SHA-256 in the stored manifest),
@@ -124,8 +197,10 @@ public struct StaticFiles: Sendable {
         _ = try? await Self.blocking { () throws(ProxyError) in SourceTree.remove(directory) }
     }
 
-    /// Removes every bundle directory of `project` but `current` and the most recently deployed other one, and
-    /// hidden leftovers older than a day; returns the bundles removed.
+    /// Removes every bundle directory of `project` but `current` and the most recently deployed other one, every
+    /// staged directory (what is staged now is either live or of a release that did not go live: the project's
+    /// deploying jobs run one at a time), and other hidden leftovers older than a day; returns the bundles
+    /// removed.
     package func prune(project: ProjectID, keeping current: String) async -> [String] {
         let projectDirectory = projectDirectory(project)
         guard let names = try? FileSystem.names(in: projectDirectory) else { return [] }
@@ -134,7 +209,9 @@ public struct StaticFiles: Sendable {
         var doomed: [String] = []
         for name in names {
             guard let status = try? FileSystem.linkStatus(projectDirectory + "/" + name) else { continue }
-            if name.hasPrefix(".") {
+            if name.hasPrefix(Self.stagedPrefix) {
+                doomed.append(name)
+            } else if name.hasPrefix(".") {
                 if now - status.modified > Self.leftoverAge { doomed.append(name) }
             } else if name != current {
                 others.append((name, status.modified))

@@ -5,7 +5,8 @@ import DZTasks
 /// `build_and_deploy`: the main job. check_repo -> check_placement (an SQLite app that no appserver could run is
 /// refused before its build) -> build_bundle -> [create_database || bundle_upload], then the
 /// release steps (see `ReleaseSteps`): placement -> deploy -> post_deploy_hooks -> health_check -> proxy_update ->
-/// retire_old, with `stop_new_instances` as compensation. Once it has a stored bundle, the job is a release of
+/// retire_old, with stage_static beside them from bundle_upload on (proxy_update waits for it), and
+/// `stop_new_instances` and `unstage_static` as compensation. Once it has a stored bundle, the job is a release of
 /// the project (see `dz releases`), succeeded or not.
 ///
 /// Parameters: those of `build` (`source`, `rev`, `vcs`, `zoombuild_cfg`, `collectstatic`, `db_engine`,
@@ -21,7 +22,8 @@ public enum BuildAndDeployJob {
         var kind = JobKind(
             name: "build_and_deploy", summary: "build a bundle and deploy it behind the proxy, then retire the old",
             steps: CheckPlacementStep.around(BuildJob.kind.steps)
-                + ReleaseSteps.steps(after: ["create_database", "bundle_upload"], spec: spec))
+                + ReleaseSteps.steps(after: ["create_database", "bundle_upload"], stageAfter: ["bundle_upload"],
+                                     spec: spec))
         { context in
             var result = ReleaseSteps.result(context, spec: spec)
             if let built = context.outputs["build_bundle"]?.first {

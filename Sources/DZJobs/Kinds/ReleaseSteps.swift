@@ -6,13 +6,16 @@ import DZTasks
 /// deploy (one per instance, on the chosen appservers: installed, started, answering HTTP) -> post_deploy_hooks
 /// (migrate and the release command, on the first new instance, before any traffic reaches it) -> health_check
 /// (every new instance answers its first host name below 500) -> proxy_update (the switch) -> retire_old (stop
-/// the project's previous instances, only after the switch; a failure is a warning). When a step fails,
-/// `stop_new_instances` stops what the job started: the old version keeps serving.
+/// the project's previous instances, only after the switch; a failure is a warning). Beside them, from the
+/// moment the bundle is stored, stage_static puts the release's static files on the proxy, so that the switch
+/// waits for no fetch; proxy_update runs after both. When a step fails, `stop_new_instances` stops what the job
+/// started (the old version keeps serving) and `unstage_static` removes what was staged.
 enum ReleaseSteps {
     typealias Spec = @Sendable (JobContext) throws(JobError) -> ReleaseSpec
 
-    /// The steps, the first (placement) running after `after`. `hooks` sets arguments of post_deploy_hooks.
-    static func steps(after: [String], spec: @escaping Spec,
+    /// The steps, the first (placement) running after `after`, stage_static after `stageAfter` (the steps that
+    /// store the bundle; default `after`). `hooks` sets arguments of post_deploy_hooks.
+    static func steps(after: [String], stageAfter: [String]? = nil, spec: @escaping Spec,
                       hooks: @escaping @Sendable (JobContext, inout PostDeployHooksTask.Arguments) -> Void = { _, _ in })
         -> [StepDefinition]
     {
@@ -21,6 +24,7 @@ enum ReleaseSteps {
                 try checkHostnames(try spec(context).hostnames, context)
             }) { context throws(JobError) in try spec(context).instances }
                 .recording(claimHostnames),
+            stageStatic(after: stageAfter ?? after, spec: spec),
             deploy(spec: spec),
             StepDefinition("post_deploy_hooks", after: ["deploy"], task: "post_deploy_hooks",
                            queue: .build, maxAttempts: 1, timeoutSeconds: 1800)
@@ -39,10 +43,44 @@ enum ReleaseSteps {
                 try DeploySteps.appserverQueue(try firstInstance(context)["appserver"]?.stringValue)
             },
             healthCheck(after: ["post_deploy_hooks"], spec: spec),
-            proxyUpdate(spec: spec) { context in context.outputs["deploy"] ?? [] },
+            proxyUpdate(after: ["health_check", "stage_static"], spec: spec) { context in
+                context.outputs["deploy"] ?? []
+            },
             DeploySteps.stop("retire_old", after: ["proxy_update"], failure: .warn, select: DeploySteps.active),
             DeploySteps.stop("stop_new_instances", compensation: true) { context in context.outputs["deploy"] ?? [] },
+            unstageStatic,
         ]
+    }
+
+    /// `stage_static` of `spec`'s static files on the proxy: fetched and kept where proxy_update takes them
+    /// from, while placement, the deploys and the hooks run. Its failure (the same proxy_update would meet:
+    /// no such bundle, a checksum, a mapped path missing) fails the job before the switch.
+    static func stageStatic(after: [String], spec: @escaping Spec) -> StepDefinition {
+        StepDefinition("stage_static", after: after, task: "stage_static", queue: .proxy,
+                       maxAttempts: 3, backoffSeconds: 2, timeoutSeconds: 600)
+        { context throws(JobError) in
+            guard let project = context.project else { throw .missingInput("stage_static needs a project") }
+            let release = try spec(context)
+            var args = StageStaticTask.Arguments(project: try projectID(project), bundle: release.bundle,
+                                                 staticFiles: try staticMappings(release).files)
+            args.sha256 = release.sha256
+            return args.json
+        }
+    }
+
+    /// `unstage_static`, the compensation: the staged static files of a release that did not go live removed
+    /// (when stage_static staged them; a bundle whose files the proxy served already has nothing staged).
+    static let unstageStatic = StepDefinition(
+        "unstage_static", task: "unstage_static", queue: .proxy, maxAttempts: 3, backoffSeconds: 2,
+        timeoutSeconds: 300, compensation: true)
+    { context throws(JobError) in
+        guard let project = context.project, let bundle = context.item?.stringValue else {
+            throw .missingInput("unstage_static needs a project and a bundle")
+        }
+        return UnstageStaticTask.Arguments(project: try projectID(project), bundle: bundle).json
+    }
+    .fannedOut { context in
+        context.outputs(of: StageStaticTask.self).filter { $0.state == .staged }.map { .string($0.bundle) }
     }
 
     /// `placement` of `count` new instances, never on the appserver named by the job parameter `exclude` (if
@@ -104,12 +142,13 @@ enum ReleaseSteps {
             .recording(recordDeployment)
     }
 
-    /// `proxy_update` after the health checks: the site of `spec`'s release sending traffic to `upstreams`.
-    static func proxyUpdate(spec: @escaping Spec,
+    /// `proxy_update` after the health checks (and whatever else `after` names): the site of `spec`'s release
+    /// sending traffic to `upstreams`.
+    static func proxyUpdate(after: [String] = ["health_check"], spec: @escaping Spec,
                             upstreams: @escaping @Sendable (JobContext) throws(JobError) -> [[String: JSONValue]])
         -> StepDefinition
     {
-        StepDefinition("proxy_update", after: ["health_check"], task: "proxy_update", queue: .proxy,
+        StepDefinition("proxy_update", after: after, task: "proxy_update", queue: .proxy,
                        maxAttempts: 3, backoffSeconds: 2, timeoutSeconds: 600)
         { context throws(JobError) in try proxyArguments(context, try spec(context), upstreams: try upstreams(context)) }
     }
@@ -242,8 +281,22 @@ enum ReleaseSteps {
             return ProxyUpdateTask.Upstream(address: address, port: number)
         }
         guard !upstreams.isEmpty else { throw .missingOutput("no instance to send traffic to") }
-        // build_bundle reports MEDIA_URL among the static mappings (`"media": true`), so that release records keep
-        // it: proxy_update takes it apart, to serve from the app's media directory, not from the bundle.
+        let (staticFiles, mediaURL) = try staticMappings(release)
+        var args = ProxyUpdateTask.Arguments(
+            project: try projectID(project), bundle: release.bundle, hostnames: try hostnames(release.hostnames),
+            upstreams: upstreams, staticFiles: staticFiles)
+        args.mediaURL = mediaURL
+        args.sha256 = release.sha256
+        args.clientMaxBodySize = release.clientMaxBodySize
+        return args.json
+    }
+
+    /// The release's static mappings as the proxy's tasks carry them, and its MEDIA_URL: build_bundle reports
+    /// MEDIA_URL among the static mappings (`"media": true`), so that release records keep it; the proxy serves it
+    /// from the app's media directory, not from the bundle.
+    static func staticMappings(_ release: ReleaseSpec) throws(JobError)
+        -> (files: [ProxyUpdateTask.StaticFiles], mediaURL: String?)
+    {
         var staticFiles: [ProxyUpdateTask.StaticFiles] = []
         var mediaURL: String?
         for entry in release.staticFiles.arrayValue ?? [] {
@@ -259,13 +312,7 @@ enum ReleaseSteps {
                 throw .missingOutput("the release's static mapping of \(url) has no \"path\"")
             }
         }
-        var args = ProxyUpdateTask.Arguments(
-            project: try projectID(project), bundle: release.bundle, hostnames: try hostnames(release.hostnames),
-            upstreams: upstreams, staticFiles: staticFiles)
-        args.mediaURL = mediaURL
-        args.sha256 = release.sha256
-        args.clientMaxBodySize = release.clientMaxBodySize
-        return args.json
+        return (staticFiles, mediaURL)
     }
 
     static func projectID(_ text: String) throws(JobError) -> ProjectID {

@@ -59,9 +59,11 @@ public struct DeployHandler: TaskHandler {
             return earlier
         }
 
+        var stages = DeployStages()
         let limits = try arguments.limits(over: settings.limits)
         let cgroups = settings.cgroups
         let user = try await AppUser.ensure(for: project, allocated: arguments.appUser, logger: context.logger)
+        stages.lap("user")
         let app = AppDirectory(settings: settings, project: project, user: user)
         let handle = try app.prepare()
         var bindings: [Sandbox.Binding] = []
@@ -71,9 +73,11 @@ public struct DeployHandler: TaskHandler {
         // Outside every release, bound at its own path: what the app stores there outlives this bundle.
         let media = try MediaDirectory(settings: settings, project: project).prepare(user: user)
         bindings.append(Sandbox.Binding(source: media, destination: media))
+        stages.lap("directories")
         let installer = BundleInstaller(settings: settings, store: store)
         let installed = try await installer.install(project: project, bundle: arguments.bundle,
-                                                    sha256: arguments.sha256, user: user, logger: context.logger)
+                                                    sha256: arguments.sha256, user: user, logger: context.logger,
+                                                    stages: &stages)
         let bundleDirectory = installed.directory
         let environment = RuntimeEnvironment(bundleDirectory: bundleDirectory, database: arguments.database,
                                              hostnames: arguments.hostnames, secretKey: arguments.secretKey,
@@ -90,16 +94,19 @@ public struct DeployHandler: TaskHandler {
                               accounts: isolation == .bubblewrap
                                   ? try records.writeAccounts(project: project.rawValue, user: user) : nil)
         try sandbox.checkReachable(interpreter: installed.interpreter)
+        stages.lap("sandbox")
 
         var record = try await reserve(arguments, context, user: user, app: app, bundleDirectory: bundleDirectory,
                                        sandbox: sandbox, environment: environment, limits: limits, records: records)
+        stages.lap("port and record")
         context.logger.info("starting instance", metadata: [
             "instance": "\(record.instance)", "port": "\(record.port)", "user": "\(user.name)",
             "isolation": "\(sandbox.isolation.rawValue)", "limits": "\(cgroups.name)",
         ])
         do {
             guard let pid = try await launcher.start(record, environment: environment, records: records,
-                                                     cgroups: cgroups, defaults: settings.limits) else {
+                                                     cgroups: cgroups, defaults: settings.limits,
+                                                     stages: &stages) else {
                 throw DeployError.healthCheck("gunicorn exited before it wrote its pid file")
             }
             guard let started = try await records.update(project: project.rawValue, instance: record.instance,
@@ -109,12 +116,17 @@ public struct DeployHandler: TaskHandler {
             record = started
             try await launcher.awaitHealthy(record, probe: probe(record, arguments), timeout: arguments.healthTimeout,
                                             requirement: arguments.health)
+            stages.lap("answering")
             guard let running = try await records.update(project: project.rawValue, instance: record.instance,
                                                          { $0.state = .running }) else {
                 throw DeployError.launch("instance \(record.instance) was stopped while it started")
             }
-            context.logger.info("instance running", metadata: ["instance": "\(record.instance)", "pid": "\(pid)"])
-            return running.output(adopted: false, limitsBy: cgroups.name, mediaRoot: media).json
+            stages.lap("running record")
+            context.logger.info("instance running", metadata: ["instance": "\(record.instance)", "pid": "\(pid)",
+                                                               "seconds": "\(stages.text)"])
+            var output = running.output(adopted: false, limitsBy: cgroups.name, mediaRoot: media)
+            output.timings = stages.milliseconds
+            return output.json
         } catch {
             // Whatever went wrong (a cancelled task too), nothing of this attempt stays running or recorded.
             let tail = launcher.errorLogTail(record, secrets: environment.secrets)

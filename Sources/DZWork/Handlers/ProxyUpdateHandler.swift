@@ -15,11 +15,14 @@ import Logging
 /// empty), optional `client_max_body_size` (default `20m`) and `media_url` (served from the app's media directory
 /// when this host has it: the appserver is this host, or the hosts share the media root at the same path).
 ///
-/// Steps: fetch the bundle and keep its static directories (`StaticFiles`, skipped when they are here already);
-/// then, holding `SitesLock`, write `<sites>/dz_<project>.conf` (`SiteFile`: atomic, the replaced file kept) and
-/// run `nginx -t`. A refused configuration puts the previous file back (or removes the new one) and fails with kind
-/// `nginx-config`, not retryable, carrying nginx's message. Otherwise `nginx -s reload` (kind `nginx-reload`,
-/// retryable, when it fails) and the static files of older bundles are removed, all but the previous one.
+/// Steps: the bundle's static directories (`StaticFiles`): here already (`static_source` `here`), staged ahead by
+/// `stage_static` (`staged`), else fetched now, keeping only them (`fetched`); then, holding `SitesLock`, the
+/// static directories renamed into place (a staged or fetched tree appears there whole), the site written as
+/// `<sites>/dz_<project>.conf` (`SiteFile`: atomic, the replaced file kept) and `nginx -t` run. A refused
+/// configuration puts the previous file back (or removes the new one), removes the static directories it put in
+/// place (a retry fetches them again) and fails with kind `nginx-config`, not retryable, carrying nginx's message.
+/// Otherwise `nginx -s reload` (kind `nginx-reload`, retryable, when it fails) and the static files of older
+/// bundles are removed, all but the previous one, with every staged directory of the project.
 ///
 /// The site serves `/.well-known/acme-challenge/` from the ACME webroot; names with a certificate installed
 /// (`install_cert`, `obtain_cert`) get a TLS server on the TLS port and their HTTP is redirected. The arguments are
@@ -28,7 +31,7 @@ import Logging
 /// Output: `site` (the file), `bundle`, `hostnames`, `upstreams`, `urls` (`http://<name>[:<port>]/` for each name
 /// that is not a wildcard), `static` (each `url`, `path` and the `directory` served), `removed_static` (bundles
 /// whose static files were removed), `media` (`url` and `directory` when MEDIA_URL is served from the app's media
-/// directory on this host, else null).
+/// directory on this host, else null), `static_source` (`none`, `here`, `staged` or `fetched`).
 public struct ProxyUpdateHandler: TaskHandler {
     public let name = "proxy_update"
     public let workspace: Workspace
@@ -55,15 +58,22 @@ public struct ProxyUpdateHandler: TaskHandler {
     private func update(_ request: ProxyUpdateRequest, logger: Logger) async throws(ProxyError) -> [String: JSONValue] {
         try settings.validate()
         let files = StaticFiles(root: settings.staticRoot)
-        let staged: StaticFiles.Staged? =
-            if request.staticMappings.isEmpty
-                || files.isComplete(project: request.project, bundle: request.bundle, mappings: request.staticMappings)
-            {
-                nil
-            } else {
-                try await files.stage(project: request.project, bundle: request.bundle, sha256: request.sha256,
-                                      mappings: request.staticMappings, from: store, logger: logger)
-            }
+        let source: ProxyUpdateTask.StaticSource
+        let staged: StaticFiles.Staged?
+        if request.staticMappings.isEmpty {
+            (source, staged) = (.none, nil)
+        } else if files.isComplete(project: request.project, bundle: request.bundle, mappings: request.staticMappings) {
+            (source, staged) = (.here, nil)
+        } else if let ahead = files.staged(project: request.project, bundle: request.bundle,
+                                           mappings: request.staticMappings) {
+            (source, staged) = (.staged, ahead)
+        } else {
+            // Not staged ahead (a proxy_update sent by hand, a release step of an older coordinator, a proxy host
+            // that lost them): fetched now, as before there was stage_static.
+            (source, staged) = (.fetched, try await files.stage(
+                project: request.project, bundle: request.bundle, sha256: request.sha256,
+                mappings: request.staticMappings, from: store, logger: logger))
+        }
         defer { staged?.discard() }
 
         let lock = try await SitesLock.acquire(directory: settings.sitesDirectory, timeout: lockTimeout)
@@ -126,6 +136,7 @@ public struct ProxyUpdateHandler: TaskHandler {
                  "directory": .string(site.staticDirectory + "/" + mapping.path)]
             },
             removedStatic: removed,
-            media: site.media.map { ["url": .string($0.url), "directory": .string($0.directory)] }).json
+            media: site.media.map { ["url": .string($0.url), "directory": .string($0.directory)] },
+            staticSource: source).json
     }
 }
