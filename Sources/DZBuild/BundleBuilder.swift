@@ -199,7 +199,7 @@ public struct BundleBuilder: Sendable {
         try await tree.sandbox.handOver([build, tree.temporary], recursive: true)
 
         let environment = PythonEnvironment()
-        let (venv, reused) = try await environment.prepare(
+        let (venv, segment, reused) = try await environment.prepare(
             python: python.path, pythonVersion: python.version, requirements: requirements,
             pathFile: Self.pathFile(extraDirs: request.config.additionalPythonPathDirs), tree: tree)
         let venvMount = PythonEnvironment.mount(venv)
@@ -250,14 +250,15 @@ public struct BundleBuilder: Sendable {
         let archive = workspace.root + "/bundles/" + tree.name + ".tar.zst"
         // The venv's absolute links to the interpreter stay out of the archive (see `Interpreter`), which is
         // written from the tree as the project's code left it (nothing is changed in it first), its `venv/` from
-        // the cached virtualenv that the code saw read-only there.
+        // the cached virtualenv that the code saw read-only there: copied compressed from the virtualenv's segment
+        // once an archive has made it (`ProjectCache`).
         let minor = python.version.split(separator: ".").prefix(2).joined(separator: ".")
         do {
             manifest = try BundleArchive.create(
                 from: build, to: archive, manifest: manifest,
                 limits: .init(maxBytes: limits.maxBundleSize, maxEntries: limits.maxFiles),
                 omittingLinks: ["venv/bin/python", "venv/bin/python3", "venv/bin/python" + minor],
-                grafts: ["venv": venv])
+                grafts: ["venv": venv], segments: ["venv": segment])
         } catch {
             throw Self.archiveError(error, what: "the bundle")
         }

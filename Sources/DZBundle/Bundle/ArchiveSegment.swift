@@ -1,0 +1,242 @@
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#endif
+import DZSpool
+import DZSystem
+
+/// The part of a bundle archive that one graft makes (a project's cached virtualenv: thousands of files that are
+/// the same in every bundle built from it), kept in a file so that later archives copy it instead of reading,
+/// hashing and compressing those files again.
+///
+/// The file holds the graft's tar entries as one zstd frame of its own (tar entries are whole 512-byte blocks,
+/// so they can stand between the frames of the archive's other entries), then a JSON header with the graft's
+/// manifest entries and what the part was made from, then a fixed-length footer:
+///
+/// ```
+/// <frame>  <header JSON>  "\ndz-archive-segment 1 <header length, 16 hex> <header SHA-256>\n"
+/// ```
+///
+/// A segment is used only for the archive it was made for: the same graft name, the same top directory (its
+/// device, inode, modification and change times: a virtualenv made again under the same name is a new
+/// directory), the same links omitted, files hashed or not. Anything else, or a file that fails its own check (the
+/// footer, the header's hash, the sizes, the frame's SHA-256 as it is copied), is not used, and the caller
+/// writes the archive from the files. The file is written under a `.partial-` name, flushed and renamed into
+/// place, so a crash leaves no half segment under the real name.
+struct ArchiveSegment {
+    static let format: Int64 = 1
+    private static let footerTag = "\ndz-archive-segment \(format) "
+    /// The tag, 16 hex digits of the header's length, a space, its SHA-256 and a newline.
+    static let footerLength = footerTag.utf8.count + 16 + 1 + 64 + 1
+
+    /// What a segment must have been made from to be used.
+    struct Key: Equatable {
+        /// The graft's name in the bundle (`venv`).
+        var graft: String
+        /// The graft's top directory: device, inode, modification and change times.
+        var source: String
+        /// The links under the graft left out of the archive, sorted.
+        var omitted: [String]
+        /// Whether files' SHA-256 are in the manifest entries.
+        var hashed: Bool
+
+        init(graft: String, source: String, omitted: some Sequence<String>, hashed: Bool) {
+            self.graft = graft
+            self.source = source
+            self.omitted = omitted.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            self.hashed = hashed
+        }
+
+        /// A directory's identity as `source` records it.
+        static func source(_ status: FileStatus) -> String {
+            "\(status.device):\(status.inode):\(status.modified.nanoseconds):\(status.changed.nanoseconds)"
+        }
+    }
+
+    let path: String
+    let key: Key
+    /// The graft's manifest entries, in archive order, its top directory first.
+    let entries: [BundleManifest.Entry]
+    /// What the graft left out (sockets, FIFOs), with paths in the bundle.
+    let skipped: [BundleManifest.Skipped]
+    let frameSize: Int64
+    let frameSHA256: String
+    private let file: OpenFile
+
+    /// The segment at `path` when it is there, made for `key` and whole by its own checks; nil otherwise (a
+    /// segment that is there but fails is removed).
+    static func open(_ path: String, for key: Key) -> ArchiveSegment? {
+        guard let file = try? OpenFile.openForReading(path) else { return nil }
+        guard let segment = try? read(file, path: path), segment.key == key else {
+            try? file.close()
+            // Made for another tree (a virtualenv made again) or damaged: the next archive makes it afresh.
+            try? FileSystem.unlink(path)
+            return nil
+        }
+        return segment
+    }
+
+    private init(path: String, key: Key, entries: [BundleManifest.Entry], skipped: [BundleManifest.Skipped],
+                 frameSize: Int64, frameSHA256: String, file: OpenFile)
+    {
+        self.path = path
+        self.key = key
+        self.entries = entries
+        self.skipped = skipped
+        self.frameSize = frameSize
+        self.frameSHA256 = frameSHA256
+        self.file = file
+    }
+
+    private struct Damaged: Error {}
+
+    private static func read(_ file: OpenFile, path: String) throws -> ArchiveSegment {
+        let size = try file.regularFileSize()
+        guard size >= footerLength else { throw Damaged() }
+        let footer = try readExactly(file, count: footerLength, at: size - Int64(footerLength))
+        let text = String(decoding: footer, as: UTF8.self)
+        guard text.hasPrefix(footerTag), text.hasSuffix("\n") else { throw Damaged() }
+        let fields = text.dropFirst(footerTag.count).dropLast().split(separator: " ", omittingEmptySubsequences: false)
+        guard fields.count == 2, fields[0].count == 16, let headerLength = Int64(fields[0], radix: 16),
+              headerLength > 0, headerLength <= BundleManifest.sizeLimit, size - Int64(footerLength) >= headerLength
+        else { throw Damaged() }
+        let headerOffset = size - Int64(footerLength) - headerLength
+        let header = try readExactly(file, count: Int(headerLength), at: headerOffset)
+        guard SHA256Digest.hash(header) == fields[1] else { throw Damaged() }
+        guard let object = try JSONValue.parse(header).objectValue, object["format"]?.intValue == format,
+              let graft = object["graft"]?.stringValue, let source = object["source"]?.stringValue,
+              let omitted = object["omitted"]?.arrayValue?.compactMap(\.stringValue),
+              object["hashed"] == .bool(true) || object["hashed"] == .bool(false),
+              let fileValues = object["files"]?.arrayValue, let skippedValues = object["skipped"]?.arrayValue,
+              let frameSize = object["frame_size"]?.intValue, frameSize == headerOffset,
+              let frameSHA256 = object["frame_sha256"]?.stringValue, SHA256Digest.isHex(frameSHA256)
+        else { throw Damaged() }
+        var entries: [BundleManifest.Entry] = []
+        entries.reserveCapacity(fileValues.count)
+        for value in fileValues {
+            let entry = try BundleManifest.Entry(json: value)
+            // The graft's top directory, then only what is under it.
+            let fits = entries.isEmpty ? entry.path == graft && entry.kind == .directory
+                : entry.path.hasPrefix(graft + "/")
+            guard fits else { throw Damaged() }
+            entries.append(entry)
+        }
+        guard !entries.isEmpty else { throw Damaged() }
+        var skipped: [BundleManifest.Skipped] = []
+        for value in skippedValues {
+            guard let path = value["path"]?.stringValue, path.hasPrefix(graft + "/"),
+                  let reason = value["reason"]?.stringValue
+            else { throw Damaged() }
+            skipped.append(.init(path: path, reason: reason))
+        }
+        let key = Key(graft: graft, source: source, omitted: omitted, hashed: object["hashed"] == .bool(true))
+        return ArchiveSegment(path: path, key: key, entries: entries, skipped: skipped, frameSize: frameSize,
+                              frameSHA256: frameSHA256, file: file)
+    }
+
+    private static func readExactly(_ file: OpenFile, count: Int, at offset: Int64) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        try bytes.withUnsafeMutableBytes { (raw: UnsafeMutableRawBufferPointer) throws in
+            while done < count {
+                let n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]),
+                                      at: offset + Int64(done))
+                guard n > 0 else { throw Damaged() }
+                done += n
+            }
+        }
+        return bytes
+    }
+
+    /// The entries as the items `BundleArchive.check` counts and checks (modes and times are the frame's business).
+    var items: [SourceTree.Item] {
+        entries.map { .init(path: $0.path, kind: $0.kind, mode: 0, size: $0.size, modified: 0, target: $0.target) }
+    }
+
+    /// Gives the frame to `write` a `buffer` at a time; returns whether it was whole (its size and SHA-256 the
+    /// header's). When it was not, what `write` got must not be used.
+    func copyFrame(buffer: UnsafeMutableRawBufferPointer,
+                   to write: (UnsafeRawBufferPointer) throws(BundleArchiveError) -> Void) throws(BundleArchiveError) -> Bool
+    {
+        var digest = SHA256Digest()
+        var offset: Int64 = 0
+        while offset < frameSize {
+            let want = Int(min(Int64(buffer.count), frameSize - offset))
+            let n: Int
+            do {
+                n = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[..<want]), at: offset)
+            } catch {
+                return false
+            }
+            guard n > 0 else { return false }
+            let piece = UnsafeRawBufferPointer(rebasing: buffer[..<n])
+            digest.update(piece)
+            try write(piece)
+            offset += Int64(n)
+        }
+        return digest.finalize() == frameSHA256
+    }
+
+    /// Closes the file; a segment copied from is closed by the archive that used it.
+    func close() { try? file.close() }
+
+    /// Removes the segment's file (it failed its check while being copied).
+    func discard() {
+        close()
+        try? FileSystem.unlink(path)
+    }
+
+    /// A segment being written while an archive is: the frame first, as the archive's writer makes it, then
+    /// `finish` adds the header and footer and renames it into place.
+    final class Maker {
+        let path: String
+        let partial: String
+        let file: OpenFile
+
+        /// Starts `<path>.partial-<pid>-<random>` (mode 0600); nil when it cannot be made (the archive goes on
+        /// without keeping its segment).
+        init?(path: String) {
+            // Two builds of one agent may make the same segment at once: each its own partial file.
+            partial = path + ".partial-\(getpid())-" + String(UInt64.random(in: .min ... .max), radix: 16)
+            guard let file = try? OpenFile.create(partial, mode: 0o600) else { return nil }
+            self.path = path
+            self.file = file
+        }
+
+        /// Ends the segment with its header and footer and renames it into place; a failure removes it (the
+        /// archive it came with is whole either way).
+        func finish(key: Key, entries: ArraySlice<BundleManifest.Entry>, skipped: [BundleManifest.Skipped],
+                    frameSize: Int64, frameSHA256: String)
+        {
+            let header = JSONValue.object([
+                "format": .int(ArchiveSegment.format),
+                "graft": .string(key.graft),
+                "source": .string(key.source),
+                "omitted": .array(key.omitted.map(JSONValue.string)),
+                "hashed": .bool(key.hashed),
+                "files": .array(entries.map(\.json)),
+                "skipped": .array(skipped.map { .object(["path": .string($0.path), "reason": .string($0.reason)]) }),
+                "frame_size": .int(frameSize),
+                "frame_sha256": .string(frameSHA256),
+            ]).serialized()
+            let length = String(header.count, radix: 16)
+            let footer = ArchiveSegment.footerTag + String(repeating: "0", count: max(0, 16 - length.count)) + length
+                + " " + SHA256Digest.hash(header) + "\n"
+            do throws(Errno) {
+                try file.write(header)
+                try file.write(Array(footer.utf8))
+                try file.sync()
+                try file.close()
+                try FileSystem.rename(partial, path)
+                try FileSystem.syncDirectory(BundleArchive.parent(of: path))
+            } catch {
+                abandon()
+            }
+        }
+
+        /// Removes the partial segment.
+        func abandon() {
+            try? file.close()
+            try? FileSystem.unlink(partial)
+        }
+    }
+}
