@@ -235,3 +235,37 @@ private func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
 private func permissions(_ path: String) throws -> Int {
     try #require(FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
 }
+
+/// The archive step alone on a real virtualenv (`DZ_ARCHIVE_VENV`, e.g. a `venvs/<key>` that `dz bench --deploy
+/// --spool DIR` left), written from the files, then making its segment, then copying it: the manifests agree and
+/// the seconds of each are printed (never judged).
+@Suite struct ArchiveSegmentProbe {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["DZ_ARCHIVE_VENV"] != nil))
+    func realVirtualenvArchivedFromItsFilesAndFromItsSegment() async throws {
+        let venv = try #require(ProcessInfo.processInfo.environment["DZ_ARCHIVE_VENV"])
+        try await withLab { lab in
+            let omitted: Set = ["venv/bin/python", "venv/bin/python3", "venv/bin/python3.11"]
+            let segment = lab.root + "/venv.segment"
+            func archive(_ name: String, segments: Bool) throws -> (BundleManifest, Double) {
+                let start = Timestamp.now()
+                let made = try BundleArchive.create(from: lab.tree, to: lab.path(name), manifest: lab.manifest,
+                                                    omittingLinks: omitted, grafts: ["venv": venv],
+                                                    segments: segments ? ["venv": segment] : [:])
+                return (made, Timestamp.now() - start)
+            }
+            let (plain, plainSeconds) = try archive("plain", segments: false)
+            let (making, makingSeconds) = try archive("making", segments: true)
+            var copies: [Double] = []
+            for index in 0..<3 {
+                let (copied, seconds) = try archive("copied\(index)", segments: true)
+                #expect(copied.files == plain.files && copied.skipped == plain.skipped)
+                #expect(copied.archiveSHA256 == making.archiveSHA256)
+                copies.append(seconds)
+            }
+            #expect(making.files == plain.files && making.skipped == plain.skipped)
+            _ = try BundleArchive.extract(lab.path("copied0"), into: lab.root + "/out")
+            print("archive of \(plain.files.count) entries, \(plain.archiveSize ?? 0) bytes: from the files "
+                  + "\(plainSeconds) s, making the segment \(makingSeconds) s, copying it \(copies) s")
+        }
+    }
+}
