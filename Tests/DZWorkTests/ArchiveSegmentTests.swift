@@ -41,6 +41,39 @@ import Testing
         }
     }
 
+    @Test func manifestBytesAreTheSerializedManifestWhicheverWayTheyAreMade() async throws {
+        try await withLab { lab in
+            for (name, segments) in [("plain", false), ("making", true), ("copied", true)] {
+                let manifest = try lab.archive(name, segments: segments)
+                #expect(try FileIO.readAll(BundleArchive.manifestPath(for: lab.path(name))) == manifest.serialized(),
+                        "\(name): the manifest beside the archive")
+                let out = lab.root + "/out-" + name
+                _ = try BundleArchive.extract(lab.path(name), into: out)
+                #expect(try FileIO.readAll(out + "/" + BundleManifest.fileName) == manifest.inner.serialized(),
+                        "\(name): the manifest inside the archive")
+            }
+        }
+    }
+
+    @Test func manifestWithItsFilesSerializedAlreadyIsTheSameBytes() throws {
+        var manifest = BundleManifest(
+            name: "bundle_shop_2026-11-29-01.02.03", project: "shop", codeRevision: "abc",
+            pythonVersion: "3.11.2", djangoVersion: #"5.1 "files":[],"format":9"#, created: Timestamp(rfc3339: "2026-11-29T01:02:03.5Z")!)
+        for files in [[], [BundleManifest.Entry(path: "a", kind: .directory)],
+                      [.init(path: "a", kind: .directory), .init(path: "a/\"files\":[]", kind: .file, size: 3, executable: true,
+                                                                  sha256: String(repeating: "b", count: 64)),
+                       .init(path: "a/l", kind: .symlink, target: "x\ny")]] {
+            manifest.files = files
+            manifest.skipped = [.init(path: #"run/"files":[]"#, reason: "a FIFO")]
+            #expect(manifest.serialized(filesJSON: BundleManifest.Entry.serialized(files)) == manifest.serialized())
+            let inner = manifest.inner.serialized()
+            var final = manifest
+            final.archiveSHA256 = String(repeating: "c", count: 64)
+            final.archiveSize = 12345
+            #expect(BundleManifest.beside(inner: inner, sha256: final.archiveSHA256!, size: 12345) == final.serialized())
+        }
+    }
+
     @Test func archiveOfSeveralFramesIsReadWholeByExtractionAndByTar() async throws {
         try await withLab { lab in
             _ = try lab.archive("making")

@@ -9,24 +9,27 @@ import DZSystem
 /// hashing and compressing those files again.
 ///
 /// The file holds the graft's tar entries as one zstd frame of its own (tar entries are whole 512-byte blocks,
-/// so they can stand between the frames of the archive's other entries), then a JSON header with the graft's
-/// manifest entries and what the part was made from, then a fixed-length footer:
+/// so they can stand between the frames of the archive's other entries), then the graft's manifest entries as
+/// JSON (as the manifest has them, joined by commas: they go into it without being serialized again), then a
+/// JSON header saying what the part was made from, then a fixed-length footer:
 ///
 /// ```
-/// <frame>  <header JSON>  "\ndz-archive-segment 1 <header length, 16 hex> <header SHA-256>\n"
+/// <frame> <entries> <header> "\ndz-archive-segment 2 <header length> <entries length> <SHA-256 of both>\n"
 /// ```
+///
+/// (lengths as 16 hex digits).
 ///
 /// A segment is used only for the archive it was made for: the same graft name, the same top directory (its
 /// device, inode, modification and change times: a virtualenv made again under the same name is a new
 /// directory), the same links omitted, files hashed or not. Anything else, or a file that fails its own check (the
-/// footer, the header's hash, the sizes, the frame's SHA-256 as it is copied), is not used, and the caller
+/// footer, the hash of the entries and header, the sizes, the frame's SHA-256 as it is copied), is not used, and the caller
 /// writes the archive from the files. The file is written under a `.partial-` name, flushed and renamed into
 /// place, so a crash leaves no half segment under the real name.
 struct ArchiveSegment {
-    static let format: Int64 = 1
+    static let format: Int64 = 2
     private static let footerTag = "\ndz-archive-segment \(format) "
-    /// The tag, 16 hex digits of the header's length, a space, its SHA-256 and a newline.
-    static let footerLength = footerTag.utf8.count + 16 + 1 + 64 + 1
+    /// The tag, the two lengths and the SHA-256, each after a space but the first, and a newline.
+    static let footerLength = footerTag.utf8.count + 16 + 1 + 16 + 1 + 64 + 1
 
     /// What a segment must have been made from to be used.
     struct Key: Equatable {
@@ -56,6 +59,8 @@ struct ArchiveSegment {
     let key: Key
     /// The graft's manifest entries, in archive order, its top directory first.
     let entries: [BundleManifest.Entry]
+    /// The same serialized (`BundleManifest.Entry.serialized`).
+    let entriesJSON: [UInt8]
     /// What the graft left out (sockets, FIFOs), with paths in the bundle.
     let skipped: [BundleManifest.Skipped]
     let frameSize: Int64
@@ -75,12 +80,13 @@ struct ArchiveSegment {
         return segment
     }
 
-    private init(path: String, key: Key, entries: [BundleManifest.Entry], skipped: [BundleManifest.Skipped],
-                 frameSize: Int64, frameSHA256: String, file: OpenFile)
+    private init(path: String, key: Key, entries: [BundleManifest.Entry], entriesJSON: [UInt8],
+                 skipped: [BundleManifest.Skipped], frameSize: Int64, frameSHA256: String, file: OpenFile)
     {
         self.path = path
         self.key = key
         self.entries = entries
+        self.entriesJSON = entriesJSON
         self.skipped = skipped
         self.frameSize = frameSize
         self.frameSHA256 = frameSHA256
@@ -96,19 +102,25 @@ struct ArchiveSegment {
         let text = String(decoding: footer, as: UTF8.self)
         guard text.hasPrefix(footerTag), text.hasSuffix("\n") else { throw Damaged() }
         let fields = text.dropFirst(footerTag.count).dropLast().split(separator: " ", omittingEmptySubsequences: false)
-        guard fields.count == 2, fields[0].count == 16, let headerLength = Int64(fields[0], radix: 16),
-              headerLength > 0, headerLength <= BundleManifest.sizeLimit, size - Int64(footerLength) >= headerLength
+        guard fields.count == 3, fields[0].count == 16, fields[1].count == 16,
+              let headerLength = Int64(fields[0], radix: 16), let entriesLength = Int64(fields[1], radix: 16),
+              headerLength > 0, headerLength <= BundleManifest.sizeLimit, entriesLength > 0,
+              entriesLength <= BundleManifest.sizeLimit, size - Int64(footerLength) >= headerLength + entriesLength
         else { throw Damaged() }
-        let headerOffset = size - Int64(footerLength) - headerLength
-        let header = try readExactly(file, count: Int(headerLength), at: headerOffset)
-        guard SHA256Digest.hash(header) == fields[1] else { throw Damaged() }
+        let entriesOffset = size - Int64(footerLength) - headerLength - entriesLength
+        let both = try readExactly(file, count: Int(entriesLength + headerLength), at: entriesOffset)
+        guard SHA256Digest.hash(both) == fields[2] else { throw Damaged() }
+        let entriesJSON = Array(both[..<Int(entriesLength)])
+        let header = Array(both[Int(entriesLength)...])
         guard let object = try JSONValue.parse(header).objectValue, object["format"]?.intValue == format,
               let graft = object["graft"]?.stringValue, let source = object["source"]?.stringValue,
               let omitted = object["omitted"]?.arrayValue?.compactMap(\.stringValue),
               object["hashed"] == .bool(true) || object["hashed"] == .bool(false),
-              let fileValues = object["files"]?.arrayValue, let skippedValues = object["skipped"]?.arrayValue,
-              let frameSize = object["frame_size"]?.intValue, frameSize == headerOffset,
+              let skippedValues = object["skipped"]?.arrayValue,
+              let frameSize = object["frame_size"]?.intValue, frameSize == entriesOffset,
               let frameSHA256 = object["frame_sha256"]?.stringValue, SHA256Digest.isHex(frameSHA256)
+        else { throw Damaged() }
+        guard let fileValues = try JSONValue.parse([UInt8(ascii: "[")] + entriesJSON + [UInt8(ascii: "]")]).arrayValue
         else { throw Damaged() }
         var entries: [BundleManifest.Entry] = []
         entries.reserveCapacity(fileValues.count)
@@ -129,8 +141,8 @@ struct ArchiveSegment {
             skipped.append(.init(path: path, reason: reason))
         }
         let key = Key(graft: graft, source: source, omitted: omitted, hashed: object["hashed"] == .bool(true))
-        return ArchiveSegment(path: path, key: key, entries: entries, skipped: skipped, frameSize: frameSize,
-                              frameSHA256: frameSHA256, file: file)
+        return ArchiveSegment(path: path, key: key, entries: entries, entriesJSON: entriesJSON, skipped: skipped,
+                              frameSize: frameSize, frameSHA256: frameSHA256, file: file)
     }
 
     private static func readExactly(_ file: OpenFile, count: Int, at offset: Int64) throws -> [UInt8] {
@@ -204,8 +216,8 @@ struct ArchiveSegment {
 
         /// Ends the segment with its header and footer and renames it into place; a failure removes it (the
         /// archive it came with is whole either way).
-        func finish(key: Key, entries: ArraySlice<BundleManifest.Entry>, skipped: [BundleManifest.Skipped],
-                    frameSize: Int64, frameSHA256: String)
+        func finish(key: Key, entriesJSON: [UInt8], skipped: [BundleManifest.Skipped], frameSize: Int64,
+                    frameSHA256: String)
         {
             let header = JSONValue.object([
                 "format": .int(ArchiveSegment.format),
@@ -213,15 +225,21 @@ struct ArchiveSegment {
                 "source": .string(key.source),
                 "omitted": .array(key.omitted.map(JSONValue.string)),
                 "hashed": .bool(key.hashed),
-                "files": .array(entries.map(\.json)),
                 "skipped": .array(skipped.map { .object(["path": .string($0.path), "reason": .string($0.reason)]) }),
                 "frame_size": .int(frameSize),
                 "frame_sha256": .string(frameSHA256),
             ]).serialized()
-            let length = String(header.count, radix: 16)
-            let footer = ArchiveSegment.footerTag + String(repeating: "0", count: max(0, 16 - length.count)) + length
-                + " " + SHA256Digest.hash(header) + "\n"
+            func hex16(_ count: Int) -> String {
+                let digits = String(count, radix: 16)
+                return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+            }
+            var digest = SHA256Digest()
+            digest.update(entriesJSON)
+            digest.update(header)
+            let footer = ArchiveSegment.footerTag + hex16(header.count) + " " + hex16(entriesJSON.count) + " "
+                + digest.finalize() + "\n"
             do throws(Errno) {
+                try file.write(entriesJSON)
                 try file.write(header)
                 try file.write(Array(footer.utf8))
                 try file.sync()

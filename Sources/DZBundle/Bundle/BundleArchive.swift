@@ -155,8 +155,17 @@ public enum BundleArchive {
         inner.skipped = skipped
         inner.files = []
         inner.files.reserveCapacity(items.count)
+        // The entries serialized as they are listed; a kept segment's come serialized already.
+        var filesJSON: [UInt8] = []
+        var partsJSON: [String: [UInt8]] = [:]
+        func appendJSON(_ bytes: [UInt8]) {
+            guard !bytes.isEmpty else { return }
+            if !filesJSON.isEmpty { filesJSON.append(UInt8(ascii: ",")) }
+            filesJSON += bytes
+        }
         var position = 0
         func listed(_ range: Range<Int>) throws(BundleArchiveError) {
+            let start = inner.files.endIndex
             for item in items[range] {
                 var sha256: String?
                 if item.kind == .file, request.hashFiles {
@@ -167,13 +176,21 @@ public enum BundleArchive {
                     path: item.path, kind: item.kind, size: item.size,
                     executable: item.kind == .file && item.mode & 0o111 != 0, sha256: sha256, target: item.target))
             }
+            appendJSON(BundleManifest.Entry.serialized(inner.files[start...]))
         }
         for part in parts {
             try listed(position..<part.range.lowerBound)
-            if let kept = part.kept { inner.files += kept.entries } else { try listed(part.range) }
+            if let kept = part.kept {
+                inner.files += kept.entries
+                appendJSON(kept.entriesJSON)
+            } else {
+                try listed(part.range)
+                partsJSON[part.name] = BundleManifest.Entry.serialized(inner.files[part.range])
+            }
             position = part.range.upperBound
         }
         try listed(position..<items.endIndex)
+        let innerJSON = inner.serialized(filesJSON: filesJSON)
 
         let partial = archivePath + ".partial-\(getpid())"
         try? FileSystem.unlink(partial)
@@ -182,7 +199,7 @@ public enum BundleArchive {
         var made: [(maker: ArchiveSegment.Maker, part: GraftPart, frame: (size: Int64, sha256: String))] = []
         do throws(BundleArchiveError) {
             let writer = try ArchiveWriter(creating: partial)
-            try writer.addFile(BundleManifest.fileName, bytes: inner.serialized(), mode: 0o644,
+            try writer.addFile(BundleManifest.fileName, bytes: innerJSON, mode: 0o644,
                                modified: Int(inner.created.nanoseconds / 1_000_000_000))
             position = 0
             for part in parts {
@@ -215,14 +232,16 @@ public enum BundleArchive {
             try? FileSystem.unlink(partial)
             throw error
         }
-        try writeBeside(final, archivePath: archivePath)
+        try writeBeside(BundleManifest.beside(inner: innerJSON, sha256: final.archiveSHA256 ?? "",
+                                              size: final.archiveSize ?? 0) ?? final.serialized(),
+                        archivePath: archivePath)
         try step("sync the directory of", archivePath) { () throws(Errno) in
             try FileSystem.syncDirectory(parent(of: archivePath))
         }
         for (maker, part, frame) in made {
             let graftSkipped = skipped.filter { $0.path.hasPrefix(part.name + "/") }
-            maker.finish(key: part.key, entries: inner.files[part.range.lowerBound..<part.range.upperBound],
-                         skipped: graftSkipped, frameSize: frame.size, frameSHA256: frame.sha256)
+            maker.finish(key: part.key, entriesJSON: partsJSON[part.name] ?? [], skipped: graftSkipped,
+                         frameSize: frame.size, frameSHA256: frame.sha256)
         }
         return final
     }
@@ -259,12 +278,12 @@ public enum BundleArchive {
         (archive_entry_pathname_utf8(entry) ?? archive_entry_pathname(entry)).map { String(cString: $0) } ?? ""
     }
 
-    private static func writeBeside(_ manifest: BundleManifest, archivePath: String) throws(BundleArchiveError) {
+    private static func writeBeside(_ bytes: [UInt8], archivePath: String) throws(BundleArchiveError) {
         let path = manifestPath(for: archivePath)
         let partial = path + ".partial-\(getpid())"
         try? FileSystem.unlink(partial)
         do throws(Errno) {
-            try FileIO.create(partial, bytes: manifest.serialized(), mode: 0o600, sync: true)
+            try FileIO.create(partial, bytes: bytes, mode: 0o600, sync: true)
             try FileSystem.rename(partial, path)
         } catch {
             try? FileSystem.unlink(partial)
