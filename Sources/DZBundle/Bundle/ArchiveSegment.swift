@@ -124,11 +124,19 @@ struct ArchiveSegment {
         else { throw Damaged() }
         var entries: [BundleManifest.Entry] = []
         entries.reserveCapacity(fileValues.count)
+        let prefix = graft + "/"
         for value in fileValues {
-            let entry = try BundleManifest.Entry(json: value)
+            // The agent's own entries, as the hash above shows: read without checking each path again (extraction
+            // checks every entry of the manifest it reads).
+            guard case .object(let fields) = value, let path = fields["path"]?.stringValue,
+                  let kind = fields["kind"]?.stringValue.flatMap(BundleManifest.Entry.Kind.init(rawValue:)),
+                  let size = fields["size"]?.intValue
+            else { throw Damaged() }
+            let entry = BundleManifest.Entry(path: path, kind: kind, size: size, executable: fields["executable"] == .bool(true),
+                                             sha256: fields["sha256"]?.stringValue, target: fields["target"]?.stringValue)
             // The graft's top directory, then only what is under it.
             let fits = entries.isEmpty ? entry.path == graft && entry.kind == .directory
-                : entry.path.hasPrefix(graft + "/")
+                : entry.path.hasPrefix(prefix)
             guard fits else { throw Damaged() }
             entries.append(entry)
         }
