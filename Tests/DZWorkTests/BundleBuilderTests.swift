@@ -42,6 +42,23 @@ import Testing
         return try ZoombuildConfig.parse(lines.joined(separator: "\n") + "\n")
     }
 
+    @Test func oneProcessOutputIsSplitIntoTheImportChecksAndCollectstatics() async throws {
+        let mark = BundleBuilder.factsMark
+        let outcome = try await Subprocess.run(
+            ["/bin/sh", "-c", "printf 'settings say hi\\n\\n%s{}\\nCopying...\\n' \"$1\"; "
+                + "printf 'a warning\\n\\n%s\\nTraceback\\nCommandError: no\\n' \"$1\" >&2; exit 1", "sh", mark],
+            timeout: 30)
+        let (check, collectstatic) = BundleBuilder.split(outcome)
+        #expect(check.stdoutText == "settings say hi\n\n\(mark){}")
+        #expect(check.stderrText == "a warning\n")
+        #expect(collectstatic.stdoutText == "Copying...\n")
+        #expect(collectstatic.tail(2) == "CommandError: no\n", "collectstatic's tail is its own")
+        #expect(collectstatic.ending == .exited(1))
+        // No facts line: the import check failed, and all of the output is its.
+        let failed = try await Subprocess.run(["/bin/sh", "-c", "echo x; echo ImportError >&2; exit 1"], timeout: 30)
+        #expect(BundleBuilder.split(failed).check == failed)
+    }
+
     @Test(.timeLimit(.minutes(10)))
     func exampleBuildsArchivesAndRunsFromAnotherPlace() async throws {
         let scratch = try await Scratch()
