@@ -101,6 +101,36 @@ import Testing
     }
 
     @Test(.timeLimit(.minutes(10)))
+    func failedCollectstaticFailsTheBuildWithItsOwnTextOrIsAWarning() async throws {
+        let scratch = try await Scratch()
+        defer { scratch.remove() }
+        // Settings that import (the import check passes) with a staticfiles finder that does not.
+        try Data("from hello.settings import *\nSTATICFILES_FINDERS = ['dz_no_such_finder.Finder']\n".utf8)
+            .write(to: URL(fileURLWithPath: scratch.repository + "/hello/settings_badstatic.py"))
+        for arguments in [["add", "-A"], ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "bad"]] {
+            let outcome = try await Subprocess.run(["git"] + arguments, workingDirectory: scratch.repository)
+            try #require(outcome.succeeded, "git \(arguments): \(outcome.tail())")
+        }
+        let builder = BundleBuilder(workspace: scratch.workspace)
+        var request = BundleBuilder.Request(project: try ProjectID("hello"), source: try SourceURL(scratch.repository),
+                                            revision: nil, config: try config("hello.settings_badstatic"))
+        do {
+            _ = try await builder.build(request, logger: Logger(label: "test"))
+            Issue.record("a build whose collectstatic fails succeeded")
+        } catch {
+            #expect(error.kind == "collectstatic")
+            #expect(error.message.hasPrefix("collectstatic failed:"), "\(error.message)")
+            #expect(error.message.contains("dz_no_such_finder"), "\(error.message)")
+            #expect(!error.message.contains(BundleBuilder.factsMark), "the import check's output is not collectstatic's")
+        }
+        request.staticFailure = .warn
+        let built = try await builder.build(request, logger: Logger(label: "test"))
+        #expect(built.warnings.contains { $0.hasPrefix("collectstatic failed:") && $0.contains("dz_no_such_finder") },
+                "\(built.warnings)")
+        #expect(built.manifest.djangoVersion?.hasPrefix("4.2") == true, "the import check's facts are kept")
+    }
+
+    @Test(.timeLimit(.minutes(10)))
     func brokenSettingsAndMissingPackagesFailWithTheirText() async throws {
         let scratch = try await Scratch()
         defer { scratch.remove() }
