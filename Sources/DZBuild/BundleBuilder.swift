@@ -20,10 +20,10 @@ import Logging
 /// past `limits`), copies the code into a new build tree, refuses a symbolic link that leads out of it, writes the
 /// requirements and `dz_settings.py`, and gives the tree to the build user (`BuildIdentity`). Then every step that
 /// runs the project's code runs in the build's sandbox (`BuildSandbox`): the venv (from the project's own cache,
-/// `ProjectCache`), the import check and collectstatic, each watched against `limits`; only pip has a network. Last
-/// the agent, once no process of the project is left, archives the tree: links are never followed and one that
-/// leaves the bundle fails the build, and the tree and the static files must be within `limits`. A failed build
-/// leaves no build tree behind.
+/// `ProjectCache`), then the import check and collectstatic (one Python), each watched against `limits`; only pip
+/// has a network. Last the agent, once no process of the project is left, archives the tree: links are never
+/// followed and one that leaves the bundle fails the build, and the tree and the static files must be within
+/// `limits`. A failed build leaves no build tree behind.
 public struct BundleBuilder: Sendable {
     /// The file under a bundle's `dz/` holding zoombuild.cfg's `procfile_release` (empty: none); the appserver's
     /// `ReleaseCommandSource` reads it.

@@ -98,9 +98,8 @@ struct ProjectCache: Sendable {
             // A virtualenv or segment being made is another build's until it is a day old (an agent that died left
             // it), whatever its key.
             if name.contains(".building-") || name.contains(".partial-") {
-                if (try? FileSystem.linkStatus(venvs + "/" + name)).map({ Timestamp.now() - $0.modified < 86_400 }) != false {
-                    continue
-                }
+                let modified = (try? FileSystem.linkStatus(venvs + "/" + name))?.modified
+                if modified.map({ Timestamp.now() - $0 < 86_400 }) != false { continue }
             } else if kept.contains(key) {
                 continue
             } else {

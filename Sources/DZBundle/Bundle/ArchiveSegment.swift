@@ -22,8 +22,8 @@ import DZSystem
 /// A segment is used only for the archive it was made for: the same graft name, the same top directory (its
 /// device, inode, modification and change times: a virtualenv made again under the same name is a new
 /// directory), the same links omitted, files hashed or not. Anything else, or a file that fails its own check (the
-/// footer, the hash of the entries and header, the sizes, the frame's SHA-256 as it is copied), is not used, and the caller
-/// writes the archive from the files. The file is written under a `.partial-` name, flushed and renamed into
+/// footer, the hash of the entries and header, the sizes, the frame's SHA-256 as it is copied), is not used, and the
+/// caller writes the archive from the files. The file is written under a `.partial-` name, flushed and renamed into
 /// place, so a crash leaves no half segment under the real name.
 struct ArchiveSegment {
     static let format: Int64 = 2
@@ -132,8 +132,10 @@ struct ArchiveSegment {
                   let kind = fields["kind"]?.stringValue.flatMap(BundleManifest.Entry.Kind.init(rawValue:)),
                   let size = fields["size"]?.intValue
             else { throw Damaged() }
-            let entry = BundleManifest.Entry(path: path, kind: kind, size: size, executable: fields["executable"] == .bool(true),
-                                             sha256: fields["sha256"]?.stringValue, target: fields["target"]?.stringValue)
+            let entry = BundleManifest.Entry(path: path, kind: kind, size: size,
+                                             executable: fields["executable"] == .bool(true),
+                                             sha256: fields["sha256"]?.stringValue,
+                                             target: fields["target"]?.stringValue)
             // The graft's top directory, then only what is under it.
             let fits = entries.isEmpty ? entry.path == graft && entry.kind == .directory
                 : entry.path.hasPrefix(prefix)
@@ -175,7 +177,8 @@ struct ArchiveSegment {
     /// Gives the frame to `write` a `buffer` at a time; returns whether it was whole (its size and SHA-256 the
     /// header's). When it was not, what `write` got must not be used.
     func copyFrame(buffer: UnsafeMutableRawBufferPointer,
-                   to write: (UnsafeRawBufferPointer) throws(BundleArchiveError) -> Void) throws(BundleArchiveError) -> Bool
+                   to write: (UnsafeRawBufferPointer) throws(BundleArchiveError) -> Void)
+        throws(BundleArchiveError) -> Bool
     {
         var digest = SHA256Digest()
         var offset: Int64 = 0

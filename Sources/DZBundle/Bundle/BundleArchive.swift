@@ -121,7 +121,8 @@ public enum BundleArchive {
                 skipped += kept.skipped
             } else {
                 let (inner, innerSkipped) = try SourceTree.scan(graftRoot)
-                grafted = [SourceTree.Item(path: name, kind: .directory, mode: top.mode, size: 0, modified: top.modified)]
+                grafted = [SourceTree.Item(path: name, kind: .directory, mode: top.mode, size: 0,
+                                           modified: top.modified)]
                 grafted += inner.map { var item = $0; item.path = name + "/" + item.path; return item }
                 skipped += innerSkipped.map { .init(path: name + "/" + $0.path, reason: $0.reason) }
             }
@@ -170,7 +171,9 @@ public enum BundleArchive {
                 var sha256: String?
                 if item.kind == .file, request.hashFiles {
                     let path = source(item)
-                    sha256 = try step("read", path) { () throws(Errno) in try SHA256Digest.file(at: path, buffer: buffer) }
+                    sha256 = try step("read", path) { () throws(Errno) in
+                        try SHA256Digest.file(at: path, buffer: buffer)
+                    }
                 }
                 inner.files.append(BundleManifest.Entry(
                     path: item.path, kind: item.kind, size: item.size,
@@ -203,7 +206,9 @@ public enum BundleArchive {
                                modified: Int(inner.created.nanoseconds / 1_000_000_000))
             position = 0
             for part in parts {
-                for item in items[position..<part.range.lowerBound] { try writer.add(item, from: source(item), buffer: buffer) }
+                for item in items[position..<part.range.lowerBound] {
+                    try writer.add(item, from: source(item), buffer: buffer)
+                }
                 position = part.range.upperBound
                 if let kept = part.kept {
                     guard try writer.append(kept, buffer: buffer) else {

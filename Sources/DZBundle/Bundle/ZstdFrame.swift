@@ -22,8 +22,8 @@ final class ZstdFrame {
         init(_ output: @escaping (UnsafeRawBufferPointer) -> Bool) { self.output = output }
     }
 
-    /// Starts a frame at zstd `level` for the archive at `path`; `output` takes each piece of compressed output and says whether it was
-    /// written (false fails the write or finish in hand).
+    /// Starts a frame at zstd `level` for the archive at `path`; `output` takes each piece of compressed output
+    /// and says whether it was written (false fails the write or finish in hand).
     init(level: Int, path: String, output: @escaping (UnsafeRawBufferPointer) -> Bool) throws(BundleArchiveError) {
         guard let handle = archive_write_new() else { preconditionFailure("archive_write_new: out of memory") }
         self.path = path
