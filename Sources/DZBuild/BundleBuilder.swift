@@ -20,10 +20,10 @@ import Logging
 /// past `limits`), copies the code into a new build tree, refuses a symbolic link that leads out of it, writes the
 /// requirements and `dz_settings.py`, and gives the tree to the build user (`BuildIdentity`). Then every step that
 /// runs the project's code runs in the build's sandbox (`BuildSandbox`): the venv (from the project's own cache,
-/// `ProjectCache`), the import check and collectstatic, each watched against `limits`; only pip has a network. Last
-/// the agent, once no process of the project is left, archives the tree: links are never followed and one that
-/// leaves the bundle fails the build, and the tree and the static files must be within `limits`. A failed build
-/// leaves no build tree behind.
+/// `ProjectCache`), then the import check and collectstatic (one Python), each watched against `limits`; only pip
+/// has a network. Last the agent, once no process of the project is left, archives the tree: links are never
+/// followed and one that leaves the bundle fails the build, and the tree and the static files must be within
+/// `limits`. A failed build leaves no build tree behind.
 public struct BundleBuilder: Sendable {
     /// The file under a bundle's `dz/` holding zoombuild.cfg's `procfile_release` (empty: none); the appserver's
     /// `ReleaseCommandSource` reads it.
@@ -199,7 +199,7 @@ public struct BundleBuilder: Sendable {
         try await tree.sandbox.handOver([build, tree.temporary], recursive: true)
 
         let environment = PythonEnvironment()
-        let (venv, reused) = try await environment.prepare(
+        let (venv, segment, reused) = try await environment.prepare(
             python: python.path, pythonVersion: python.version, requirements: requirements,
             pathFile: Self.pathFile(extraDirs: request.config.additionalPythonPathDirs), tree: tree)
         let venvMount = PythonEnvironment.mount(venv)
@@ -211,22 +211,12 @@ public struct BundleBuilder: Sendable {
             warnings.append("the Procfile's web: line (\(web.prefix(80))) is not gunicorn, which is what dz "
                             + "supervises: it serves the WSGI application \(wsgi) with gunicorn instead")
         }
-        let facts = try await verify(tree, venv: venvMount, wsgiModule: wsgi)
-        lap("import check")
-
-        if facts.staticfiles {
-            let outcome = try await tree.run(
-                [BuildSandbox.buildPath + "/venv/bin/python", "-m", "django", "collectstatic", "--noinput"],
-                step: "collectstatic", mounts: [tree.mount, venvMount], environment: Self.djangoEnvironment,
-                timeout: 600,
-                watch: [tree.staticWatch, tree.watch])
-            if !outcome.succeeded {
-                let message = "collectstatic failed:\n" + outcome.tail(15)
-                if request.staticFailure == .error { throw BuildError("collectstatic", message) }
-                warnings.append(message)
-            }
-            lap("collectstatic")
+        let (facts, staticFailure) = try await checkAndCollectStatic(tree, venv: venvMount, wsgiModule: wsgi)
+        if let staticFailure {
+            if request.staticFailure == .error { throw BuildError("collectstatic", staticFailure) }
+            warnings.append(staticFailure)
         }
+        lap(facts.staticfiles ? "import check and collectstatic" : "import check")
 
         var staticMap: [(url: String, path: String)] = []
         if facts.staticfiles, let url = facts.staticURL { staticMap.append((url, "static")) }
@@ -250,14 +240,15 @@ public struct BundleBuilder: Sendable {
         let archive = workspace.root + "/bundles/" + tree.name + ".tar.zst"
         // The venv's absolute links to the interpreter stay out of the archive (see `Interpreter`), which is
         // written from the tree as the project's code left it (nothing is changed in it first), its `venv/` from
-        // the cached virtualenv that the code saw read-only there.
+        // the cached virtualenv that the code saw read-only there: copied compressed from the virtualenv's segment
+        // once an archive has made it (`ProjectCache`).
         let minor = python.version.split(separator: ".").prefix(2).joined(separator: ".")
         do {
             manifest = try BundleArchive.create(
                 from: build, to: archive, manifest: manifest,
                 limits: .init(maxBytes: limits.maxBundleSize, maxEntries: limits.maxFiles),
                 omittingLinks: ["venv/bin/python", "venv/bin/python3", "venv/bin/python" + minor],
-                grafts: ["venv": venv])
+                grafts: ["venv": venv], segments: ["venv": segment])
         } catch {
             throw Self.archiveError(error, what: "the bundle")
         }
@@ -335,37 +326,89 @@ public struct BundleBuilder: Sendable {
         "PYTHONUNBUFFERED": "1",
     ]
 
-    /// Imports the settings and the WSGI application in the new environment; reports Django's version, whether
-    /// staticfiles is installed, and `STATIC_URL` and `MEDIA_URL` as dz's settings module leaves them. An
-    /// ImportError aborts the build with its text.
-    private func verify(_ tree: BuildTree, venv: BuildSandbox.Mount, wsgiModule: String) async throws(BuildError)
-        -> (djangoVersion: String, staticfiles: Bool, staticURL: String?, mediaURL: String?)
+    /// What the build's Python prints, on a line of its own, before the import check's facts (standard output) and
+    /// where collectstatic's output begins (both streams).
+    static let factsMark = "dz-build-facts: "
+
+    /// Imports the settings and the WSGI application in the new environment and reports Django's version, whether
+    /// staticfiles is installed, and `STATIC_URL` and `MEDIA_URL` as dz's settings module leaves them; then, in
+    /// the same process when staticfiles is installed, runs collectstatic as `python -m django collectstatic
+    /// --noinput` would (one start of Python, Django and the settings instead of two). An ImportError aborts the
+    /// build with its text; a failed collectstatic is returned as its message (the last lines of what it
+    /// printed), for the caller's `staticFailure` policy. The process is watched against the build's bounds and
+    /// the static files' from its start.
+    private func checkAndCollectStatic(_ tree: BuildTree, venv: BuildSandbox.Mount, wsgiModule: String)
+        async throws(BuildError)
+        -> (facts: (djangoVersion: String, staticfiles: Bool, staticURL: String?, mediaURL: String?),
+            staticFailure: String?)
     {
         let module = wsgiModule.split(separator: ":").first.map(String.init) ?? wsgiModule
         let callable = wsgiModule.contains(":") ? String(wsgiModule.split(separator: ":")[1]) : "application"
         let script = """
-            import importlib, json, django
+            import importlib, json, sys, django
             django.setup()
             from django.conf import settings
             application = getattr(importlib.import_module(\(pythonString(module))), \(pythonString(callable)))
-            print(json.dumps({"django": django.get_version(),
-                              "staticfiles": "django.contrib.staticfiles" in settings.INSTALLED_APPS,
-                              "static_url": str(getattr(settings, "STATIC_URL", "") or ""),
-                              "media_url": str(getattr(settings, "MEDIA_URL", "") or "")}))
+            staticfiles = "django.contrib.staticfiles" in settings.INSTALLED_APPS
+            facts = json.dumps({"django": django.get_version(), "staticfiles": staticfiles,
+                                "static_url": str(getattr(settings, "STATIC_URL", "") or ""),
+                                "media_url": str(getattr(settings, "MEDIA_URL", "") or "")})
+            print("\\n\(Self.factsMark)" + facts, flush=True)
+            print("\\n\(Self.factsMark)", file=sys.stderr, flush=True)
+            if staticfiles:
+                from django.core.management import execute_from_command_line
+                execute_from_command_line(["python -m django", "collectstatic", "--noinput"])
             """
         let outcome = try await tree.run([BuildSandbox.buildPath + "/venv/bin/python", "-c", script],
-                                         step: "import check", mounts: [tree.mount, venv],
-                                         environment: Self.djangoEnvironment, timeout: 300, watch: [tree.watch])
-        guard outcome.succeeded, let line = outcome.stdoutText.split(separator: "\n").last,
-              let facts = try? JSONValue.parse(Array(line.utf8)).objectValue
+                                         step: "import check and collectstatic", mounts: [tree.mount, venv],
+                                         environment: Self.djangoEnvironment, timeout: 900,
+                                         watch: [tree.staticWatch, tree.watch])
+        let (checked, collected) = Self.split(outcome)
+        guard let line = checked.stdoutText.split(separator: "\n").last(where: { $0.hasPrefix(Self.factsMark) }),
+              let facts = try? JSONValue.parse(Array(line.dropFirst(Self.factsMark.count).utf8)).objectValue,
+              // Past the facts line only collectstatic runs; without it, the process must have succeeded.
+              outcome.succeeded || facts["staticfiles"] == .bool(true)
         else {
             throw BuildError("import", "the settings or the WSGI application \(wsgiModule) do not import:\n"
-                             + outcome.tail(15))
+                             + checked.tail(15))
         }
+        let staticfiles = facts["staticfiles"] == .bool(true)
         // Only a local path prefix can be served by the proxy (a STATIC_URL on a CDN is the project's business).
-        return (facts["django"]?.stringValue ?? "unknown", facts["staticfiles"] == .bool(true),
-                Self.servablePrefix(facts["static_url"]?.stringValue),
-                Self.servablePrefix(facts["media_url"]?.stringValue))
+        return ((facts["django"]?.stringValue ?? "unknown", staticfiles,
+                 Self.servablePrefix(facts["static_url"]?.stringValue),
+                 Self.servablePrefix(facts["media_url"]?.stringValue)),
+                staticfiles && !outcome.succeeded ? "collectstatic failed:\n" + collected.tail(15) : nil)
+    }
+
+    /// The output of the import check (up to and with the facts line) and that of collectstatic (after the mark
+    /// on each stream), each with the process's ending; without the facts line, all of it is the import check's.
+    static func split(_ outcome: Subprocess.Outcome) -> (check: Subprocess.Outcome, collectstatic: Subprocess.Outcome) {
+        let mark = Array(("\n" + factsMark).utf8)
+        func cut(_ bytes: [UInt8], keepingLine: Bool) -> ([UInt8], [UInt8])? {
+            guard let start = firstRange(of: mark, in: bytes) else { return nil }
+            let lineEnd = bytes[(start + 1)...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.endIndex
+            let after = lineEnd < bytes.endIndex ? Array(bytes[(lineEnd + 1)...]) : []
+            return (Array(bytes[..<(keepingLine ? lineEnd : start)]), after)
+        }
+        var (check, collectstatic) = (outcome, outcome)
+        guard let (stdoutBefore, stdoutAfter) = cut(outcome.stdout, keepingLine: true) else {
+            (collectstatic.stdout, collectstatic.stderr) = ([], [])
+            return (check, collectstatic)
+        }
+        let (stderrBefore, stderrAfter) = cut(outcome.stderr, keepingLine: false) ?? (outcome.stderr, [])
+        (check.stdout, check.stderr) = (stdoutBefore, stderrBefore)
+        (collectstatic.stdout, collectstatic.stderr) = (stdoutAfter, stderrAfter)
+        return (check, collectstatic)
+    }
+
+    private static func firstRange(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count, let first = needle.first else { return nil }
+        var index = 0
+        while index <= haystack.count - needle.count {
+            if haystack[index] == first, haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
+            index += 1
+        }
+        return nil
     }
 
     /// A URL prefix the proxy can serve from a local directory, with its leading and trailing slash (`media/`

@@ -52,7 +52,8 @@ package struct PythonEnvironment: Sendable {
 
     /// The virtualenv for `requirements` with the path file `pathFile` in its site-packages, made in the project's
     /// cache unless it is there already. Returns where it is on the host (`<cache>/venvs/<key>`, the build user's
-    /// files under the agent's 0700 directory) and whether it came from the cache.
+    /// files under the agent's 0700 directory), where its part of bundle archives is kept (`ProjectCache`'s
+    /// `<key>.segment`), and whether it came from the cache.
     ///
     /// It is never copied into the build tree: the build's later steps see it read-only at `/dz/build/venv`
     /// (`mount(_:)`), and the archive takes its `venv/` from it (`BundleArchive.create`'s `grafts`). Once made, a
@@ -61,7 +62,7 @@ package struct PythonEnvironment: Sendable {
     /// virtualenv of some thousand files) bought nothing but a tree the project's code could change, and its
     /// bundle only.
     func prepare(python: String, pythonVersion: String, requirements: RequirementSet, pathFile: String,
-                 tree: BuildTree) async throws(BuildError) -> (venv: String, reused: Bool)
+                 tree: BuildTree) async throws(BuildError) -> (venv: String, segment: String, reused: Bool)
     {
         var digest = SHA256Digest()
         digest.update(Array("python \(pythonVersion)\n".utf8))
@@ -78,7 +79,7 @@ package struct PythonEnvironment: Sendable {
             try await build(key, python: python, requirements: requirements, pathFile: pathFile, tree: tree)
         }
         tree.cache.prune(keeping: key)
-        return (tree.cache.venv(key), reused)
+        return (tree.cache.venv(key), tree.cache.segment(key), reused)
     }
 
     /// The cached virtualenv at `venv`, read-only where the bundle has it (`/dz/build/venv`, over the tree's empty

@@ -42,6 +42,23 @@ import Testing
         return try ZoombuildConfig.parse(lines.joined(separator: "\n") + "\n")
     }
 
+    @Test func oneProcessOutputIsSplitIntoTheImportChecksAndCollectstatics() async throws {
+        let mark = BundleBuilder.factsMark
+        let outcome = try await Subprocess.run(
+            ["/bin/sh", "-c", "printf 'settings say hi\\n\\n%s{}\\nCopying...\\n' \"$1\"; "
+                + "printf 'a warning\\n\\n%s\\nTraceback\\nCommandError: no\\n' \"$1\" >&2; exit 1", "sh", mark],
+            timeout: 30)
+        let (check, collectstatic) = BundleBuilder.split(outcome)
+        #expect(check.stdoutText == "settings say hi\n\n\(mark){}")
+        #expect(check.stderrText == "a warning\n")
+        #expect(collectstatic.stdoutText == "Copying...\n")
+        #expect(collectstatic.tail(2) == "CommandError: no\n", "collectstatic's tail is its own")
+        #expect(collectstatic.ending == .exited(1))
+        // No facts line: the import check failed, and all of the output is its.
+        let failed = try await Subprocess.run(["/bin/sh", "-c", "echo x; echo ImportError >&2; exit 1"], timeout: 30)
+        #expect(BundleBuilder.split(failed).check == failed)
+    }
+
     @Test(.timeLimit(.minutes(10)))
     func exampleBuildsArchivesAndRunsFromAnotherPlace() async throws {
         let scratch = try await Scratch()
@@ -81,6 +98,36 @@ import Testing
              "import django; django.setup(); from django.conf import settings; print(settings.ALLOWED_HOSTS, settings.DEBUG)"],
             environment: environment, workingDirectory: elsewhere, timeout: 60)
         #expect(check.stdoutText.contains("['hello.example.com'] False"), "\(check.stdoutText) \(check.tail())")
+    }
+
+    @Test(.timeLimit(.minutes(10)))
+    func failedCollectstaticFailsTheBuildWithItsOwnTextOrIsAWarning() async throws {
+        let scratch = try await Scratch()
+        defer { scratch.remove() }
+        // Settings that import (the import check passes) with a staticfiles finder that does not.
+        try Data("from hello.settings import *\nSTATICFILES_FINDERS = ['dz_no_such_finder.Finder']\n".utf8)
+            .write(to: URL(fileURLWithPath: scratch.repository + "/hello/settings_badstatic.py"))
+        for arguments in [["add", "-A"], ["-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-qm", "bad"]] {
+            let outcome = try await Subprocess.run(["git"] + arguments, workingDirectory: scratch.repository)
+            try #require(outcome.succeeded, "git \(arguments): \(outcome.tail())")
+        }
+        let builder = BundleBuilder(workspace: scratch.workspace)
+        var request = BundleBuilder.Request(project: try ProjectID("hello"), source: try SourceURL(scratch.repository),
+                                            revision: nil, config: try config("hello.settings_badstatic"))
+        do {
+            _ = try await builder.build(request, logger: Logger(label: "test"))
+            Issue.record("a build whose collectstatic fails succeeded")
+        } catch {
+            #expect(error.kind == "collectstatic")
+            #expect(error.message.hasPrefix("collectstatic failed:"), "\(error.message)")
+            #expect(error.message.contains("dz_no_such_finder"), "\(error.message)")
+            #expect(!error.message.contains(BundleBuilder.factsMark), "the import check's output is not collectstatic's")
+        }
+        request.staticFailure = .warn
+        let built = try await builder.build(request, logger: Logger(label: "test"))
+        #expect(built.warnings.contains { $0.hasPrefix("collectstatic failed:") && $0.contains("dz_no_such_finder") },
+                "\(built.warnings)")
+        #expect(built.manifest.djangoVersion?.hasPrefix("4.2") == true, "the import check's facts are kept")
     }
 
     @Test(.timeLimit(.minutes(10)))

@@ -13,9 +13,9 @@ import Testing
 @testable import DZSource
 
 /// A hostile tenant on a build host, with real builds (bubblewrap, pip, Django): the project `mallory`, examples/hello
-/// with a settings module that, at import (in the import check and again in collectstatic), tries to read the
-/// host's secrets, another project's files and the zoomdb, to write into the spool, to reach the network, and
-/// whatever else a test asks of it through the repository's `targets.json`. Beside it on the same host: a
+/// with a settings module that, at import (by the one Python that checks the imports and then runs collectstatic),
+/// tries to read the host's secrets, another project's files and the zoomdb, to write into the spool, to reach the
+/// network, and whatever else a test asks of it through the repository's `targets.json`. Beside it on the same host: a
 /// bystander project's files and an app's secrets where a build host and an appserver sharing a data directory
 /// would have them, and a spool. Every attempt fails or finds nothing, and no secret reaches a bundle.
 ///
@@ -32,7 +32,7 @@ import Testing
         ]
         let built = try await lab.build(try await lab.repository("reads", targets: targets)).get()
         let uid = try BuildUsers(workspace: lab.workspace).uid(for: HostileLab.mallory)
-        for phase in ["import", "collectstatic"] {
+        for phase in HostileLab.phases {
             let report = try lab.report(built, phase)
             #expect(report["uid"] as? Int == Int(uid), "\(phase): the project's build user, not root")
             let read = report["read"] as? [String: String] ?? [:]
@@ -69,7 +69,7 @@ import Testing
             "/usr/lib/python3/dist-packages/injected.pth",
         ]
         let built = try await lab.build(try await lab.repository("writes", targets: ["write": targets])).get()
-        for phase in ["import", "collectstatic"] {
+        for phase in HostileLab.phases {
             let wrote = try lab.report(built, phase)["wrote"] as? [String: String] ?? [:]
             for path in targets {
                 #expect(wrote[path]?.hasPrefix("error: ") == true, "\(phase): \(path): \(wrote[path] ?? "")")
@@ -87,7 +87,7 @@ import Testing
         _ = try await lab.build(try await lab.repository("venv-writes-1", targets: ["write": targets])).get()
         let built = try await lab.build(try await lab.repository("venv-writes-2", targets: ["write": targets])).get()
         #expect(built.reusedVirtualenv)
-        for phase in ["import", "collectstatic"] {
+        for phase in HostileLab.phases {
             let wrote = try lab.report(built, phase)["wrote"] as? [String: String] ?? [:]
             for path in targets {
                 #expect(wrote[path]?.hasPrefix("error: ") == true, "\(phase): \(path): \(wrote[path] ?? "")")

@@ -109,6 +109,10 @@ enum HostileLab {
         }
     }
 
+    /// The reports the attacker's code leaves in a build: its settings are imported once, by the one Python that
+    /// checks the imports and then runs collectstatic.
+    static let phases = ["import"]
+
     /// The attacker's code, run at every import of its settings.
     static let hostileModule = """
         import json, os, socket, sys, time

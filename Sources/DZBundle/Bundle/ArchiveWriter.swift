@@ -3,6 +3,10 @@ import DZSystem
 
 /// A zstd-compressed pax tar written to a new file, hashed and counted on its way to the disk, so that the
 /// archive's SHA-256 needs no second read.
+///
+/// The tar is compressed as a series of zstd frames (`ZstdFrame`; one stream to any zstd reader): a frame ends
+/// where a segment begins or ends (`beginSegment`, `endSegment`, `append`) and at the tar's end, whose two zero
+/// blocks are a frame of their own. A segment's frame can so be kept and copied whole into a later archive.
 final class ArchiveWriter {
     let path: String
     private let handle: OpaquePointer
@@ -12,7 +16,7 @@ final class ArchiveWriter {
     /// bundle holds a project's code, which no other local user may read.
     ///
     /// The corresponding C functions are `archive_write_set_format_pax_restricted`,
-    /// `archive_write_add_filter_zstd` and `archive_write_open`.
+    /// `archive_write_set_bytes_per_block` and `archive_write_open`.
     init(creating path: String) throws(BundleArchiveError) {
         let file: OpenFile
         do {
@@ -23,19 +27,16 @@ final class ArchiveWriter {
         guard let handle = archive_write_new() else { preconditionFailure("archive_write_new: out of memory") }
         self.path = path
         self.handle = handle
-        self.output = Output(file)
+        self.output = Output(file, path: path)
         // pax_restricted writes plain ustar headers and adds pax extended headers only for what ustar cannot hold
         // (long or non-ASCII names, big files), so any tar reads the result.
         try check(archive_write_set_format_pax_restricted(handle), "set the tar format of")
-        // zstd at level 3: measured on 2,000 files / 39 MB, about 6 times less CPU than gzip -6 and a slightly
-        // smaller archive (see the issue 5 note); zstd frames carry no time, so output stays reproducible.
-        try check(archive_write_add_filter_zstd(handle), "set zstd compression for")
-        try check(archive_write_set_filter_option(handle, "zstd", "compression-level", "3"), "set zstd options for")
-        // libarchive pads output that is not a plain file to whole 10 KiB blocks: write no padding.
-        try check(archive_write_set_bytes_in_last_block(handle, 1), "set the block size of")
+        // No blocking: every byte of the tar reaches `Output` as it is written, so that a frame can end right
+        // after any entry (libarchive would otherwise hold back up to 10 KiB).
+        try check(archive_write_set_bytes_per_block(handle, 0), "set the block size of")
         let opened = archive_write_open(handle, Unmanaged.passUnretained(output).toOpaque(), nil, { _, client, buffer, length in
             let output = Unmanaged<Output>.fromOpaque(client!).takeUnretainedValue()
-            return output.write(UnsafeRawBufferPointer(start: buffer, count: length))
+            return output.tar(UnsafeRawBufferPointer(start: buffer, count: length))
         }, nil)
         try check(opened, "start the archive")
     }
@@ -99,11 +100,45 @@ final class ArchiveWriter {
         guard total == item.size else { throw .changedWhileArchiving(path: source, expected: item.size, found: total) }
     }
 
+    /// Ends the frame in hand after the entries added so far; what is added next begins a new frame, which also
+    /// goes to `copy` (a segment being made) until `endSegment`. A failure to write `copy` only ends the copying.
+    func beginSegment(copyingTo copy: OpenFile?) throws(BundleArchiveError) {
+        try endFrame()
+        output.copy = copy.map(Output.Copy.init)
+    }
+
+    /// Ends the segment's frame; returns its size and SHA-256 when it was copied whole, else nil.
+    func endSegment() throws(BundleArchiveError) -> (size: Int64, sha256: String)? {
+        try endFrame()
+        defer { output.copy = nil }
+        guard let copy = output.copy, !copy.failed else { return nil }
+        return (copy.size, copy.digest.finalize())
+    }
+
+    /// Ends the frame in hand and appends `segment`'s frame as it is; returns false when the segment failed its
+    /// check while being copied (the archive must then be written again without it).
+    func append(_ segment: ArchiveSegment, buffer: UnsafeMutableRawBufferPointer) throws(BundleArchiveError) -> Bool {
+        try endFrame()
+        return try segment.copyFrame(buffer: buffer) { bytes throws(BundleArchiveError) in
+            guard output.compressed(bytes) else { throw failure("write") }
+        }
+    }
+
+    /// Ends the current entry (the tar pads it to its 512-byte block) and the zstd frame it is in.
+    ///
+    /// The corresponding C function is `archive_write_finish_entry`.
+    private func endFrame() throws(BundleArchiveError) {
+        try check(archive_write_finish_entry(handle), "end an entry of")
+        try output.endFrame()
+    }
+
     /// Ends the archive, flushes it to stable storage and closes it; returns its SHA-256 and size.
     ///
     /// The corresponding C functions are `archive_write_close`, `fsync` and `close`.
     func finish() throws(BundleArchiveError) -> (sha256: String, size: Int64) {
+        // The tar's end (two zero blocks) starts a frame of its own after a segment.
         try check(archive_write_close(handle), "finish")
+        try output.endFrame()
         do {
             try output.file?.sync()
             try output.file?.close()
@@ -118,31 +153,87 @@ final class ArchiveWriter {
         if status < ARCHIVE_WARN { throw failure(what) }
     }
 
-    /// The error for a failed libarchive call: the write callback's `Errno` when that is what failed.
+    /// The error for a failed libarchive call: the output's own error when that is what failed.
     private func failure(_ what: String) -> BundleArchiveError {
-        if let errno = output.error { return .system("write", path: path, errno) }
+        if let error = output.error { return error }
         return .archive(what, path: path, SourceTree.errorString(handle))
     }
 
-    /// Where libarchive's compressed output goes: the file, the digest and the count.
+    /// Where the tar goes: compressed frame by frame into the file, the digest and the count (and a segment's
+    /// copy).
     private final class Output {
+        let path: String
         var file: OpenFile?
         var digest = SHA256Digest()
         var size: Int64 = 0
-        var error: Errno?
+        var error: BundleArchiveError?
+        /// The frame being compressed; made when the first byte for it comes.
+        var frame: ZstdFrame?
+        var copy: Copy?
 
-        init(_ file: OpenFile) { self.file = file }
+        /// A segment's frame, copied as it is written.
+        final class Copy {
+            let file: OpenFile
+            var digest = SHA256Digest()
+            var size: Int64 = 0
+            var failed = false
 
-        func write(_ bytes: UnsafeRawBufferPointer) -> Int {
+            init(_ file: OpenFile) { self.file = file }
+        }
+
+        init(_ file: OpenFile, path: String) {
+            self.file = file
+            self.path = path
+        }
+
+        /// Takes `bytes` of the tar (libarchive's write callback): -1 on failure, with `error` set.
+        func tar(_ bytes: UnsafeRawBufferPointer) -> Int {
+            do throws(BundleArchiveError) {
+                if frame == nil {
+                    // zstd at level 3: measured on 2,000 files / 39 MB, about 6 times less CPU than gzip -6 and a
+                    // slightly smaller archive (see the issue 5 note); zstd frames carry no time, so output stays
+                    // reproducible.
+                    frame = try ZstdFrame(level: 3, path: path) { [unowned self] in self.compressed($0) }
+                }
+                try frame?.write(bytes)
+                return bytes.count
+            } catch {
+                if self.error == nil { self.error = error }
+                return -1
+            }
+        }
+
+        /// Ends the frame in hand, if any.
+        func endFrame() throws(BundleArchiveError) {
+            guard let frame else { return }
+            self.frame = nil
+            do {
+                try frame.finish()
+            } catch {
+                throw self.error ?? error
+            }
+        }
+
+        /// Writes compressed bytes to the file (and the copy), hashing and counting them.
+        func compressed(_ bytes: UnsafeRawBufferPointer) -> Bool {
             do {
                 try file?.write(bytes)
             } catch {
-                self.error = error
-                return -1
+                if self.error == nil { self.error = .system("write", path: path, error) }
+                return false
             }
             digest.update(bytes)
             size += Int64(bytes.count)
-            return bytes.count
+            if let copy, !copy.failed {
+                do {
+                    try copy.file.write(bytes)
+                    copy.digest.update(bytes)
+                    copy.size += Int64(bytes.count)
+                } catch {
+                    copy.failed = true
+                }
+            }
+            return true
         }
     }
 

@@ -25,6 +25,34 @@ extension BundleManifest {
     /// Compact JSON with sorted keys, as written to `MANIFEST.json` and `<archive>.manifest.json`.
     public func serialized() -> [UInt8] { json.serialized() }
 
+    /// The same bytes as `serialized()`, with `files` given already serialized (`filesJSON`: the entries as
+    /// `Entry.json` serializes them, joined by commas, without the brackets): a kept archive segment has its
+    /// thousands of entries so, and they are not serialized again. The keys sort as `serialized()` sorts them,
+    /// those before `files` first.
+    func serialized(filesJSON: [UInt8]) -> [UInt8] {
+        guard case .object(var members) = json else { return serialized() }
+        members["files"] = nil
+        let before = JSONValue.object(members.filter { $0.key < "files" }).serialized()
+        let after = JSONValue.object(members.filter { $0.key > "files" }).serialized()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(before.count + filesJSON.count + after.count + 12)
+        bytes += before.dropLast()
+        bytes += Array(#","files":["#.utf8)
+        bytes += filesJSON
+        bytes += Array("],".utf8)
+        bytes += after.dropFirst()
+        return bytes
+    }
+
+    /// The bytes of the manifest kept beside the archive, made from those of the copy inside it (`inner`, as
+    /// `serialized` gives them): only `archive_sha256` and `archive_size` differ, the first two keys, so a
+    /// manifest of many thousand entries is not serialized twice. Nil when `inner` does not begin with them unset.
+    static func beside(inner: [UInt8], sha256: String, size: Int64) -> [UInt8]? {
+        let unset = Array(#"{"archive_sha256":null,"archive_size":null,"#.utf8)
+        guard inner.starts(with: unset), SHA256Digest.isHex(sha256), size >= 0 else { return nil }
+        return Array(#"{"archive_sha256":"\#(sha256)","archive_size":\#(size),"#.utf8) + inner.dropFirst(unset.count)
+    }
+
     /// Reads a manifest from JSON bytes, checking every field.
     public static func parse(_ bytes: [UInt8]) throws(BundleArchiveError) -> BundleManifest {
         let value: JSONValue
@@ -108,6 +136,16 @@ extension BundleManifest {
 }
 
 extension BundleManifest.Entry {
+    /// Entries' JSON joined by commas, as `BundleManifest.serialized(filesJSON:)` takes them.
+    static func serialized(_ entries: some Sequence<BundleManifest.Entry>) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for entry in entries {
+            if !bytes.isEmpty { bytes.append(UInt8(ascii: ",")) }
+            bytes += entry.json.serialized()
+        }
+        return bytes
+    }
+
     /// `{"path", "kind", "size"}`, plus `"executable": true`, `"sha256"` and `"target"` where they apply.
     public var json: JSONValue {
         var object: [String: JSONValue] = ["path": .string(path), "kind": .string(kind.rawValue), "size": .int(size)]
