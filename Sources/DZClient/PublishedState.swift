@@ -6,6 +6,11 @@ import DZSystem
 /// summary documents (see `StatePublisher` in DZJobs), and who the coordinator is. Nothing here opens the zoomdb.
 public struct PublishedState: Sendable {
     public let spool: Spool
+    /// How long a document that does not parse is read again before it is an error, in seconds. The coordinator
+    /// replaces a document by one rename, but another host's view of the spool may show the new file's bytes cut
+    /// at the old one's size until its cached attributes expire (a FUSE view's `attr_timeout` is a second by
+    /// default).
+    public var tornReadPatience = 2.5
 
     public init(spool: Spool) { self.spool = spool }
 
@@ -71,9 +76,15 @@ public struct PublishedState: Sendable {
     public var exists: Bool { spool.hasPublishedState }
 
     private func document(_ directory: String, _ name: String) throws(ClientError) -> JSONValue? {
-        guard let bytes = spool.published(directory: directory, name: name) else { return nil }
-        do { return try JSONValue.parse(bytes) } catch {
-            throw .unavailable("state/\(directory.isEmpty ? "" : directory + "/")\(name) does not parse: \(error)")
+        let deadline = Timestamp.now() + tornReadPatience
+        while true {
+            guard let bytes = spool.published(directory: directory, name: name) else { return nil }
+            do { return try JSONValue.parse(bytes) } catch {
+                guard Timestamp.now() < deadline else {
+                    throw .unavailable("state/\(directory.isEmpty ? "" : directory + "/")\(name) does not parse: \(error)")
+                }
+            }
+            ThreadPause.sleep(seconds: 0.1)
         }
     }
 }

@@ -161,7 +161,8 @@ extension PublishedStateTests {
 
     @Test func aForeignPartialOrStrangeDocumentIsAClearErrorNotACrash() throws {
         let scratch = try Scratch()
-        let state = PublishedState(spool: scratch.spool)
+        var state = PublishedState(spool: scratch.spool)
+        state.tornReadPatience = 0.3
         let other = JSONValue.object(scratch.job("J2", state: .succeeded).jsonObject).serialized()
         try scratch.spool.publish(other, directory: "jobs", name: "J1.json")
         #expect(throws: ClientError.unavailable(#"state/jobs/J1.json is the document of job "J2""#)) {
@@ -185,5 +186,20 @@ extension PublishedStateTests {
         }
         try scratch.spool.publish(Array("{".utf8), directory: "", name: SummaryDocument.fileName)
         #expect(state.summary() == nil)
+    }
+
+    @Test func aDocumentReadTornIsReadAgainUntilItParses() throws {
+        // Another host's view may show a replaced document's new bytes cut at the old size for a while.
+        let scratch = try Scratch()
+        let state = PublishedState(spool: scratch.spool)
+        let whole = JSONValue.object(scratch.job("J1", state: .succeeded).jsonObject).serialized()
+        try scratch.spool.publish(Array(whole.prefix(whole.count / 2)), directory: "jobs", name: "J1.json")
+        let spool = scratch.spool
+        let writer = Thread {
+            ThreadPause.sleep(seconds: 0.3)
+            try? spool.publish(whole, directory: "jobs", name: "J1.json")
+        }
+        writer.start()
+        #expect(try state.job("J1")?.job.id == "J1")
     }
 }

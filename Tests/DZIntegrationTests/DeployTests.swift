@@ -298,7 +298,7 @@ extension Integration {
 
             // 1b. Supervision: a killed master is started again by its appserver's agent; an agent restarted while
             //     its instance runs adopts it (the same master keeps serving, no second one starts).
-            let victim = old[0]
+            let victim = try #require(old.first, "the first deploy started instances")
             // <bundle>.<appserver>.<port>.<started>
             let appserver = String(victim.instance.split(separator: ".").dropLast(2).last ?? "app1")
             let record = cluster.spool.directory + "/var-\(appserver)/instances/hello/\(victim.instance).json"

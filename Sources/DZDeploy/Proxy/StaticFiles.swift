@@ -96,29 +96,15 @@ public struct StaticFiles: Sendable {
     /// Makes a fetch the bundle's staged directory, in one rename, replacing one staged before (with other
     /// mappings). Callers hold `SitesLock`.
     package func publish(_ fetched: Staged, project: ProjectID, bundle: String) throws(ProxyError) {
-        let target = Self.stagedDirectory(root: root, project: project, bundle: bundle)
-        defer { try? FileSystem.syncDirectory(projectDirectory(project)) }
-        do throws(Errno) {
-            try FileSystem.renameNoReplace(fetched.tree, target)
-        } catch .fileExists, .directoryNotEmpty {
-            let aside = projectDirectory(project) + "/.discarded-" + bundle + "-"
-                + String(UInt64.random(in: 0...UInt64.max), radix: 16)
-            try Self.step("rename", target) { () throws(Errno) in
-                try FileSystem.rename(target, aside)
-                try FileSystem.rename(fetched.tree, target)
-            }
-            SourceTree.remove(aside)
-        } catch {
-            throw .filesystem(operation: "rename", path: target, error)
-        }
+        _ = try renameIntoPlace(fetched.tree, Self.stagedDirectory(root: root, project: project, bundle: bundle),
+                                project: project, aside: ".discarded-" + bundle)
     }
 
     /// Removes the bundle's staged directory (a release that did not go live); returns whether there was one.
     /// Callers hold `SitesLock`; the served directories are never touched.
     package func unstage(project: ProjectID, bundle: String) async throws(ProxyError) -> Bool {
         let target = Self.stagedDirectory(root: root, project: project, bundle: bundle)
-        let aside = projectDirectory(project) + "/.discarded-" + bundle + "-"
-            + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let aside = asideName(project, ".discarded-" + bundle)
         do throws(Errno) {
             try FileSystem.rename(target, aside)
         } catch .noSuchFileOrDirectory {
@@ -136,7 +122,7 @@ public struct StaticFiles: Sendable {
                        from store: any BundleStore, logger: Logger) async throws(ProxyError) -> Staged
     {
         let projectDirectory = projectDirectory(project)
-        let work = projectDirectory + "/.incoming-" + bundle + "-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        let work = asideName(project, ".incoming-" + bundle)
         try Self.step("mkdir", projectDirectory) { () throws(Errno) in
             if !FileSystem.exists(root) {
                 try FileSystem.makeDirectories(root, mode: 0o755)
@@ -167,23 +153,37 @@ public struct StaticFiles: Sendable {
 
     /// Renames the staged directories into place as `<project>/<bundle>`, replacing a directory of that bundle.
     package func install(_ staged: Staged, project: ProjectID, bundle: String) throws(ProxyError) -> Installed {
-        let target = Self.directory(root: root, project: project, bundle: bundle)
+        try renameIntoPlace(staged.tree, Self.directory(root: root, project: project, bundle: bundle),
+                            project: project, aside: ".replaced-" + bundle)
+            ? .replaced : .new
+    }
+
+    /// Renames `tree` to `target` in the project's directory, a directory there already renamed aside first (to a
+    /// name starting with `aside`) and removed after; returns whether one was replaced. The project's directory is
+    /// fsynced after.
+    private func renameIntoPlace(_ tree: String, _ target: String, project: ProjectID, aside: String)
+        throws(ProxyError) -> Bool
+    {
         defer { try? FileSystem.syncDirectory(projectDirectory(project)) }
         do throws(Errno) {
-            try FileSystem.renameNoReplace(staged.tree, target)
-            return .new
+            try FileSystem.renameNoReplace(tree, target)
+            return false
         } catch .fileExists, .directoryNotEmpty {
-            let aside = projectDirectory(project) + "/.replaced-" + bundle + "-"
-                + String(UInt64.random(in: 0...UInt64.max), radix: 16)
+            let aside = asideName(project, aside)
             try Self.step("rename", target) { () throws(Errno) in
                 try FileSystem.rename(target, aside)
-                try FileSystem.rename(staged.tree, target)
+                try FileSystem.rename(tree, target)
             }
             SourceTree.remove(aside)
-            return .replaced
+            return true
         } catch {
             throw .filesystem(operation: "rename", path: target, error)
         }
+    }
+
+    /// A fresh name in the project's directory starting with `prefix` (a hidden one: no site serves it).
+    private func asideName(_ project: ProjectID, _ prefix: String) -> String {
+        projectDirectory(project) + "/" + prefix + "-" + String(UInt64.random(in: 0...UInt64.max), radix: 16)
     }
 
     /// Records that the bundle was deployed now (its directory's modification time), when it has static files.
