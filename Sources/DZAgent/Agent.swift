@@ -62,7 +62,7 @@ public struct Agent: Service {
         defer { threads.close() }
         let workers = max(1, configuration.concurrency)
         let watcher = TurnWatcher(spool: spool, queues: configuration.queues, turns: turns,
-                                  patience: configuration.turnPatience) { running.count < workers }
+                                  patience: configuration.turnPatience) { running.handlersRunning < workers }
         let listener = try wakeListener()
         defer { listener?.stop() }
         let wake = listener?.addresses.map(\.description).joined(separator: ",")

@@ -56,6 +56,8 @@ final class RunningTasks: Sendable {
     /// Whether the claim named `name` is in hand (its `.json`, or the same stem once committed).
     func holds(_ name: ClaimName) -> Bool { entries.withLock { $0.values.contains { $0.claim.name == name } } }
     var count: Int { entries.withLock { $0.count } }
+    /// How many handlers run (settling claims not counted: their workers have gone on to the next name).
+    var handlersRunning: Int { entries.withLock { $0.values.filter { !$0.settling }.count } }
     var taskIDs: [String] { entries.withLock { $0.values.map(\.claim.task.id.rawValue).sorted() } }
 
     /// Cancels one claim's handler.
