@@ -9,7 +9,7 @@ public enum ConfigJob {
     public static let kind: JobKind = {
         let spec: ReleaseSteps.Spec = { context throws(JobError) in try ReleaseSpec.redeploying("current", context) }
         var kind = JobKind(name: "config", summary: "restart the app with its new environment (a new release)",
-                           steps: ReleaseSteps.steps(after: [], spec: spec))
+                           steps: ReleaseSteps.steps(after: [], stage: false, spec: spec))
         { context in
             var result = ReleaseSteps.result(context, spec: spec)
             result["config_version"] = context.facts["config_version"] ?? .null

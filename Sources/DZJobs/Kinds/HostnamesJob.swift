@@ -11,7 +11,7 @@ public enum HostnamesJob {
     public static let kind: JobKind = {
         let spec: ReleaseSteps.Spec = { context throws(JobError) in try changed(context) }
         var kind = JobKind(name: "hostnames", summary: "add or remove the app's host names (a new release)",
-                           steps: ReleaseSteps.steps(after: [], spec: spec))
+                           steps: ReleaseSteps.steps(after: [], stage: false, spec: spec))
         { context in
             var result = ReleaseSteps.result(context, spec: spec)
             result["hostnames"] = (try? spec(context)).map { .array($0.hostnames.map { .string($0) }) } ?? .null

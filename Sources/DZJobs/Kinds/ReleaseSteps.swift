@@ -14,12 +14,14 @@ enum ReleaseSteps {
     typealias Spec = @Sendable (JobContext) throws(JobError) -> ReleaseSpec
 
     /// The steps, the first (placement) running after `after`, stage_static after `stageAfter` (the steps that
-    /// store the bundle; default `after`). `hooks` sets arguments of post_deploy_hooks.
-    static func steps(after: [String], stageAfter: [String]? = nil, spec: @escaping Spec,
+    /// store the bundle; default `after`). Without `stage` (a kind that deploys the live bundle again, whose
+    /// static files the proxy serves already) there is no stage_static: proxy_update finds them there, and a
+    /// failing job never waits for a proxy it did not need. `hooks` sets arguments of post_deploy_hooks.
+    static func steps(after: [String], stageAfter: [String]? = nil, stage: Bool = true, spec: @escaping Spec,
                       hooks: @escaping @Sendable (JobContext, inout PostDeployHooksTask.Arguments) -> Void = { _, _ in })
         -> [StepDefinition]
     {
-        [
+        let steps: [StepDefinition] = [
             placement(after: after, hostnames: { context throws(JobError) in
                 try checkHostnames(try spec(context).hostnames, context)
             }) { context throws(JobError) in try spec(context).instances }
@@ -43,13 +45,14 @@ enum ReleaseSteps {
                 try DeploySteps.appserverQueue(try firstInstance(context)["appserver"]?.stringValue)
             },
             healthCheck(after: ["post_deploy_hooks"], spec: spec),
-            proxyUpdate(after: ["health_check", "stage_static"], spec: spec) { context in
+            proxyUpdate(after: stage ? ["health_check", "stage_static"] : ["health_check"], spec: spec) { context in
                 context.outputs["deploy"] ?? []
             },
             DeploySteps.stop("retire_old", after: ["proxy_update"], failure: .warn, select: DeploySteps.active),
             DeploySteps.stop("stop_new_instances", compensation: true) { context in context.outputs["deploy"] ?? [] },
             unstageStatic,
         ]
+        return stage ? steps : steps.filter { !["stage_static", "unstage_static"].contains($0.name) }
     }
 
     /// `stage_static` of `spec`'s static files on the proxy: fetched and kept where proxy_update takes them
