@@ -35,7 +35,9 @@ public struct PublishedState: Sendable {
             .sorted(by: >)
         {
             guard found.count < limit else { break }
-            guard let value = try? document(JobDocument.directory, name), let job = try? JobDocument(json: value),
+            // A listing skips what does not parse rather than wait for it (each would cost `tornReadPatience`).
+            guard let value = try? document(JobDocument.directory, name, patience: 0),
+                  let job = try? JobDocument(json: value),
                   JobDocument.fileName(job.job.id) == name, state == nil || job.job.state == state else { continue }
             found.append(job)
         }
@@ -75,8 +77,10 @@ public struct PublishedState: Sendable {
     /// Whether anything was ever published in this spool.
     public var exists: Bool { spool.hasPublishedState }
 
-    private func document(_ directory: String, _ name: String) throws(ClientError) -> JSONValue? {
-        let deadline = Timestamp.now() + tornReadPatience
+    private func document(_ directory: String, _ name: String, patience: Double? = nil) throws(ClientError)
+        -> JSONValue?
+    {
+        let deadline = Timestamp.now() + (patience ?? tornReadPatience)
         while true {
             guard let bytes = spool.published(directory: directory, name: name) else { return nil }
             do { return try JSONValue.parse(bytes) } catch {
