@@ -14,17 +14,17 @@ extension Integration {
             defer { spool.cleanUp() }
             let dropper = Spool(root: spool.root, host: try HostID("dropper"), sync: false)
             var ids = Set<String>()
-            func dropNoops(_ count: Int) throws { ids.formUnion(try spool.dropNoops(count, by: dropper)) }
+            func dropTasks(_ count: Int) throws { ids.formUnion(try spool.dropTasks(count, by: dropper)) }
 
             // Half waits before the agents start (their first scans race each other), half arrives while they
             // run (inotify events, and rescans, race the claims).
-            try dropNoops(Self.taskCount / 2)
+            try dropTasks(Self.taskCount / 2)
             var agents: [DZProcess] = []
             for number in 1...Self.agentCount {
                 agents.append(try await spool.startAgent(
                     host: "racer\(number)", ["--concurrency", "4", "--no-fsync", "--rescan", "1s"]))
             }
-            try dropNoops(Self.taskCount - Self.taskCount / 2)
+            try dropTasks(Self.taskCount - Self.taskCount / 2)
             #expect(ids.count == Self.taskCount)
 
             let settled = await waitUntil(timeout: 120, every: 0.05) {

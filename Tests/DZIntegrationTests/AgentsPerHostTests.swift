@@ -15,16 +15,21 @@ extension Integration {
             defer { spool.cleanUp() }
             let dropper = Spool(root: spool.root, host: try HostID("dropper"), sync: true)
             var ids: [String] = []
-            func dropNoops(_ count: Int) throws { ids += try spool.dropNoops(count, by: dropper) }
+            // Each task keeps its handler busy for 10 ms: an agent whose one worker is free keeps the host's turn
+            // (a noop's handler ends before the next name is looked at, so one agent could rightly run them all),
+            // a busy one hands it over, which is what makes the four share.
+            func dropTasks(_ count: Int) throws {
+                ids += try spool.dropTasks(count, by: dropper, task: "sleep", args: ["seconds": .double(0.01)])
+            }
 
             // Half waits before the agents start, half arrives while they run. One host id for all four: one
             // machine's agents. --concurrency 1, so that each agent's audit lines are in the order it claimed.
-            try dropNoops(Self.taskCount / 2)
+            try dropTasks(Self.taskCount / 2)
             var agents: [DZProcess] = []
             for _ in 1...Self.agentCount {
                 agents.append(try await spool.startAgent(host: "shared", ["--concurrency", "1", "--rescan", "1s"]))
             }
-            try dropNoops(Self.taskCount - Self.taskCount / 2)
+            try dropTasks(Self.taskCount - Self.taskCount / 2)
             #expect(Set(ids).count == Self.taskCount)
 
             let settled = await waitUntil(timeout: 240, every: 0.1) {

@@ -44,7 +44,7 @@ extension Integration {
             defer { try? FileManager.default.removeItem(atPath: turnDir) }
             let dropper = Spool(root: spool.root, host: try HostID("dropper"), sync: false)
             var ids: [String] = []
-            func dropNoops(_ count: Int) throws { ids += try spool.dropNoops(count, by: dropper) }
+            func dropTasks(_ count: Int) throws { ids += try spool.dropTasks(count, by: dropper) }
             func settleAll(_ what: String, _ agents: [DZProcess]) async throws {
                 let settled = await waitUntil(timeout: 120, every: 0.1) {
                     spool.dayNames("build", "done").count >= ids.count
@@ -77,7 +77,7 @@ extension Integration {
             }
 
             // 1. All four running: the drops go to whoever holds the turn, handed on while it is busy.
-            try dropNoops(200)
+            try dropTasks(200)
             try await settleAll("all four running", agents)
 
             // 2. The holder frozen while it holds the turn: the lock stays its own, and the other three take every
@@ -85,7 +85,7 @@ extension Integration {
             let frozen = try #require(await holder(among: agents), "no agent holds \(lock)")
             frozen.send(SIGSTOP)
             try #require(await waitUntil(timeout: 30) { Self.isStopped(frozen.pid) }, "agent \(frozen.pid) did not stop")
-            try dropNoops(100)
+            try dropTasks(100)
             try await settleAll("holder frozen", agents)
             #expect(Self.lockHolder(lock) == frozen.pid, "the frozen agent no longer holds the turn")
             let frozenClaims = spool.records(event: "claimed").filter { $0["pid"] == String(frozen.pid) }
@@ -97,7 +97,7 @@ extension Integration {
             let killed = try #require(await holder(among: agents), "no agent holds \(lock)")
             killed.kill()
             let survivors = agents.filter { $0.pid != killed.pid }
-            try dropNoops(100)
+            try dropTasks(100)
             try await settleAll("holder killed", survivors)
             let successor = await holder(among: survivors)
             #expect(successor != nil, "no surviving agent took the turn")

@@ -303,12 +303,13 @@ final class TestSpool {
                              stderr: process.standardError)
     }
 
-    /// Drops `count` `noop` tasks into `build` as `dropper` and returns their ids, in the order dropped.
-    func dropNoops(_ count: Int, by dropper: Spool) throws -> [String] {
+    /// Drops `count` tasks (`noop` unless named) into `build` as `dropper` and returns their ids, in the order dropped.
+    func dropTasks(_ count: Int, by dropper: Spool, task: String = "noop",
+                   args: [String: JSONValue] = [:]) throws -> [String] {
         let build = try QueueName("build")
         return try (0..<count).map { _ in
             let id = TaskID.generate(host: dropper.host)
-            try dropper.drop(TaskFile(id: id, task: "noop"), into: build)
+            try dropper.drop(TaskFile(id: id, task: task, args: args), into: build)
             return id.rawValue
         }
     }
