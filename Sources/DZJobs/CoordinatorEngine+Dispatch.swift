@@ -106,8 +106,11 @@ extension CoordinatorEngine {
     }
 
     /// Takes the job's tasks still waiting in `new/` back out of the spool (to `failed/` with `reason`), and marks
-    /// their steps cancelled. Running tasks are stopped by the agents through the tombstone, or finish.
-    func withdrawWaiting(_ jobID: String, reason: String) throws {
+    /// their steps cancelled; returns how many. Running tasks are stopped by the agents through the tombstone, or
+    /// finish.
+    @discardableResult
+    func withdrawWaiting(_ jobID: String, reason: String) throws -> Int {
+        var withdrawn = 0
         for var step in try db.steps(of: jobID) where !step.state.isFinal && !step.compensation {
             guard let queue = try? QueueName(step.queue) else { continue }
             let taken = try? spool.take(step.taskID + ".json", in: queue)
@@ -122,6 +125,8 @@ extension CoordinatorEngine {
             step.finished = .now()
             try db.update(step)
             try db.log(jobID, .stepEnd, "\(step.name) cancelled: \(reason)")
+            withdrawn += 1
         }
+        return withdrawn
     }
 }

@@ -28,9 +28,10 @@ extension CoordinatorEngine {
             if step.state == .succeeded { try db.log(jobID, .info, "\(step.name): nothing to fan out over") }
         }
         for (level, message) in plan.log { try db.log(jobID, level, message) }
+        var withdrawn = 0
         if plan.job != job {
             if plan.job.stopping == .failing, job.stopping == nil {
-                try withdrawWaiting(jobID, reason: "withdrawn: job failing")
+                withdrawn = try withdrawWaiting(jobID, reason: "withdrawn: job failing")
             }
             try db.update(plan.job)
             if plan.job.state != job.state, plan.job.state.isFinal {
@@ -49,7 +50,11 @@ extension CoordinatorEngine {
                                     seconds: (plan.job.finished ?? .now()) - (plan.job.started ?? job.issuedAt))
             }
         }
-        return plan.newSteps.filter { $0.state == .dispatching }
+        let dispatching = plan.newSteps.filter { $0.state == .dispatching }
+        // The plan waited for the steps just withdrawn, and no result of theirs will come to plan again: plan now
+        // (the compensation, or the job's end).
+        if withdrawn > 0 { return dispatching + (try advance(jobID)) }
+        return dispatching
     }
 
     /// The planner of `kind` with this coordinator's settings.

@@ -50,17 +50,20 @@ import Testing
         }
 
         /// Answers every task waiting in an agent's queue with a successful result (an `echo` task's output is its
-        /// arguments, as the real handler's); the task files leave `new/`. Returns the results' file names.
-        func answerWaiting() throws -> [String] {
+        /// arguments, as the real handler's); the task files leave `new/`. Returns the results' file names. Only
+        /// `queues` when given (the others have no agent); the task of step `failing` fails.
+        func answerWaiting(only queues: [QueueName]? = nil, failing: String? = nil) throws -> [String] {
             var answered: [String] = []
-            let queues = try spool.queues().filter { $0 != .results && $0 != .jobs }
+            let queues = try queues ?? spool.queues().filter { $0 != .results && $0 != .jobs }
             for queue in queues {
                 for name in names(queue, .new) where name.hasSuffix(".json") {
                     let path = spool.path(queue, .new) + "/" + name
                     let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
                     let task = try TaskFile(parsing: bytes, stem: String(name.dropLast(5)))
-                    let result = ResultFile(task: task, queue: queue, status: .ok,
-                                            output: task.task == "echo" ? task.args : [:],
+                    let fails = failing != nil && task.step == failing
+                    let result = ResultFile(task: task, queue: queue, status: fails ? .error : .ok,
+                                            output: task.task == "echo" && !fails ? task.args : [:],
+                                            error: fails ? .init(kind: "failed", message: "failed by the test") : nil,
                                             host: try HostID("handagent"), pid: 1, started: .now(), finished: .now())
                     let temporary = spool.path(.results, .tmp) + "/" + name
                     try Data(result.encoded()).write(to: URL(fileURLWithPath: temporary))
@@ -161,6 +164,32 @@ import Testing
         try scratch.engine.recover()
         #expect(try scratch.engine.db.step(taskID: "\(id).checkout")?.state == .dispatched)
         #expect(scratch.names(.build, .new).isEmpty, "not dropped again while an agent runs it")
+    }
+
+    /// A step fails while another of its job waits in a queue no agent serves: the waiting task is withdrawn and the
+    /// job plans what comes next at once (its compensation, then its end) instead of waiting for a result that
+    /// will never come (a release failing while its proxy is down waited on its stage_static).
+    @Test func aFailureWithdrawsATaskNobodyServesAndTheJobEndsWithoutItsResult() throws {
+        let scratch = try Scratch()
+        let id = try scratch.submit()
+        let build = try QueueName("build")
+        #expect(try scratch.answerWaiting(only: [build]) == ["\(id).checkout.json"])
+        scratch.engine.takeIn(["\(id).checkout.json"], in: .results)
+        #expect(try scratch.answerWaiting(only: [build]) == ["\(id).bundle.json"])
+        scratch.engine.takeIn(["\(id).bundle.json"], in: .results)
+        #expect(scratch.names(.database, .new) == ["\(id).create_database.json"], "waits where no agent serves")
+
+        #expect(try scratch.answerWaiting(only: [build], failing: "upload") == ["\(id).upload.json"])
+        scratch.engine.takeIn(["\(id).upload.json"], in: .results)
+
+        let steps = try scratch.engine.db.steps(of: id)
+        let waiting = try #require(steps.first { $0.name == "create_database" })
+        #expect(waiting.state == .cancelled && waiting.errorKind == "withdrawn")
+        #expect(scratch.names(.database, .new).isEmpty, "taken out of the queue")
+        #expect(scratch.dayNames(.database, .failed) == ["\(id).create_database.json"], "kept aside with its reason")
+        let job = try scratch.job(id)
+        #expect(job.state == .failed, "the job ended without the withdrawn step's result: \(job.state)")
+        #expect(job.error?.contains("upload") == true)
     }
 
     @Test func aBatchThatCannotBeRecordedRecordsNothingAndThenGoesOneFileAtATime() throws {
