@@ -36,10 +36,13 @@ extension Integration {
             /// The appserver whose agent also serves the proxy queue (one host for both, so nginx can serve the
             /// app's media directory); nil: a frontend host of its own.
             let proxyHost: String?
+            /// The project deployed (`hello` unless a test needs a user no other suite shares).
+            let project: String
 
-            init(appPorts: [String: String], appservers: [String] = ["app1", "app2"], proxyHost: String? = nil)
-                async throws
+            init(appPorts: [String: String], appservers: [String] = ["app1", "app2"], proxyHost: String? = nil,
+                 project: String = "hello") async throws
             {
+                self.project = project
                 self.appPorts = appPorts
                 self.appservers = appservers
                 self.proxyHost = proxyHost
@@ -109,10 +112,12 @@ extension Integration {
             /// A started cluster with the example's repository, given to `story`, stopped afterwards whatever
             /// happened.
             static func with(appPorts: [String: String], appservers: [String] = ["app1", "app2"],
-                             proxyHost: String? = nil, _ story: (Cluster) async throws -> Void) async throws
+                             proxyHost: String? = nil, project: String = "hello",
+                             _ story: (Cluster) async throws -> Void) async throws
             {
-                await DeployTests.forgetStaleAppUser("hello")
-                let cluster = try await Cluster(appPorts: appPorts, appservers: appservers, proxyHost: proxyHost)
+                await DeployTests.forgetStaleAppUser(project)
+                let cluster = try await Cluster(appPorts: appPorts, appservers: appservers, proxyHost: proxyHost,
+                                                project: project)
                 do {
                     try await cluster.start()
                     try await cluster.makeRepository()
@@ -155,7 +160,7 @@ extension Integration {
                 -> (job: String, result: CommandResult)
             {
                 let view = fromElsewhere ? spool.directory + "/elsewhere" : nil
-                let result = try await spool.dz(["deploy", repository, "--project", "hello", "--hostname",
+                let result = try await spool.dz(["deploy", repository, "--project", project, "--hostname",
                                                  DeployTests.hostname, "--instances", "2", "--workers", "1",
                                                  "--db-engine", "postgresql"] + extra
                                                     + (fromElsewhere ? ["--host-id", "elsewhere"] : []),
@@ -183,7 +188,7 @@ extension Integration {
 
             func stop() async {
                 // The instances outlive their agents by design: undeploy them, then stop everything else.
-                _ = try? await spool.dz(["undeploy", "--project", "hello"], timeout: 120)
+                _ = try? await spool.dz(["undeploy", "--project", project], timeout: 120)
                 spool.killAll()
                 elsewhere?.unmount()
                 await nginx.stop()
@@ -438,24 +443,27 @@ extension Integration {
 
         @Test(.timeLimit(.minutes(30)), .enabled(if: getuid() == 0))
         func theFirstDeployOfANewProjectWithTwoInstancesOnOneAppserverSucceeds() async throws {
-            // New to this host: the project's user does not exist, and both deploy steps need it at once.
-            _ = try? await Subprocess.run(["userdel", "dz_hello"], timeout: 60)
-            _ = try? await Subprocess.run(["groupdel", "dz_hello"], timeout: 60)
-            #expect(UserDatabase.user(named: "dz_hello") == nil)
-            try await Cluster.with(appPorts: ["app1": "24000-24999"], appservers: ["app1"]) { cluster in
+            // New to this host: the project's user does not exist, and both deploy steps need it at once. A project
+            // of its own: `dz_hello` is used by suites running beside this one (DZWorkTests' HostileTenants).
+            let project = "firstdeploy"
+            let userName = "dz_" + project
+            _ = try? await Subprocess.run(["userdel", userName], timeout: 60)
+            _ = try? await Subprocess.run(["groupdel", userName], timeout: 60)
+            #expect(UserDatabase.user(named: userName) == nil)
+            try await Cluster.with(appPorts: ["app1": "24000-24999"], appservers: ["app1"], project: project) { cluster in
                 let (job, result) = try await cluster.deploy()
                 #expect(result.status == 0, "\(result)")
                 let shown = try await cluster.show(job)
                 let instances = Self.instances(shown)
                 #expect(instances.count == 2 && instances.allSatisfy { $0.instance.contains(".app1.") },
                         "both on the one appserver: \(instances)")
-                let user = try #require(UserDatabase.user(named: "dz_hello"))
-                #expect(user.uid == AppUserRecord.preferredUID(project: "hello") && user.comment == "dz app hello",
+                let user = try #require(UserDatabase.user(named: userName))
+                #expect(user.uid == AppUserRecord.preferredUID(project: project) && user.comment == "dz app " + project,
                         "the user the zoomdb allocated")
                 let zoomdb = try ZoomDB(path: cluster.spool.zoomdbPath)
-                #expect(try zoomdb.appUser(of: "hello")?.uid == user.uid, "recorded with its owner")
+                #expect(try zoomdb.appUser(of: project)?.uid == user.uid, "recorded with its owner")
                 for instance in instances {
-                    #expect(instance.user == "dz_hello")
+                    #expect(instance.user == userName)
                     let status = (try? String(contentsOfFile: "/proc/\(instance.pid)/status", encoding: .utf8)) ?? ""
                     let uid = status.split(separator: "\n").first { $0.hasPrefix("Uid:") }?
                         .split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first
