@@ -18,6 +18,11 @@ public struct JobBenchmark: Sendable {
     /// Jobs run one at a time after the burst, for the coordinator's latency when it is not loaded.
     public var trickle: Int = 20
     public var fsync: Bool
+    /// Whether `run` removes its spool and zoomdb when it ends. Off, they are left for the caller (`Report.left`)
+    /// to remove after its other rows: on an ext4 without a journal (this project's CI machine), every inode freed
+    /// in the last minute or more is skipped, one by one, by each new file's allocation, so a row measured right
+    /// after thousands of files were removed pays for that removal in every task it drops.
+    public var removeWhenDone = true
 
     public init(executable: String, directory: String, jobs: Int = 200, agents: Int = 2, concurrency: Int = 4,
                 fsync: Bool = false)
@@ -42,6 +47,8 @@ public struct JobBenchmark: Sendable {
         /// a burst as fast as results leave room for them: the rest waits in `jobs/new/`).
         public var startLatency: [Double] = []
         public var failed: Int
+        /// What the run left for the caller to remove (without `removeWhenDone`).
+        public var left: [String] = []
         public var jobsPerSecond: Double { Double(jobs) / seconds }
     }
 
@@ -54,8 +61,10 @@ public struct JobBenchmark: Sendable {
         let dbDirectory = root + ".zoomdb"
         let dbPath = dbDirectory + "/zoomdb.sqlite3"
         defer {
-            try? FileManager.default.removeItem(atPath: root)
-            try? FileManager.default.removeItem(atPath: dbDirectory)
+            if removeWhenDone {
+                try? FileManager.default.removeItem(atPath: root)
+                try? FileManager.default.removeItem(atPath: dbDirectory)
+            }
         }
         let queues = "build,database,proxy,appserver_app1,appserver_app2"
         var processes = try (0..<agents).map { index in
@@ -94,6 +103,7 @@ public struct JobBenchmark: Sendable {
         report.startLatency = try burstJobs.compactMap { job in
             try db.steps(of: job.id).compactMap(\.dispatched).min().map { $0 - job.issuedAt }
         }
+        if !removeWhenDone { report.left = [root, dbDirectory] }
         return report
     }
 

@@ -235,9 +235,14 @@ struct BenchCommand: ParsableCommand {
 
     private func measureJobs(executable: String, base: String) throws {
         var reports: [(fsync: Bool, report: JobBenchmark.Report)] = []
+        // Both rows' files are removed after both rows (see `JobBenchmark.removeWhenDone`).
+        defer {
+            for path in reports.flatMap(\.report.left) { try? FileManager.default.removeItem(atPath: path) }
+        }
         for fsync in [false, true] {
-            let benchmark = JobBenchmark(executable: executable, directory: base, jobs: jobs, agents: 2,
+            var benchmark = JobBenchmark(executable: executable, directory: base, jobs: jobs, agents: 2,
                                          concurrency: concurrency, fsync: fsync)
+            benchmark.removeWhenDone = false
             do { reports.append((fsync, try benchmark.run())) } catch {
                 complain("\(error)")
                 throw ExitStatus.systemFailure
