@@ -226,13 +226,10 @@ extension Coordinator {
             case .none:
                 rest = batch.requests
                 heldBack = pacing.nextChance(after: .now())
-            case .one: rest = engine.takeIn(requests: batch.requests, for: 0)
+            case .one: rest = engine.takeIn(requests: batch.requests, upTo: 1, for: 0)
             case .upTo(let most):
-                var taken = 0
-                rest = engine.takeIn(requests: batch.requests, for: RequestPacing.budget, while: {
-                    taken += 1
-                    return taken < most && !inbox.resultsWait
-                })
+                rest = engine.takeIn(requests: batch.requests, upTo: most, for: RequestPacing.budget,
+                                     while: { !inbox.resultsWait })
             }
             if rest.count < batch.requests.count { pacing.requestTakenIn(at: .now()) }
             inbox.putBack(requests: rest)

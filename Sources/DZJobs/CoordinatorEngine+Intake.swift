@@ -13,20 +13,27 @@ extension CoordinatorEngine {
     /// Steps dispatched whose result has not come (0 when the zoomdb cannot say).
     func stepsInFlight() -> Int { (try? db.stepCount(state: .dispatched)) ?? 0 }
 
-    /// Takes in requests for about `seconds`, and while `more()` holds, one at least; returns the names not
-    /// reached, in order.
-    func takeIn(requests names: [String], for seconds: Double, while more: () -> Bool = { true }) -> [String] {
+    /// Takes in up to `most` requests, for about `seconds` and while `more()` holds, in batches of up to
+    /// `requestBatchLimit`; one at least (alone when `more()` does not hold from the start); returns the names
+    /// not reached, in order.
+    func takeIn(requests names: [String], upTo most: Int, for seconds: Double, while more: () -> Bool = { true })
+        -> [String]
+    {
         let start = Timestamp.now()
         var index = 0
-        while index < names.count, index == 0 || (Timestamp.now() - start < seconds && more()) {
-            handle(names[index], in: .jobs)
-            index += 1
+        while index < names.count, index < max(most, 1) {
+            let keepsUp = more()
+            if index > 0, !keepsUp || Timestamp.now() - start >= seconds { break }
+            let size = keepsUp ? Self.requestBatchLimit : 1
+            let chunk = Array(names[index..<min(names.count, index + size, max(most, 1))])
+            takeIn(chunk, in: .jobs)
+            index += chunk.count
         }
         return Array(names[index...])
     }
 
-    /// Takes in files of `queue`, in order: results in batches of up to `resultBatchLimit`, each batch in one
-    /// zoomdb transaction followed by one round of drops; requests one at a time.
+    /// Takes in files of `queue`, in order: results in batches of up to `resultBatchLimit`, requests of up to
+    /// `requestBatchLimit`, each batch in one zoomdb transaction followed by one round of drops.
     ///
     /// When an effect cannot be recorded (the zoomdb or the spool cannot be written), the files in hand go back to
     /// `new/` unchanged and intake pauses, 0.1 s doubling to 5 s: the sweep after the pause tries again, so that
@@ -36,8 +43,8 @@ extension CoordinatorEngine {
     func takeIn(_ names: [String], in queue: QueueName) {
         var rest = names[...]
         while let first = rest.first, Timestamp.now() >= intakePausedUntil, mayWrite() {
-            let chunk = queue != .results || suspects.contains(first)
-                ? [first] : Array(rest.prefix(Self.resultBatchLimit).prefix { !suspects.contains($0) })
+            let limit = queue == .results ? Self.resultBatchLimit : Self.requestBatchLimit
+            let chunk = suspects.contains(first) ? [first] : Array(rest.prefix(limit).prefix { !suspects.contains($0) })
             rest = rest.dropFirst(chunk.count)
             intake(chunk, in: queue)
         }
@@ -67,7 +74,7 @@ extension CoordinatorEngine {
             if queue == .results {
                 try intakeResults(names)
             } else {
-                for name in names { try intakeRequest(name) }
+                try intakeRequests(names)
             }
             intakeBackoff = 0
             if !suspects.isEmpty { suspects.subtract(names) }

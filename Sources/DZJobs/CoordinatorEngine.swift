@@ -66,6 +66,10 @@ final class CoordinatorEngine: @unchecked Sendable {
     /// The most results taken in under one zoomdb transaction: a bound on the time a result waits for the others
     /// of its batch.
     static let resultBatchLimit = 128
+    /// The most requests taken in under one zoomdb transaction (a burst of submissions: one commit, one drop round
+    /// and one retirement for each batch instead of each request), small enough to keep within the turn's budget
+    /// for requests (`RequestPacing.budget`).
+    static let requestBatchLimit = 8
 
     /// Whether this coordinator may still write (false once its lease is another's): checked before each batch.
     var mayWrite: @Sendable () -> Bool = { true }

@@ -1,6 +1,6 @@
 import DZSystem
 
-/// Drops and retirements made together by one caller (the coordinator after a batch of results), with one
+/// Drops and retirements made together by one caller (the coordinator after a batch of results or requests), with one
 /// directory fsync per directory instead of one per file. Each call returns only once every file it placed is
 /// durable, exactly as if each had been placed by `drop(_:into:)` or `retire(_:failure:)` in turn; only the
 /// number of fsyncs drops. Files are still fsynced one by one before their rename.
@@ -42,6 +42,16 @@ extension Spool {
     /// directory after every rename into it. Throws the first error; the files before it are moved (and durable
     /// once an fsync of their directory has returned, which a throw after the renames does not promise).
     public func retire(_ files: [TakenFile]) throws(SpoolError) {
+        try retireTogether(files.map { ($0.path, $0.fileName, $0.queue) })
+    }
+
+    /// Moves claimed requests to `done/` as `retire(_:failure:)` does without a failure, with one fsync of each
+    /// day directory after every rename into it; throws as `retire(_:)` of taken files does.
+    public func retire(_ claims: [Claim]) throws(SpoolError) {
+        try retireTogether(claims.map { ($0.path, $0.task.id.rawValue + ".json", $0.queue) })
+    }
+
+    private func retireTogether(_ files: [(path: String, fileName: String, queue: QueueName)]) throws(SpoolError) {
         var directories: [String] = []
         for file in files {
             guard let placed = try moveAside(file.path, as: file.fileName, in: file.queue, to: .done,

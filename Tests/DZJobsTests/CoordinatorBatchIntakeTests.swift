@@ -296,12 +296,50 @@ import Testing
             names.append(id + ".json")
         }
         // No time at all: still one, so that requests always move.
-        let rest = scratch.engine.takeIn(requests: names, for: 0)
+        let rest = scratch.engine.takeIn(requests: names, upTo: 1, for: 0)
         #expect(rest == Array(names.dropFirst()))
         #expect(try scratch.engine.db.job(String(names[0].dropLast(5))) != nil)
         #expect(try scratch.engine.db.job(String(names[1].dropLast(5))) == nil)
-        #expect(scratch.engine.takeIn(requests: rest, for: 3600).isEmpty)
+        #expect(scratch.engine.takeIn(requests: rest, upTo: 10, for: 3600).isEmpty)
         #expect(try scratch.engine.db.jobs().count == 3)
+    }
+
+    /// A burst of requests is taken in by batches (one transaction, one drop round, one retirement each); in a
+    /// batch, a file that is no request, a job of an unknown kind and a cancellation of no job are each refused
+    /// alone, with their reasons, and every good one starts its job.
+    @Test func requestsAreTakenInByBatchesAndABadOneIsRefusedAlone() throws {
+        let scratch = try Scratch()
+        let laptop = try HostID("laptop")
+        var names: [String] = []
+        var good: [String] = []
+        for index in 0..<12 {
+            let id = JobRequest.newJobID()
+            let request: JobRequest = switch index {
+            case 3: .submit(id: id, kind: "no_such_kind", project: "bench", params: [:], issuedBy: "test")
+            case 7: .cancel(job: "J-nosuchjob", reason: "test")
+            default: .submit(id: id, kind: "selftest", project: "bench", params: [:], issuedBy: "test")
+            }
+            var file = try request.taskFile(host: laptop)
+            if index == 5 { file = TaskFile(id: file.id, task: "noop") }
+            try scratch.spool.drop(file, into: .jobs)
+            names.append(file.id.rawValue + ".json")
+            if ![3, 5, 7].contains(index) { good.append(id) }
+        }
+        // The first batch only (no time for more): `requestBatchLimit` of them.
+        let rest = scratch.engine.takeIn(requests: names, upTo: 100, for: 0)
+        #expect(rest == Array(names.dropFirst(CoordinatorEngine.requestBatchLimit)))
+        #expect(scratch.engine.takeIn(requests: rest, upTo: 100, for: 3600).isEmpty)
+
+        for id in good {
+            #expect(try scratch.engine.db.job(id)?.state == .running, "job \(id) started")
+            #expect(try scratch.engine.db.step(taskID: "\(id).checkout")?.state == .dispatched)
+        }
+        #expect(scratch.names(.build, .new).count == good.count, "each good job's first step dropped")
+        #expect(try scratch.engine.db.job(String(names[3].dropLast(5)))?.state == .failed, "unknown kind: failed")
+        #expect(scratch.names(.jobs, .new).isEmpty && scratch.names(.jobs, .cur).isEmpty)
+        #expect(Set(scratch.dayNames(.jobs, .failed)) == Set([names[3], names[5], names[7]]),
+                "refused, each with its reason")
+        #expect(scratch.dayNames(.jobs, .done).count == good.count)
     }
 }
 
