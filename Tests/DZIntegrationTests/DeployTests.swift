@@ -60,12 +60,17 @@ extension Integration {
                 repository = spool.directory + "/hello"
             }
 
+            var common: [String] {
+                ["--rescan", "500ms", "--no-fsync", "--bundle-store", "file://" + spool.directory + "/store"]
+            }
+
+            var proxyFlags: [String] {
+                ["--nginx-prefix", nginx.prefix, "--nginx-conf", nginx.confPath, "--nginx-sites", nginx.sitesDirectory,
+                 "--proxy-port", String(nginx.port), "--proxy-address", "127.0.0.1"]
+            }
+
             func start() async throws {
                 coordinator = try await JobTests.Cluster.startCoordinator(spool)
-                let common = ["--rescan", "500ms", "--no-fsync", "--bundle-store", "file://" + spool.directory + "/store"]
-                let proxyFlags = ["--nginx-prefix", nginx.prefix, "--nginx-conf", nginx.confPath,
-                                  "--nginx-sites", nginx.sitesDirectory, "--proxy-port", String(nginx.port),
-                                  "--proxy-address", "127.0.0.1"]
                 let roles: [(String, String, [String])] = [
                     ("builder", "build,database",
                      ["--allow-local-sources", "--db-engine", "postgresql", "--pg-admin-host", "127.0.0.1",
@@ -76,13 +81,26 @@ extension Integration {
                         host == proxyHost ? (host, "appserver_" + host + ",proxy", appserverFlags(host) + proxyFlags)
                             : (host, "appserver_" + host, appserverFlags(host))
                     }
-                for (host, queues, extra) in roles {
-                    agents[host] = try await spool.startAgent(host: host, queues: queues,
-                                                              common + ["--data-dir", spool.directory + "/var-" + host] + extra)
-                }
+                for (host, queues, extra) in roles { try await startAgent(host, queues: queues, extra) }
                 elsewhere = try await RescanTests.BindfsViews(spool.root, at: [spool.directory + "/elsewhere"],
                                                               logDirectory: spool.logDirectory)
             }
+
+            func startAgent(_ host: String, queues: String, _ extra: [String]) async throws {
+                agents[host] = try await spool.startAgent(host: host, queues: queues,
+                                                          common + ["--data-dir", spool.directory + "/var-" + host] + extra)
+            }
+
+            /// Stops the frontend host's agent (the proxy's, when it has a host of its own) with SIGTERM.
+            func stopFrontend() async throws {
+                guard proxyHost == nil, let agent = agents["frontend"] else { throw SetupFailure("no frontend agent") }
+                agent.send(SIGTERM)
+                guard await agent.waitForExit(timeout: 120) else {
+                    throw SetupFailure("the frontend agent did not stop within 120 s of SIGTERM:\n\(agent.errorTail)")
+                }
+            }
+
+            func startFrontend() async throws { try await startAgent("frontend", queues: "proxy", proxyFlags) }
 
             /// Stops appserver `host`'s agent with SIGTERM and starts it again with the same settings.
             func restartAppserver(_ host: String) async throws {
@@ -92,10 +110,7 @@ extension Integration {
                     throw SetupFailure("agent \(host) did not stop within 120 s of SIGTERM:\n\(agent.errorTail)")
                 }
                 guard proxyHost != host else { throw SetupFailure("restarting the proxy's host is not supported") }
-                agents[host] = try await spool.startAgent(
-                    host: host, queues: "appserver_" + host,
-                    ["--rescan", "500ms", "--no-fsync", "--bundle-store", "file://" + spool.directory + "/store",
-                     "--data-dir", spool.directory + "/var-" + host] + appserverFlags(host))
+                try await startAgent(host, queues: "appserver_" + host, appserverFlags(host))
             }
 
             /// The names of the proxy's staged static directories of the example's project (`.staged-<bundle>`).
@@ -377,19 +392,7 @@ extension Integration {
 
             // 3. A failing migration: the job fails before the switch, the new instances are stopped, the
             //    current version keeps serving.
-            try cluster.write("""
-                from django.db import migrations
-
-
-                def fail(apps, schema_editor):
-                    raise RuntimeError("this migration fails on purpose")
-
-
-                class Migration(migrations.Migration):
-                    dependencies = [("greetings", "0001_initial")]
-                    operations = [migrations.RunPython(fail)]
-
-                """, to: "greetings/migrations/0002_fails.py")
+            try cluster.write(Self.failingMigration, to: "greetings/migrations/0002_fails.py")
             try await cluster.commit("a failing migration")
             let (migrationJob, migration) = try await cluster.deploy()
             #expect(migration.status == 1, "\(migration)")
@@ -473,6 +476,51 @@ extension Integration {
                 }
                 let (code, page) = await cluster.get()
                 #expect(code == 200 && page.contains("Hello from dz"))
+            }
+        }
+
+        /// A migration of the example's that raises.
+        static let failingMigration = """
+            from django.db import migrations
+
+
+            def fail(apps, schema_editor):
+                raise RuntimeError("this migration fails on purpose")
+
+
+            class Migration(migrations.Migration):
+                dependencies = [("greetings", "0001_initial")]
+                operations = [migrations.RunPython(fail)]
+
+            """
+
+        /// A release that fails while no agent serves the proxy ends as soon as its compensation has run: its
+        /// stage_static, still waiting in `proxy/new/`, is withdrawn, instead of holding the job until the stage's
+        /// time limit (600 s) with the new instances left running.
+        @Test(.timeLimit(.minutes(20)), .enabled(if: getuid() == 0))
+        func aReleaseFailingWhileTheProxyIsDownEndsWithoutWaitingForIt() async throws {
+            try await Cluster.with(appPorts: ["app1": "34000-34999"], appservers: ["app1"]) { cluster in
+                try await cluster.stopFrontend()
+                try cluster.write(Self.failingMigration, to: "greetings/migrations/0002_fails.py")
+                try await cluster.commit("a failing migration")
+                let (job, result) = try await cluster.deploy()
+                #expect(result.status == 1, "\(result)")
+                let shown = try await cluster.show(job)
+                let steps = Self.steps(shown)
+                #expect(shown["state"] == .string("failed"))
+                #expect(steps["post_deploy_hooks"]?["state"] == .string("failed"))
+                #expect(steps["stage_static"]?["state"] == .string("cancelled")
+                        && steps["stage_static"]?["error_kind"] == .string("withdrawn"),
+                        "taken back from the queue nobody serves: \(steps["stage_static"] ?? [:])")
+                #expect(steps["unstage_static.0"] == nil, "nothing was staged, nothing to remove")
+                #expect(steps["stop_new_instances.0"]?["state"] == .string("succeeded"), "\(steps.keys.sorted())")
+                for instance in Self.instances(shown) {
+                    #expect(!Self.listening(instance.port), "\(instance.instance) was stopped")
+                }
+                let withdrawn = cluster.spool.dayNames("proxy", "failed")
+                #expect(withdrawn.count == 1, "the withdrawn task kept aside with its reason: \(withdrawn)")
+                // Back, so that the cluster's undeploy finds its proxy.
+                try await cluster.startFrontend()
             }
         }
 
