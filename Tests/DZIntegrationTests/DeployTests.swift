@@ -518,7 +518,11 @@ extension Integration {
                     #expect(!Self.listening(instance.port), "\(instance.instance) was stopped")
                 }
                 let withdrawn = cluster.spool.dayNames("proxy", "failed")
-                #expect(withdrawn.count == 1, "the withdrawn task kept aside with its reason: \(withdrawn)")
+                #expect(withdrawn == ["\(job).stage_static.json", "\(job).stage_static.json.reason"],
+                        "the withdrawn task kept aside with its reason: \(withdrawn)")
+                let reason = cluster.spool.findInDays("proxy", "failed", "\(job).stage_static.json.reason")
+                    .flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? ""
+                #expect(reason.contains("withdrawn: job failing"), "\(reason)")
                 // Back, so that the cluster's undeploy finds its proxy.
                 try await cluster.startFrontend()
             }
