@@ -51,10 +51,12 @@ extension CoordinatorEngine {
             }
         }
         let dispatching = plan.newSteps.filter { $0.state == .dispatching }
-        // The plan waited for the steps just withdrawn, and no result of theirs will come to plan again: plan now
-        // (the compensation, or the job's end).
-        if withdrawn > 0 { return dispatching + (try advance(jobID)) }
-        return dispatching
+        guard withdrawn > 0 else { return dispatching }
+        // Withdrawn are also the steps this plan made before the job started failing (not dropped yet): none of
+        // them is dropped. The plan waited for the steps withdrawn, and no result of theirs will come to plan
+        // again: plan now (the compensation, or the job's end).
+        let kept = try dispatching.filter { try db.step(taskID: $0.taskID)?.state == .dispatching }
+        return kept + (try advance(jobID))
     }
 
     /// The planner of `kind` with this coordinator's settings.

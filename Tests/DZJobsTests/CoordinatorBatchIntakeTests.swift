@@ -17,12 +17,12 @@ import Testing
         let spool: Spool
         let engine: CoordinatorEngine
 
-        init() throws {
+        init(catalog: JobCatalog = .standard) throws {
             directory = NSTemporaryDirectory() + "dz-batch-intake-" + UUID().uuidString
             spool = Spool(root: directory + "/spool", host: try HostID("coordinatorhost"), sync: false)
             try spool.initialize()
             engine = try CoordinatorEngine(spool: spool, configuration: CoordinatorConfiguration(
-                databasePath: directory + "/zoomdb.sqlite3"), catalog: .standard, logger: Logger(label: "test"))
+                databasePath: directory + "/zoomdb.sqlite3"), catalog: catalog, logger: Logger(label: "test"))
         }
 
         deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -190,6 +190,32 @@ import Testing
         let job = try scratch.job(id)
         #expect(job.state == .failed, "the job ended without the withdrawn step's result: \(job.state)")
         #expect(job.error?.contains("upload") == true)
+    }
+
+    /// A step that cannot start fails its job in the pass that made its sibling: the sibling, recorded but not yet
+    /// dropped, is withdrawn with the rest and never reaches an agent, and the job ends.
+    @Test func aSiblingMadeInThePassThatFailsTheJobIsNeverDropped() throws {
+        let build = try QueueName("build")
+        let kind = JobKind(name: "siblings", summary: "a step whose sibling cannot start", steps: [
+            StepDefinition("first", task: "noop", queue: build),
+            StepDefinition("sibling", after: ["first"], task: "noop", queue: build),
+            StepDefinition("broken", after: ["first"], task: "noop", queue: build) { _ throws(JobError) in
+                throw .missingOutput("broken on purpose")
+            },
+        ])
+        let scratch = try Scratch(catalog: JobCatalog([kind]))
+        let id = JobRequest.newJobID()
+        try scratch.spool.drop(try JobRequest.submit(id: id, kind: "siblings", project: nil, params: [:], issuedBy: "test")
+            .taskFile(host: try HostID("laptop")), into: .jobs)
+        scratch.engine.handle(id + ".json", in: .jobs)
+        #expect(try scratch.answerWaiting() == ["\(id).first.json"])
+        scratch.engine.takeIn(["\(id).first.json"], in: .results)
+
+        #expect(scratch.names(build, .new).isEmpty, "the sibling was not dropped: \(scratch.names(build, .new))")
+        let sibling = try #require(try scratch.engine.db.step(taskID: "\(id).sibling"))
+        #expect(sibling.state == .cancelled && sibling.errorKind == "withdrawn")
+        let job = try scratch.job(id)
+        #expect(job.state == .failed && job.error?.contains("broken on purpose") == true, "\(job)")
     }
 
     @Test func aBatchThatCannotBeRecordedRecordsNothingAndThenGoesOneFileAtATime() throws {
