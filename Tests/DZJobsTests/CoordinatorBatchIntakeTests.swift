@@ -218,6 +218,40 @@ import Testing
         #expect(job.state == .failed && job.error?.contains("broken on purpose") == true, "\(job)")
     }
 
+    /// A batch of requests seen again (a coordinator killed after its commit, before the requests were retired):
+    /// no job is submitted twice, no first step dropped twice, and the copies are retired.
+    @Test func aBatchOfRequestsSeenAgainChangesNothingAndIsRetired() throws {
+        let scratch = try Scratch()
+        let laptop = try HostID("laptop")
+        var names: [String] = []
+        var copies: [String: Data] = [:]
+        for _ in 0..<3 {
+            let id = JobRequest.newJobID()
+            let file = try JobRequest.submit(id: id, kind: "selftest", project: "bench", params: [:], issuedBy: "test")
+                .taskFile(host: laptop)
+            try scratch.spool.drop(file, into: .jobs)
+            names.append(id + ".json")
+            copies[id + ".json"] = try Data(contentsOf: URL(fileURLWithPath: scratch.spool.path(.jobs, .new) + "/" + id + ".json"))
+        }
+        #expect(scratch.engine.takeIn(requests: names, upTo: 10, for: 3600).isEmpty)
+        #expect(scratch.names(.build, .new).count == 3)
+        for (name, bytes) in copies {
+            let temporary = scratch.spool.path(.jobs, .tmp) + "/" + name
+            try bytes.write(to: URL(fileURLWithPath: temporary))
+            try FileSystem.rename(temporary, scratch.spool.path(.jobs, .new) + "/" + name)
+        }
+        #expect(scratch.engine.takeIn(requests: names, upTo: 10, for: 3600).isEmpty)
+        #expect(try scratch.engine.db.jobs().count == 3)
+        #expect(scratch.names(.build, .new).count == 3, "no first step dropped twice")
+        for name in names {
+            let id = String(name.dropLast(5))
+            #expect(try scratch.engine.db.steps(of: id).count == 1)
+            #expect(try scratch.engine.db.logLines(of: id).filter { $0.message.hasPrefix("job selftest submitted") }.count == 1)
+        }
+        #expect(scratch.names(.jobs, .new).isEmpty && scratch.names(.jobs, .cur).isEmpty)
+        #expect(scratch.dayNames(.jobs, .failed).isEmpty, "a copy is no error")
+    }
+
     @Test func aBatchThatCannotBeRecordedRecordsNothingAndThenGoesOneFileAtATime() throws {
         let scratch = try Scratch()
         let ids = try (0..<4).map { _ in try scratch.submit() }
