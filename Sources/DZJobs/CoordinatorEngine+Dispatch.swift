@@ -7,7 +7,12 @@ import Logging
 extension CoordinatorEngine {
     /// Drops the task files of the job's steps recorded as `dispatching`.
     func dispatchPending(of jobID: String) throws {
-        dispatch(try db.steps(of: jobID).filter { $0.state == .dispatching })
+        try dispatchPending(of: [jobID])
+    }
+
+    /// Drops the task files of the jobs' steps recorded as `dispatching`, together (one round of drops).
+    func dispatchPending(of jobIDs: [String]) throws {
+        dispatch(try jobIDs.flatMap { try db.steps(of: $0).filter { $0.state == .dispatching } })
     }
 
     /// Drops one step's task and marks it dispatched. With `checkSpool` (after a restart), a task already

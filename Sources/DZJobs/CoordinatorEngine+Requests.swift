@@ -31,7 +31,7 @@ extension CoordinatorEngine {
         }
         var jobs: [String] = []
         for job in outcomes.compactMap(\.job) where !jobs.contains(job) { jobs.append(job) }
-        dispatch(try jobs.flatMap { try db.steps(of: $0).filter { $0.state == .dispatching } })
+        try dispatchPending(of: jobs)
         var done: [Claim] = []
         for ((claim, _), outcome) in zip(claimed, outcomes) {
             if let failure = outcome.failure { try spool.retire(claim, failure: failure) } else { done.append(claim) }

@@ -22,16 +22,26 @@ import Testing
         return (written, JSONValue.object(whole.jsonObject).serialized() + [0x0A])
     }
 
-    @Test func aDocumentMadeFromChangedPartsIsTheWholeDocument() throws {
-        let scratch = try Scratch()
+    /// A publisher on `scratch`'s spool and zoomdb that rewrites a running job at most every `interval`, and job
+    /// J1 recorded as submitted.
+    func publishing(_ scratch: Scratch, interval: Double) throws
+        -> (publisher: StatePublisher, changes: StateChanges, db: ZoomDB, job: JobRecord)
+    {
         let db = try scratch.zoomdb()
         let changes = StateChanges()
         let publisher = StatePublisher(spool: scratch.spool, databasePath: scratch.directory + "/zoomdb.sqlite3",
                                        changes: changes, logger: .init(label: "test"))
-        // Every round writes the running job here (see the test below for the interval).
-        publisher.runningJobInterval = 0
-        var job = JobRecord(id: "J1", kind: "selftest", project: "shop", params: [:], issuedBy: "me", issuedAt: .now())
+        publisher.runningJobInterval = interval
+        let job = JobRecord(id: "J1", kind: "selftest", project: "shop", params: [:], issuedBy: "me", issuedAt: .now())
         try db.insert(job)
+        return (publisher, changes, db, job)
+    }
+
+    @Test func aDocumentMadeFromChangedPartsIsTheWholeDocument() throws {
+        let scratch = try Scratch()
+        // Every round writes the running job here (see the test below for the interval).
+        let (publisher, changes, db, submitted) = try publishing(scratch, interval: 0)
+        var job = submitted
         var steps = ["a", "b"].enumerated().map { index, name in
             StepRecord(job: "J1", name: name, definition: name, ordinal: index, queue: "q", task: "t",
                        taskID: "J1." + name, taskFile: #"{"args":{"password":"hidden"}}"#, compensation: false,
@@ -74,17 +84,12 @@ import Testing
 
     @Test func aRunningJobIsRewrittenAtMostOnceAnIntervalButItsFirstAndLastDocumentsAtOnce() throws {
         let scratch = try Scratch()
-        let db = try scratch.zoomdb()
-        let changes = StateChanges()
-        let publisher = StatePublisher(spool: scratch.spool, databasePath: scratch.directory + "/zoomdb.sqlite3",
-                                       changes: changes, logger: .init(label: "test"))
-        publisher.runningJobInterval = 3600
+        let (publisher, changes, db, submitted) = try publishing(scratch, interval: 3600)
+        var job = submitted
         func document() throws -> JobDocument {
             let bytes = try #require(scratch.spool.published(directory: JobDocument.directory, name: "J1.json"))
             return try JobDocument(json: try JSONValue.parse(bytes))
         }
-        var job = JobRecord(id: "J1", kind: "selftest", project: "shop", params: [:], issuedBy: "me", issuedAt: .now())
-        try db.insert(job)
         try db.log("J1", .info, "job submitted")
         changes.jobChanged("J1")
         changes.commit()
