@@ -49,7 +49,16 @@ public struct JobBenchmark: Sendable {
         public var failed: Int
         /// What the run left for the caller to remove (without `removeWhenDone`).
         public var left: [String] = []
+        /// CPU seconds (user and system) the coordinator, and the agents together, used through the burst.
+        public var coordinatorCPUSeconds = 0.0
+        public var agentCPUSeconds = 0.0
+        /// The same jobs' spool file operations alone, in one loop of one process (`RenameFloor` with the
+        /// coordinator's side), in jobs per second, measured on the same disk right before the burst.
+        public var floorJobsPerSecond = 0.0
         public var jobsPerSecond: Double { Double(jobs) / seconds }
+        /// CPU milliseconds per job of the burst.
+        public var coordinatorCPUPerJob: Double { coordinatorCPUSeconds * 1000 / Double(jobs) }
+        public var agentCPUPerJob: Double { agentCPUSeconds * 1000 / Double(jobs) }
     }
 
     public func run() throws -> Report {
@@ -66,6 +75,10 @@ public struct JobBenchmark: Sendable {
                 try? FileManager.default.removeItem(atPath: dbDirectory)
             }
         }
+        let floorTasks = jobs * Self.stepsPerJob
+        let floor = try RenameFloor(directory: root + ".floor", tasks: floorTasks, fsync: fsync, takesResults: true)
+        let floorPerSecond = try floor.run() / Double(Self.stepsPerJob)
+        try? FileManager.default.removeItem(atPath: root + ".floor")
         let queues = "build,database,proxy,appserver_app1,appserver_app2"
         var processes = try (0..<agents).map { index in
             try AgentProcess(executable: executable, spool: root, host: "bench-\(index)", queues: queues, fsync: fsync,
@@ -84,12 +97,15 @@ public struct JobBenchmark: Sendable {
             usleep(20_000)
         }
         guard let db = opened else { throw JobError.coordinator("the coordinator did not start") }
+        let coordinator = [processes[processes.count - 1]], agentProcesses = Array(processes.dropLast())
+        let cpuBefore = (coordinator.cpuSeconds, agentProcesses.cpuSeconds)
         let start = Timestamp.now()
         var ended = try endedJobs(db)
         var burst: [String] = []
         for _ in 0..<jobs { burst.append(try submit(spool)) }
         ended = try wait(db, forMore: burst.count, than: ended)
         let end = Timestamp.now()
+        let cpuAfter = (coordinator.cpuSeconds, agentProcesses.cpuSeconds)
         var idle: [String] = []
         for _ in 0..<trickle {
             idle.append(try submit(spool))
@@ -103,9 +119,15 @@ public struct JobBenchmark: Sendable {
         report.startLatency = try burstJobs.compactMap { job in
             try db.steps(of: job.id).compactMap(\.dispatched).min().map { $0 - job.issuedAt }
         }
+        report.coordinatorCPUSeconds = cpuAfter.0 - cpuBefore.0
+        report.agentCPUSeconds = cpuAfter.1 - cpuBefore.1
+        report.floorJobsPerSecond = floorPerSecond
         if !removeWhenDone { report.left = [root, dbDirectory] }
         return report
     }
+
+    /// The tasks of one `selftest` job: checkout, bundle, a fan-out of two deploys, ..., ten in all.
+    static let stepsPerJob = 10
 
     private func submit(_ spool: Spool) throws -> String {
         let id = JobRequest.newJobID()

@@ -6,19 +6,21 @@ import DZSystem
 /// share of it (disks shared with other machines vary several-fold from minute to minute).
 ///
 /// Per task: write a file in `tmp/` and rename it into `new/`; rename it into `cur/` (the claim); read it; write
-/// a result in the reply queue's `tmp/` and rename it into its `new/`; rename the task into `done/`. With `fsync`,
-/// each written file and each directory a rename went into are synced, as dz does at its commit points. No JSON,
-/// no audit log, no leases, no inotify.
+/// a result in the reply queue's `tmp/` and rename it into its `new/`; rename the task into `done/`; with
+/// `takesResults`, the coordinator's side too: rename the result into `cur/`, read it, rename it into `done/`. With
+/// `fsync`, each written file and each directory a rename went into are synced, as dz does at its commit points.
+/// No JSON, no audit log, no leases, no inotify, no zoomdb.
 struct RenameFloor {
     let directory: String
     let tasks: Int
     let fsync: Bool
+    var takesResults = false
 
     /// Round trips per second.
     func run() throws(Errno) -> Double {
         let queue = directory + "/q", results = directory + "/results"
         let directories = [queue + "/tmp", queue + "/new", queue + "/cur", queue + "/done", results + "/tmp",
-                           results + "/new"]
+                           results + "/new", results + "/cur", results + "/done"]
         for dir in directories {
             try FileSystem.makeDirectories(dir)
         }
@@ -38,6 +40,12 @@ struct RenameFloor {
             if fsync { try FileSystem.syncDirectory(results + "/new") }
             try FileSystem.rename(claim, queue + "/done/" + name + ".json")
             if fsync { try FileSystem.syncDirectory(queue + "/done") }
+            guard takesResults else { continue }
+            let taken = results + "/cur/" + name + ".json"
+            try FileSystem.rename(results + "/new/" + name + ".json", taken)
+            _ = try FileIO.read(taken, limit: TaskFile.maxSize)
+            try FileSystem.rename(taken, results + "/done/" + name + ".json")
+            if fsync { try FileSystem.syncDirectory(results + "/done") }
         }
         return Double(tasks) / (Timestamp.now() - start)
     }

@@ -142,7 +142,11 @@ public struct Coordinator: Service {
                             for queue in scans {
                                 listener?.started(queue)
                                 let names = ((try? FileSystem.names(in: spool.path(queue, .new))) ?? []).sorted()
-                                if queue == .results { batch.results += names } else { batch.requests += names }
+                                if queue == .results {
+                                    batch.results += names
+                                } else {
+                                    batch.requests = inbox.found(requests: names)
+                                }
                             }
                             let heldBack = Self.turn(engine, inbox, batch, &pacing)
                             for queue in scans { listener?.finished(queue, seconds: Timestamp.now() - start) }
@@ -207,8 +211,8 @@ public struct Coordinator: Service {
 extension Coordinator {
     /// One turn of the loop over what waited: every result first (the next steps of running jobs), in batches;
     /// then requests, as `RequestPacing` allows: while the loop keeps up, one at least, more only while no result
-    /// waits again, for up to `RequestPacing.budget`; the requests not reached are put back, behind the results
-    /// that arrive meanwhile; then the sweep, when one is due. Returns, when the pacing let no request in, when
+    /// waits again, for up to `RequestPacing.budget`; the requests not reached wait in the inbox, for a turn after
+    /// the results that arrive meanwhile; then the sweep, when one is due. Returns, when the pacing let no request in, when
     /// time alone may change that (`RequestPacing.nextChance`).
     @discardableResult
     static func turn(_ engine: CoordinatorEngine, _ inbox: CoordinatorInbox, _ batch: CoordinatorInbox.Batch,
@@ -232,7 +236,7 @@ extension Coordinator {
                                      while: { !inbox.resultsWait })
             }
             if rest.count < batch.requests.count { pacing.requestTakenIn(at: .now()) }
-            inbox.putBack(requests: rest)
+            inbox.tookIn(requests: batch.requests.count - rest.count)
         }
         if batch.sweep { engine.sweep() }
         return heldBack

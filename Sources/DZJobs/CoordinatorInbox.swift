@@ -6,13 +6,15 @@ import Synchronization
 /// timer, wake-up rings) while the loop was busy, and taken by the loop all at once: under a burst the loop
 /// takes in many results per turn (one zoomdb transaction, one round of drops) instead of one per wake-up.
 ///
-/// Names are kept in the order they were seen, each once until taken.
+/// Names are kept in the order they were seen, each once until taken: results by `take()`, requests once the loop
+/// says it has taken them in (`tookIn(requests:)`; it takes in a bounded number per turn, and a burst's requests
+/// wait here meanwhile, not handed out and put back at every turn).
 final class CoordinatorInbox: Sendable {
-    /// What waits, taken whole by `take()`.
+    /// What waits: the results and the rest taken whole by `take()`, the requests only shown.
     struct Batch: Sendable, Equatable {
         /// Names seen in `results/new/`, oldest first.
         var results: [String] = []
-        /// Names seen in `jobs/new/`, oldest first.
+        /// Names seen in `jobs/new/` and not yet taken in, oldest first.
         var requests: [String] = []
         /// A full rescan is due (the timer, an inotify overflow).
         var sweep = false
@@ -26,10 +28,18 @@ final class CoordinatorInbox: Sendable {
 
     private struct State {
         var batch = Batch()
-        var seen: [QueueName: Set<String>] = [:]
+        /// The names of `batch.results`.
+        var resultsSeen: Set<String> = []
+        /// The names of `batch.requests`.
+        var requestsSeen: Set<String> = []
         var finished = false
         /// When a wake-up is due that `wake(at:)` scheduled, if one is.
         var wakeDue: Timestamp?
+
+        /// Adds a request name behind those waiting, unless it waits already.
+        mutating func addRequest(_ name: String) {
+            if requestsSeen.insert(name).inserted { batch.requests.append(name) }
+        }
     }
 
     private let state = Mutex(State())
@@ -45,12 +55,13 @@ final class CoordinatorInbox: Sendable {
     func appeared(_ name: String, in queue: QueueName) {
         guard queue == .results || queue == .jobs else { return }
         let added = state.withLock { state -> Bool in
-            guard !state.finished, state.seen[queue, default: []].insert(name).inserted else { return false }
+            guard !state.finished else { return false }
             if queue == .results {
+                guard state.resultsSeen.insert(name).inserted else { return false }
                 if state.batch.results.isEmpty { state.batch.firstResultSeen = .now() }
                 state.batch.results.append(name)
             } else {
-                state.batch.requests.append(name)
+                state.addRequest(name)
             }
             return true
         }
@@ -80,34 +91,36 @@ final class CoordinatorInbox: Sendable {
     /// Whether result names wait (seen since the last `take()`).
     var resultsWait: Bool { state.withLock { !$0.batch.results.isEmpty } }
 
-    /// Everything that waits, in one batch; the inbox is empty afterwards.
+    /// Everything that waits, in one batch: the inbox is empty afterwards but for the requests, which stay until
+    /// `tookIn(requests:)`.
     func take() -> Batch {
         state.withLock { state in
             defer {
-                state.batch = Batch()
-                state.seen = [:]
+                state.batch = Batch(requests: state.batch.requests)
+                state.resultsSeen = []
             }
             return state.batch
         }
     }
 
-    /// Puts back names the loop took but did not get to (it takes in a bounded number per turn), ahead of
-    /// those seen since. The loop is not woken for them: it looks again at its next turn, which a new name, a
-    /// sweep or `wake(at:)` starts.
-    func putBack(results: [String] = [], requests: [String] = []) {
-        guard !results.isEmpty || !requests.isEmpty else { return }
+    /// Adds request names the loop found itself (a listing of `jobs/new/`) behind those waiting, each once;
+    /// returns all that wait. The loop is not woken: it is the loop that found them.
+    func found(requests names: [String]) -> [String] {
         state.withLock { state in
-            guard !state.finished else { return }
-            for (queue, names) in [(QueueName.results, results), (.jobs, requests)] where !names.isEmpty {
-                var fresh: [String] = []
-                for name in names where state.seen[queue, default: []].insert(name).inserted { fresh.append(name) }
-                if queue == .results {
-                    if !fresh.isEmpty, state.batch.firstResultSeen == nil { state.batch.firstResultSeen = .now() }
-                    state.batch.results = fresh + state.batch.results
-                } else {
-                    state.batch.requests = fresh + state.batch.requests
-                }
-            }
+            guard !state.finished else { return state.batch.requests }
+            for name in names { state.addRequest(name) }
+            return state.batch.requests
+        }
+    }
+
+    /// The first `count` requests shown have been taken in (or set aside): they go. The others stay, ahead of
+    /// those seen since, for the loop's next turn, which a new name, a sweep or `wake(at:)` starts.
+    func tookIn(requests count: Int) {
+        guard count > 0 else { return }
+        state.withLock { state in
+            let gone = state.batch.requests.prefix(count)
+            for name in gone { state.requestsSeen.remove(name) }
+            state.batch.requests.removeFirst(gone.count)
         }
     }
 

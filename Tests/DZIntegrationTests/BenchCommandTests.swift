@@ -36,9 +36,16 @@ extension Integration {
             let latencies = lines.filter { $0.hasPrefix("pickup:") || $0.hasPrefix("round trip: ") }
             #expect(latencies.count == 4, "\(result.stdout)")
             let jobs = lines.filter { $0.hasPrefix("through the coordinator") }.map(columns)
-            // through the coordinator, fsync, agents, jobs, steps, seconds, jobs/s, failed: without fsync and with
-            #expect(jobs.map { $0.count == 10 ? $0[3] : "" } == ["off", "on"], "\(jobs)")
-            #expect(jobs.allSatisfy { $0.count == 10 && $0[5] == "5" && $0[9] == "0" }, "\(jobs)")
+            // through the coordinator, fsync, agents, jobs, steps, seconds, jobs/s, failed, and the CPU
+            // milliseconds per job of the coordinator and of the agents: without fsync and with
+            #expect(jobs.map { $0.count == 12 ? $0[3] : "" } == ["off", "on"], "\(jobs)")
+            #expect(jobs.allSatisfy { $0.count == 12 && $0[5] == "5" && $0[9] == "0" }, "\(jobs)")
+            #expect(jobs.allSatisfy { (Double($0[10]) ?? 0) > 0 && (Double($0[11]) ?? 0) > 0 }, "\(jobs)")
+            // Each beside its floor: the same jobs' file operations alone.
+            let floors = lines.filter { $0.hasPrefix("file operations alone (floor)") }.map(columns)
+            #expect(floors.map { $0.count == 13 ? $0[4] : "" } == ["off", "on"], "\(floors)")
+            #expect(floors.allSatisfy { $0.count == 13 && $0[6] == "5" && $0[7] == "50" && (Double($0[9]) ?? 0) > 0 },
+                    "\(floors)")
 
             // The deep backlog and the full done/: each row beside its baseline (the first row of its table).
             let scaleRows = lines.filter { $0.hasPrefix("1 agent, fsync off") }.map(columns)
@@ -53,7 +60,7 @@ extension Integration {
             // The measurements' spools are gone; the directory given with --spool stays.
             let left = (try? FileManager.default.contentsOfDirectory(atPath: spool.root)) ?? []
             #expect(!left.contains { $0.hasPrefix("tp-") || $0.hasPrefix("drain-") || $0.hasPrefix("lat-")
-                || $0.hasPrefix("deep-") || $0.hasPrefix("done-") }, "\(left)")
+                || $0.hasPrefix("deep-") || $0.hasPrefix("done-") || $0.hasPrefix("jobs-") }, "\(left)")
         }
     }
 }
