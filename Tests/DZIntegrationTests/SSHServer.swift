@@ -29,7 +29,10 @@ final class SSHServer {
         }
         let directory = scratch + "/sshd"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // sshd's privilege separation directory: made by the package's service, which a fresh machine without
+        // systemd never started; sshd refuses one that is group or world writable (made under another test's umask).
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
+        guard chmod("/run/sshd", 0o755) == 0 else { throw SetupFailure("chmod 755 /run/sshd: errno \(errno)") }
         for key in ["host_key", "client_key"] {
             let made = try await Subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", directory + "/" + key],
                                                 environment: ["PATH": "/usr/bin:/bin"], timeout: 60)
