@@ -69,16 +69,19 @@ public struct JobBenchmark: Sendable {
         // The zoomdb beside the spool, on the same local disk, as a coordinator's own file.
         let dbDirectory = root + ".zoomdb"
         let dbPath = dbDirectory + "/zoomdb.sqlite3"
+        // The floor's files stay until the end, with the rest: removed before the burst, they would slow its own
+        // (see `removeWhenDone`).
+        let floorDirectory = root + ".floor"
         defer {
             if removeWhenDone {
                 try? FileManager.default.removeItem(atPath: root)
                 try? FileManager.default.removeItem(atPath: dbDirectory)
+                try? FileManager.default.removeItem(atPath: floorDirectory)
             }
         }
-        let floorTasks = jobs * Self.stepsPerJob
-        let floor = try RenameFloor(directory: root + ".floor", tasks: floorTasks, fsync: fsync, takesResults: true)
+        let floor = try RenameFloor(directory: floorDirectory, tasks: jobs * Self.stepsPerJob, fsync: fsync,
+                                    takesResults: true)
         let floorPerSecond = try floor.run() / Double(Self.stepsPerJob)
-        try? FileManager.default.removeItem(atPath: root + ".floor")
         let queues = "build,database,proxy,appserver_app1,appserver_app2"
         var processes = try (0..<agents).map { index in
             try AgentProcess(executable: executable, spool: root, host: "bench-\(index)", queues: queues, fsync: fsync,
@@ -122,7 +125,7 @@ public struct JobBenchmark: Sendable {
         report.coordinatorCPUSeconds = cpuAfter.0 - cpuBefore.0
         report.agentCPUSeconds = cpuAfter.1 - cpuBefore.1
         report.floorJobsPerSecond = floorPerSecond
-        if !removeWhenDone { report.left = [root, dbDirectory] }
+        if !removeWhenDone { report.left = [root, dbDirectory, floorDirectory] }
         return report
     }
 
