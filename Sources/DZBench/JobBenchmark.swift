@@ -130,7 +130,7 @@ public struct JobBenchmark: Sendable {
     }
 
     /// The tasks of one `selftest` job: checkout, bundle, a fan-out of two deploys, ..., ten in all.
-    static let stepsPerJob = 10
+    public static let stepsPerJob = 10
 
     private func submit(_ spool: Spool) throws -> String {
         let id = JobRequest.newJobID()

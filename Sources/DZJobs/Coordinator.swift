@@ -212,8 +212,8 @@ extension Coordinator {
     /// One turn of the loop over what waited: every result first (the next steps of running jobs), in batches;
     /// then requests, as `RequestPacing` allows: while the loop keeps up, one at least, more only while no result
     /// waits again, for up to `RequestPacing.budget`; the requests not reached wait in the inbox, for a turn after
-    /// the results that arrive meanwhile; then the sweep, when one is due. Returns, when the pacing let no request in, when
-    /// time alone may change that (`RequestPacing.nextChance`).
+    /// the results that arrive meanwhile; then the sweep, when one is due. Returns, when the pacing let no request
+    /// in, when time alone may change that (`RequestPacing.nextChance`).
     @discardableResult
     static func turn(_ engine: CoordinatorEngine, _ inbox: CoordinatorInbox, _ batch: CoordinatorInbox.Batch,
                      _ pacing: inout RequestPacing) -> Timestamp?

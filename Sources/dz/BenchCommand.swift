@@ -253,7 +253,8 @@ struct BenchCommand: ParsableCommand {
                       "CPU MS/JOB: COORDINATOR", "AGENTS"]]
         for (fsync, report) in reports {
             table.append(["file operations alone (floor)", fsync ? "on" : "off", "-", "\(report.jobs)",
-                          "\(report.jobs * 10)", String(format: "%.2f", Double(report.jobs) / report.floorJobsPerSecond),
+                          "\(report.jobs * JobBenchmark.stepsPerJob)",
+                          String(format: "%.2f", Double(report.jobs) / report.floorJobsPerSecond),
                           String(format: "%.1f", report.floorJobsPerSecond), "-",
                           String(format: "%.2f", 1000 / report.floorJobsPerSecond), "-"])
             table.append(["through the coordinator", fsync ? "on" : "off", "2", "\(report.jobs)", "\(report.steps)",
