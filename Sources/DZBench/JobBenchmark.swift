@@ -83,12 +83,12 @@ public struct JobBenchmark: Sendable {
                                     takesResults: true)
         let floorPerSecond = try floor.run() / Double(Self.stepsPerJob)
         let queues = "build,database,proxy,appserver_app1,appserver_app2"
-        var processes = try (0..<agents).map { index in
+        let agentProcesses = try (0..<agents).map { index in
             try AgentProcess(executable: executable, spool: root, host: "bench-\(index)", queues: queues, fsync: fsync,
                              concurrency: concurrency)
         }
-        processes.append(try AgentProcess(coordinatorOn: root, database: dbPath, executable: executable, fsync: fsync))
-        defer { processes.forEach { $0.stop() } }
+        let coordinator = [try AgentProcess(coordinatorOn: root, database: dbPath, executable: executable, fsync: fsync)]
+        defer { (agentProcesses + coordinator).forEach { $0.stop() } }
         let deadline = Timestamp.now() + 30
         var opened: ZoomDB?
         while opened == nil || spool.heartbeats().count < agents {
@@ -100,7 +100,6 @@ public struct JobBenchmark: Sendable {
             usleep(20_000)
         }
         guard let db = opened else { throw JobError.coordinator("the coordinator did not start") }
-        let coordinator = [processes[processes.count - 1]], agentProcesses = Array(processes.dropLast())
         let cpuBefore = (coordinator.cpuSeconds, agentProcesses.cpuSeconds)
         let start = Timestamp.now()
         var ended = try endedJobs(db)

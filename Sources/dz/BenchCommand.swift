@@ -279,9 +279,10 @@ struct BenchCommand: ParsableCommand {
         print("With fsync on, the agents and the coordinator fsync at every commit point (the zoomdb's commits with")
         print("synchronous = FULL), as they do by default; off, they run with --no-fsync. The floor is the same jobs'")
         print("spool file operations alone (drops, claims, results, the coordinator's taking and retiring of them) in")
-        print("one loop of one process, no zoomdb: its CPU MS/JOB is its wall time per job. CPU MS/JOB is user and")
+        print("one loop of one process, no zoomdb; its figure under CPU MS/JOB is its wall time per job (with fsync,")
+        print("mostly waiting for the disk). Through the coordinator, CPU MS/JOB is user and system time through the")
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        print("system time through the burst, per job; at 500 jobs/s, \(cores) cores leave "
+        print("burst, per job; at 500 jobs/s, \(cores) cores leave "
               + String(format: "%.1f", Double(cores) * 1000 / 500) + " ms a job for all processes together.")
     }
 }

@@ -188,6 +188,18 @@ extension Integration {
                 return (String(id), result)
             }
 
+            /// Commits `DeployTests.failingMigration` and deploys it: the job id, the command's result, the job as
+            /// `dz job show` gives it and its steps by name.
+            func deployFailingMigration() async throws
+                -> (job: String, result: CommandResult, shown: [String: JSONValue], steps: [String: [String: JSONValue]])
+            {
+                try write(DeployTests.failingMigration, to: "greetings/migrations/0002_fails.py")
+                try await commit("a failing migration")
+                let (job, result) = try await deploy()
+                let shown = try await show(job)
+                return (job, result, shown, DeployTests.steps(shown))
+            }
+
             func show(_ id: String) async throws -> [String: JSONValue] {
                 let result = try await spool.dz(["job", "show", id, "--json"])
                 guard result.status == 0, let job = try JSONValue.parse(Array(result.stdout.utf8)).objectValue else {
@@ -392,12 +404,8 @@ extension Integration {
 
             // 3. A failing migration: the job fails before the switch, the new instances are stopped, the
             //    current version keeps serving.
-            try cluster.write(Self.failingMigration, to: "greetings/migrations/0002_fails.py")
-            try await cluster.commit("a failing migration")
-            let (migrationJob, migration) = try await cluster.deploy()
+            let (_, migration, migrationShown, migrationSteps) = try await cluster.deployFailingMigration()
             #expect(migration.status == 1, "\(migration)")
-            let migrationShown = try await cluster.show(migrationJob)
-            let migrationSteps = Self.steps(migrationShown)
             #expect(migrationSteps["post_deploy_hooks"]?["state"] == .string("failed"))
             #expect(migrationSteps["post_deploy_hooks"]?["error"]?.stringValue?.contains("fails on purpose") == true)
             #expect(migrationSteps["proxy_update"] == nil, "traffic never switched")
@@ -501,12 +509,8 @@ extension Integration {
         func aReleaseFailingWhileTheProxyIsDownEndsWithoutWaitingForIt() async throws {
             try await Cluster.with(appPorts: ["app1": "34000-34999"], appservers: ["app1"]) { cluster in
                 try await cluster.stopFrontend()
-                try cluster.write(Self.failingMigration, to: "greetings/migrations/0002_fails.py")
-                try await cluster.commit("a failing migration")
-                let (job, result) = try await cluster.deploy()
+                let (job, result, shown, steps) = try await cluster.deployFailingMigration()
                 #expect(result.status == 1, "\(result)")
-                let shown = try await cluster.show(job)
-                let steps = Self.steps(shown)
                 #expect(shown["state"] == .string("failed"))
                 #expect(steps["post_deploy_hooks"]?["state"] == .string("failed"))
                 #expect(steps["stage_static"]?["state"] == .string("cancelled")
